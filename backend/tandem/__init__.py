@@ -1,0 +1,1 @@
+"""Tandem: homework between sessions for couples in sex or couples therapy."""

@@ -1,0 +1,212 @@
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Cookie, Request, Response, status
+
+from tandem import audit, content
+from tandem.accounts import service
+from tandem.accounts.models import (
+    AccessLogEntry,
+    LoginBody,
+    LogoutBody,
+    PasswordChangeBody,
+    RecoverBody,
+    RecoveryCodeRead,
+    RegisterBody,
+    RegisteredUser,
+    SessionRead,
+    TokenRead,
+    User,
+    UserRead,
+    UserUpdate,
+)
+from tandem.db import SessionDep
+from tandem.deps import AccessDep, ClientAddress, CurrentUser, SettingsDep
+from tandem.errors import NotFound
+from tandem.schemas import parse_id
+
+router = APIRouter(prefix="/api", tags=["accounts"])
+
+REFRESH_COOKIE = "tandem_refresh"
+REFRESH_PATH = "/api/auth"
+
+
+def _signed_in(response: Response, sign_in: service.SignIn, settings: Any) -> TokenRead:
+    response.set_cookie(
+        REFRESH_COOKIE,
+        sign_in.refresh_token,
+        max_age=settings.session_absolute_days * 86400,
+        path=REFRESH_PATH,
+        httponly=True,
+        secure=True,
+        samesite="strict",
+    )
+    return TokenRead(access_token=sign_in.access_token, expires_in=sign_in.expires_in)
+
+
+def _signed_out(response: Response) -> None:
+    response.delete_cookie(
+        REFRESH_COOKIE, path=REFRESH_PATH, httponly=True, secure=True, samesite="strict"
+    )
+
+
+@router.post("/auth/register", status_code=status.HTTP_201_CREATED, response_model=RegisteredUser)
+def register(
+    data: RegisterBody, session: SessionDep, settings: SettingsDep, address: ClientAddress
+) -> RegisteredUser:
+    user, recovery_code = service.register(session, settings=settings, data=data, address=address)
+    return RegisteredUser.model_validate(
+        {**UserRead.model_validate(user).model_dump(), "recovery_code": recovery_code}
+    )
+
+
+@router.post("/auth/login", response_model=TokenRead)
+def login(
+    data: LoginBody,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    address: ClientAddress,
+) -> TokenRead:
+    sign_in = service.login(
+        session,
+        settings=settings,
+        email=data.email,
+        password=data.password,
+        address=address,
+        device=request.headers.get("user-agent"),
+    )
+    return _signed_in(response, sign_in, settings)
+
+
+@router.post("/auth/refresh", response_model=TokenRead)
+def refresh(
+    response: Response,
+    session: SessionDep,
+    settings: SettingsDep,
+    refresh_token: Annotated[str | None, Cookie(alias=REFRESH_COOKIE)] = None,
+) -> TokenRead:
+    return _signed_in(
+        response, service.refresh(session, settings=settings, token=refresh_token), settings
+    )
+
+
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+def logout(
+    response: Response,
+    session: SessionDep,
+    user: CurrentUser,
+    claims: AccessDep,
+    data: Annotated[LogoutBody | None, Body()] = None,
+) -> None:
+    service.logout(
+        session,
+        user=user,
+        auth_session_id=claims.session_id,
+        endpoint=data.endpoint if data else None,
+    )
+    _signed_out(response)
+
+
+@router.post("/auth/recover", response_model=RecoveryCodeRead)
+def recover(
+    data: RecoverBody, session: SessionDep, settings: SettingsDep, address: ClientAddress
+) -> RecoveryCodeRead:
+    code = service.recover(
+        session,
+        settings=settings,
+        email=data.email,
+        code=data.recovery_code,
+        new_password=data.new_password,
+        address=address,
+    )
+    return RecoveryCodeRead(recovery_code=code)
+
+
+@router.get("/me", response_model=UserRead)
+def read_me(user: CurrentUser) -> User:
+    return user
+
+
+@router.patch("/me", response_model=UserRead)
+def update_me(data: UserUpdate, user: CurrentUser, session: SessionDep) -> User:
+    return service.update_me(session, user=user, data=data)
+
+
+@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
+def delete_me(response: Response, user: CurrentUser, session: SessionDep) -> None:
+    service.delete_account(session, user=user)
+    _signed_out(response)
+
+
+@router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
+def change_password(
+    data: PasswordChangeBody,
+    user: CurrentUser,
+    claims: AccessDep,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> None:
+    service.change_password(
+        session,
+        settings=settings,
+        user=user,
+        current=data.current_password,
+        new=data.new_password,
+        session_id=claims.session_id,
+    )
+
+
+@router.get("/me/sessions", response_model=list[SessionRead])
+def my_sessions(user: CurrentUser, claims: AccessDep, session: SessionDep) -> list[SessionRead]:
+    return [
+        SessionRead(
+            id=s.id,
+            device=s.device,
+            created_at=s.created_at,
+            last_used_at=s.last_used_at,
+            current=s.id == claims.session_id,
+        )
+        for s in service.active_sessions(session, user)
+    ]
+
+
+@router.delete("/me/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+def sign_out_device(session_id: str, user: CurrentUser, session: SessionDep) -> None:
+    if not service.sign_out_device(session, user=user, auth_session_id=parse_id(session_id)):
+        raise NotFound()
+
+
+@router.delete("/me/sessions", status_code=status.HTTP_204_NO_CONTENT)
+def sign_out_everywhere(response: Response, user: CurrentUser, session: SessionDep) -> None:
+    service.revoke_all_sessions(session, user_id=user.id)
+    session.commit()
+    _signed_out(response)
+
+
+@router.get("/me/export")
+def export_me(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+    data = {
+        "format": "tandem-export/1",
+        "user": UserRead.model_validate(user).model_dump(mode="json"),
+        **content.export_authored(session, user=user),
+    }
+    audit.record(session, action="account.exported", actor_id=user.id, subject_user_id=user.id)
+    session.commit()
+    return data
+
+
+@router.get("/me/access-log", response_model=list[AccessLogEntry])
+def access_log(user: CurrentUser, session: SessionDep) -> list[AccessLogEntry]:
+    events = audit.events_about(session, user.id)
+    names = service.display_names(session, {e.actor_id for e in events if e.actor_id})
+    return [
+        AccessLogEntry(
+            at=e.at,
+            action=e.action,
+            actor_id=e.actor_id,
+            actor_display_name=names.get(e.actor_id) if e.actor_id else None,
+            couple_id=e.couple_id,
+        )
+        for e in events
+    ]

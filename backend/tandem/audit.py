@@ -1,0 +1,53 @@
+"""Audit events: who did what to which couple's data, and when; never the content itself."""
+
+import uuid
+from datetime import datetime
+
+from sqlmodel import Field, Session, SQLModel, col, select
+
+from tandem.db import timestamp, uuid_pk
+
+
+class AuditEvent(SQLModel, table=True):
+    __tablename__ = "audit_event"
+
+    id: uuid.UUID = uuid_pk()
+    at: datetime = timestamp(index=True)
+    # Plain ids, no foreign keys: deleting a user or a couple must not erase its audit trail.
+    actor_id: uuid.UUID | None = Field(default=None, index=True)
+    action: str = Field(max_length=64)
+    couple_id: uuid.UUID | None = Field(default=None, index=True)
+    subject_user_id: uuid.UUID | None = Field(default=None, index=True)
+    detail: str | None = Field(default=None, max_length=200)
+
+
+def record(
+    session: Session,
+    *,
+    action: str,
+    actor_id: uuid.UUID | None,
+    couple_id: uuid.UUID | None = None,
+    subject_user_id: uuid.UUID | None = None,
+    detail: str | None = None,
+) -> None:
+    """Add an event to the caller's transaction, so it is kept exactly when the change is."""
+    session.add(
+        AuditEvent(
+            action=action,
+            actor_id=actor_id,
+            couple_id=couple_id,
+            subject_user_id=subject_user_id,
+            detail=detail,
+        )
+    )
+
+
+def events_about(session: Session, user_id: uuid.UUID, limit: int = 200) -> list[AuditEvent]:
+    return list(
+        session.exec(
+            select(AuditEvent)
+            .where(AuditEvent.subject_user_id == user_id)
+            .order_by(col(AuditEvent.at).desc())
+            .limit(limit)
+        )
+    )

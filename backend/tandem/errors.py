@@ -1,0 +1,101 @@
+"""Domain errors raised by services, and the one place that turns them into HTTP answers."""
+
+import logging
+import traceback
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+log = logging.getLogger("tandem")
+
+
+class DomainError(Exception):
+    status_code = 400
+    default = "Bad request"
+
+    def __init__(self, detail: str | None = None, headers: dict[str, str] | None = None):
+        self.detail = detail or self.default
+        self.headers = headers
+        super().__init__(self.detail)
+
+
+class Invalid(DomainError):
+    status_code = 422
+    default = "Invalid input"
+
+
+class Unauthorized(DomainError):
+    status_code = 401
+    default = "Not signed in"
+
+
+class Forbidden(DomainError):
+    status_code = 403
+    default = "Not allowed for your role"
+
+
+class NotFound(DomainError):
+    """Also what another couple's object looks like: its existence is not revealed."""
+
+    status_code = 404
+    default = "Not found"
+
+
+class Conflict(DomainError):
+    status_code = 409
+    default = "That does not fit the current state"
+
+
+class TooManyRequests(DomainError):
+    status_code = 429
+    default = "Too many attempts; try again later"
+
+
+class IntegrityFailure(DomainError):
+    """Stored data failed an integrity check: never serve it."""
+
+    status_code = 500
+    default = "Stored data failed an integrity check"
+
+
+def install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(DomainError)
+    async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
+        if isinstance(exc, IntegrityFailure):
+            log.error("integrity failure: %s", exc.detail)
+        headers = dict(exc.headers or {})
+        if exc.status_code == 401:
+            headers.setdefault("WWW-Authenticate", "Bearer")
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def _validation(_request: Request, exc: RequestValidationError) -> JSONResponse:
+        # Pydantic errors echo the offending input: that input may be a password or a note.
+        errors = [
+            {
+                "loc": list(err.get("loc", ())),
+                "msg": err.get("msg", ""),
+                "type": err.get("type", ""),
+            }
+            for err in exc.errors()
+        ]
+        return JSONResponse({"detail": errors}, status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http(_request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(
+            {"detail": exc.detail},
+            status_code=exc.status_code,
+            headers=getattr(exc, "headers", None),
+        )
+
+    @app.exception_handler(Exception)
+    async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
+        # Only the type and where it happened: an exception's message can carry user data.
+        where = "".join(traceback.format_tb(exc.__traceback__)[-3:])
+        log.error(
+            "unhandled %s on %s %s\n%s", type(exc).__name__, request.method, request.url.path, where
+        )
+        return JSONResponse({"detail": "Internal error"}, status_code=500)
