@@ -1,0 +1,44 @@
+"""Things that happened that someone may need to hear about.
+
+The domain where something happens calls these inside its own transaction; the reminders
+domain turns them into outbox rows in that same transaction, so a notification is written
+exactly when its cause is committed, never lost and never sent for a change rolled back.
+"""
+
+import uuid
+from datetime import date
+
+from sqlmodel import Session
+
+
+def plan_published(
+    session: Session,
+    *,
+    couple_id: uuid.UUID,
+    plan_id: uuid.UUID,
+    week_start: date,
+    partner_ids: list[uuid.UUID],
+) -> None:
+    """A therapist published a week's plan: both partners hear of it."""
+
+
+def joint_session_logged(
+    session: Session,
+    *,
+    couple_id: uuid.UUID,
+    session_log_id: uuid.UUID,
+    logged_by: uuid.UUID,
+    notify_user_id: uuid.UUID,
+) -> None:
+    """A partner logged a joint session: the other partner is asked to confirm it."""
+
+
+def session_confirmed(
+    session: Session,
+    *,
+    couple_id: uuid.UUID,
+    session_log_id: uuid.UUID,
+    confirmed_by: uuid.UUID,
+    notify_user_id: uuid.UUID,
+) -> None:
+    """The other partner confirmed a joint session: its author hears of it."""
