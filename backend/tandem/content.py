@@ -10,6 +10,8 @@ from sqlmodel import Session, col, select
 
 from tandem.accounts.models import User
 from tandem.couples.models import Couple, Membership
+from tandem.exercises import service as exercises
+from tandem.plans import personal as plans
 
 
 def export_authored(session: Session, *, user: User) -> dict[str, Any]:
@@ -30,11 +32,15 @@ def export_authored(session: Session, *, user: User) -> dict[str, Any]:
             }
             for membership, couple in memberships
         ],
+        **plans.export(session, user=user),
+        "custom_exercises": exercises.export_custom(session, user=user),
     }
 
 
 def delete_authored(session: Session, *, user: User) -> None:
     """Delete everything the user authored (the caller commits)."""
+    plans.delete_authored(session, user=user)
+    exercises.delete_custom(session, user=user)
 
 
 def forget_device(session: Session, *, user: User, endpoint: str) -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import or_
+from sqlalchemy import delete, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
@@ -203,3 +203,27 @@ def update_exercise(
     session.add(exercise)
     session.commit()
     return exercise
+
+
+# --- export and account deletion ------------------------------------------------------------
+
+
+def export_custom(session: Session, *, user: User) -> list[dict[str, Any]]:
+    rows = session.exec(
+        select(Exercise).where(Exercise.owner_id == user.id).order_by(col(Exercise.created_at))
+    )
+    return [{"id": str(e.id), **{name: getattr(e, name) for name in _FIELDS}} for e in rows]
+
+
+def delete_custom(session: Session, *, user: User) -> None:
+    """A deleted therapist's own exercises go, except those a couple's plan still uses: the
+    plan belongs to the couple (the caller commits)."""
+    from tandem.plans.models import PlanItem
+
+    session.execute(
+        delete(Exercise).where(
+            col(Exercise.owner_id) == user.id,
+            col(Exercise.custom).is_(True),
+            col(Exercise.id).not_in(select(PlanItem.exercise_id)),
+        )
+    )
