@@ -35,7 +35,13 @@ def export_authored(session: Session, *, user: User) -> dict[str, Any]:
 
 def delete_authored(session: Session, *, user: User) -> None:
     """Delete everything the user authored (the caller commits)."""
+    from tandem.reminders import service as reminders
+
+    reminders.forget_user(session, user_id=user.id)
 
 
 def forget_device(session: Session, *, user: User, endpoint: str) -> None:
     """Signing out on a device drops that device's push subscription (the caller commits)."""
+    from tandem.reminders import service as reminders
+
+    reminders.forget_device(session, user=user, endpoint=endpoint)

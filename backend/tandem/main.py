@@ -16,11 +16,12 @@ from tandem.couples.router import router as couples_router
 from tandem.db import make_engine
 from tandem.errors import install_handlers
 from tandem.middleware import BodySizeLimit, SecurityHeaders
+from tandem.reminders.router import router as reminders_router
 
 log = logging.getLogger("tandem")
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 
-ROUTERS = [accounts_router, couples_router]
+ROUTERS = [accounts_router, couples_router, reminders_router]
 
 
 def create_app(settings: Settings | None = None, *, run_worker: bool = False) -> FastAPI:
@@ -30,7 +31,16 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if run_worker:
+            from tandem.reminders.worker import Worker
+
+            worker = Worker(settings, engine)
+            worker.start_thread()
         yield
+        if worker is not None:
+            worker.stop()
+            worker.join(timeout=30)
         engine.dispose()
 
     app = FastAPI(

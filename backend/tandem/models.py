@@ -4,6 +4,7 @@ from tandem.accounts.models import AuthSession, RefreshToken, Throttle, User
 from tandem.audit import AuditEvent
 from tandem.couples.models import Couple, Invitation, Membership
 from tandem.db import metadata
+from tandem.reminders.models import Notification, PushSubscription, ReminderPreference
 
 __all__ = [
     "AuditEvent",
@@ -11,7 +12,10 @@ __all__ = [
     "Couple",
     "Invitation",
     "Membership",
+    "Notification",
+    "PushSubscription",
     "RefreshToken",
+    "ReminderPreference",
     "Throttle",
     "User",
     "metadata",
