@@ -478,3 +478,27 @@ class TestSendTimeChecks:
         first = min(r.due_at for r in rows)
         dispatch(Dispatcher(loopback, engine), now=first)
         push.wait_for(1, endpoint=subscription["endpoint"])
+
+
+def test_serve_embeds_a_worker_that_delivers_and_stops_with_the_app(tmp_path, push):
+    from fastapi.testclient import TestClient
+
+    from tandem import migrations
+    from tandem.main import create_app
+    from tests.conftest import make_settings
+
+    settings = make_settings(
+        tmp_path,
+        f"sqlite:///{tmp_path / 'embedded.db'}",
+        push_allowed_hosts="127.0.0.1",
+        push_allow_insecure=True,
+    )
+    app = create_app(settings, run_worker=True)
+    migrations.upgrade(app.state.engine)
+    with TestClient(app, base_url="https://testserver") as client:
+        actor = register(app)
+        subscription = push.new_subscription()
+        assert actor.post("/api/push/subscriptions", json=subscription).status_code == 201
+        assert actor.post("/api/push/test").status_code == 202
+        push.wait_for(1, timeout=15, endpoint=subscription["endpoint"])
+        assert client.get("/healthz").status_code == 200
