@@ -184,13 +184,17 @@ class Sender:
 
     async def send_many(self, jobs: list[Job]) -> list[Result]:
         client = await self._client()
-        gate = asyncio.Semaphore(self.concurrency)
+        results: list[Result | None] = [None] * len(jobs)
+        queue = iter(range(len(jobs)))
 
-        async def one(job: Job) -> Result:
-            async with gate:
-                return await self.send(client, job)
+        # A fixed set of senders pulling from one queue: as many requests in flight as the
+        # connection pool holds, without a task per message.
+        async def drain() -> None:
+            for index in queue:
+                results[index] = await self.send(client, jobs[index])
 
-        return list(await asyncio.gather(*(one(job) for job in jobs)))
+        await asyncio.gather(*(drain() for _ in range(min(self.concurrency, len(jobs)))))
+        return [r for r in results if r is not None]
 
     async def send(self, client: aiohttp.ClientSession, job: Job) -> Result:
         origin = origin_of(job.endpoint)
