@@ -439,3 +439,15 @@ def test_topics_are_32_base64url_characters_and_stable():
     assert sender.topic(notification_id) == sender.topic(notification_id)
     assert len(sender.topic(notification_id)) == 32
     assert sender.topic(notification_id) != sender.topic(uuid.uuid4())
+
+
+def test_the_export_carries_reminder_settings_and_devices_without_keys(app):
+    actor = register(app)
+    body = subscription()
+    actor.post("/api/push/subscriptions", json=body)
+    actor.put("/api/me/reminders", json=GOOD)
+    exported = actor.get("/api/me/export").json()
+    assert exported["reminders"] == GOOD
+    [device] = exported["push_devices"]
+    assert device["endpoint_origin"] == "https://fcm.googleapis.com"
+    assert body["keys"]["auth"] not in str(exported)

@@ -19,7 +19,10 @@ def export_authored(session: Session, *, user: User) -> dict[str, Any]:
         .where(Membership.user_id == user.id)
         .order_by(col(Membership.joined_at))
     ).all()
+    from tandem.reminders import service as reminders
+
     return {
+        **reminders.export(session, user=user),
         "memberships": [
             {
                 "couple_id": str(couple.id),

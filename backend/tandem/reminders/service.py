@@ -195,6 +195,25 @@ def forget_user(session: Session, *, user_id: uuid.UUID) -> None:
     outbox.forget_user(session, user_id=user_id)
 
 
+def export(session: Session, *, user: User) -> dict[str, object]:
+    """The person's reminder settings and devices, for their export (no key material)."""
+    devices = session.exec(
+        select(PushSubscription).where(PushSubscription.user_id == user.id)
+    ).all()
+    return {
+        "reminders": get_preferences(session, user=user).model_dump(mode="json"),
+        "push_devices": [
+            {
+                "endpoint_origin": sender.origin_of(d.endpoint),
+                "user_agent": d.user_agent,
+                "created_at": d.created_at.isoformat(),
+                "last_success_at": d.last_success_at.isoformat() if d.last_success_at else None,
+            }
+            for d in devices
+        ],
+    }
+
+
 # --- test notification and VAPID ----------------------------------------------------------
 
 
