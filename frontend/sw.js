@@ -116,11 +116,6 @@ function sameOriginUrl(value, fallback) {
   }
 }
 
-function sessionUrl(data) {
-  const id = data.session_log_id || data.session_id;
-  return id ? `/#/session/${encodeURIComponent(id)}` : '';
-}
-
 self.addEventListener('push', (event) => {
   let data = {};
   try {
@@ -128,18 +123,21 @@ self.addEventListener('push', (event) => {
   } catch {
     data = {};
   }
-  const id = String(data.notification_id || data.id || 'tandem');
-  const openUrl = sessionUrl(data) || data.url || '/#/';
-  const actions = sessionUrl(data)
-    ? [{ action: 'confirm', title: 'Confirm' }, { action: 'open', title: 'Open' }]
-    : [];
+  const actions = (Array.isArray(data.actions) ? data.actions : [])
+    .filter((a) => a && a.action && a.title)
+    .slice(0, 2)
+    .map((a) => ({ action: String(a.action), title: String(a.title) }));
+  const sessionId = data.session_id || data.session_log_id;
+  const confirmUrl = sessionId && actions.some((a) => a.action === 'confirm')
+    ? `/#/session/${encodeURIComponent(sessionId)}`
+    : '';
   const options = {
     body: data.body || 'Something is waiting for you in Tandem',
-    tag: id,
-    renotify: false,
+    // The notification id: a resend that did arrive replaces the first instead of stacking.
+    tag: String(data.id || data.notification_id || 'tandem'),
     icon: `/assets/${VERSION}/icons/icon-192.png`,
     badge: `/assets/${VERSION}/icons/icon-192.png`,
-    data: { url: data.url || openUrl, confirmUrl: sessionUrl(data) },
+    data: { url: data.url || '/#/', confirmUrl },
     actions,
   };
   // userVisibleOnly: every push shows a notification, whatever its payload.

@@ -28,7 +28,7 @@ const ROUTES = [
   [/^exercise\/([^/]+)$/, exercise.render, {}],
   [/^checkin$/, checkin.render, { role: 'partner' }],
   [/^notes(?:\/(private|shared))?$/, notes.render, { role: 'partner' }],
-  [/^session\/([^/]+)$/, session.render, { role: 'partner' }],
+  [/^sessions?\/([^/]+)$/, session.render, { role: 'partner' }],
   [/^invite$/, invite.render, { role: 'partner' }],
   [/^settings$/, settings.render, {}],
   [/^couples$/, couples.render, { role: 'therapist' }],

@@ -1,4 +1,4 @@
-// Small DOM helpers: every screen is built with these, never with innerHTML, so text a person
+// Small DOM helpers: every screen is built with these, never by parsing HTML strings, so text a person
 // wrote can never become markup.
 const PROPS = new Set(['value', 'checked', 'disabled', 'selected', 'hidden', 'required', 'open']);
 
