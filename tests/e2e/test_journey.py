@@ -94,8 +94,11 @@ class TestTheWholeJourney:
 
         alex.reload()
         alex.locator("article.item").first.get_by_text("1 of 2 done").wait_for()
-        therapist.reload()
+        couple_url = therapist.url
+        therapist.goto("/#/couples")
         therapist.get_by_text("1/2").wait_for()
+        therapist.goto(couple_url)
+        therapist.locator("svg.chart").wait_for()  # adherence over the weeks
 
         if not has_routes(app, *NOTE_ROUTES):
             pytest.skip("journal API (issue 4) not merged yet: journey stops after confirming")
@@ -123,11 +126,12 @@ class TestTheWholeJourney:
         sam.goto("/#/notes/shared")
         sam.get_by_text("SHARED-HELLO for both of you").wait_for()
 
+        therapist.goto(couple_url)
         therapist.reload()
         therapist.get_by_text("SHARED-HELLO for both of you").wait_for()
         assert "PRIVATE-CANARY" not in therapist.content()
 
         # And the server agrees: the therapist's API never hands the private note over.
         client = api_login(app, therapist_email)
-        couple_id = therapist.url.rsplit("/", 1)[-1]
+        couple_id = couple_url.rsplit("/", 1)[-1]
         assert "PRIVATE-CANARY" not in client.get(f"/api/couples/{couple_id}/notes").text
