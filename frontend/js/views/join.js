@@ -66,7 +66,8 @@ export async function render(root, { params, state, go }) {
   const offer = await preview(code);
   if (offer) {
     root.append(h('p', { class: 'lead', text: offer.role === 'therapist' ? "You're invited to join a couple as their therapist." : "You're invited to join as a partner." }));
-    root.append(therapistProfile(offer.therapist));
+    const profile = therapistProfile(offer.therapist);
+    if (profile) root.append(profile);
   }
   const errors = h('div');
   const accepted = async () => {

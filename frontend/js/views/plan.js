@@ -76,8 +76,8 @@ export async function render(root, { params, go }) {
     h('p', { class: 'lead' }, h('span', { class: `badge ${published ? 'published' : 'draft'}`, text: published ? 'Published' : plan ? 'Draft' : 'New' }),
       published ? ' Partners see this plan. Saving amends it; their logs are kept.' : ' Partners see it only once you publish.'),
     h('div', { class: 'actions' },
-      h('a', { href: `#/couple/${coupleId}/plan/${addDays(week, -7)}`, class: 'button secondary', text: '← Previous week' }),
-      h('a', { href: `#/couple/${coupleId}/plan/${addDays(week, 7)}`, class: 'button secondary', text: 'Next week →' }))
+      h('a', { href: `#/couple/${coupleId}/plan/${addDays(week, -7)}`, class: 'button secondary', text: '← Previous' }),
+      h('a', { href: `#/couple/${coupleId}/plan/${addDays(week, 7)}`, class: 'button secondary', text: 'Next →' }))
   );
 
   const note = h('textarea', { class: 'input', rows: '3', maxlength: '4000', value: (plan && plan.note) || '' });
@@ -153,6 +153,7 @@ export async function render(root, { params, go }) {
       h('div', { class: 'card stack' }, field('From the library', picker), add)),
     field('Note to the couple', note, 'Shown at the top of their week.'),
     errors,
-    h('div', { class: 'actions sticky' }, copyLast, forward, save, publish)
+    h('div', { class: 'actions' }, copyLast, forward),
+    h('div', { class: 'actions' }, save, publish)
   );
 }

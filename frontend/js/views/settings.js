@@ -95,7 +95,7 @@ async function devicesSection() {
   async function load() {
     const sessions = await api.get('/api/me/sessions');
     list.replaceChildren(...sessions.map((s) => {
-      const out = h('button', { type: 'button', class: 'link', text: 'Sign out' });
+      const out = h('button', { type: 'button', class: 'link', text: 'Sign that device out' });
       out.addEventListener('click', () => busy(out, async () => {
         await api.del(`/api/me/sessions/${s.id}`);
         await load();
@@ -159,12 +159,7 @@ export async function render(root, { state, go }) {
   const [reminders, devices] = await Promise.all([remindersSection(), devicesSection()]);
   const out = h('button', { type: 'button', class: 'primary', text: 'Sign out' });
   out.addEventListener('click', () => busy(out, () => signOut()));
-  root.append(
-    reminders,
-    notificationsSection(),
-    state.user.role === 'partner' ? coupleSection(state, go) : null,
-    devices,
-    dataSection(),
-    h('div', { class: 'actions' }, out)
-  );
+  root.append(reminders, notificationsSection());
+  if (state.user.role === 'partner') root.append(coupleSection(state, go));
+  root.append(devices, dataSection(), h('div', { class: 'actions' }, out));
 }

@@ -142,7 +142,8 @@ export async function render(root, { state, render: rerender }) {
   const [plan, pending] = await Promise.all([currentPlan(couple.id), offline.pending()]);
   const today = todayIn(couple.timezone);
   root.append(h('p', { class: 'lead', text: weekLabel(plan ? plan.week_start : mondayOf(today)) }));
-  root.append(pendingNote(pending));
+  const note = pendingNote(pending);
+  if (note) root.append(note);
   if (!plan) {
     root.append(empty('No plan for this week yet. Your therapist will share one soon; nothing to do meanwhile.'));
     return;
