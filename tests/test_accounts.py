@@ -76,9 +76,7 @@ class TestRegister:
             app.state.settings = app.state.settings.model_copy(update={"open_signup": True})
 
     def test_closed_therapist_signup_refuses_therapists(self, app: FastAPI) -> None:
-        app.state.settings = app.state.settings.model_copy(
-            update={"allow_therapist_signup": False}
-        )
+        app.state.settings = app.state.settings.model_copy(update={"allow_therapist_signup": False})
         try:
             answer = new_client(app).post(
                 "/api/auth/register", json=_register_body(role="therapist")
@@ -113,9 +111,7 @@ class TestLogin:
         body = answer.json()
         assert body["token_type"] == "bearer" and 0 < body["expires_in"] <= 900
 
-    def test_repeated_failures_on_one_account_get_429_with_retry_after(
-        self, app: FastAPI
-    ) -> None:
+    def test_repeated_failures_on_one_account_get_429_with_retry_after(self, app: FastAPI) -> None:
         actor = register(app)
         statuses = []
         for _ in range(10):
@@ -294,9 +290,7 @@ class TestMe:
         assert data["user"]["id"] == actor.id
         assert "memberships" in data
 
-    def test_deleting_the_account_signs_out_and_frees_nothing_of_others(
-        self, app: FastAPI
-    ) -> None:
+    def test_deleting_the_account_signs_out_and_frees_nothing_of_others(self, app: FastAPI) -> None:
         actor = register(app)
         assert actor.delete("/api/me").status_code == 204
         assert actor.get("/api/me").status_code == 401

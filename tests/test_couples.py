@@ -48,7 +48,9 @@ class TestInvitations:
         assert [i["id"] for i in listed] == [created["id"]]
         assert "code" not in listed[0]
         first = register(app)
-        assert first.post("/api/invitations/accept", json={"code": created["code"]}).status_code == 200
+        assert (
+            first.post("/api/invitations/accept", json={"code": created["code"]}).status_code == 200
+        )
         second = register(app)
         reused = second.post("/api/invitations/accept", json={"code": created["code"]})
         assert reused.status_code == 404
@@ -92,7 +94,9 @@ class TestInvitations:
         partner = register(app)
         couple_id = create_couple(partner)
         code = invite(partner, couple_id)
-        assert world.partner_a.post("/api/invitations/accept", json={"code": code}).status_code == 409
+        assert (
+            world.partner_a.post("/api/invitations/accept", json={"code": code}).status_code == 409
+        )
 
     def test_partners_revoke_only_their_own_invitations(self, app: FastAPI) -> None:
         partner = register(app)
@@ -109,7 +113,10 @@ class TestInvitations:
         ).json()
         assert partner.delete(f"/api/invitations/{by_partner['id']}").status_code == 204
         late = register(app)
-        assert late.post("/api/invitations/accept", json={"code": by_partner["code"]}).status_code == 404
+        assert (
+            late.post("/api/invitations/accept", json={"code": by_partner["code"]}).status_code
+            == 404
+        )
         assert therapist.delete(f"/api/invitations/{by_therapist['id']}").status_code == 204
 
     def test_garbage_codes_are_404_and_then_rate_limited(self, app: FastAPI) -> None:

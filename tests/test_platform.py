@@ -108,8 +108,11 @@ class TestSettings:
     def test_processes_starting_together_agree_on_one_key(self, tmp_path: Path) -> None:
         path = tmp_path / "race.key"
         with ThreadPoolExecutor(8) as pool:
-            keys = set(pool.map(lambda _: create_once(path, lambda: os.urandom(16).hex().encode()),
-                                range(32)))
+            keys = set(
+                pool.map(
+                    lambda _: create_once(path, lambda: os.urandom(16).hex().encode()), range(32)
+                )
+            )
         assert len(keys) == 1
 
     def test_placeholders_and_low_hash_cost_are_refused_on_https(self, tmp_path: Path) -> None:
@@ -160,25 +163,41 @@ class TestCommandLine:
             "TANDEM_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db",
         }
         return subprocess.run(
-            [sys.executable, "-m", "tandem.cli", *args], input=stdin, capture_output=True,
-            text=True, env=env, timeout=120, check=False,
+            [sys.executable, "-m", "tandem.cli", *args],
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=env,
+            timeout=120,
+            check=False,
         )
 
     def test_create_a_therapist_then_reset_the_password(self, tmp_path: Path) -> None:
         created = self._run(
-            tmp_path, "create-user", "--email", "first@practice.test", "--name", "Dr First",
+            tmp_path,
+            "create-user",
+            "--email",
+            "first@practice.test",
+            "--name",
+            "Dr First",
             stdin="a long first passphrase\n",
         )
         assert created.returncode == 0, created.stderr
         assert "Recovery code" in created.stdout
         assert "a long first passphrase" not in created.stdout + created.stderr
         reset = self._run(
-            tmp_path, "reset-password", "--email", "first@practice.test",
+            tmp_path,
+            "reset-password",
+            "--email",
+            "first@practice.test",
             stdin="another long passphrase\n",
         )
         assert reset.returncode == 0, reset.stderr
         unknown = self._run(
-            tmp_path, "reset-password", "--email", "nobody@practice.test",
+            tmp_path,
+            "reset-password",
+            "--email",
+            "nobody@practice.test",
             stdin="another long passphrase\n",
         )
         assert unknown.returncode == 2 and "No account" in unknown.stderr

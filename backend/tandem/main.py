@@ -10,6 +10,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
 from tandem import migrations
+from tandem.accounts import sso
 from tandem.accounts.router import router as accounts_router
 from tandem.config import Settings
 from tandem.couples.router import router as couples_router
@@ -20,7 +21,7 @@ from tandem.middleware import BodySizeLimit, SecurityHeaders
 log = logging.getLogger("tandem")
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 
-ROUTERS = [accounts_router, couples_router]
+ROUTERS = [accounts_router, sso.router, couples_router]
 
 
 def create_app(settings: Settings | None = None, *, run_worker: bool = False) -> FastAPI:
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
             return JSONResponse({"status": "migrations pending"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
+    sso.install(app, settings)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders, hsts=settings.is_https)
     return app

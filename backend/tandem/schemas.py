@@ -2,7 +2,7 @@
 
 import re
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
@@ -18,6 +18,12 @@ class Body(BaseModel):
 
 class Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: `{"detail": ...}`, a sentence (or, for 422, the fields at fault)."""
+
+    detail: str | list[dict[str, Any]]
 
 
 _TIMEZONES = available_timezones()

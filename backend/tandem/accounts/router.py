@@ -30,16 +30,20 @@ REFRESH_COOKIE = "tandem_refresh"
 REFRESH_PATH = "/api/auth"
 
 
-def _signed_in(response: Response, sign_in: service.SignIn, settings: Any) -> TokenRead:
+def set_refresh_cookie(response: Response, refresh_token: str, settings: Any) -> None:
     response.set_cookie(
         REFRESH_COOKIE,
-        sign_in.refresh_token,
+        refresh_token,
         max_age=settings.session_absolute_days * 86400,
         path=REFRESH_PATH,
         httponly=True,
         secure=True,
         samesite="strict",
     )
+
+
+def _signed_in(response: Response, sign_in: service.SignIn, settings: Any) -> TokenRead:
+    set_refresh_cookie(response, sign_in.refresh_token, settings)
     return TokenRead(access_token=sign_in.access_token, expires_in=sign_in.expires_in)
 
 
