@@ -37,7 +37,6 @@ def _sso_app(app: FastAPI, provider: str, tmp: Path, **overrides: object) -> Fas
     settings = make_settings(
         tmp,
         app.state.settings.database_url,
-        secret_key=app.state.settings.signing_key.hex(),
         sso_issuer=provider,
         sso_client_id="tandem",
         sso_client_secret="client-secret-for-tests",
