@@ -64,9 +64,7 @@ class TestClosedSignup:
         assert answers[0][0] in (403, 422)
         assert "exists" not in str(answers[0][1])
 
-    def test_with_a_valid_code_registration_works(
-        self, app: FastAPI, closed_app: FastAPI
-    ) -> None:
+    def test_with_a_valid_code_registration_works(self, app: FastAPI, closed_app: FastAPI) -> None:
         therapist = register(app, role="therapist")
         couple_id = create_couple(therapist)
         code = therapist.post(f"/api/couples/{couple_id}/invitations", json={"role": "partner"})
@@ -76,9 +74,7 @@ class TestClosedSignup:
         )
         assert answer.status_code == 201, answer.text
 
-    def test_wrong_codes_at_registration_slow_down_per_address(
-        self, closed_app: FastAPI
-    ) -> None:
+    def test_wrong_codes_at_registration_slow_down_per_address(self, closed_app: FastAPI) -> None:
         client = _same_client_address(closed_app, "198.51.100.20")
         statuses = [
             client.post(
@@ -112,7 +108,9 @@ class TestInvitationCodes:
         created = therapist.post(f"/api/couples/{couple_id}/invitations", json={"role": "partner"})
         code = created.json()["code"]
         with Session(app.state.engine) as session:
-            row = session.exec(select(Invitation).where(Invitation.id == uuid.UUID(created.json()["id"]))).one()
+            row = session.exec(
+                select(Invitation).where(Invitation.id == uuid.UUID(created.json()["id"]))
+            ).one()
         assert code not in str(row.model_dump())
         assert row.code_hash == security.digest(security.normalize_code(code))
 

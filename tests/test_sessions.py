@@ -47,9 +47,7 @@ class TestLifetimes:
         assert row.idle_seconds == 14 * 86400
         assert abs((row.expires_at - row.created_at) - timedelta(days=60)) < timedelta(minutes=1)
 
-    def test_a_therapists_device_lasts_12_idle_hours_and_7_days_at_most(
-        self, app: FastAPI
-    ) -> None:
+    def test_a_therapists_device_lasts_12_idle_hours_and_7_days_at_most(self, app: FastAPI) -> None:
         actor = register(app, role="therapist")
         row = _row(app, _session_id(app, actor))
         assert row.idle_seconds == 12 * 3600

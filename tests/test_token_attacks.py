@@ -87,7 +87,9 @@ class TestTheBaseline:
 class TestAlgorithmAttacks:
     @pytest.mark.parametrize("alg", ["none", "None", "NONE", "nOnE"])
     def test_alg_none_is_refused(self, app: FastAPI, victim: Actor, alg: str) -> None:
-        unsigned = f"{_segment({'alg': alg, 'typ': ACCESS_TOKEN_TYPE})}.{_segment(_claims(app, victim))}"
+        unsigned = (
+            f"{_segment({'alg': alg, 'typ': ACCESS_TOKEN_TYPE})}.{_segment(_claims(app, victim))}"
+        )
         _assert_refused(app, unsigned + ".")
         _assert_refused(app, unsigned)
 
