@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from tandem import migrations
+from tandem import migrations, openapi
 from tandem.accounts import sso
 from tandem.accounts.router import router as accounts_router
 from tandem.config import Settings
@@ -54,7 +54,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"])
+    @app.get("/readyz", tags=["health"], responses=openapi.errors(503))
     def readyz(request: Request) -> JSONResponse:
         try:
             with engine.connect() as connection:
@@ -68,6 +68,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
         return JSONResponse({"status": "ready"})
 
     sso.install(app, settings)
+    openapi.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders, hsts=settings.is_https)
     return app

@@ -2,7 +2,7 @@
 
 import re
 import uuid
-from typing import Annotated, Any
+from typing import Annotated
 from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
@@ -20,10 +20,17 @@ class Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
-class ErrorOut(BaseModel):
-    """Every error answer: `{"detail": ...}`, a sentence (or, for 422, the fields at fault)."""
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
 
-    detail: str | list[dict[str, Any]]
+
+class ErrorOut(BaseModel):
+    """Every error answer: `{"detail": ...}`, a sentence, or for a malformed request (422) the
+    fields at fault (never the values sent: they may be a password or a note)."""
+
+    detail: str | list[FieldError]
 
 
 _TIMEZONES = available_timezones()

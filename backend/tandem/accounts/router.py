@@ -22,6 +22,7 @@ from tandem.accounts.models import (
 from tandem.db import SessionDep
 from tandem.deps import AccessDep, ClientAddress, CurrentUser, SettingsDep
 from tandem.errors import NotFound
+from tandem.openapi import errors
 from tandem.schemas import parse_id
 
 router = APIRouter(prefix="/api", tags=["accounts"])
@@ -53,7 +54,12 @@ def _signed_out(response: Response) -> None:
     )
 
 
-@router.post("/auth/register", status_code=status.HTTP_201_CREATED, response_model=RegisteredUser)
+@router.post(
+    "/auth/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RegisteredUser,
+    responses=errors(403, 409),
+)
 def register(
     data: RegisterBody, session: SessionDep, settings: SettingsDep, address: ClientAddress
 ) -> RegisteredUser:
@@ -63,7 +69,7 @@ def register(
     )
 
 
-@router.post("/auth/login", response_model=TokenRead)
+@router.post("/auth/login", response_model=TokenRead, responses=errors(401))
 def login(
     data: LoginBody,
     request: Request,
@@ -83,7 +89,7 @@ def login(
     return _signed_in(response, sign_in, settings)
 
 
-@router.post("/auth/refresh", response_model=TokenRead)
+@router.post("/auth/refresh", response_model=TokenRead, responses=errors(401))
 def refresh(
     response: Response,
     session: SessionDep,

@@ -33,7 +33,7 @@ from tandem.accounts.router import set_refresh_cookie
 from tandem.config import Settings
 from tandem.db import write_session
 from tandem.errors import Conflict, DomainError, Forbidden, NotFound
-from tandem.schemas import ErrorOut
+from tandem.openapi import errors
 
 log = logging.getLogger("tandem")
 
@@ -114,11 +114,7 @@ def _callback_url(settings: Settings) -> str:
 
 SSO_RESPONSES: dict[int | str, dict] = {
     302: {"description": "Redirect to the provider or back to the app"},
-    400: {"model": ErrorOut, "description": "The callback failed a check"},
-    403: {"model": ErrorOut, "description": "This email domain may not sign in here"},
-    404: {"model": ErrorOut, "description": "Single sign-on is not configured"},
-    409: {"model": ErrorOut, "description": "The email belongs to another account"},
-    502: {"model": ErrorOut, "description": "The provider could not be reached"},
+    **errors(400, 403, 404, 409, 502),
 }
 
 
