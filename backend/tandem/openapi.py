@@ -3,9 +3,9 @@
 FastAPI documents the success answer and 422. The other answers a route can give follow from
 what it depends on, so they are added here from each route's dependencies rather than by hand
 on each route: a route that needs a signed-in user can answer 401, a role check 403, an id in
-the path or a couple membership 404, a request body 400 (undecodable), 413 and 422, a route that counts attempts per
-client address 429. What only a service knows (a 409 for a state that does not fit, a 403 for
-a rule) the route declares itself with `responses=errors(403, 409)`.
+the path or a couple membership 404, a request body 400 (undecodable), 413 and 422, a route
+that counts attempts per client address 429. What only a service knows (a 409 for a state
+that does not fit, a 403 for a rule) the route declares itself: `responses=errors(403, 409)`.
 """
 
 import json
