@@ -16,7 +16,7 @@ from tandem.config import Settings
 from tandem.couples.router import router as couples_router
 from tandem.db import make_engine
 from tandem.errors import install_handlers
-from tandem.middleware import BodySizeLimit, SecurityHeaders
+from tandem.middleware import BodySizeLimit, ContainHandledErrors, SecurityHeaders
 
 log = logging.getLogger("tandem")
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
@@ -70,5 +70,10 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
     sso.install(app, settings)
     openapi.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(SecurityHeaders, hsts=settings.is_https)
+    # Outside Starlette's own error middleware, so even a 500 carries the security headers,
+    # and an exception already answered and logged goes no further (middleware.py).
+    build_stack = app.build_middleware_stack
+    app.build_middleware_stack = lambda: ContainHandledErrors(  # type: ignore[method-assign]
+        SecurityHeaders(build_stack(), hsts=settings.is_https)
+    )
     return app
