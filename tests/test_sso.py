@@ -199,6 +199,19 @@ class TestBadCallbacks:
         finally:
             other.state.engine.dispose()
 
+    def test_a_provider_naming_another_issuer_is_refused_at_login(
+        self, app: FastAPI, provider: str, tmp_path: Path
+    ) -> None:
+        other = _sso_app(app, provider, tmp_path)
+        try:
+            browser = new_client(other)
+            _start(browser)  # loads the provider's metadata
+            other.state.sso.server_metadata["issuer"] = "http://impostor.invalid"
+            answer = browser.get("/api/auth/sso/login", follow_redirects=False)
+            assert answer.status_code == 502
+        finally:
+            other.state.engine.dispose()
+
     def test_a_denied_or_garbled_callback_is_400(self, sso_app: FastAPI) -> None:
         browser = new_client(sso_app)
         _start(browser)

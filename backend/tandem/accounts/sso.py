@@ -123,10 +123,20 @@ async def sso_login(request: Request) -> RedirectResponse:
     client = _client(request)
     settings: Settings = request.app.state.settings
     try:
+        if not await _issuer_matches(client, settings):
+            raise ProviderUnavailable("The sign-in provider is not the one configured")
         return await client.authorize_redirect(request, _callback_url(settings))
     except (httpx.HTTPError, AuthlibBaseError, ValueError, KeyError) as exc:
         log.warning("sso: provider unreachable or misconfigured: %s", type(exc).__name__)
         raise ProviderUnavailable() from exc
+
+
+async def _issuer_matches(client, settings: Settings) -> bool:  # noqa: ANN001
+    """The discovery document must name exactly the configured issuer (ASVS 10.5.3): another
+    server cannot pass itself off as the practice's provider, and ID tokens are then checked
+    against that same issuer."""
+    metadata = await client.load_server_metadata()
+    return str(metadata.get("issuer", "")).rstrip("/") == (settings.sso_issuer or "").rstrip("/")
 
 
 @router.get("/callback", status_code=302, response_class=RedirectResponse, responses=SSO_RESPONSES)
@@ -136,6 +146,8 @@ async def sso_callback(request: Request) -> RedirectResponse:
     if "code" not in request.query_params and "error" not in request.query_params:
         raise CallbackRefused()
     try:
+        if not await _issuer_matches(client, settings):
+            raise CallbackRefused()
         # Checks the state against the signed cookie (then forgets it), sends the PKCE
         # verifier with the code, and validates the ID token's signature, iss, aud, exp, nonce.
         token = await client.authorize_access_token(request)
