@@ -128,6 +128,13 @@ class TestBanners:
             server.should_exit = True
             thread.join(10)
 
+    def test_trace_and_unknown_methods_are_refused(self, app: FastAPI) -> None:
+        client = new_client(app)
+        for method in ("TRACE", "PROPFIND"):
+            answer = client.request(method, "/healthz")
+            assert answer.status_code == 405, method
+            _assert_hardened(answer, api=True)
+
 
 class TestDocsSwitch:
     @pytest.fixture()
