@@ -200,3 +200,16 @@ class TestInternalErrors:
         assert answer.status_code == 422
         assert secret not in answer.text
         assert all(set(e) == {"loc", "msg", "type"} for e in answer.json()["detail"])
+
+
+class TestCookies:
+    def test_the_refresh_cookie_is_prefixed_secure_httponly_strict(self, app: FastAPI) -> None:
+        actor = register(app)
+        answer = actor.client.post(
+            "/api/auth/login", json={"email": actor.email, "password": actor.password}
+        )
+        cookie = answer.headers["set-cookie"]
+        assert cookie.startswith("__Secure-tandem_refresh=")
+        lowered = cookie.lower()
+        for flag in ("httponly", "secure", "samesite=strict", "path=/api/auth"):
+            assert flag in lowered

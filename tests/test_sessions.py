@@ -139,7 +139,9 @@ class TestMyDevices:
             devices.append(device)
         answer = actor.delete("/api/me/sessions")
         assert answer.status_code == 204
-        assert "tandem_refresh=" in answer.headers["set-cookie"]  # this device's cookie dropped
+        assert (
+            "__Secure-tandem_refresh=" in answer.headers["set-cookie"]
+        )  # this device's cookie dropped
         for device in devices:
             assert device.get("/api/me").status_code == 401
             assert device.client.post("/api/auth/refresh").status_code == 401

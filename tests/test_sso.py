@@ -160,7 +160,7 @@ class TestBadCallbacks:
         redirect = _at_provider(_start(browser), _person(provider))
         answer = _callback(browser, _replace_query(redirect, state="forged-state"))
         assert answer.status_code == 400
-        assert "tandem_refresh" not in answer.headers.get("set-cookie", "")
+        assert "__Secure-tandem_refresh" not in answer.headers.get("set-cookie", "")
 
     def test_a_callback_without_the_browsers_state_cookie_is_400(
         self, sso_app: FastAPI, provider: str
@@ -172,13 +172,13 @@ class TestBadCallbacks:
     def test_a_replayed_callback_is_400(self, sso_app: FastAPI, provider: str) -> None:
         browser = new_client(sso_app)
         redirect = _at_provider(_start(browser), _person(provider))
-        stale_cookie = browser.cookies.get("tandem_sso")
+        stale_cookie = browser.cookies.get("__Secure-tandem_sso")
         assert _callback(browser, redirect).status_code == 302
         # Again from the same browser: the state was consumed.
         assert _callback(browser, redirect).status_code == 400
         # Again with the cookie as it was before: the provider's code was consumed.
         replay = new_client(sso_app)
-        replay.cookies.set("tandem_sso", stale_cookie, path="/api/auth/sso")
+        replay.cookies.set("__Secure-tandem_sso", stale_cookie, path="/api/auth/sso")
         assert _callback(replay, redirect).status_code == 400
 
     def test_a_wrong_nonce_is_400(self, sso_app: FastAPI, provider: str) -> None:

@@ -27,7 +27,8 @@ from tandem.schemas import parse_id
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 
-REFRESH_COOKIE = "tandem_refresh"
+# `__Secure-`: browsers accept it only over https with the Secure flag (ASVS 3.3.1).
+REFRESH_COOKIE = "__Secure-tandem_refresh"
 REFRESH_PATH = "/api/auth"
 
 

@@ -38,7 +38,7 @@ from tandem.openapi import errors
 log = logging.getLogger("tandem")
 
 SSO_PATH = "/api/auth/sso"
-STATE_COOKIE = "tandem_sso"
+STATE_COOKIE = "__Secure-tandem_sso"
 # Long enough to type a password at the provider, short enough that a stale attempt dies.
 STATE_MAX_AGE = 600
 CLIENT_NAME = "practice"
