@@ -5,7 +5,7 @@ between the app and the provider, submitting the provider's sign-in form) is pla
 with httpx, so each step can be inspected and tampered with.
 """
 
-import os
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from oidc_provider_mock import run_server_in_thread
 
+from tandem.config import Settings
 from tandem.main import create_app
 from tests.conftest import make_settings
 from tests.factories import new_client, register
@@ -26,8 +27,6 @@ DOMAIN = "practice.test"
 
 @pytest.fixture(scope="module")
 def provider() -> Iterator[str]:
-    # The mock provider speaks plain http on loopback; Authlib refuses that unless told.
-    os.environ["AUTHLIB_INSECURE_TRANSPORT"] = "1"
     with run_server_in_thread(require_nonce=True) as server:
         yield f"http://localhost:{server.server_port}"
 
@@ -218,6 +217,31 @@ class TestBadCallbacks:
         for query in ("error=access_denied&state=x", "", "code=&state=", "code=x"):
             answer = browser.get(f"/api/auth/sso/callback?{query}", follow_redirects=False)
             assert answer.status_code == 400, (query, answer.text)
+
+
+class TestMisconfiguration:
+    def test_an_unreachable_provider_is_502_not_500(self, app: FastAPI, tmp_path: Path) -> None:
+        with socket.socket() as probe:  # a port nobody listens on
+            probe.bind(("127.0.0.1", 0))
+            closed = f"http://127.0.0.1:{probe.getsockname()[1]}"
+        other = _sso_app(app, closed, tmp_path)
+        try:
+            browser = new_client(other)
+            assert browser.get("/api/auth/sso/login", follow_redirects=False).status_code == 502
+            callback = browser.get("/api/auth/sso/callback?code=x&state=y", follow_redirects=False)
+            assert callback.status_code == 502
+        finally:
+            other.state.engine.dispose()
+
+    def test_a_plain_http_issuer_is_refused_on_an_https_deployment(self, tmp_path: Path) -> None:
+        with pytest.raises(ValueError, match="SSO_ISSUER"):
+            Settings(
+                data_dir=tmp_path,
+                base_url="https://tandem.example",
+                sso_issuer="http://idp.example",
+                sso_client_id="tandem",
+                sso_client_secret="x" * 32,
+            )
 
 
 class TestSsoOff:

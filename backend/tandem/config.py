@@ -73,6 +73,9 @@ class Settings(BaseSettings):
         if self.is_https:
             if self.hash_cost == "low":
                 raise ValueError("TANDEM_HASH_COST=low is for test suites, not an https deployment")
+            issuer = (self.sso_issuer or "").lower()
+            if issuer and not issuer.startswith("https://"):
+                raise ValueError("TANDEM_SSO_ISSUER must be an https URL on an https deployment")
             for name in ("secret_key", "encryption_key"):
                 value = getattr(self, name)
                 if value is not None and (value.lower() in PLACEHOLDER_SECRETS or len(value) < 32):
