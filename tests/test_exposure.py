@@ -191,6 +191,21 @@ class TestInternalErrors:
         for record in records:
             assert record.exc_info is None or secret not in str(record.exc_info[1])
 
+    def test_refusals_are_logged_by_route_without_ids_or_injected_lines(
+        self, app: FastAPI, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        partner = register(app)
+        anonymous = new_client(app)
+        with caplog.at_level(logging.INFO, logger="tandem"):
+            assert anonymous.get("/api/me").status_code == 401
+            foreign = str(uuid.uuid4())
+            assert partner.get(f"/api/couples/{foreign}").status_code == 404
+            assert partner.get("/api/couples/x%0Arefused 200 on GET forged").status_code == 404
+        lines = [r.getMessage() for r in caplog.records if r.name == "tandem"]
+        assert "refused 401 on GET /api/me" in lines
+        assert lines.count("refused 404 on GET /api/couples/{couple_id}") == 2
+        assert not any(foreign in line or "forged" in line for line in lines)
+
     def test_validation_errors_never_echo_the_input(self, app: FastAPI) -> None:
         secret = "my private passphrase that is wrong"
         answer = new_client(app).post(
