@@ -1,5 +1,6 @@
 """Browser tests: the real app under uvicorn in a thread, driven by Debian's Chromium."""
 
+import os
 import socket
 import threading
 import time
@@ -57,7 +58,10 @@ def server(app: FastAPI) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     if not Path(CHROMIUM).exists():
-        pytest.skip("Debian Chromium is not installed at /usr/bin/chromium")
+        message = "Debian Chromium is not installed at /usr/bin/chromium"
+        if os.environ.get("CI") == "true":
+            pytest.exit(message, returncode=3)
+        pytest.skip(message)
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -12,12 +12,6 @@ def email(prefix: str) -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}@example.test"
 
 
-def has_routes(app: FastAPI, *paths: str) -> bool:
-    """Whether the API of another issue has landed (the journey finishes what exists)."""
-    known = app.openapi()["paths"]
-    return all(p in known for p in paths)
-
-
 def sign_up(page, *, name: str, address: str, therapist: bool = False, code: str | None = None):  # noqa: ANN001, ANN201
     page.goto(f"/#/join/{code}" if code else "/#/signup")
     page.get_by_label("Your name").fill(name)

@@ -9,7 +9,7 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from fastapi import FastAPI
 
-from tests.e2e.steps import has_routes, heading, sign_in
+from tests.e2e.steps import heading, sign_in
 from tests.e2e.test_offline_install import publish_plan
 from tests.factories import make_world
 
@@ -38,13 +38,11 @@ class TestAccessibility:
     @pytest.mark.parametrize("scheme", ["light", "dark"])
     def test_every_screen_passes_axe(self, app: FastAPI, new_context, scheme: str) -> None:  # noqa: ANN001
         dark = scheme == "dark"
-        plans = has_routes(app, "/api/plan-items/{item_id}/sessions")
         world = make_world(app)
-        if plans:
-            item_id = publish_plan(app, world)
-            world.partner_b.post(
-                f"/api/plan-items/{item_id}/sessions", json={"client_id": str(uuid.uuid4())}
-            )
+        item_id = publish_plan(app, world)
+        world.partner_b.post(
+            f"/api/plan-items/{item_id}/sessions", json={"client_id": str(uuid.uuid4())}
+        )
 
         visitor = new_context(color_scheme=scheme).new_page()
         for path, name, title in [
@@ -59,11 +57,10 @@ class TestAccessibility:
 
         partner = new_context(color_scheme=scheme).new_page()
         sign_in(partner, world.partner_a.email)
-        screens = [("/#/week", "week", "This week")]
-        if plans:
-            exercise_id = world.therapist.get("/api/exercises").json()[0]["id"]
-            screens.append((f"/#/exercise/{exercise_id}", "exercise", None))
-        screens += [
+        exercise_id = world.therapist.get("/api/exercises").json()[0]["id"]
+        screens = [
+            ("/#/week", "week", "This week"),
+            (f"/#/exercise/{exercise_id}", "exercise", None),
             ("/#/checkin", "checkin", "Check-in"),
             ("/#/notes/private", "notes-private", "Notes"),
             ("/#/notes/shared", "notes-shared", "Notes"),
@@ -80,15 +77,14 @@ class TestAccessibility:
 
         therapist = new_context(color_scheme=scheme).new_page()
         sign_in(therapist, world.therapist.email)
-        week = publish_week_start() if plans else None
+        week = publish_week_start()
         screens = [
             ("/#/couples", "therapist-couples", "Couples"),
             (f"/#/couple/{world.couple_id}", "therapist-couple", "The Couple"),
             ("/#/library", "therapist-library", "Exercises"),
             ("/#/settings", "therapist-settings", "Settings"),
+            (f"/#/couple/{world.couple_id}/plan/{week}", "therapist-plan", None),
         ]
-        if plans:
-            screens.append((f"/#/couple/{world.couple_id}/plan/{week}", "therapist-plan", None))
         for path, name, title in screens:
             therapist.goto(path)
             if title:

@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 from fastapi import FastAPI
 
-from tests.e2e.steps import has_routes, heading, sign_in, wait_for_worker
+from tests.e2e.steps import heading, sign_in, wait_for_worker
 from tests.factories import make_world
 
 pytestmark = pytest.mark.browser
@@ -38,8 +38,6 @@ class TestOffline:
     def test_week_opens_offline_and_a_session_logged_offline_arrives_once(
         self, app: FastAPI, new_context
     ) -> None:  # noqa: ANN001
-        if not has_routes(app, "/api/plan-items/{item_id}/sessions"):
-            pytest.skip("plans API (issue 3) not merged yet")
         world = make_world(app)
         item_id = publish_plan(app, world)
         context = new_context()
@@ -81,8 +79,6 @@ class TestOffline:
         )
 
     def test_notes_need_the_network_and_keep_the_draft(self, app: FastAPI, new_context) -> None:  # noqa: ANN001
-        if not has_routes(app, "/api/couples/{couple_id}/notes"):
-            pytest.skip("journal API (issue 4) not merged yet")
         world = make_world(app)
         context = new_context()
         page = context.new_page()
