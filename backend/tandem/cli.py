@@ -2,10 +2,9 @@
 
 import argparse
 import getpass
-import logging
 import sys
 
-from tandem import migrations
+from tandem import logs, migrations
 from tandem.accounts import service as accounts
 from tandem.accounts.models import Role
 from tandem.config import Settings
@@ -41,6 +40,10 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         server_header=False,
         date_header=False,
         proxy_headers=False,
+        # Tandem's own JSON line per request replaces uvicorn's access log, which would carry
+        # query strings; uvicorn's other messages go through the JSON formatter too.
+        access_log=False,
+        log_config=None,
         log_level="warning",
     )
     return 0
@@ -110,10 +113,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = build_parser().parse_args(argv)
     try:
         settings = Settings()
+        logs.configure(settings.log_level)
         return args.handler(args, settings)
     except DomainError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)

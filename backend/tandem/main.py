@@ -9,13 +9,13 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from tandem import migrations
+from tandem import metrics, migrations
 from tandem.accounts.router import router as accounts_router
 from tandem.config import Settings
 from tandem.couples.router import router as couples_router
-from tandem.db import make_engine
+from tandem.db import is_sqlite, make_engine
 from tandem.errors import install_handlers
-from tandem.middleware import BodySizeLimit, SecurityHeaders
+from tandem.middleware import BodySizeLimit, Observe, SecurityHeaders
 
 log = logging.getLogger("tandem")
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
@@ -53,9 +53,18 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    sqlite_file = (
+        Path(engine.url.database)
+        if is_sqlite(engine) and engine.url.database not in (None, "", ":memory:")
+        else None
+    )
+
     @app.get("/readyz", tags=["health"])
     def readyz(request: Request) -> JSONResponse:
         try:
+            if sqlite_file is not None and not sqlite_file.exists():
+                # Open connections keep a deleted file alive; the next start would not find it.
+                raise FileNotFoundError("the SQLite database file is gone")
             with engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
             migrated = migrations.current_heads(engine) == request.app.state.migration_heads
@@ -66,6 +75,10 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
             return JSONResponse({"status": "migrations pending"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
+    app.include_router(metrics.router)
+
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders, hsts=settings.is_https)
+    # Outermost: it times and logs everything, the 413s and the error handlers' answers too.
+    app.add_middleware(Observe)
     return app
