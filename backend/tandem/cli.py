@@ -3,6 +3,7 @@
 import argparse
 import getpass
 import sys
+from pathlib import Path
 
 from tandem import logs, migrations
 from tandem.accounts import service as accounts
@@ -46,6 +47,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
         log_config=None,
         log_level="warning",
     )
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from tandem import backup
+
+    try:
+        path = backup.backup(settings, args.output)
+    except backup.BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"Backed up to {path}. The keys are not in it: keep them apart (docs/DEPLOYING.md).")
     return 0
 
 
@@ -109,6 +122,12 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("--email", required=True)
     reset.add_argument("--password", help="read from standard input when omitted")
     reset.set_defaults(handler=cmd_reset_password)
+
+    backup = commands.add_parser("backup", help="copy the database while Tandem runs")
+    backup.add_argument(
+        "--output", type=Path, help="file to write (default: <data dir>/backups/tandem-<time>.*)"
+    )
+    backup.set_defaults(handler=cmd_backup)
     return parser
 
 
