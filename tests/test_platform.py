@@ -201,3 +201,36 @@ class TestCommandLine:
             stdin="another long passphrase\n",
         )
         assert unknown.returncode == 2 and "No account" in unknown.stderr
+
+
+class TestServe:
+    def test_serve_migrates_and_becomes_ready(self, tmp_path: Path) -> None:
+        import socket
+        import time
+
+        import httpx
+
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            port = probe.getsockname()[1]
+        env = {**os.environ, "TANDEM_DATA_DIR": str(tmp_path / "data"), "TANDEM_HASH_COST": "low"}
+        env.pop("TANDEM_DATABASE_URL", None)
+        process = subprocess.Popen(
+            [sys.executable, "-m", "tandem.cli", "serve", "--port", str(port), "--no-worker"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+        )
+        try:
+            deadline = time.monotonic() + 60
+            status = None
+            while time.monotonic() < deadline and status != 200:
+                try:
+                    status = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=1).status_code
+                except httpx.HTTPError:
+                    time.sleep(0.2)
+            assert status == 200
+            assert (tmp_path / "data" / "tandem.db").exists()
+        finally:
+            process.terminate()
+            process.wait(timeout=20)

@@ -3,7 +3,9 @@
 from tandem.accounts.models import AuthSession, RefreshToken, Throttle, User
 from tandem.audit import AuditEvent
 from tandem.couples.models import Couple, Invitation, Membership
+from tandem.crypto import UserDataKey
 from tandem.db import metadata
+from tandem.journal.models import PrivateCheckin, PrivateNote, SharedCheckin, SharedNote
 
 __all__ = [
     "AuditEvent",
@@ -11,8 +13,13 @@ __all__ = [
     "Couple",
     "Invitation",
     "Membership",
+    "PrivateCheckin",
+    "PrivateNote",
     "RefreshToken",
+    "SharedCheckin",
+    "SharedNote",
     "Throttle",
     "User",
+    "UserDataKey",
     "metadata",
 ]
