@@ -1,7 +1,9 @@
 """Engine, sessions and the column types every domain shares."""
 
+import asyncio
 import uuid
-from collections.abc import Iterator
+import weakref
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -64,6 +66,7 @@ def make_engine(url: str) -> Engine:
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
             pool_size=20,
+            max_overflow=40,
             hide_parameters=True,
         )
         _tune_sqlite(engine)
@@ -111,16 +114,48 @@ def write_session(engine: Engine) -> Session:
     return Session(engine.execution_options(write=True), expire_on_commit=False)
 
 
-def get_session(request: Request) -> Iterator[Session]:
+# One gate per event loop (a server has one; the tests' clients each run their own).
+_write_gates: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _write_gate() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    gate = _write_gates.get(loop)
+    if gate is None:
+        gate = _write_gates[loop] = asyncio.Semaphore(1)
+    return gate
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
     engine: Engine = request.app.state.engine
     if request.method in ("GET", "HEAD"):
         session = Session(engine, expire_on_commit=False)
-    else:
+        try:
+            yield session
+        finally:
+            session.close()
+        return
+    if not is_sqlite(engine):
         session = write_session(engine)
-    try:
-        yield session
-    finally:
-        session.close()
+        try:
+            yield session
+        finally:
+            session.close()
+        return
+    # SQLite: a write request holds the write lock (BEGIN IMMEDIATE) from its first query to
+    # its commit, across several threadpool hops (dependencies, route, response). With many
+    # writers, every pool thread can end up waiting on the lock while the holder waits for a
+    # thread: nothing moves until busy_timeout, then "database is locked". Write requests of
+    # this process therefore take turns here, on the event loop, holding no thread; reads
+    # (WAL) are not held back.
+    async with _write_gate():
+        session = write_session(engine)
+        try:
+            yield session
+        finally:
+            session.close()
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
