@@ -272,9 +272,9 @@ def tokens(port: int, seeded: Seeded) -> list[str]:
 # --- load ----------------------------------------------------------------------------------
 
 LUA = r"""
-local targets = {%(targets)s}
-local counter = 0
-local thread_id = 0
+targets = {%(targets)s}
+counter = 0
+thread_id = 0  -- set per thread by setup(); globals, so thread:set reaches them
 local n = 0
 
 function setup(thread)
