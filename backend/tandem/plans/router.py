@@ -1,12 +1,13 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
 
 from tandem.couples import service as couples
 from tandem.db import SessionDep
-from tandem.deps import CoupleMember, CoupleTherapist, CurrentUser
+from tandem.deps import AccessDep, CoupleMember, CoupleTherapist, CurrentUser
 from tandem.exercises.service import library_ready
-from tandem.plans import progress, service, sessions
+from tandem.plans import progress, reads, service, sessions
 from tandem.plans.models import (
     AdherenceRead,
     PlanPut,
@@ -20,18 +21,31 @@ router = APIRouter(prefix="/api", tags=["plans"], dependencies=[Depends(library_
 
 
 # Declared before /plans/{week_start}, which would otherwise take "current" for a week.
+# Both reads run in one threadpool hop (plans/reads.py): the path every partner's phone takes.
 @router.get("/couples/{couple_id}/plans/current", response_model=PlanRead)
-def read_current_plan(membership: CoupleMember, session: SessionDep) -> PlanRead:
-    plan = service.get_current_plan(session, membership=membership)
-    return service.plan_read(session, plan)
+async def read_current_plan(couple_id: str, request: Request, claims: AccessDep) -> Response:
+    body = await run_in_threadpool(
+        reads.plan_json,
+        request.app.state.engine,
+        claims=claims,
+        couple_id=couple_id,
+        week_start=None,
+    )
+    return Response(body, media_type="application/json")
 
 
 @router.get("/couples/{couple_id}/plans/{week_start}", response_model=PlanRead)
-def read_plan(week_start: str, membership: CoupleMember, session: SessionDep) -> PlanRead:
-    plan = service.get_plan(
-        session, membership=membership, week_start=service.parse_week(week_start)
+async def read_plan(
+    couple_id: str, week_start: str, request: Request, claims: AccessDep
+) -> Response:
+    body = await run_in_threadpool(
+        reads.plan_json,
+        request.app.state.engine,
+        claims=claims,
+        couple_id=couple_id,
+        week_start=week_start,
     )
-    return service.plan_read(session, plan)
+    return Response(body, media_type="application/json")
 
 
 @router.put("/couples/{couple_id}/plans/{week_start}", response_model=PlanRead)
