@@ -15,6 +15,7 @@ from tandem.couples.models import Couple, Membership
 from tandem.exercises import service as exercises
 from tandem.journal import service as journal
 from tandem.plans import personal as plans
+from tandem.reminders import service as reminders
 
 
 def export_authored(session: Session, *, user: User, settings: Settings) -> dict[str, Any]:
@@ -25,6 +26,7 @@ def export_authored(session: Session, *, user: User, settings: Settings) -> dict
         .order_by(col(Membership.joined_at))
     ).all()
     return {
+        **reminders.export(session, user=user),
         "memberships": [
             {
                 "couple_id": str(couple.id),
@@ -48,7 +50,9 @@ def delete_authored(session: Session, *, user: User) -> None:
     exercises.delete_custom(session, user=user)
     # Last: other domains' sealed texts (session preparation) use the same data key.
     crypto.destroy_data_key(session, user_id=user.id)
+    reminders.forget_user(session, user_id=user.id)
 
 
 def forget_device(session: Session, *, user: User, endpoint: str) -> None:
     """Signing out on a device drops that device's push subscription (the caller commits)."""
+    reminders.forget_device(session, user=user, endpoint=endpoint)

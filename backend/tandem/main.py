@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from tandem import metrics, migrations
+from tandem import frontend, metrics, migrations
 from tandem.accounts.router import router as accounts_router
 from tandem.config import Settings
 from tandem.couples.router import router as couples_router
@@ -19,11 +19,19 @@ from tandem.exercises.router import router as exercises_router
 from tandem.journal.router import router as journal_router
 from tandem.middleware import BodySizeLimit, Observe, SecurityHeaders
 from tandem.plans.router import router as plans_router
+from tandem.reminders.router import router as reminders_router
 
 log = logging.getLogger("tandem")
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 
-ROUTERS = [accounts_router, couples_router, exercises_router, plans_router, journal_router]
+ROUTERS = [
+    accounts_router,
+    couples_router,
+    exercises_router,
+    plans_router,
+    journal_router,
+    reminders_router,
+]
 
 
 def create_app(settings: Settings | None = None, *, run_worker: bool = False) -> FastAPI:
@@ -33,7 +41,16 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if run_worker:
+            from tandem.reminders.worker import Worker
+
+            worker = Worker(settings, engine)
+            worker.start_thread()
         yield
+        if worker is not None:
+            worker.stop()
+            worker.join(timeout=30)
         engine.dispose()
 
     app = FastAPI(
@@ -79,6 +96,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
         return JSONResponse({"status": "ready"})
 
     app.include_router(metrics.router)
+    # Last: the app's files answer every path no route above took.
+    frontend.install(app, FRONTEND)
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders, hsts=settings.is_https)
