@@ -3,16 +3,19 @@
 import json
 import logging
 import uuid
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 
 from tandem import metrics, migrations
+from tandem.db import utcnow, write_session
 from tandem.logs import JsonFormatter
 from tandem.main import create_app
+from tandem.reminders.models import Notification
 from tests.conftest import _create_pg_database, _drop_pg_database, database_kind, make_settings
-from tests.factories import make_world, new_client
+from tests.factories import make_world, new_client, register
 
 TOKEN = "a-metrics-token-for-the-tests"
 
@@ -132,6 +135,31 @@ class TestMetrics:
         metrics.push_outcome("gone")
         after = _value(_scrape(metered_app), 'tandem_push_outcomes_total{status="gone"}')
         assert after == before + 2
+
+    def test_outbox_depth_and_the_age_of_the_oldest_due_notification(
+        self, metered_app: FastAPI
+    ) -> None:
+        user = register(metered_app)
+        row = Notification(
+            user_id=uuid.UUID(user.id),
+            kind="test",
+            payload={},
+            due_at=utcnow() - timedelta(minutes=5),
+            dedupe_key=f"metrics-test-{uuid.uuid4()}",
+        )
+        with write_session(metered_app.state.engine) as session:
+            session.add(row)
+            session.commit()
+        try:
+            text = _scrape(metered_app)
+            assert "# TYPE tandem_outbox_due gauge" in text
+            assert _value(text, "tandem_outbox_due") >= 1
+            assert _value(text, "tandem_outbox_oldest_due_age_seconds") >= 300
+            assert _value(text, 'tandem_notifications{state="pending"}') >= 1
+        finally:
+            with write_session(metered_app.state.engine) as session:
+                session.delete(session.get(Notification, row.id))
+                session.commit()
 
     def test_the_exposition_format_parses(self, metered_app: FastAPI) -> None:
         for line in _scrape(metered_app).splitlines():

@@ -10,11 +10,12 @@ import logging
 import math
 import threading
 from collections import defaultdict
-from datetime import datetime
+from datetime import UTC, datetime
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import text
+from sqlalchemy import func
+from sqlmodel import Session, col, select
 
 from tandem.db import utcnow
 
@@ -45,7 +46,8 @@ def observe_request(method: str, route: str, status: int, seconds: float) -> Non
 
 
 def push_outcome(status: str) -> None:
-    """Count one push attempt's outcome: e.g. "sent", "retry", "gone", "failed", "expired"."""
+    """Count one push request's outcome in this process: "delivered", "gone", "throttled",
+    "server_error", "no_answer" or "rejected" (the reminder worker reports each)."""
     with _push_lock:
         _push[status] += 1
 
@@ -60,32 +62,39 @@ def _number(value: float) -> str:
     return repr(float(value)) if value != int(value) else str(int(value))
 
 
-def _outbox(request: Request) -> tuple[int, float] | None:
-    """Pending notifications and the age of the oldest one that is due, in seconds."""
-    engine = request.app.state.engine
+def _outbox(request: Request) -> tuple[int, float, dict[str, int]] | None:
+    """Notifications due and not yet sent, how long the oldest of them has waited, and every
+    notification by state (what `tandem worker` processes did, seen from any replica)."""
+    from tandem.reminders.models import Notification, NotificationState
+
+    now = utcnow()
+    due = [NotificationState.pending, NotificationState.sending]
     try:
-        with engine.connect() as connection:
-            count, oldest = connection.execute(
-                text(
-                    "SELECT count(*), min(due_at) FROM notification "
-                    "WHERE sent_at IS NULL AND due_at <= :now"
-                ),
-                {"now": utcnow()},
+        with Session(request.app.state.engine) as session:
+            count, oldest = session.exec(
+                select(func.count(), func.min(Notification.due_at)).where(
+                    col(Notification.state).in_(due), Notification.due_at <= now
+                )
             ).one()
-    except Exception as exc:  # no outbox table (yet), or the database is gone
-        log.debug("outbox not measured: %s", type(exc).__name__)
+            states = dict(
+                session.exec(
+                    select(Notification.state, func.count()).group_by(col(Notification.state))
+                ).all()
+            )
+    except Exception as exc:  # the database is gone: /readyz says so; metrics still answer
+        log.warning("outbox not measured: %s", type(exc).__name__)
         return None
     age = 0.0
     if oldest is not None:
-        if isinstance(oldest, str):
+        if isinstance(oldest, str):  # SQLite hands an aggregate back untyped
             oldest = datetime.fromisoformat(oldest)
         if oldest.tzinfo is None:
-            oldest = oldest.replace(tzinfo=utcnow().tzinfo)
-        age = max(0.0, (utcnow() - oldest).total_seconds())
-    return int(count), age
+            oldest = oldest.replace(tzinfo=UTC)
+        age = max(0.0, (now - oldest).total_seconds())
+    return int(count), age, states
 
 
-def render(outbox: tuple[int, float] | None) -> str:
+def render(outbox: tuple[int, float, dict[str, int]] | None) -> str:
     lines = [
         "# HELP tandem_http_requests_total HTTP requests by method, route template and status.",
         "# TYPE tandem_http_requests_total counter",
@@ -120,7 +129,7 @@ def render(outbox: tuple[int, float] | None) -> str:
     for status, count in outcomes:
         lines.append(f'tandem_push_outcomes_total{{status="{_label(status)}"}} {count}')
     if outbox is not None:
-        depth, age = outbox
+        depth, age, states = outbox
         lines += [
             "# HELP tandem_outbox_due Notifications due and not yet sent.",
             "# TYPE tandem_outbox_due gauge",
@@ -128,7 +137,11 @@ def render(outbox: tuple[int, float] | None) -> str:
             "# HELP tandem_outbox_oldest_due_age_seconds Age of the oldest due notification.",
             "# TYPE tandem_outbox_oldest_due_age_seconds gauge",
             f"tandem_outbox_oldest_due_age_seconds {age!r}",
+            "# HELP tandem_notifications Notifications in the outbox by state.",
+            "# TYPE tandem_notifications gauge",
         ]
+        for state, n in sorted(states.items()):
+            lines.append(f'tandem_notifications{{state="{_label(str(state))}"}} {n}')
     return "\n".join(lines) + "\n"
 
 
