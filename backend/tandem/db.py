@@ -3,11 +3,12 @@
 import asyncio
 import uuid
 import weakref
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import TypeDecorator
@@ -22,6 +23,7 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 metadata: MetaData = SQLModel.metadata
+T = TypeVar("T")
 
 
 def utcnow() -> datetime:
@@ -157,6 +159,24 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             yield session
         finally:
             session.close()
+
+
+async def in_write_session(engine: Engine, function: Callable[..., T], /, **kwargs: Any) -> T:
+    """Run `function(session, **kwargs)` with a write session, in one threadpool hop.
+
+    For the busiest write routes: the whole use case (authentication included) runs on one
+    worker thread, so the SQLite write lock is held for one hop, not for every dependency's;
+    on SQLite the writers of this process take turns first, as in get_session.
+    """
+
+    def run() -> T:
+        with write_session(engine) as session:
+            return function(session, **kwargs)
+
+    if is_sqlite(engine):
+        async with _write_gate():
+            return await run_in_threadpool(run)
+    return await run_in_threadpool(run)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
