@@ -1,7 +1,7 @@
 """Journal: check-ins and notes (private and shared tables), per-user data keys
 
 Revision ID: 0003
-Revises: 0001
+Revises: 0002
 Create Date: 2026-11-26 18:39:20.326642
 """
 
@@ -14,7 +14,7 @@ import tandem.db
 from alembic import op
 
 revision: str = "0003"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "0002"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -31,6 +31,20 @@ def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# No version banner (`server: uvicorn`), no clock hint; the client address comes from
+# Tandem's own trusted-proxy rule (deps.client_address), never from uvicorn's.
+UVICORN_OPTIONS = {
+    "server_header": False,
+    "date_header": False,
+    "proxy_headers": False,
+    # Tandem's own JSON line per request replaces uvicorn's access log, which would carry
+    # query strings; uvicorn's other messages go through the JSON formatter too.
+    "access_log": False,
+    "log_config": None,
+    "log_level": "warning",
+}
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -39,19 +53,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     _migrate(settings)
     app = create_app(settings, run_worker=not args.no_worker)
     print(f"Tandem is running on http://{args.host}:{args.port}  (Ctrl+C stops it)")
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        server_header=False,
-        date_header=False,
-        proxy_headers=False,
-        # Tandem's own JSON line per request replaces uvicorn's access log, which would carry
-        # query strings; uvicorn's other messages go through the JSON formatter too.
-        access_log=False,
-        log_config=None,
-        log_level="warning",
-    )
+    uvicorn.run(app, host=args.host, port=args.port, **UVICORN_OPTIONS)
     return 0
 
 
@@ -75,7 +77,13 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
     _migrate(settings)
     engine = make_engine(settings.database)
-    worker = Worker(settings, engine, batch=args.batch, concurrency=args.concurrency)
+    worker = Worker(
+        settings,
+        engine,
+        batch=args.batch,
+        concurrency=args.concurrency,
+        lease_seconds=args.lease_seconds,
+    )
 
     def _stop(_signum: int, _frame: object) -> None:
         # The batch in flight finishes and is marked; nothing new is claimed.
@@ -196,6 +204,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--batch", type=int, default=500, help="rows claimed at a time")
     worker.add_argument("--concurrency", type=int, default=64, help="pushes in flight")
     worker.add_argument("--until-empty", action="store_true", help="exit when nothing is due")
+    worker.add_argument(
+        "--lease-seconds",
+        type=int,
+        default=300,
+        help="how long a claimed row is this worker's before another may take it over",
+    )
     worker.set_defaults(handler=cmd_worker)
 
     migrate = commands.add_parser("migrate", help="create or upgrade the database schema")

@@ -9,7 +9,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from tandem import frontend, metrics, migrations
+from tandem import frontend, metrics, migrations, openapi
+from tandem.accounts import sso
 from tandem.accounts.router import router as accounts_router
 from tandem.config import Settings
 from tandem.couples.router import router as couples_router
@@ -17,7 +18,7 @@ from tandem.db import is_sqlite, make_engine
 from tandem.errors import install_handlers
 from tandem.exercises.router import router as exercises_router
 from tandem.journal.router import router as journal_router
-from tandem.middleware import BodySizeLimit, Observe, SecurityHeaders
+from tandem.middleware import BodySizeLimit, ContainHandledErrors, Observe, SecurityHeaders
 from tandem.plans.router import router as plans_router
 from tandem.reminders.router import router as reminders_router
 
@@ -26,6 +27,7 @@ FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 
 ROUTERS = [
     accounts_router,
+    sso.router,
     couples_router,
     exercises_router,
     plans_router,
@@ -79,7 +81,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
         else None
     )
 
-    @app.get("/readyz", tags=["health"])
+    @app.get("/readyz", tags=["health"], responses=openapi.errors(503))
     def readyz(request: Request) -> JSONResponse:
         try:
             if sqlite_file is not None and not sqlite_file.exists():
@@ -98,9 +100,14 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
     app.include_router(metrics.router)
     # Last: the app's files answer every path no route above took.
     frontend.install(app, FRONTEND)
-
+    sso.install(app, settings)
+    openapi.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(SecurityHeaders, hsts=settings.is_https)
-    # Outermost: it times and logs everything, the 413s and the error handlers' answers too.
-    app.add_middleware(Observe)
+    # Outside Starlette's own error middleware, so even a 500 carries the security headers,
+    # and an exception already answered and logged goes no further (middleware.py). Observe is
+    # outermost: it times and logs everything, the 413s and the 500s too.
+    build_stack = app.build_middleware_stack
+    app.build_middleware_stack = lambda: Observe(  # type: ignore[method-assign]
+        ContainHandledErrors(SecurityHeaders(build_stack(), hsts=settings.is_https))
+    )
     return app
