@@ -3,12 +3,12 @@
 import argparse
 import base64
 import getpass
-import logging
 import os
 import secrets
 import sys
+from pathlib import Path
 
-from tandem import crypto, migrations
+from tandem import crypto, logs, migrations
 from tandem.accounts import service as accounts
 from tandem.accounts.models import Role
 from tandem.config import Settings, _key_bytes
@@ -37,6 +37,10 @@ UVICORN_OPTIONS = {
     "server_header": False,
     "date_header": False,
     "proxy_headers": False,
+    # Tandem's own JSON line per request replaces uvicorn's access log, which would carry
+    # query strings; uvicorn's other messages go through the JSON formatter too.
+    "access_log": False,
+    "log_config": None,
     "log_level": "warning",
 }
 
@@ -50,6 +54,18 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     app = create_app(settings, run_worker=not args.no_worker)
     print(f"Tandem is running on http://{args.host}:{args.port}  (Ctrl+C stops it)")
     uvicorn.run(app, host=args.host, port=args.port, **UVICORN_OPTIONS)
+    return 0
+
+
+def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
+    from tandem import backup
+
+    try:
+        path = backup.backup(settings, args.output)
+    except backup.BackupError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(f"Backed up to {path}. The keys are not in it: keep them apart (docs/DEPLOYING.md).")
     return 0
 
 
@@ -215,6 +231,12 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("--password", help="read from standard input when omitted")
     reset.set_defaults(handler=cmd_reset_password)
 
+    backup = commands.add_parser("backup", help="copy the database while Tandem runs")
+    backup.add_argument(
+        "--output", type=Path, help="file to write (default: <data dir>/backups/tandem-<time>.*)"
+    )
+    backup.set_defaults(handler=cmd_backup)
+
     rotate = commands.add_parser(
         "rotate-key",
         help="re-wrap every data key under a new key-encryption key "
@@ -225,10 +247,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = build_parser().parse_args(argv)
     try:
         settings = Settings()
+        logs.configure(settings.log_level)
         return args.handler(args, settings)
     except DomainError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)

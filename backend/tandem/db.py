@@ -1,11 +1,14 @@
 """Engine, sessions and the column types every domain shares."""
 
+import asyncio
 import uuid
-from collections.abc import Iterator
+import weakref
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.types import TypeDecorator
@@ -20,6 +23,7 @@ SQLModel.metadata.naming_convention = {
     "pk": "pk_%(table_name)s",
 }
 metadata: MetaData = SQLModel.metadata
+T = TypeVar("T")
 
 
 def utcnow() -> datetime:
@@ -63,17 +67,19 @@ def make_engine(url: str) -> Engine:
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
-            pool_size=20,
+            pool_size=40,
+            max_overflow=20,
             hide_parameters=True,
         )
         _tune_sqlite(engine)
         return engine
     # The pool is larger than FastAPI's threadpool (40), so a request waiting on the pool
-    # never waits on a request that waits on the threadpool.
+    # never waits on a request that waits on the threadpool; and it keeps 40 connections, so
+    # a busy server does not open and close overflow connections on every burst.
     return create_engine(
         url,
-        pool_size=20,
-        max_overflow=40,
+        pool_size=40,
+        max_overflow=20,
         pool_pre_ping=True,
         pool_timeout=10,
         hide_parameters=True,
@@ -111,16 +117,66 @@ def write_session(engine: Engine) -> Session:
     return Session(engine.execution_options(write=True), expire_on_commit=False)
 
 
-def get_session(request: Request) -> Iterator[Session]:
+# One gate per event loop (a server has one; the tests' clients each run their own).
+_write_gates: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore]" = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _write_gate() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    gate = _write_gates.get(loop)
+    if gate is None:
+        gate = _write_gates[loop] = asyncio.Semaphore(1)
+    return gate
+
+
+async def get_session(request: Request) -> AsyncIterator[Session]:
     engine: Engine = request.app.state.engine
     if request.method in ("GET", "HEAD"):
         session = Session(engine, expire_on_commit=False)
-    else:
+        try:
+            yield session
+        finally:
+            session.close()
+        return
+    if not is_sqlite(engine):
         session = write_session(engine)
-    try:
-        yield session
-    finally:
-        session.close()
+        try:
+            yield session
+        finally:
+            session.close()
+        return
+    # SQLite: a write request holds the write lock (BEGIN IMMEDIATE) from its first query to
+    # its commit, across several threadpool hops (dependencies, route, response). With many
+    # writers, every pool thread can end up waiting on the lock while the holder waits for a
+    # thread: nothing moves until busy_timeout, then "database is locked". Write requests of
+    # this process therefore take turns here, on the event loop, holding no thread; reads
+    # (WAL) are not held back.
+    async with _write_gate():
+        session = write_session(engine)
+        try:
+            yield session
+        finally:
+            session.close()
+
+
+async def in_write_session(engine: Engine, function: Callable[..., T], /, **kwargs: Any) -> T:
+    """Run `function(session, **kwargs)` with a write session, in one threadpool hop.
+
+    For the busiest write routes: the whole use case (authentication included) runs on one
+    worker thread, so the SQLite write lock is held for one hop, not for every dependency's;
+    on SQLite the writers of this process take turns first, as in get_session.
+    """
+
+    def run() -> T:
+        with write_session(engine) as session:
+            return function(session, **kwargs)
+
+    if is_sqlite(engine):
+        async with _write_gate():
+            return await run_in_threadpool(run)
+    return await run_in_threadpool(run)
 
 
 SessionDep = Annotated[Session, Depends(get_session)]

@@ -9,16 +9,16 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from tandem import frontend, migrations, openapi
+from tandem import frontend, metrics, migrations, openapi
 from tandem.accounts import sso
 from tandem.accounts.router import router as accounts_router
 from tandem.config import Settings
 from tandem.couples.router import router as couples_router
-from tandem.db import make_engine
+from tandem.db import is_sqlite, make_engine
 from tandem.errors import install_handlers
 from tandem.exercises.router import router as exercises_router
 from tandem.journal.router import router as journal_router
-from tandem.middleware import BodySizeLimit, ContainHandledErrors, SecurityHeaders
+from tandem.middleware import BodySizeLimit, ContainHandledErrors, Observe, SecurityHeaders
 from tandem.plans.router import router as plans_router
 from tandem.reminders.router import router as reminders_router
 
@@ -75,9 +75,18 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
+    sqlite_file = (
+        Path(engine.url.database)
+        if is_sqlite(engine) and engine.url.database not in (None, "", ":memory:")
+        else None
+    )
+
     @app.get("/readyz", tags=["health"], responses=openapi.errors(503))
     def readyz(request: Request) -> JSONResponse:
         try:
+            if sqlite_file is not None and not sqlite_file.exists():
+                # Open connections keep a deleted file alive; the next start would not find it.
+                raise FileNotFoundError("the SQLite database file is gone")
             with engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
             migrated = migrations.current_heads(engine) == request.app.state.migration_heads
@@ -88,14 +97,17 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
             return JSONResponse({"status": "migrations pending"}, status_code=503)
         return JSONResponse({"status": "ready"})
 
+    app.include_router(metrics.router)
+    # Last: the app's files answer every path no route above took.
     frontend.install(app, FRONTEND)
     sso.install(app, settings)
     openapi.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     # Outside Starlette's own error middleware, so even a 500 carries the security headers,
-    # and an exception already answered and logged goes no further (middleware.py).
+    # and an exception already answered and logged goes no further (middleware.py). Observe is
+    # outermost: it times and logs everything, the 413s and the 500s too.
     build_stack = app.build_middleware_stack
-    app.build_middleware_stack = lambda: ContainHandledErrors(  # type: ignore[method-assign]
-        SecurityHeaders(build_stack(), hsts=settings.is_https)
+    app.build_middleware_stack = lambda: Observe(  # type: ignore[method-assign]
+        ContainHandledErrors(SecurityHeaders(build_stack(), hsts=settings.is_https))
     )
     return app

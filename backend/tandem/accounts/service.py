@@ -4,6 +4,7 @@ import hmac
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
@@ -176,6 +177,12 @@ def _new_refresh_token(session: Session, session_id: uuid.UUID) -> str:
     token = new_token()
     session.add(RefreshToken(session_id=session_id, token_hash=digest(token)))
     return token
+
+
+def session_alive(auth_session: Any) -> bool:
+    """Whether a sign-in session (a row with its revoked_at, last_used_at, idle_seconds and
+    expires_at) is still good; plans/reads.py checks it on rows of its own."""
+    return _session_alive(auth_session)
 
 
 def _session_alive(auth_session: AuthSession | None) -> bool:

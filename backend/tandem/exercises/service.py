@@ -3,11 +3,13 @@
 import json
 import threading
 import uuid
+import weakref
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
+from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import delete, or_
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
@@ -47,6 +49,7 @@ def library_entries() -> tuple[dict[str, Any], ...]:
 # --- loading the built-in library -----------------------------------------------------------
 
 _synced: set[str] = set()
+_ready: "weakref.WeakSet[Engine]" = weakref.WeakSet()
 _sync_lock = threading.Lock()
 
 
@@ -99,10 +102,14 @@ def ensure_library(engine: Engine) -> None:
             _synced.add(marker)
 
 
-def library_ready(request: Request) -> None:
+async def library_ready(request: Request) -> None:
     """A router dependency: runs before the request's session reads anything, so the
-    request sees the library (a snapshot taken earlier would not, on SQLite)."""
-    ensure_library(request.app.state.engine)
+    request sees the library (a snapshot taken earlier would not, on SQLite). Once loaded,
+    it costs a set lookup on the event loop, not a threadpool hop."""
+    engine = request.app.state.engine
+    if engine not in _ready:
+        await run_in_threadpool(ensure_library, engine)
+        _ready.add(engine)
 
 
 # --- who sees which custom exercise ---------------------------------------------------------

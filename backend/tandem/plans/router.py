@@ -1,12 +1,16 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Response, status
+from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi.concurrency import run_in_threadpool
+from sqlmodel import Session
 
+from tandem.accounts import service as accounts
 from tandem.couples import service as couples
-from tandem.db import SessionDep
-from tandem.deps import CoupleMember, CoupleTherapist, CurrentUser
+from tandem.db import SessionDep, in_write_session
+from tandem.deps import AccessDep, CoupleMember, CoupleTherapist, CurrentUser
+from tandem.errors import Unauthorized
 from tandem.exercises.service import library_ready
-from tandem.plans import progress, service, sessions
+from tandem.plans import progress, reads, service, sessions
 from tandem.plans.models import (
     AdherenceRead,
     PlanPut,
@@ -15,23 +19,37 @@ from tandem.plans.models import (
     SessionLogRead,
 )
 from tandem.schemas import parse_id
+from tandem.security import AccessClaims
 
 router = APIRouter(prefix="/api", tags=["plans"], dependencies=[Depends(library_ready)])
 
 
 # Declared before /plans/{week_start}, which would otherwise take "current" for a week.
+# Both reads run in one threadpool hop (plans/reads.py): the path every partner's phone takes.
 @router.get("/couples/{couple_id}/plans/current", response_model=PlanRead)
-def read_current_plan(membership: CoupleMember, session: SessionDep) -> PlanRead:
-    plan = service.get_current_plan(session, membership=membership)
-    return service.plan_read(session, plan)
+async def read_current_plan(couple_id: str, request: Request, claims: AccessDep) -> Response:
+    body = await run_in_threadpool(
+        reads.plan_json,
+        request.app.state.engine,
+        claims=claims,
+        couple_id=couple_id,
+        week_start=None,
+    )
+    return Response(body, media_type="application/json")
 
 
 @router.get("/couples/{couple_id}/plans/{week_start}", response_model=PlanRead)
-def read_plan(week_start: str, membership: CoupleMember, session: SessionDep) -> PlanRead:
-    plan = service.get_plan(
-        session, membership=membership, week_start=service.parse_week(week_start)
+async def read_plan(
+    couple_id: str, week_start: str, request: Request, claims: AccessDep
+) -> Response:
+    body = await run_in_threadpool(
+        reads.plan_json,
+        request.app.state.engine,
+        claims=claims,
+        couple_id=couple_id,
+        week_start=week_start,
     )
-    return service.plan_read(session, plan)
+    return Response(body, media_type="application/json")
 
 
 @router.put("/couples/{couple_id}/plans/{week_start}", response_model=PlanRead)
@@ -92,18 +110,26 @@ def read_adherence(
     status_code=status.HTTP_201_CREATED,
     response_model=SessionLogRead,
 )
-def log_session(
-    item_id: str,
-    data: SessionLogCreate,
-    response: Response,
-    user: CurrentUser,
-    session: SessionDep,
-) -> SessionLogRead:
+async def log_session(
+    item_id: str, data: SessionLogCreate, request: Request, claims: AccessDep
+) -> Response:
+    # The busiest write: authentication, the use case and the answer in one threadpool hop.
+    code, body = await in_write_session(
+        request.app.state.engine, _log_session, claims=claims, item_id=item_id, data=data
+    )
+    return Response(body, status_code=code, media_type="application/json")
+
+
+def _log_session(
+    session: Session, *, claims: AccessClaims, item_id: str, data: SessionLogCreate
+) -> tuple[int, bytes]:
+    user = accounts.user_for_access(session, user_id=claims.user_id, session_id=claims.session_id)
+    if user is None:
+        raise Unauthorized("Signed out")  # as deps.current_user
     logged = sessions.log_session(session, user=user, item_id=parse_id(item_id), data=data)
-    if not logged.created:
-        # A replay of this client_id, or a confirmation of the partner's waiting log.
-        response.status_code = status.HTTP_200_OK
-    return SessionLogRead.model_validate(logged.log)
+    # 200: a replay of this client_id, or a confirmation of the partner's waiting log.
+    code = status.HTTP_201_CREATED if logged.created else status.HTTP_200_OK
+    return code, SessionLogRead.model_validate(logged.log).model_dump_json().encode()
 
 
 @router.post("/sessions/{session_id}/confirm", response_model=SessionLogRead)

@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from tandem import progress
+from tandem import metrics, progress
 from tandem.config import Settings
 from tandem.db import utcnow, write_session
 from tandem.reminders import clock, outbox, scheduler, sender
@@ -169,6 +169,8 @@ class Dispatcher:
         by_row: dict[uuid.UUID, list[sender.Result]] = defaultdict(list)
         for result in results:
             by_row[result.job.notification_id].append(result)
+        for result in results:
+            metrics.push_outcome(_outcome_label(result))
         attempts = {row.id: row.attempts for row in rows}
         for row_id, answers in by_row.items():
             outcomes.append(self._judge(row_id, answers, attempts[row_id], now))
@@ -207,6 +209,18 @@ class Dispatcher:
         statuses = sorted({a.status for a in answers})
         log.warning("notification %s failed: HTTP %s", row_id, statuses)
         return Outcome(row_id, NotificationState.failed, error=f"HTTP {statuses}")
+
+
+def _outcome_label(result: sender.Result) -> str:
+    if result.delivered:
+        return "delivered"
+    if result.gone:
+        return "gone"
+    if result.status == 429:
+        return "throttled"
+    if result.retryable:
+        return "no_answer" if result.status == 0 else "server_error"
+    return "rejected"
 
 
 class Worker:

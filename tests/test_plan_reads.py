@@ -1,0 +1,109 @@
+"""The fast plan read (plans/reads.py) answers exactly what the service's plan_read does."""
+
+import json
+import uuid
+from datetime import timedelta
+
+from fastapi import FastAPI
+from sqlmodel import Session
+
+from tandem.couples import service as couples
+from tandem.plans import reads, service
+from tandem.security import AccessClaims
+from tests.factories import make_world
+from tests.plans_support import (
+    INDIVIDUAL,
+    JOINT,
+    item,
+    log,
+    published_week,
+    put_plan,
+    this_monday,
+)
+
+
+def _claims(actor) -> AccessClaims:  # noqa: ANN001
+    from tandem.security import read_access_token
+
+    return read_access_token(actor.token, actor.client.app.state.settings)
+
+
+def _slow(app: FastAPI, actor, couple_id: str, week) -> dict:  # noqa: ANN001
+    with Session(app.state.engine) as session:
+        membership = couples.active_membership(
+            session, user_id=uuid.UUID(actor.id), couple_id=uuid.UUID(couple_id)
+        )
+        plan = service.get_plan(session, membership=membership, week_start=week)
+        return json.loads(service.plan_read(session, plan).model_dump_json())
+
+
+def _fast(app: FastAPI, actor, couple_id: str, week: str | None) -> dict:  # noqa: ANN001
+    body = reads.plan_json(
+        app.state.engine, claims=_claims(actor), couple_id=couple_id, week_start=week
+    )
+    return json.loads(body)
+
+
+class TestPlanReadsMatchTheService:
+    def test_items_assignees_progress_and_sessions_in_every_state(self, app: FastAPI) -> None:
+        world = make_world(app)
+        week = this_monday()
+        plan = published_week(
+            world,
+            week,
+            [
+                item(JOINT, "joint", 3),
+                item(INDIVIDUAL, "individual", 2, assignee_ids=[world.partner_b.id]),
+                item(INDIVIDUAL, "individual", 1),
+            ],
+        )
+        joint, solo_b, solo_both = (i["id"] for i in plan["items"])
+        disputed = log(world.partner_a, joint).json()
+        assert world.partner_b.post(f"/api/sessions/{disputed['id']}/dispute").status_code == 200
+        confirmed = log(world.partner_a, joint).json()
+        assert world.partner_b.post(f"/api/sessions/{confirmed['id']}/confirm").status_code == 200
+        waiting = log(world.partner_a, joint).json()
+        for _ in range(3):
+            log(world.partner_b, solo_b)
+        withdrawn = log(world.partner_a, solo_both).json()
+        assert world.partner_a.delete(f"/api/sessions/{withdrawn['id']}").status_code == 204
+        log(world.partner_b, solo_both)
+        assert waiting["status"] == "awaiting_partner"
+
+        for actor in (world.partner_a, world.partner_b, world.therapist):
+            expected = _slow(app, actor, world.couple_id, week)
+            assert _fast(app, actor, world.couple_id, None) == expected
+            assert _fast(app, actor, world.couple_id, str(week)) == expected
+            answer = actor.get(f"/api/couples/{world.couple_id}/plans/current")
+            assert answer.status_code == 200 and answer.json() == expected
+
+    def test_an_amended_plan_hides_archived_items_and_therapists_see_drafts(
+        self, app: FastAPI
+    ) -> None:
+        world = make_world(app)
+        week = this_monday()
+        plan = published_week(world, week)
+        kept = plan["items"][0]
+        put_plan(world, week, [{**item(JOINT, "joint", 4), "id": kept["id"]}])
+        draft_week = week + timedelta(days=7)
+        put_plan(world, draft_week, [item(INDIVIDUAL, "individual", 2)], note="next")
+        expected = _slow(app, world.partner_a, world.couple_id, week)
+        assert [i["id"] for i in expected["items"]] == [kept["id"]]
+        assert _fast(app, world.partner_a, world.couple_id, None) == expected
+        draft = _slow(app, world.therapist, world.couple_id, draft_week)
+        assert _fast(app, world.therapist, world.couple_id, str(draft_week)) == draft
+        hidden = world.partner_a.get(f"/api/couples/{world.couple_id}/plans/{draft_week}")
+        assert hidden.status_code == 404
+
+    def test_errors_come_in_the_dependencies_order(self, app: FastAPI) -> None:
+        world, other = make_world(app), make_world(app)
+        base = f"/api/couples/{world.couple_id}/plans"
+        assert world.partner_a.client.get(f"{base}/current").status_code == 401
+        assert world.partner_a.client.get("/api/couples/nonsense/plans/x").status_code == 401
+        assert world.partner_a.get("/api/couples/nonsense/plans/current").status_code == 404
+        assert other.partner_a.get(f"{base}/not-a-week").status_code == 404
+        assert world.partner_a.get(f"{base}/not-a-week").status_code == 422
+        assert world.partner_a.get(f"{base}/current").status_code == 404  # no plan yet
+        answer = world.partner_a.get(f"{base}/current")
+        assert answer.json() == {"detail": "No plan for this week"}
+        assert answer.headers["cache-control"] == "no-store"
