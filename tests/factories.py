@@ -128,3 +128,24 @@ def make_world(app: FastAPI, *, timezone: str = "Europe/Berlin") -> World:
         app, invitation_code=invite(therapist, couple_id), name="Sam", timezone=timezone
     )
     return World(couple_id, therapist, partner_a, partner_b)
+
+
+def publish_plan(app: FastAPI, world: World) -> str:
+    """This week's plan for the world's couple, published, with one joint exercise; returns the
+    item id. The week is computed as the server does, in the couple's time zone (Europe/Berlin)."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    therapist = world.therapist
+    exercise = therapist.get("/api/exercises").json()[0]
+    today = datetime.now(ZoneInfo("Europe/Berlin")).date()
+    week = today - timedelta(days=today.weekday())
+    base = f"/api/couples/{world.couple_id}/plans/{week.isoformat()}"
+    body = {
+        "note": "",
+        "items": [{"exercise_id": exercise["id"], "mode": "joint", "times_per_week": 3}],
+    }
+    assert therapist.put(base, json=body).status_code in (200, 201)
+    assert therapist.post(f"{base}/publish").status_code == 200
+    plan = therapist.get(f"/api/couples/{world.couple_id}/plans/current").json()
+    return plan["items"][0]["id"]

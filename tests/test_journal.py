@@ -1,6 +1,7 @@
 """Check-ins and notes: who reads what (SPEC §3), leaving, bad input, paging, access log,
 export and deletion."""
 
+import uuid
 from typing import Any
 
 import pytest
@@ -8,7 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
-from tests.factories import Actor, World, invite, make_world, register
+from tests.factories import Actor, World, invite, make_world, publish_plan, register
 from tests.journal_helpers import PLURAL, VISIBILITIES, couple_list, ids, leave, write
 
 KINDS = ("note", "checkin")
@@ -410,3 +411,28 @@ class TestExportAndDeletion:
         for kind in KINDS:
             mine = ids(couple_list(w.partner_b, w.couple_id, kind))
             assert mine == {by_b[(kind, v)]["id"] for v in VISIBILITIES}
+
+
+class TestCheckinReferences:
+    def test_an_item_or_session_of_another_couple_is_refused(self, app) -> None:  # noqa: ANN001
+        world = make_world(app)
+        other = make_world(app)
+        foreign_item = publish_plan(app, other)
+        own_item = publish_plan(app, world)
+        logged = world.partner_a.post(
+            f"/api/plan-items/{own_item}/sessions", json={"client_id": str(uuid.uuid4())}
+        ).json()
+        path = f"/api/couples/{world.couple_id}/checkins"
+        base = {"text": "fine", "visibility": "private"}
+        refused = [
+            {**base, "plan_item_id": foreign_item},
+            {**base, "plan_item_id": str(uuid.uuid4())},
+            {**base, "session_id": str(uuid.uuid4())},
+        ]
+        for body in refused:
+            assert world.partner_a.post(path, json=body).status_code == 422, body
+        assert world.partner_a.get("/api/me/checkins").json() == []
+        accepted = {**base, "plan_item_id": own_item, "session_id": logged["id"]}
+        answer = world.partner_a.post(path, json=accepted)
+        assert answer.status_code == 201
+        assert answer.json()["session_id"] == logged["id"]

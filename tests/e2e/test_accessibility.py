@@ -10,8 +10,7 @@ from axe_playwright_python.sync_playwright import Axe
 from fastapi import FastAPI
 
 from tests.e2e.steps import heading, sign_in
-from tests.e2e.test_offline_install import publish_plan
-from tests.factories import make_world
+from tests.factories import make_world, publish_plan
 
 pytestmark = pytest.mark.browser
 

@@ -2,36 +2,14 @@
 reaches the server exactly once. Installability: manifest and a controlling service worker."""
 
 import struct
-from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
 
 from tests.e2e.steps import heading, sign_in, wait_for_worker
-from tests.factories import make_world
+from tests.factories import make_world, publish_plan
 
 pytestmark = pytest.mark.browser
-
-
-def publish_plan(app: FastAPI, world) -> str:  # noqa: ANN001
-    """A published plan for this week with one joint exercise; returns the item id."""
-    therapist = world.therapist
-    exercise = therapist.get("/api/exercises").json()[0]
-    # The couple's week, computed like the server does it, from its timezone.
-    from datetime import datetime
-    from zoneinfo import ZoneInfo
-
-    today = datetime.now(ZoneInfo("Europe/Berlin")).date()
-    week = today - timedelta(days=today.weekday())
-    base = f"/api/couples/{world.couple_id}/plans/{week.isoformat()}"
-    body = {
-        "note": "",
-        "items": [{"exercise_id": exercise["id"], "mode": "joint", "times_per_week": 3}],
-    }
-    assert therapist.put(base, json=body).status_code in (200, 201)
-    assert therapist.post(f"{base}/publish").status_code == 200
-    plan = therapist.get(f"/api/couples/{world.couple_id}/plans/current").json()
-    return plan["items"][0]["id"]
 
 
 class TestOffline:

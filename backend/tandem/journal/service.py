@@ -37,6 +37,7 @@ from tandem.journal.models import (
     SharedNote,
     Visibility,
 )
+from tandem.plans.models import PlanItem, SessionLog, WeeklyPlan
 
 log = logging.getLogger("tandem.journal")
 
@@ -226,9 +227,33 @@ def create_note(
     return read
 
 
+def _check_references(session: Session, *, couple_id: uuid.UUID, data: CheckinCreate) -> None:
+    """A check-in may point only at an exercise or a session of its own couple's plans."""
+    if data.plan_item_id is not None:
+        found = session.exec(
+            select(PlanItem.id)
+            .join(WeeklyPlan, col(WeeklyPlan.id) == PlanItem.plan_id)
+            .where(PlanItem.id == data.plan_item_id, WeeklyPlan.couple_id == couple_id)
+        ).first()
+        if found is None:
+            raise Invalid("plan_item_id is not an exercise of this couple's plans")
+    if data.session_id is not None:
+        item_id = session.exec(
+            select(SessionLog.plan_item_id)
+            .join(PlanItem, col(PlanItem.id) == SessionLog.plan_item_id)
+            .join(WeeklyPlan, col(WeeklyPlan.id) == PlanItem.plan_id)
+            .where(SessionLog.id == data.session_id, WeeklyPlan.couple_id == couple_id)
+        ).first()
+        if item_id is None:
+            raise Invalid("session_id is not a session of this couple")
+        if data.plan_item_id is not None and item_id != data.plan_item_id:
+            raise Invalid("session_id belongs to another exercise than plan_item_id")
+
+
 def create_checkin(
     session: Session, *, settings: Settings, membership: Membership, data: CheckinCreate
 ) -> CheckinRead:
+    _check_references(session, couple_id=membership.couple_id, data=data)
     values = _checkin_values(data.ratings.model_dump(), data.obstacles, data.text)
     read = _create(
         session,
