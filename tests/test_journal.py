@@ -118,7 +118,10 @@ class TestVisibilityMatrix:
 
     def test_a_check_in_answers_the_documented_shape(self, app: FastAPI) -> None:
         w = make_world(app)
-        item, log = "0b3c1a44-6f7e-4d51-9c58-2d1f4b1f9a10", "7f0b6c9e-1f7a-4b63-8f8e-1c6a3b0e2d55"
+        item = publish_plan(app, w)
+        log = w.partner_a.post(
+            f"/api/plan-items/{item}/sessions", json={"client_id": str(uuid.uuid4())}
+        ).json()["id"]
         answer = w.partner_a.post(
             f"/api/couples/{w.couple_id}/checkins",
             json={
