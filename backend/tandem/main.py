@@ -11,6 +11,7 @@ from sqlalchemy import text
 
 from tandem import migrations
 from tandem.accounts.router import router as accounts_router
+from tandem.appointments.router import router as appointments_router
 from tandem.config import Settings
 from tandem.couples.router import router as couples_router
 from tandem.db import make_engine
@@ -20,7 +21,7 @@ from tandem.middleware import BodySizeLimit, SecurityHeaders
 log = logging.getLogger("tandem")
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 
-ROUTERS = [accounts_router, couples_router]
+ROUTERS = [accounts_router, couples_router, appointments_router]
 
 
 def create_app(settings: Settings | None = None, *, run_worker: bool = False) -> FastAPI:

@@ -1,17 +1,21 @@
 """Every table, imported in one place so Alembic and the tests see the whole schema."""
 
 from tandem.accounts.models import AuthSession, RefreshToken, Throttle, User
+from tandem.appointments.models import Appointment, PrepSection, TherapistProfile
 from tandem.audit import AuditEvent
 from tandem.couples.models import Couple, Invitation, Membership
 from tandem.db import metadata
 
 __all__ = [
+    "Appointment",
     "AuditEvent",
     "AuthSession",
     "Couple",
     "Invitation",
     "Membership",
+    "PrepSection",
     "RefreshToken",
+    "TherapistProfile",
     "Throttle",
     "User",
     "metadata",
