@@ -1,14 +1,17 @@
-"""`tandem serve | worker | migrate | demo | create-user | reset-password`."""
+"""`tandem serve | worker | migrate | demo | create-user | reset-password | rotate-key`."""
 
 import argparse
+import base64
 import getpass
 import logging
+import os
+import secrets
 import sys
 
-from tandem import migrations
+from tandem import crypto, migrations
 from tandem.accounts import service as accounts
 from tandem.accounts.models import Role
-from tandem.config import Settings
+from tandem.config import Settings, _key_bytes
 from tandem.db import make_engine, write_session
 from tandem.errors import DomainError
 
@@ -81,6 +84,51 @@ def cmd_reset_password(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_rotate_key(_args: argparse.Namespace, settings: Settings) -> int:
+    """Re-wrap every data key under a new key-encryption key; entries are not re-encrypted.
+
+    Stop every Tandem process first: one still holding the old key cannot open anything
+    re-wrapped under the new one until it restarts with it.
+    """
+    _migrate(settings)
+    old = settings.key_encryption_key
+    key_file = settings.data_dir / "encryption.key"
+    staged = key_file.with_name("encryption.key.new")
+    given = os.environ.get("TANDEM_NEW_ENCRYPTION_KEY")
+    if not given and settings.encryption_key is None and staged.exists():
+        given = staged.read_text().strip()  # finish a rotation that was interrupted
+    new_text = given or base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
+    new = _key_bytes(new_text)
+    if len(new) != 32:
+        raise ValueError("TANDEM_NEW_ENCRYPTION_KEY must be 32 bytes, base64url encoded")
+    if settings.encryption_key is None:
+        # The key lives in the data directory: stage the new one next to it before any data
+        # key changes, so a crash midway leaves both keys on disk.
+        fd = os.open(staged, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(base64.urlsafe_b64encode(new))
+            handle.flush()
+            os.fsync(handle.fileno())
+    engine = make_engine(settings.database)
+    try:
+        with write_session(engine) as session:
+            count = crypto.rotate_data_keys(session, old_kek=old, new_kek=new)
+    finally:
+        engine.dispose()
+    print(f"Re-wrapped {count} data keys under key {crypto.kek_id(new)}.")
+    if settings.encryption_key is None:
+        os.replace(staged, key_file)
+        print(f"{key_file} now holds the new key; the old key opens nothing any more.")
+    else:
+        if not given:
+            print(f"New key (shown once, keep it out of backups): {new_text}")
+        print(
+            "Now set TANDEM_ENCRYPTION_KEY to the new key on every API and worker process and "
+            "restart them; the old key opens nothing any more."
+        )
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tandem", description="Run and operate Tandem.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -106,6 +154,13 @@ def build_parser() -> argparse.ArgumentParser:
     reset.add_argument("--email", required=True)
     reset.add_argument("--password", help="read from standard input when omitted")
     reset.set_defaults(handler=cmd_reset_password)
+
+    rotate = commands.add_parser(
+        "rotate-key",
+        help="re-wrap every data key under a new key-encryption key "
+        "(TANDEM_NEW_ENCRYPTION_KEY, or a generated one); stop the servers first",
+    )
+    rotate.set_defaults(handler=cmd_rotate_key)
     return parser
 
 

@@ -8,11 +8,14 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
+from tandem import crypto
 from tandem.accounts.models import User
+from tandem.config import Settings
 from tandem.couples.models import Couple, Membership
+from tandem.journal import service as journal
 
 
-def export_authored(session: Session, *, user: User) -> dict[str, Any]:
+def export_authored(session: Session, *, user: User, settings: Settings) -> dict[str, Any]:
     memberships = session.exec(
         select(Membership, Couple)
         .join(Couple, col(Couple.id) == Membership.couple_id)
@@ -30,11 +33,15 @@ def export_authored(session: Session, *, user: User) -> dict[str, Any]:
             }
             for membership, couple in memberships
         ],
+        **journal.export_authored(session, settings=settings, user=user),
     }
 
 
 def delete_authored(session: Session, *, user: User) -> None:
     """Delete everything the user authored (the caller commits)."""
+    journal.delete_authored(session, user_id=user.id)
+    # Last: other domains' sealed texts (session preparation) use the same data key.
+    crypto.destroy_data_key(session, user_id=user.id)
 
 
 def forget_device(session: Session, *, user: User, endpoint: str) -> None:

@@ -16,12 +16,13 @@ from tandem.config import Settings
 from tandem.couples.router import router as couples_router
 from tandem.db import make_engine
 from tandem.errors import install_handlers
+from tandem.journal.router import router as journal_router
 from tandem.middleware import BodySizeLimit, SecurityHeaders
 
 log = logging.getLogger("tandem")
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 
-ROUTERS = [accounts_router, couples_router, appointments_router]
+ROUTERS = [accounts_router, couples_router, journal_router, appointments_router]
 
 
 def create_app(settings: Settings | None = None, *, run_worker: bool = False) -> FastAPI:

@@ -185,11 +185,11 @@ def sign_out_everywhere(response: Response, user: CurrentUser, session: SessionD
 
 
 @router.get("/me/export")
-def export_me(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+def export_me(user: CurrentUser, session: SessionDep, settings: SettingsDep) -> dict[str, Any]:
     data = {
         "format": "tandem-export/1",
         "user": UserRead.model_validate(user).model_dump(mode="json"),
-        **content.export_authored(session, user=user),
+        **content.export_authored(session, user=user, settings=settings),
     }
     audit.record(session, action="account.exported", actor_id=user.id, subject_user_id=user.id)
     session.commit()

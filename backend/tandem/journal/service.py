@@ -1,0 +1,522 @@
+"""Check-ins and notes: who writes, who reads, and how texts are sealed at rest.
+
+Reading rules (SPEC §3): a private entry has one read path, `WHERE author_id = :me` on the
+private tables. A shared entry is read by its author and by the people recorded as its readers
+when it was written, and only through a couple they still belong to; a former member reads
+nothing of the couple, but keeps what they wrote through the author-only routes.
+"""
+
+import json
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, or_
+from sqlmodel import Session, SQLModel, col, select
+
+from tandem import audit, crypto
+from tandem.accounts.models import Role, User
+from tandem.config import Settings
+from tandem.couples import service as couples
+from tandem.couples.models import Membership
+from tandem.db import utcnow, write_session
+from tandem.errors import Conflict, Forbidden, Invalid, NotFound
+from tandem.journal.models import (
+    CheckinCreate,
+    CheckinRead,
+    CheckinUpdate,
+    NoteCreate,
+    NoteRead,
+    NoteUpdate,
+    PrivateCheckin,
+    PrivateNote,
+    RatingsRead,
+    SharedCheckin,
+    SharedNote,
+    Visibility,
+)
+
+log = logging.getLogger("tandem.journal")
+
+Values = dict[str, str | None]
+
+
+@dataclass(frozen=True)
+class Kind:
+    """What differs between check-ins and notes; the rules are the same for both."""
+
+    name: str
+    private: type[SQLModel]
+    shared: type[SQLModel]
+    sealed: tuple[str, ...]  # text fields, each stored as `sealed_<field>`
+    carried: tuple[str, ...]  # plain columns kept when an entry moves between tables
+
+
+NOTE = Kind("notes", PrivateNote, SharedNote, ("body",), ())
+CHECKIN = Kind(
+    "checkins",
+    PrivateCheckin,
+    SharedCheckin,
+    ("ratings", "obstacles", "text"),
+    ("plan_item_id", "session_id"),
+)
+
+
+@dataclass
+class Page:
+    limit: int = 50
+    before: datetime | None = None
+    visibility: Visibility | None = None
+
+
+# --- sealing ------------------------------------------------------------------------------
+
+
+def _seal(keyring: crypto.Keyring, row: Any, values: Values) -> None:
+    for field, text in values.items():
+        sealed = None
+        if text is not None:
+            sealed = keyring.seal(
+                text,
+                table=row.__tablename__,
+                row_id=row.id,
+                author_id=row.author_id,
+                field=field,
+            )
+        setattr(row, f"sealed_{field}", sealed)
+
+
+def _open(keyring: crypto.Keyring, kind: Kind, row: Any) -> Values:
+    values: Values = {}
+    for field in kind.sealed:
+        sealed = getattr(row, f"sealed_{field}")
+        values[field] = (
+            None
+            if sealed is None
+            else keyring.open(
+                sealed,
+                table=row.__tablename__,
+                row_id=row.id,
+                author_id=row.author_id,
+                field=field,
+            )
+        )
+    return values
+
+
+def _visibility(kind: Kind, row: Any) -> Visibility:
+    return row.visibility if isinstance(row, kind.shared) else Visibility.private
+
+
+def _read(kind: Kind, row: Any, values: Values) -> NoteRead | CheckinRead:
+    common = {
+        "id": row.id,
+        "couple_id": row.couple_id,
+        "author_id": row.author_id,
+        "visibility": _visibility(kind, row),
+        "created_at": row.created_at,
+        "updated_at": row.updated_at,
+    }
+    if kind is NOTE:
+        return NoteRead(body=values["body"] or "", **common)
+    ratings = json.loads(values["ratings"]) if values["ratings"] else {}
+    return CheckinRead(
+        plan_item_id=row.plan_item_id,
+        session_id=row.session_id,
+        ratings=RatingsRead(**ratings),
+        obstacles=values["obstacles"],
+        text=values["text"],
+        **common,
+    )
+
+
+def _checkin_values(ratings: dict[str, int | None] | None, obstacles: Any, text: Any) -> Values:
+    given = {k: v for k, v in (ratings or {}).items() if v is not None}
+    values: Values = {
+        "ratings": json.dumps(given, sort_keys=True) if given else None,
+        "obstacles": obstacles,
+        "text": text,
+    }
+    if not any(values.values()):
+        raise Invalid("A check-in needs at least a rating, what got in the way, or some text")
+    return values
+
+
+# --- readers ------------------------------------------------------------------------------
+
+
+def _readers(
+    session: Session, *, couple_id: uuid.UUID, author_id: uuid.UUID, visibility: Visibility
+) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """(partner reader, therapist reader): who holds those places now, for this visibility."""
+    partner = therapist = None
+    for membership, _user in couples.active_members(session, couple_id):
+        if membership.role == Role.therapist:
+            therapist = membership.user_id
+        elif membership.user_id != author_id:
+            partner = membership.user_id
+    return (
+        partner if visibility in (Visibility.partner, Visibility.care_team) else None,
+        therapist if visibility in (Visibility.therapist, Visibility.care_team) else None,
+    )
+
+
+def _new_row(
+    kind: Kind, session: Session, *, visibility: Visibility, carried: dict[str, Any], **columns: Any
+) -> Any:
+    if visibility == Visibility.private:
+        return kind.private(**columns, **carried)
+    partner_reader, therapist_reader = _readers(
+        session,
+        couple_id=columns["couple_id"],
+        author_id=columns["author_id"],
+        visibility=visibility,
+    )
+    return kind.shared(
+        **columns,
+        **carried,
+        visibility=visibility,
+        partner_reader_id=partner_reader,
+        therapist_reader_id=therapist_reader,
+    )
+
+
+# --- writing ------------------------------------------------------------------------------
+
+
+def _create(
+    session: Session,
+    *,
+    settings: Settings,
+    kind: Kind,
+    membership: Membership,
+    values: Values,
+    visibility: Visibility,
+    carried: dict[str, Any],
+) -> NoteRead | CheckinRead:
+    row = _new_row(
+        kind,
+        session,
+        visibility=visibility,
+        carried=carried,
+        couple_id=membership.couple_id,
+        author_id=membership.user_id,
+    )
+    _seal(crypto.Keyring(session, settings.key_encryption_key), row, values)
+    session.add(row)
+    session.commit()
+    return _read(kind, row, values)
+
+
+def create_note(
+    session: Session, *, settings: Settings, membership: Membership, data: NoteCreate
+) -> NoteRead:
+    read = _create(
+        session,
+        settings=settings,
+        kind=NOTE,
+        membership=membership,
+        values={"body": data.body},
+        visibility=data.visibility,
+        carried={},
+    )
+    assert isinstance(read, NoteRead)
+    return read
+
+
+def create_checkin(
+    session: Session, *, settings: Settings, membership: Membership, data: CheckinCreate
+) -> CheckinRead:
+    values = _checkin_values(data.ratings.model_dump(), data.obstacles, data.text)
+    read = _create(
+        session,
+        settings=settings,
+        kind=CHECKIN,
+        membership=membership,
+        values=values,
+        visibility=data.visibility,
+        carried={"plan_item_id": data.plan_item_id, "session_id": data.session_id},
+    )
+    assert isinstance(read, CheckinRead)
+    return read
+
+
+def _authored(session: Session, *, kind: Kind, user: User, entry_id: uuid.UUID) -> Any:
+    """The caller's own entry; a reader of someone else's is told it is not theirs (403),
+    anyone else learns nothing (404)."""
+    private = session.exec(
+        select(kind.private).where(
+            kind.private.id == entry_id,  # type: ignore[attr-defined]
+            kind.private.author_id == user.id,  # type: ignore[attr-defined]
+        )
+    ).first()
+    if private is not None:
+        return private
+    shared: Any = session.get(kind.shared, entry_id)
+    if shared is None:
+        raise NotFound()
+    if shared.author_id == user.id:
+        return shared
+    if user.id in (shared.partner_reader_id, shared.therapist_reader_id) and (
+        couples.active_membership(session, user_id=user.id, couple_id=shared.couple_id)
+    ):
+        raise Forbidden("Only its author can change or delete this entry")
+    raise NotFound()
+
+
+def _update(
+    session: Session,
+    *,
+    settings: Settings,
+    kind: Kind,
+    user: User,
+    entry_id: uuid.UUID,
+    changes: Values,
+    visibility: Visibility | None,
+) -> NoteRead | CheckinRead:
+    row = _authored(session, kind=kind, user=user, entry_id=entry_id)
+    keyring = crypto.Keyring(session, settings.key_encryption_key)
+    values = {**_open(keyring, kind, row), **changes}
+    if kind is CHECKIN:
+        _checkin_values(
+            json.loads(values["ratings"]) if values["ratings"] else None,
+            values["obstacles"],
+            values["text"],
+        )
+    old = _visibility(kind, row)
+    new = visibility or old
+    if new != old and new != Visibility.private:
+        membership = couples.active_membership(session, user_id=user.id, couple_id=row.couple_id)
+        if membership is None:
+            raise Conflict("You left this couple: this entry can only be made private there")
+    now = utcnow()
+    if new == old:
+        row.updated_at = now
+    elif old != Visibility.private and new != Visibility.private:
+        row.visibility = new
+        row.partner_reader_id, row.therapist_reader_id = _readers(
+            session, couple_id=row.couple_id, author_id=row.author_id, visibility=new
+        )
+        row.updated_at = now
+    else:
+        # Moving between private and shared keeps the id; the text is sealed afresh, because
+        # the table is part of what the ciphertext is bound to.
+        moved = _new_row(
+            kind,
+            session,
+            visibility=new,
+            carried={name: getattr(row, name) for name in kind.carried},
+            id=row.id,
+            couple_id=row.couple_id,
+            author_id=row.author_id,
+            created_at=row.created_at,
+            updated_at=now,
+        )
+        session.delete(row)
+        row = moved
+    _seal(keyring, row, values)
+    session.add(row)
+    session.commit()
+    return _read(kind, row, values)
+
+
+def update_note(
+    session: Session, *, settings: Settings, user: User, note_id: uuid.UUID, data: NoteUpdate
+) -> NoteRead:
+    if "body" in data.model_fields_set and data.body is None:
+        raise Invalid("A note needs a body; delete the note instead")
+    changes: Values = {"body": data.body} if data.body is not None else {}
+    return _update(  # type: ignore[return-value]
+        session,
+        settings=settings,
+        kind=NOTE,
+        user=user,
+        entry_id=note_id,
+        changes=changes,
+        visibility=_new_visibility(data),
+    )
+
+
+def update_checkin(
+    session: Session,
+    *,
+    settings: Settings,
+    user: User,
+    checkin_id: uuid.UUID,
+    data: CheckinUpdate,
+) -> CheckinRead:
+    changes: Values = {}
+    sent = data.model_fields_set
+    if "ratings" in sent:
+        given = data.ratings.model_dump(exclude_none=True) if data.ratings else {}
+        changes["ratings"] = json.dumps(given, sort_keys=True) if given else None
+    if "obstacles" in sent:
+        changes["obstacles"] = data.obstacles
+    if "text" in sent:
+        changes["text"] = data.text
+    return _update(  # type: ignore[return-value]
+        session,
+        settings=settings,
+        kind=CHECKIN,
+        user=user,
+        entry_id=checkin_id,
+        changes=changes,
+        visibility=_new_visibility(data),
+    )
+
+
+def _new_visibility(data: NoteUpdate | CheckinUpdate) -> Visibility | None:
+    if "visibility" in data.model_fields_set and data.visibility is None:
+        raise Invalid("visibility must be one of private, partner, therapist, care_team")
+    return data.visibility
+
+
+def delete_entry(session: Session, *, kind: Kind, user: User, entry_id: uuid.UUID) -> None:
+    session.delete(_authored(session, kind=kind, user=user, entry_id=entry_id))
+    session.commit()
+
+
+# --- reading ------------------------------------------------------------------------------
+
+
+def _newest(session: Session, table: Any, page: Page, *conditions: Any) -> list[Any]:
+    query = select(table).where(*conditions)
+    if page.before is not None:
+        query = query.where(col(table.created_at) < page.before)
+    query = query.order_by(col(table.created_at).desc(), col(table.id).desc()).limit(page.limit)
+    return list(session.exec(query).all())
+
+
+def _merge(page: Page, *lists: list[Any]) -> list[Any]:
+    rows = [row for rows in lists for row in rows]
+    rows.sort(key=lambda r: (r.created_at, r.id), reverse=True)
+    return rows[: page.limit]
+
+
+def couple_entries(
+    session: Session,
+    *,
+    settings: Settings,
+    kind: Kind,
+    membership: Membership,
+    page: Page,
+) -> list[NoteRead | CheckinRead]:
+    me, couple_id = membership.user_id, membership.couple_id
+    private: list[Any] = []
+    shared: list[Any] = []
+    if membership.role == Role.partner and page.visibility in (None, Visibility.private):
+        private = _newest(
+            session,
+            kind.private,
+            page,
+            kind.private.author_id == me,  # type: ignore[attr-defined]
+            kind.private.couple_id == couple_id,  # type: ignore[attr-defined]
+        )
+    if page.visibility != Visibility.private:
+        table: Any = kind.shared
+        conditions = [
+            table.couple_id == couple_id,
+            or_(
+                table.author_id == me,
+                table.partner_reader_id == me,
+                table.therapist_reader_id == me,
+            ),
+        ]
+        if page.visibility is not None:
+            conditions.append(table.visibility == page.visibility)
+        shared = _newest(session, table, page, *conditions)
+    rows = _merge(page, private, shared)
+    keyring = crypto.Keyring(session, settings.key_encryption_key)
+    entries = [_read(kind, row, _open(keyring, kind, row)) for row in rows]
+    if membership.role == Role.therapist:
+        _record_therapist_read(
+            session,
+            kind=kind,
+            therapist_id=me,
+            couple_id=couple_id,
+            authors={row.author_id for row in rows},
+        )
+    return entries
+
+
+def _record_therapist_read(
+    session: Session,
+    *,
+    kind: Kind,
+    therapist_id: uuid.UUID,
+    couple_id: uuid.UUID,
+    authors: set[uuid.UUID],
+) -> None:
+    """One access-log event per partner whose entries the therapist was shown, written (and
+    committed) before anything is served. A write session of its own: on SQLite a read
+    transaction that turns into a write can fail at once under concurrent writers."""
+    if not authors:
+        return
+    session.commit()
+    with write_session(session.get_bind()) as log_session:  # type: ignore[arg-type]
+        for author_id in sorted(authors):
+            audit.record(
+                log_session,
+                action="journal.read_by_therapist",
+                actor_id=therapist_id,
+                couple_id=couple_id,
+                subject_user_id=author_id,
+                detail=kind.name,
+            )
+        log_session.commit()
+
+
+def my_entries(
+    session: Session, *, settings: Settings, kind: Kind, user: User, page: Page
+) -> list[NoteRead | CheckinRead]:
+    rows = _merge(page, *_authored_rows(session, kind=kind, user_id=user.id, page=page))
+    keyring = crypto.Keyring(session, settings.key_encryption_key)
+    return [_read(kind, row, _open(keyring, kind, row)) for row in rows]
+
+
+def _authored_rows(
+    session: Session, *, kind: Kind, user_id: uuid.UUID, page: Page
+) -> tuple[list[Any], list[Any]]:
+    private: list[Any] = []
+    shared: list[Any] = []
+    if page.visibility in (None, Visibility.private):
+        private = _newest(
+            session,
+            kind.private,
+            page,
+            kind.private.author_id == user_id,  # type: ignore[attr-defined]
+        )
+    if page.visibility != Visibility.private:
+        conditions = [kind.shared.author_id == user_id]  # type: ignore[attr-defined]
+        if page.visibility is not None:
+            conditions.append(kind.shared.visibility == page.visibility)  # type: ignore[attr-defined]
+        shared = _newest(session, kind.shared, page, *conditions)
+    return private, shared
+
+
+# --- export and deletion (through tandem.content) -----------------------------------------
+
+
+def export_authored(session: Session, *, settings: Settings, user: User) -> dict[str, Any]:
+    """Everything the person wrote, private entries included, opened; nobody else's."""
+    keyring = crypto.Keyring(session, settings.key_encryption_key)
+    exported: dict[str, Any] = {}
+    for kind in (CHECKIN, NOTE):
+        rows: list[Any] = []
+        for table in (kind.private, kind.shared):
+            rows += session.exec(
+                select(table).where(table.author_id == user.id)  # type: ignore[attr-defined]
+            ).all()
+        rows.sort(key=lambda r: (r.created_at, r.id), reverse=True)
+        exported[kind.name] = [
+            _read(kind, row, _open(keyring, kind, row)).model_dump(mode="json") for row in rows
+        ]
+    return exported
+
+
+def delete_authored(session: Session, *, user_id: uuid.UUID) -> None:
+    """Remove every entry the person wrote (the caller commits)."""
+    for table in (PrivateNote, SharedNote, PrivateCheckin, SharedCheckin):
+        session.execute(delete(table).where(col(table.author_id) == user_id))
