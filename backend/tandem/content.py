@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from tandem import crypto
 from tandem.accounts.models import User
+from tandem.appointments import service as appointments
 from tandem.config import Settings
 from tandem.couples.models import Couple, Membership
 from tandem.journal import service as journal
@@ -34,12 +35,14 @@ def export_authored(session: Session, *, user: User, settings: Settings) -> dict
             for membership, couple in memberships
         ],
         **journal.export_authored(session, settings=settings, user=user),
+        **appointments.export_authored(session, settings=settings, user=user),
     }
 
 
 def delete_authored(session: Session, *, user: User) -> None:
     """Delete everything the user authored (the caller commits)."""
     journal.delete_authored(session, user_id=user.id)
+    appointments.delete_authored(session, user_id=user.id)
     # Last: other domains' sealed texts (session preparation) use the same data key.
     crypto.destroy_data_key(session, user_id=user.id)
 

@@ -78,3 +78,27 @@ CASES = [
         body=lambda w: {"starts_at": soon(), "note": "Room 2"},
     ),
 ]
+
+PREP_BODY = {"sections": [{"key": "questions", "text": "How long?", "visibility": "care_team"}]}
+
+CASES += [
+    Case(
+        "GET",
+        "/api/couples/{couple_id}/prep",
+        expect={"partner": 200, "partner_b": 200, "therapist": 403},
+        params=couple_with_appointment,
+    ),
+    Case(
+        "PUT",
+        "/api/couples/{couple_id}/prep",
+        expect={"partner": 200, "partner_b": 200, "therapist": 403},
+        params=couple_with_appointment,
+        body=lambda w: PREP_BODY,
+    ),
+    Case(
+        "GET",
+        "/api/couples/{couple_id}/prep/shared",
+        expect=MEMBERS,
+        params=couple_with_appointment,
+    ),
+]

@@ -17,6 +17,7 @@ from sqlmodel import Field, SQLModel
 
 from tandem.accounts.models import Role
 from tandem.db import timestamp, uuid_pk
+from tandem.journal.models import Visibility
 from tandem.schemas import Body, Out
 
 SHORT_TEXT = 120
@@ -24,15 +25,6 @@ MEDIUM_TEXT = 300
 LONG_TEXT = 2_000
 NOTE_TEXT = 500
 PREP_TEXT = 5_000
-
-
-class Visibility(StrEnum):
-    """The journal's visibilities (SPEC §2), with the same meaning."""
-
-    private = "private"
-    partner = "partner"
-    therapist = "therapist"
-    care_team = "care_team"
 
 
 class PrepKey(StrEnum):

@@ -6,11 +6,21 @@ from tandem.appointments.models import (
     AppointmentSet,
     InvitationPreview,
     InvitationPreviewBody,
+    PrepBody,
+    PrepRead,
+    SharedPrepRead,
     TherapistProfileBody,
     TherapistProfileRead,
 )
 from tandem.db import SessionDep
-from tandem.deps import ClientAddress, CoupleMember, CoupleTherapist, SettingsDep, Therapist
+from tandem.deps import (
+    ClientAddress,
+    CoupleMember,
+    CouplePartner,
+    CoupleTherapist,
+    SettingsDep,
+    Therapist,
+)
 
 router = APIRouter(prefix="/api", tags=["appointments"])
 
@@ -65,3 +75,22 @@ def set_next_appointment(
 ) -> AppointmentRead:
     appointment = service.set_next_appointment(session, membership=membership, data=data)
     return AppointmentRead.model_validate(appointment)
+
+
+@router.get("/couples/{couple_id}/prep", response_model=PrepRead)
+def read_my_prep(membership: CouplePartner, session: SessionDep, settings: SettingsDep) -> PrepRead:
+    return service.my_prep(session, settings=settings, membership=membership)
+
+
+@router.put("/couples/{couple_id}/prep", response_model=PrepRead)
+def put_my_prep(
+    data: PrepBody, membership: CouplePartner, session: SessionDep, settings: SettingsDep
+) -> PrepRead:
+    return service.put_my_prep(session, settings=settings, membership=membership, data=data)
+
+
+@router.get("/couples/{couple_id}/prep/shared", response_model=list[SharedPrepRead])
+def read_shared_prep(
+    membership: CoupleMember, session: SessionDep, settings: SettingsDep
+) -> list[SharedPrepRead]:
+    return service.shared_prep(session, settings=settings, membership=membership)
