@@ -27,7 +27,7 @@ def test_it_lists_the_questions_to_ask_before_booking() -> None:
         "education",
         "licensed",
         "certified",
-        "experience with a concern like ours",
+        "experience do you have with a concern like ours",
         "office",
         "video",
         "hours",
