@@ -143,6 +143,20 @@ class TestMyPreparation:
         assert [h["appointment_id"] for h in history] == [second["id"], first["id"]]
         assert history[1]["sections"][0]["text"] == mark
 
+    def test_a_form_left_open_past_its_appointment_is_refused(
+        self, app: FastAPI, engine: Engine
+    ) -> None:
+        w = make_world(app)
+        first = book(w)
+        pass_appointment(engine, first["id"])
+        book(w, days=7)
+        answer = w.partner_a.put(
+            f"/api/couples/{w.couple_id}/prep",
+            json={"appointment_id": first["id"], "sections": [{"key": "concern", "text": "x"}]},
+        )
+        assert answer.status_code == 409
+        assert "no longer the next one" in answer.json()["detail"]
+
     def test_moving_the_appointment_keeps_the_preparation(self, app: FastAPI) -> None:
         w = make_world(app)
         book(w)

@@ -176,8 +176,11 @@ class PrepSectionBody(Body):
 
 
 class PrepBody(Body):
-    """My preparation: the sections sent are set; sections left out are kept as they are."""
+    """My preparation: the sections sent are set; sections left out are kept as they are.
+    `appointment_id`, when sent, must name the upcoming appointment (the form was not left open
+    across an appointment, which would file the text under the next one)."""
 
+    appointment_id: uuid.UUID | None = None
     sections: list[PrepSectionBody] = PydanticField(max_length=len(PREP_KEYS))
 
     @field_validator("sections")

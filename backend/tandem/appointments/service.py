@@ -246,6 +246,8 @@ def put_my_prep(
     appointment = next_appointment(session, couple_id=membership.couple_id)
     if appointment is None:
         raise Conflict("There is no upcoming appointment to prepare for")
+    if data.appointment_id is not None and data.appointment_id != appointment.id:
+        raise Conflict("That appointment is no longer the next one; reload to prepare for it")
     me, couple_id = membership.user_id, membership.couple_id
     existing = {
         row.key: row for row in _my_rows(session, appointment_id=appointment.id, author_id=me)

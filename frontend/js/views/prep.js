@@ -74,6 +74,7 @@ export async function render(root, { state }) {
       event.preventDefault();
       busy(button, async () => {
         await api.put(base, {
+          appointment_id: prep.appointment_id,
           sections: rows.map((r) => ({ key: r.key, text: r.text.value, visibility: r.select.value })),
         });
         say('Preparation saved.');
