@@ -14,12 +14,14 @@ from tandem.accounts.models import Role
 from tandem.config import Settings, _key_bytes
 from tandem.db import make_engine, write_session
 from tandem.errors import DomainError
+from tandem.exercises import service as exercises
 
 
 def _migrate(settings: Settings) -> None:
     settings.ensure_keys()
     engine = make_engine(settings.database)
     migrations.upgrade(engine)
+    exercises.sync_library(engine)
     engine.dispose()
 
 
@@ -129,6 +131,18 @@ def cmd_rotate_key(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_demo(_args: argparse.Namespace, settings: Settings) -> int:
+    from tandem import demo
+
+    logins = demo.seed(settings)
+    if logins.created:
+        print("Seeded a demo therapist, a couple and this week's plan.")
+    else:
+        print("The demo is already there.")
+    print(logins.text())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tandem", description="Run and operate Tandem.")
     commands = parser.add_subparsers(dest="command", required=True)
@@ -141,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     migrate = commands.add_parser("migrate", help="create or upgrade the database schema")
     migrate.set_defaults(handler=cmd_migrate)
+
+    demo = commands.add_parser("demo", help="seed a therapist, a couple and a week to try")
+    demo.set_defaults(handler=cmd_demo)
 
     create = commands.add_parser("create-user", help="create an account (e.g. the first therapist)")
     create.add_argument("--email", required=True)

@@ -13,7 +13,9 @@ from tandem.accounts.models import User
 from tandem.appointments import service as appointments
 from tandem.config import Settings
 from tandem.couples.models import Couple, Membership
+from tandem.exercises import service as exercises
 from tandem.journal import service as journal
+from tandem.plans import personal as plans
 
 
 def export_authored(session: Session, *, user: User, settings: Settings) -> dict[str, Any]:
@@ -35,6 +37,8 @@ def export_authored(session: Session, *, user: User, settings: Settings) -> dict
             for membership, couple in memberships
         ],
         **journal.export_authored(session, settings=settings, user=user),
+        **plans.export(session, user=user),
+        "custom_exercises": exercises.export_custom(session, user=user),
         **appointments.export_authored(session, settings=settings, user=user),
     }
 
@@ -42,6 +46,8 @@ def export_authored(session: Session, *, user: User, settings: Settings) -> dict
 def delete_authored(session: Session, *, user: User) -> None:
     """Delete everything the user authored (the caller commits)."""
     journal.delete_authored(session, user_id=user.id)
+    plans.delete_authored(session, user=user)
+    exercises.delete_custom(session, user=user)
     appointments.delete_authored(session, user_id=user.id)
     # Last: other domains' sealed texts (session preparation) use the same data key.
     crypto.destroy_data_key(session, user_id=user.id)

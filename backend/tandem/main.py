@@ -16,13 +16,22 @@ from tandem.config import Settings
 from tandem.couples.router import router as couples_router
 from tandem.db import make_engine
 from tandem.errors import install_handlers
+from tandem.exercises.router import router as exercises_router
 from tandem.journal.router import router as journal_router
 from tandem.middleware import BodySizeLimit, SecurityHeaders
+from tandem.plans.router import router as plans_router
 
 log = logging.getLogger("tandem")
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 
-ROUTERS = [accounts_router, couples_router, journal_router, appointments_router]
+ROUTERS = [
+    accounts_router,
+    couples_router,
+    exercises_router,
+    plans_router,
+    journal_router,
+    appointments_router,
+]
 
 
 def create_app(settings: Settings | None = None, *, run_worker: bool = False) -> FastAPI:

@@ -1,29 +1,15 @@
-"""Every table, imported in one place so Alembic and the tests see the whole schema."""
+"""Every table, imported in one place so Alembic and the tests see the whole schema.
 
-from tandem.accounts.models import AuthSession, RefreshToken, Throttle, User
-from tandem.appointments.models import Appointment, PrepSection, TherapistProfile
-from tandem.audit import AuditEvent
-from tandem.couples.models import Couple, Invitation, Membership
-from tandem.crypto import UserDataKey
+Importing a domain's models module registers its tables on the shared metadata.
+"""
+
+from tandem import audit, crypto  # noqa: F401
+from tandem.accounts import models as accounts  # noqa: F401
+from tandem.appointments import models as appointments  # noqa: F401
+from tandem.couples import models as couples  # noqa: F401
 from tandem.db import metadata
-from tandem.journal.models import PrivateCheckin, PrivateNote, SharedCheckin, SharedNote
+from tandem.exercises import models as exercises  # noqa: F401
+from tandem.journal import models as journal  # noqa: F401
+from tandem.plans import models as plans  # noqa: F401
 
-__all__ = [
-    "Appointment",
-    "AuditEvent",
-    "AuthSession",
-    "Couple",
-    "Invitation",
-    "Membership",
-    "PrepSection",
-    "PrivateCheckin",
-    "PrivateNote",
-    "RefreshToken",
-    "SharedCheckin",
-    "SharedNote",
-    "TherapistProfile",
-    "Throttle",
-    "User",
-    "UserDataKey",
-    "metadata",
-]
+__all__ = ["metadata"]

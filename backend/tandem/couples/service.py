@@ -18,6 +18,7 @@ from tandem.couples.models import (
     InvitationCreated,
     MemberRead,
     Membership,
+    WeekProgress,
 )
 from tandem.db import utcnow
 from tandem.errors import Conflict, Forbidden, NotFound
@@ -83,7 +84,16 @@ def couple_read(session: Session, couple: Couple) -> CoupleRead:
         MemberRead(user_id=m.user_id, display_name=u.display_name, role=m.role)
         for m, u in active_members(session, couple.id)
     ]
-    return CoupleRead(id=couple.id, label=couple.label, timezone=couple.timezone, members=members)
+    from tandem.plans import progress  # plans build on couples, not the other way round
+
+    totals = progress.week_totals(session, couple)
+    return CoupleRead(
+        id=couple.id,
+        label=couple.label,
+        timezone=couple.timezone,
+        members=members,
+        this_week=WeekProgress(done=totals[0], target=totals[1]) if totals else None,
+    )
 
 
 def my_couples(session: Session, user: User) -> list[Couple]:

@@ -1,0 +1,202 @@
+import uuid
+from datetime import date, datetime
+from enum import StrEnum
+
+from pydantic import Field as PydanticField
+from sqlalchemy import Index, String, Text, UniqueConstraint
+from sqlmodel import Field, SQLModel
+
+from tandem.db import optional_timestamp, timestamp, uuid_pk
+from tandem.exercises.models import Category, Mode
+from tandem.schemas import Body, Out
+
+MAX_ITEMS = 30
+
+
+class PlanStatus(StrEnum):
+    draft = "draft"
+    published = "published"
+
+
+class LogStatus(StrEnum):
+    done = "done"
+    awaiting_partner = "awaiting_partner"
+    disputed = "disputed"
+    withdrawn = "withdrawn"
+
+
+class WeeklyPlan(SQLModel, table=True):
+    __tablename__ = "weekly_plan"
+    __table_args__ = (UniqueConstraint("couple_id", "week_start"),)
+
+    id: uuid.UUID = uuid_pk()
+    # The plan belongs to the couple: it outlives a change of therapist or a deleted account.
+    couple_id: uuid.UUID = Field(foreign_key="couple.id", ondelete="CASCADE", index=True)
+    week_start: date
+    status: PlanStatus = Field(default=PlanStatus.draft, sa_type=String(16))
+    note: str = Field(default="", sa_type=Text)
+    created_by: uuid.UUID | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="SET NULL"
+    )
+    created_at: datetime = timestamp()
+    updated_at: datetime = timestamp()
+    published_at: datetime | None = optional_timestamp()
+
+
+class PlanItem(SQLModel, table=True):
+    __tablename__ = "plan_item"
+
+    id: uuid.UUID = uuid_pk()
+    plan_id: uuid.UUID = Field(foreign_key="weekly_plan.id", ondelete="CASCADE", index=True)
+    exercise_id: uuid.UUID = Field(foreign_key="exercise.id", index=True)
+    mode: Mode = Field(sa_type=String(16))
+    times_per_week: int
+    minutes: int
+    instructions: str = Field(default="", sa_type=Text)
+    position: int = 0
+    created_at: datetime = timestamp()
+    # Removed from a published plan: hidden and not counted, kept so no log is ever lost.
+    archived_at: datetime | None = optional_timestamp()
+
+
+class PlanItemAssignee(SQLModel, table=True):
+    """Explicit assignees of an individual item. No rows means both partners, whoever the
+    couple's partners are when the plan is read."""
+
+    __tablename__ = "plan_item_assignee"
+
+    plan_item_id: uuid.UUID = Field(
+        foreign_key="plan_item.id", ondelete="CASCADE", primary_key=True
+    )
+    user_id: uuid.UUID = Field(foreign_key="user_account.id", ondelete="CASCADE", primary_key=True)
+
+
+class SessionLog(SQLModel, table=True):
+    __tablename__ = "session_log"
+    __table_args__ = (
+        UniqueConstraint("logged_by", "client_id"),
+        Index("ix_session_log_item_status", "plan_item_id", "status"),
+    )
+
+    id: uuid.UUID = uuid_pk()
+    plan_item_id: uuid.UUID = Field(foreign_key="plan_item.id", ondelete="CASCADE")
+    logged_by: uuid.UUID = Field(foreign_key="user_account.id", ondelete="CASCADE", index=True)
+    done_on: date
+    status: LogStatus = Field(sa_type=String(20))
+    client_id: uuid.UUID
+    confirmed_by: uuid.UUID | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="SET NULL"
+    )
+    disputed_by: uuid.UUID | None = Field(
+        default=None, foreign_key="user_account.id", ondelete="SET NULL"
+    )
+    created_at: datetime = timestamp()
+    updated_at: datetime = timestamp()
+
+
+class SessionLogRequest(SQLModel, table=True):
+    """Every client_id a person has sent, and the log it produced. Logging a joint item the
+    other partner is waiting on confirms their log, so a client_id may point at a log
+    someone else wrote; its replay must still answer that same log."""
+
+    __tablename__ = "session_log_request"
+
+    user_id: uuid.UUID = Field(foreign_key="user_account.id", ondelete="CASCADE", primary_key=True)
+    client_id: uuid.UUID = Field(primary_key=True)
+    session_log_id: uuid.UUID = Field(foreign_key="session_log.id", ondelete="CASCADE", index=True)
+    created_at: datetime = timestamp()
+
+
+# --- bodies -------------------------------------------------------------------------------
+
+
+class PlanItemIn(Body):
+    id: uuid.UUID | None = None
+    exercise_id: uuid.UUID
+    mode: Mode
+    times_per_week: int = PydanticField(ge=1, le=14)
+    assignee_ids: list[uuid.UUID] | None = PydanticField(default=None, max_length=2)
+    minutes: int | None = PydanticField(default=None, ge=1, le=240)
+    instructions: str | None = PydanticField(default=None, max_length=4000)
+
+
+class PlanPut(Body):
+    note: str = PydanticField(default="", max_length=4000)
+    items: list[PlanItemIn] = PydanticField(default_factory=list, max_length=MAX_ITEMS)
+
+
+class SessionLogCreate(Body):
+    client_id: uuid.UUID
+    done_on: date | None = None
+
+
+# --- answers ------------------------------------------------------------------------------
+
+
+class SessionLogRead(Out):
+    id: uuid.UUID
+    plan_item_id: uuid.UUID
+    logged_by: uuid.UUID
+    done_on: date
+    status: LogStatus
+    confirmed_by: uuid.UUID | None
+    disputed_by: uuid.UUID | None
+    client_id: uuid.UUID
+    created_at: datetime
+
+
+class ItemProgress(Out):
+    done: int
+    target: int
+    awaiting_partner: int
+
+
+class PlanItemRead(Out):
+    id: uuid.UUID
+    exercise_id: uuid.UUID
+    title: str
+    category: Category
+    mode: Mode
+    assignee_ids: list[uuid.UUID]
+    times_per_week: int
+    minutes: int
+    instructions: str
+    position: int
+    progress: ItemProgress
+    sessions: list[SessionLogRead]
+
+
+class PlanRead(Out):
+    id: uuid.UUID
+    couple_id: uuid.UUID
+    week_start: date
+    status: PlanStatus
+    note: str
+    published_at: datetime | None
+    items: list[PlanItemRead]
+
+
+class PartnerAdherence(Out):
+    user_id: uuid.UUID
+    done: int
+    target: int
+
+
+class ItemAdherence(Out):
+    plan_item_id: uuid.UUID
+    title: str
+    done: int
+    target: int
+
+
+class AdherenceWeek(Out):
+    week_start: date
+    plan_id: uuid.UUID | None
+    done: int
+    target: int
+    by_partner: list[PartnerAdherence]
+    items: list[ItemAdherence]
+
+
+class AdherenceRead(Out):
+    weeks: list[AdherenceWeek]

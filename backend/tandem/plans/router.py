@@ -1,0 +1,123 @@
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Response, status
+
+from tandem.couples import service as couples
+from tandem.db import SessionDep
+from tandem.deps import CoupleMember, CoupleTherapist, CurrentUser
+from tandem.exercises.service import library_ready
+from tandem.plans import progress, service, sessions
+from tandem.plans.models import (
+    AdherenceRead,
+    PlanPut,
+    PlanRead,
+    SessionLogCreate,
+    SessionLogRead,
+)
+from tandem.schemas import parse_id
+
+router = APIRouter(prefix="/api", tags=["plans"], dependencies=[Depends(library_ready)])
+
+
+# Declared before /plans/{week_start}, which would otherwise take "current" for a week.
+@router.get("/couples/{couple_id}/plans/current", response_model=PlanRead)
+def read_current_plan(membership: CoupleMember, session: SessionDep) -> PlanRead:
+    plan = service.get_current_plan(session, membership=membership)
+    return service.plan_read(session, plan)
+
+
+@router.get("/couples/{couple_id}/plans/{week_start}", response_model=PlanRead)
+def read_plan(week_start: str, membership: CoupleMember, session: SessionDep) -> PlanRead:
+    plan = service.get_plan(
+        session, membership=membership, week_start=service.parse_week(week_start)
+    )
+    return service.plan_read(session, plan)
+
+
+@router.put("/couples/{couple_id}/plans/{week_start}", response_model=PlanRead)
+def put_plan(
+    week_start: str,
+    data: PlanPut,
+    membership: CoupleTherapist,
+    user: CurrentUser,
+    session: SessionDep,
+) -> PlanRead:
+    plan = service.put_plan(
+        session,
+        user=user,
+        couple_id=membership.couple_id,
+        week_start=service.parse_week(week_start),
+        data=data,
+    )
+    return service.plan_read(session, plan)
+
+
+@router.post("/couples/{couple_id}/plans/{week_start}/publish", response_model=PlanRead)
+def publish_plan(week_start: str, membership: CoupleTherapist, session: SessionDep) -> PlanRead:
+    plan = service.publish(
+        session, couple_id=membership.couple_id, week_start=service.parse_week(week_start)
+    )
+    return service.plan_read(session, plan)
+
+
+@router.post(
+    "/couples/{couple_id}/plans/{week_start}/copy-forward",
+    status_code=status.HTTP_201_CREATED,
+    response_model=PlanRead,
+)
+def copy_plan_forward(
+    week_start: str, membership: CoupleTherapist, user: CurrentUser, session: SessionDep
+) -> PlanRead:
+    plan = service.copy_forward(
+        session,
+        user=user,
+        couple_id=membership.couple_id,
+        week_start=service.parse_week(week_start),
+    )
+    return service.plan_read(session, plan)
+
+
+@router.get("/couples/{couple_id}/adherence", response_model=AdherenceRead)
+def read_adherence(
+    membership: CoupleMember,
+    session: SessionDep,
+    weeks: Annotated[int, Query(ge=1, le=104)] = 12,
+) -> AdherenceRead:
+    couple = couples.get_couple(session, membership.couple_id)
+    return progress.adherence(session, couple=couple, weeks=weeks)
+
+
+@router.post(
+    "/plan-items/{item_id}/sessions",
+    status_code=status.HTTP_201_CREATED,
+    response_model=SessionLogRead,
+)
+def log_session(
+    item_id: str,
+    data: SessionLogCreate,
+    response: Response,
+    user: CurrentUser,
+    session: SessionDep,
+) -> SessionLogRead:
+    logged = sessions.log_session(session, user=user, item_id=parse_id(item_id), data=data)
+    if not logged.created:
+        # A replay of this client_id, or a confirmation of the partner's waiting log.
+        response.status_code = status.HTTP_200_OK
+    return SessionLogRead.model_validate(logged.log)
+
+
+@router.post("/sessions/{session_id}/confirm", response_model=SessionLogRead)
+def confirm_session(session_id: str, user: CurrentUser, session: SessionDep) -> SessionLogRead:
+    log = sessions.answer(session, user=user, log_id=parse_id(session_id), confirm=True)
+    return SessionLogRead.model_validate(log)
+
+
+@router.post("/sessions/{session_id}/dispute", response_model=SessionLogRead)
+def dispute_session(session_id: str, user: CurrentUser, session: SessionDep) -> SessionLogRead:
+    log = sessions.answer(session, user=user, log_id=parse_id(session_id), confirm=False)
+    return SessionLogRead.model_validate(log)
+
+
+@router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
+def withdraw_session(session_id: str, user: CurrentUser, session: SessionDep) -> None:
+    sessions.withdraw(session, user=user, log_id=parse_id(session_id))
