@@ -63,29 +63,19 @@ class TestRegister:
         )
         assert answer.status_code == 422
 
-    def test_closed_signup_needs_an_invitation_code(self, app: FastAPI) -> None:
-        app.state.settings = app.state.settings.model_copy(update={"open_signup": False})
-        try:
-            answer = new_client(app).post("/api/auth/register", json=_register_body())
-            assert answer.status_code == 403
-            bad_code = new_client(app).post(
-                "/api/auth/register", json=_register_body(invitation_code="AAAA-BBBB-CCCC")
-            )
-            assert bad_code.status_code == 422
-        finally:
-            app.state.settings = app.state.settings.model_copy(update={"open_signup": True})
+    def test_closed_signup_needs_an_invitation_code(self, app: FastAPI, monkeypatch) -> None:
+        monkeypatch.setattr(app.state.settings, "open_signup", False)
+        answer = new_client(app).post("/api/auth/register", json=_register_body())
+        assert answer.status_code == 403
+        bad_code = new_client(app).post(
+            "/api/auth/register", json=_register_body(invitation_code="AAAA-BBBB-CCCC")
+        )
+        assert bad_code.status_code == 422
 
-    def test_closed_therapist_signup_refuses_therapists(self, app: FastAPI) -> None:
-        app.state.settings = app.state.settings.model_copy(update={"allow_therapist_signup": False})
-        try:
-            answer = new_client(app).post(
-                "/api/auth/register", json=_register_body(role="therapist")
-            )
-            assert answer.status_code == 403
-        finally:
-            app.state.settings = app.state.settings.model_copy(
-                update={"allow_therapist_signup": True}
-            )
+    def test_closed_therapist_signup_refuses_therapists(self, app: FastAPI, monkeypatch) -> None:
+        monkeypatch.setattr(app.state.settings, "allow_therapist_signup", False)
+        answer = new_client(app).post("/api/auth/register", json=_register_body(role="therapist"))
+        assert answer.status_code == 403
 
 
 class TestLogin:
@@ -156,25 +146,22 @@ def _device_holding(app: FastAPI, refresh_token: str):  # noqa: ANN202
 
 
 class TestRefresh:
-    def test_rotates_and_a_reused_token_ends_the_family(self, app: FastAPI) -> None:
-        app.state.settings = app.state.settings.model_copy(update={"refresh_grace_seconds": 0})
-        try:
-            actor = register(app)
-            old = actor.client.cookies.get("tandem_refresh")
-            first = actor.client.post("/api/auth/refresh")
-            assert first.status_code == 200
-            new = actor.client.cookies.get("tandem_refresh")
-            assert new and new != old
-            time.sleep(1.1)
-            thief = _device_holding(app, old)
-            assert thief.post("/api/auth/refresh").status_code == 401
-            # The whole family is gone: the rightful device is signed out too.
-            assert actor.client.post("/api/auth/refresh").status_code == 401
-            fresh_access = first.json()["access_token"]
-            me = actor.client.get("/api/me", headers={"Authorization": f"Bearer {fresh_access}"})
-            assert me.status_code == 401
-        finally:
-            app.state.settings = app.state.settings.model_copy(update={"refresh_grace_seconds": 10})
+    def test_rotates_and_a_reused_token_ends_the_family(self, app: FastAPI, monkeypatch) -> None:
+        monkeypatch.setattr(app.state.settings, "refresh_grace_seconds", 0)
+        actor = register(app)
+        old = actor.client.cookies.get("tandem_refresh")
+        first = actor.client.post("/api/auth/refresh")
+        assert first.status_code == 200
+        new = actor.client.cookies.get("tandem_refresh")
+        assert new and new != old
+        time.sleep(1.1)
+        thief = _device_holding(app, old)
+        assert thief.post("/api/auth/refresh").status_code == 401
+        # The whole family is gone: the rightful device is signed out too.
+        assert actor.client.post("/api/auth/refresh").status_code == 401
+        fresh_access = first.json()["access_token"]
+        me = actor.client.get("/api/me", headers={"Authorization": f"Bearer {fresh_access}"})
+        assert me.status_code == 401
 
     def test_two_tabs_refreshing_together_both_stay_signed_in(self, app: FastAPI) -> None:
         actor = register(app)

@@ -51,6 +51,29 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
+    import asyncio
+    import signal
+
+    from tandem.reminders.worker import Worker
+
+    _migrate(settings)
+    engine = make_engine(settings.database)
+    worker = Worker(settings, engine, batch=args.batch, concurrency=args.concurrency)
+
+    def _stop(_signum: int, _frame: object) -> None:
+        # The batch in flight finishes and is marked; nothing new is claimed.
+        worker.stop()
+
+    signal.signal(signal.SIGTERM, _stop)
+    signal.signal(signal.SIGINT, _stop)
+    claimed = asyncio.run(worker.run(until_empty=args.until_empty))
+    engine.dispose()
+    if args.until_empty:
+        print(f"Nothing left to send; this worker handled {claimed} notifications.")
+    return 0
+
+
 def _ask_password(prompt: str) -> str:
     if not sys.stdin.isatty():
         return sys.stdin.readline().rstrip("\n")
@@ -152,6 +175,12 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--no-worker", action="store_true", help="API only (for replicas)")
     serve.set_defaults(handler=cmd_serve)
+
+    worker = commands.add_parser("worker", help="reminder scheduler and push dispatcher alone")
+    worker.add_argument("--batch", type=int, default=500, help="rows claimed at a time")
+    worker.add_argument("--concurrency", type=int, default=64, help="pushes in flight")
+    worker.add_argument("--until-empty", action="store_true", help="exit when nothing is due")
+    worker.set_defaults(handler=cmd_worker)
 
     migrate = commands.add_parser("migrate", help="create or upgrade the database schema")
     migrate.set_defaults(handler=cmd_migrate)

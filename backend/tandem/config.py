@@ -104,16 +104,35 @@ class Settings(BaseSettings):
             raise ValueError("TANDEM_ENCRYPTION_KEY must be 32 bytes, base64url encoded")
         return key
 
+    @cached_property
+    def vapid_key(self) -> str:
+        """The Web Push identity: a PEM, or a raw 32-byte key in base64url, from settings or
+        generated once into the data directory."""
+        if self.vapid_private_key:
+            return self.vapid_private_key.strip()
+        return create_once(self.data_dir / "vapid.pem", _new_vapid_pem).decode()
+
     def ensure_keys(self) -> None:
         """Create missing generated keys now (first start, `tandem migrate`), not mid-request."""
         self.data_dir.mkdir(parents=True, exist_ok=True)
-        _ = self.signing_key, self.key_encryption_key
+        _ = self.signing_key, self.key_encryption_key, self.vapid_key
 
     def _generated(self, name: str) -> bytes:
         path = self.data_dir / name
         return base64.urlsafe_b64decode(
             create_once(path, lambda: base64.urlsafe_b64encode(secrets.token_bytes(32)))
         )
+
+
+def _new_vapid_pem() -> bytes:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+
+    return ec.generate_private_key(ec.SECP256R1()).private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    )
 
 
 def _key_bytes(value: str) -> bytes:

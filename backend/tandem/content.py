@@ -16,6 +16,7 @@ from tandem.couples.models import Couple, Membership
 from tandem.exercises import service as exercises
 from tandem.journal import service as journal
 from tandem.plans import personal as plans
+from tandem.reminders import service as reminders
 
 
 def export_authored(session: Session, *, user: User, settings: Settings) -> dict[str, Any]:
@@ -26,6 +27,7 @@ def export_authored(session: Session, *, user: User, settings: Settings) -> dict
         .order_by(col(Membership.joined_at))
     ).all()
     return {
+        **reminders.export(session, user=user),
         "memberships": [
             {
                 "couple_id": str(couple.id),
@@ -51,7 +53,9 @@ def delete_authored(session: Session, *, user: User) -> None:
     appointments.delete_authored(session, user_id=user.id)
     # Last: other domains' sealed texts (session preparation) use the same data key.
     crypto.destroy_data_key(session, user_id=user.id)
+    reminders.forget_user(session, user_id=user.id)
 
 
 def forget_device(session: Session, *, user: User, endpoint: str) -> None:
     """Signing out on a device drops that device's push subscription (the caller commits)."""
+    reminders.forget_device(session, user=user, endpoint=endpoint)

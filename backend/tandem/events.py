@@ -20,6 +20,17 @@ def plan_published(
     partner_ids: list[uuid.UUID],
 ) -> None:
     """A therapist published a week's plan: both partners hear of it."""
+    from tandem.reminders import outbox
+    from tandem.reminders.models import Kind
+
+    for user_id in partner_ids:
+        outbox.enqueue_event(
+            session,
+            user_id=user_id,
+            kind=Kind.plan_published,
+            payload={"plan_id": str(plan_id), "url": "/"},
+            dedupe_key=f"published:{plan_id}:{user_id}",
+        )
 
 
 def joint_session_logged(
@@ -31,6 +42,16 @@ def joint_session_logged(
     notify_user_id: uuid.UUID,
 ) -> None:
     """A partner logged a joint session: the other partner is asked to confirm it."""
+    from tandem.reminders import outbox
+    from tandem.reminders.models import Kind
+
+    outbox.enqueue_event(
+        session,
+        user_id=notify_user_id,
+        kind=Kind.joint_session_logged,
+        payload={"session_id": str(session_log_id), "url": f"/#/sessions/{session_log_id}"},
+        dedupe_key=f"logged:{session_log_id}:{notify_user_id}",
+    )
 
 
 def session_confirmed(
@@ -42,3 +63,13 @@ def session_confirmed(
     notify_user_id: uuid.UUID,
 ) -> None:
     """The other partner confirmed a joint session: its author hears of it."""
+    from tandem.reminders import outbox
+    from tandem.reminders.models import Kind
+
+    outbox.enqueue_event(
+        session,
+        user_id=notify_user_id,
+        kind=Kind.session_confirmed,
+        payload={"session_id": str(session_log_id), "url": "/"},
+        dedupe_key=f"confirmed:{session_log_id}:{notify_user_id}",
+    )

@@ -20,6 +20,7 @@ from tandem.exercises.router import router as exercises_router
 from tandem.journal.router import router as journal_router
 from tandem.middleware import BodySizeLimit, SecurityHeaders
 from tandem.plans.router import router as plans_router
+from tandem.reminders.router import router as reminders_router
 
 log = logging.getLogger("tandem")
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
@@ -30,6 +31,7 @@ ROUTERS = [
     exercises_router,
     plans_router,
     journal_router,
+    reminders_router,
     appointments_router,
 ]
 
@@ -41,7 +43,16 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        worker = None
+        if run_worker:
+            from tandem.reminders.worker import Worker
+
+            worker = Worker(settings, engine)
+            worker.start_thread()
         yield
+        if worker is not None:
+            worker.stop()
+            worker.join(timeout=30)
         engine.dispose()
 
     app = FastAPI(
