@@ -1,8 +1,9 @@
 """Therapist profiles, invitation previews, next appointments and session preparation."""
 
 import uuid
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import delete, or_
 from sqlalchemy.exc import IntegrityError
@@ -31,9 +32,13 @@ from tandem.couples.models import Couple, Membership
 from tandem.db import utcnow, write_session
 from tandem.errors import Conflict, Invalid, NotFound
 from tandem.journal.models import Visibility
+from tandem.reminders import clock, outbox
+from tandem.reminders.models import Kind, ReminderPreference
 
 # Far enough for any real booking, near enough to catch a mistyped year.
 BOOKING_HORIZON = timedelta(days=2 * 366)
+# The day-before reminder goes out at this local time (later, if it falls in quiet hours).
+REMINDER_TIME = time(18, 0)
 NO_INVITATION = "This invitation code is not valid, was already used or has expired"
 
 
@@ -146,8 +151,40 @@ def set_next_appointment(
     appointment.updated_at = now
     session.add(appointment)
     session.flush()
+    _remind_partners(session, appointment=appointment, now=now)
     session.commit()
     return appointment
+
+
+def reminder_prefix(appointment_id: uuid.UUID) -> str:
+    return f"appointment:{appointment_id}:"
+
+
+def _remind_partners(session: Session, *, appointment: Appointment, now: datetime) -> None:
+    """Each partner hears the evening before, in their own time zone (the outbox moves it out
+    of their quiet hours). Moving the appointment replaces reminders not yet sent; the key
+    names the time, so a reminder already sent for the old time does not block the new one."""
+    outbox.cancel_pending(session, dedupe_prefix=reminder_prefix(appointment.id))
+    stamp = int(appointment.starts_at.timestamp())
+    for member, user in couples.active_members(session, appointment.couple_id):
+        if member.role != Role.partner:
+            continue
+        pref = session.get(ReminderPreference, user.id)
+        zone = ZoneInfo(pref.timezone if pref else user.timezone)
+        local_day = appointment.starts_at.astimezone(zone).date()
+        if local_day <= now.astimezone(zone).date():
+            # Today already: "tomorrow" would be wrong, and they were just told.
+            continue
+        due_at = max(now, clock.occurrence(local_day - timedelta(days=1), REMINDER_TIME, zone))
+        outbox.enqueue_event(
+            session,
+            user_id=user.id,
+            kind=Kind.appointment,
+            payload={"appointment_id": str(appointment.id), "url": "/#/prep"},
+            dedupe_key=f"{reminder_prefix(appointment.id)}{user.id}:{stamp}",
+            now=due_at,
+            expires_at=appointment.starts_at,
+        )
 
 
 # --- session preparation ------------------------------------------------------------------
