@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from tandem import migrations
+from tandem import frontend, migrations
 from tandem.accounts.router import router as accounts_router
 from tandem.appointments.router import router as appointments_router
 from tandem.config import Settings
@@ -87,6 +87,8 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
         if not migrated:
             return JSONResponse({"status": "migrations pending"}, status_code=503)
         return JSONResponse({"status": "ready"})
+
+    frontend.install(app, FRONTEND)
 
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.add_middleware(SecurityHeaders, hsts=settings.is_https)

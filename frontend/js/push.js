@@ -1,0 +1,87 @@
+// Notification permission and the push subscription. Permission is asked only when the person
+// asks for reminders; once granted, every start re-sends the subscription so the server's copy
+// never drifts from the browser's (endpoints change, and a shared phone may move it).
+import * as api from './api.js';
+
+export const supported = () =>
+  'serviceWorker' in navigator && 'PushManager' in window && 'Notification' in window;
+
+export const permission = () => (supported() ? Notification.permission : 'unsupported');
+
+function keyBytes(value) {
+  const padded = (value + '='.repeat((4 - (value.length % 4)) % 4)).replace(/-/g, '+').replace(/_/g, '/');
+  return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+}
+
+async function current() {
+  if (!supported()) return null;
+  const registration = await navigator.serviceWorker.getRegistration();
+  return registration ? registration.pushManager.getSubscription() : null;
+}
+
+async function send(subscription) {
+  await api.post('/api/push/subscriptions', subscription.toJSON ? subscription.toJSON() : subscription);
+}
+
+export async function enable() {
+  if (!supported()) throw new Error('This browser cannot show notifications from Tandem.');
+  const answer = await Notification.requestPermission();
+  if (answer !== 'granted') {
+    throw new Error('Notifications are blocked. You can allow them in your browser settings.');
+  }
+  const { public_key: publicKey } = await api.get('/api/push/vapid-public-key');
+  const registration = await navigator.serviceWorker.ready;
+  let subscription = await registration.pushManager.getSubscription();
+  const key = keyBytes(publicKey);
+  const existing = subscription && subscription.options.applicationServerKey;
+  if (existing && !sameKey(new Uint8Array(existing), key)) {
+    await subscription.unsubscribe(); // the server's key changed
+    subscription = null;
+  }
+  if (!subscription) {
+    subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+  }
+  await send(subscription);
+}
+
+function sameKey(a, b) {
+  return a.length === b.length && a.every((v, i) => v === b[i]);
+}
+
+export async function syncOnLoad() {
+  try {
+    if (permission() !== 'granted') return;
+    const subscription = await current();
+    if (subscription) await send(subscription);
+  } catch {
+    // Offline or no push service: the next start tries again.
+  }
+}
+
+// The service worker re-subscribed (pushsubscriptionchange) and hands the result to the page.
+export function listen() {
+  if (!supported()) return;
+  navigator.serviceWorker.addEventListener('message', (event) => {
+    if (event.data && event.data.type === 'subscription' && api.signedIn()) {
+      send(event.data.subscription).catch(() => {});
+    }
+  });
+}
+
+// At sign-out: drop this browser's subscription; the endpoint goes to the logout call so the
+// server forgets it too.
+export async function unsubscribe() {
+  try {
+    const subscription = await current();
+    if (!subscription) return null;
+    const endpoint = subscription.endpoint;
+    await subscription.unsubscribe();
+    return endpoint;
+  } catch {
+    return null;
+  }
+}
+
+export async function sendTest() {
+  await api.post('/api/push/test');
+}

@@ -1,0 +1,195 @@
+// Small DOM helpers: every screen is built with these, never by parsing HTML strings, so text a person
+// wrote can never become markup.
+const PROPS = new Set(['value', 'checked', 'disabled', 'selected', 'hidden', 'required', 'open']);
+
+export function h(tag, attrs = {}, ...children) {
+  const el = document.createElement(tag);
+  for (const [name, value] of Object.entries(attrs || {})) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith('on')) el.addEventListener(name.slice(2).toLowerCase(), value);
+    else if (name === 'text') el.textContent = value;
+    else if (PROPS.has(name)) el[name] = value;
+    else el.setAttribute(name === 'className' ? 'class' : name, value === true ? '' : value);
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+const SVG = 'http://www.w3.org/2000/svg';
+export function svg(tag, attrs = {}, ...children) {
+  const el = document.createElementNS(SVG, tag);
+  for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, value);
+  append(el, children);
+  return el;
+}
+
+let uid = 0;
+export const nextId = (prefix = 'f') => `${prefix}-${++uid}`;
+
+// A labelled control; `hint` is tied to it with aria-describedby.
+export function field(label, control, hint) {
+  const id = control.id || nextId();
+  control.id = id;
+  const hintEl = hint ? h('p', { class: 'hint', id: `${id}-hint`, text: hint }) : null;
+  if (hintEl) control.setAttribute('aria-describedby', hintEl.id);
+  return h('div', { class: 'field' }, h('label', { for: id, text: label }), control, hintEl);
+}
+
+export function checkbox(label, attrs = {}) {
+  const input = h('input', { type: 'checkbox', ...attrs });
+  return h('label', { class: 'check' }, input, h('span', { text: label }));
+}
+
+export function say(message) {
+  const status = document.getElementById('status');
+  status.textContent = '';
+  // A fresh text node each time so screen readers announce a repeated message again.
+  setTimeout(() => {
+    status.textContent = message;
+  }, 30);
+  clearTimeout(say.timer);
+  say.timer = setTimeout(() => {
+    status.textContent = '';
+  }, 6000);
+}
+
+export function errorBox(error) {
+  return h('p', { class: 'error', role: 'alert', text: error.message || String(error) });
+}
+
+// Runs an action from a button: disables it meanwhile, shows the error next to the form.
+export async function busy(button, action, errorSlot) {
+  button.disabled = true;
+  if (errorSlot) errorSlot.replaceChildren();
+  try {
+    return await action();
+  } catch (error) {
+    if (errorSlot) errorSlot.replaceChildren(errorBox(error));
+    else say(error.message);
+    return undefined;
+  } finally {
+    button.disabled = false;
+  }
+}
+
+export function confirmDialog(title, message, confirmLabel, { danger = false } = {}) {
+  return new Promise((resolve) => {
+    const dialog = h(
+      'dialog',
+      { class: 'dialog', 'aria-labelledby': 'dialog-title' },
+      h('h2', { id: 'dialog-title', text: title }),
+      h('p', { text: message }),
+      h(
+        'div',
+        { class: 'actions' },
+        h('button', { type: 'button', class: 'secondary', text: 'Cancel', onclick: () => dialog.close('no') }),
+        h('button', {
+          type: 'button',
+          class: danger ? 'danger' : 'primary',
+          text: confirmLabel,
+          onclick: () => dialog.close('yes'),
+        })
+      )
+    );
+    dialog.addEventListener('close', () => {
+      dialog.remove();
+      resolve(dialog.returnValue === 'yes');
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
+export function title(text) {
+  document.title = text ? `${text} · Tandem` : 'Tandem';
+  return h('h1', { text });
+}
+
+export function empty(text) {
+  return h('p', { class: 'empty', text });
+}
+
+// --- dates ---------------------------------------------------------------------------------
+
+export function todayIn(timeZone) {
+  try {
+    return new Intl.DateTimeFormat('en-CA', { timeZone }).format(new Date());
+  } catch {
+    return new Intl.DateTimeFormat('en-CA').format(new Date());
+  }
+}
+
+export function addDays(iso, days) {
+  const d = new Date(`${iso}T00:00:00Z`);
+  d.setUTCDate(d.getUTCDate() + days);
+  return d.toISOString().slice(0, 10);
+}
+
+// The Monday starting the week that contains `iso` (a local date).
+export function mondayOf(iso) {
+  const day = new Date(`${iso}T00:00:00Z`).getUTCDay();
+  return addDays(iso, -((day + 6) % 7));
+}
+
+export function weekLabel(weekStart) {
+  const fmt = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', timeZone: 'UTC' });
+  const start = new Date(`${weekStart}T00:00:00Z`);
+  const end = new Date(`${addDays(weekStart, 6)}T00:00:00Z`);
+  return `${fmt.format(start)} – ${fmt.format(end)}`;
+}
+
+export function shortDate(iso) {
+  const d = iso.length === 10 ? new Date(`${iso}T00:00:00Z`) : new Date(iso);
+  const opts = { weekday: 'short', day: 'numeric', month: 'short' };
+  if (iso.length === 10) opts.timeZone = 'UTC';
+  return new Intl.DateTimeFormat(undefined, opts).format(d);
+}
+
+export function dateTime(iso) {
+  return new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
+}
+
+export const uuid = () =>
+  crypto.randomUUID
+    ? crypto.randomUUID()
+    : '10000000-1000-4000-8000-100000000000'.replace(/[018]/g, (c) =>
+        (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16)
+      );
+
+export const VISIBILITY = {
+  private: { label: 'Only me', who: 'Nobody else can read this: not your partner, not your therapist.' },
+  partner: { label: 'Me and my partner', who: 'Your partner can read this. Your therapist cannot.' },
+  therapist: { label: 'Me and my therapist', who: 'Your therapist can read this. Your partner cannot.' },
+  care_team: { label: 'My partner and my therapist', who: 'Your partner and your therapist can both read this.' },
+};
+
+export function visibilityPicker(name, selected = 'private') {
+  const options = Object.entries(VISIBILITY).map(([value, v]) => {
+    const id = nextId('vis');
+    return h(
+      'div',
+      { class: 'radio' },
+      h('input', { type: 'radio', name, id, value, checked: value === selected }),
+      h('label', { for: id }, h('strong', { text: v.label }), h('span', { class: 'hint', text: v.who }))
+    );
+  });
+  return h('fieldset', { class: 'visibility' }, h('legend', { text: 'Who can read it' }), options);
+}
+
+export const CATEGORY = {
+  sensate_focus: 'Sensate focus',
+  communication: 'Communication',
+  mindfulness: 'Mindfulness',
+  education: 'Learning',
+  intimacy_date: 'Time together',
+  body_awareness: 'Body awareness',
+  pelvic_floor: 'Pelvic floor',
+  other: 'Other',
+};

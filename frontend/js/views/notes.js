@@ -1,0 +1,106 @@
+// Notes: a Private tab (only the author's private entries) and a Shared tab (entries someone
+// can read besides their author). The two lists come from different sources and never mix.
+import * as api from '../api.js';
+import { busy, confirmDialog, dateTime, empty, field, h, say, title, VISIBILITY, visibilityPicker } from '../ui.js';
+
+export function noteCard(note, { names, me, onChange }) {
+  const mine = note.author_id === me;
+  const body = h('p', { class: 'body', text: note.body });
+  const card = h('article', { class: 'card entry', 'data-visibility': note.visibility },
+    h('p', { class: 'meta', text: `${mine ? 'You' : names[note.author_id] || 'Someone'} · ${dateTime(note.created_at)} · ${(VISIBILITY[note.visibility] || {}).label || note.visibility}` }),
+    body);
+  if (mine && onChange) {
+    const remove = h('button', { type: 'button', class: 'link danger-text', text: 'Delete' });
+    remove.addEventListener('click', async () => {
+      if (!(await confirmDialog('Delete this note?', 'It will be gone for everyone who could read it.', 'Delete', { danger: true }))) return;
+      await busy(remove, async () => {
+        await api.del(`/api/notes/${note.id}`);
+        say('Note deleted.');
+        await onChange();
+      });
+    });
+    card.append(h('div', { class: 'actions end' }, remove));
+  }
+  return card;
+}
+
+export async function render(root, { params, state, go }) {
+  const tab = params[0] === 'shared' ? 'shared' : 'private';
+  const couple = state.couple;
+  const me = state.user.id;
+  const names = Object.fromEntries(((couple && couple.members) || []).map((m) => [m.user_id, m.display_name]));
+  root.append(title('Notes'));
+  const tabs = h('div', { class: 'segmented', role: 'tablist', 'aria-label': 'Which notes' },
+    [['private', 'Private'], ['shared', 'Shared']].map(([key, label]) =>
+      h('a', {
+        href: `#/notes/${key}`,
+        role: 'tab',
+        id: `tab-${key}`,
+        'aria-selected': String(tab === key),
+        'aria-controls': 'notes-panel',
+        class: tab === key ? 'selected' : null,
+        text: label,
+      })));
+  const panel = h('div', { id: 'notes-panel', role: 'tabpanel', 'aria-labelledby': `tab-${tab}` });
+  root.append(tabs, panel);
+
+  const textarea = h('textarea', { class: 'input', rows: '5', maxlength: '20000', required: true });
+  const picker = visibilityPicker('note-visibility', tab === 'private' ? 'private' : 'partner');
+  const errors = h('div');
+  const button = h('button', { type: 'submit', class: 'primary', text: 'Save note' });
+  const explain = h('p', { class: 'hint', role: 'note' });
+  const updateExplain = () => {
+    const chosen = picker.querySelector('input:checked').value;
+    explain.textContent = VISIBILITY[chosen].who;
+  };
+  picker.addEventListener('change', updateExplain);
+  updateExplain();
+  const form = h('form', {
+    class: 'stack card',
+    onsubmit: (event) => {
+      event.preventDefault();
+      busy(button, async () => {
+        const visibility = picker.querySelector('input:checked').value;
+        if (!couple && visibility !== 'private') throw new Error('Sharing needs a couple. Join yours first.');
+        try {
+          await api.post(`/api/couples/${couple.id}/notes`, { body: textarea.value, visibility });
+        } catch (error) {
+          if (error.offline) {
+            throw new Error("You're offline. Your note is still here; save it when you're back online. It is not stored on this phone.");
+          }
+          throw error;
+        }
+        textarea.value = '';
+        say('Note saved.');
+        const target = visibility === 'private' ? 'private' : 'shared';
+        if (target !== tab) go(`notes/${target}`);
+        else await list();
+      }, errors);
+    },
+  }, field('New note', textarea), picker, explain, errors, button);
+
+  const entries = h('div', { class: 'entries' });
+  panel.append(
+    h('p', { class: 'lead', text: tab === 'private' ? 'Only you can read these. Not your partner, not your therapist.' : 'Notes you shared, and notes shared with you.' }),
+    couple ? form : null,
+    entries
+  );
+
+  async function list() {
+    let notes;
+    try {
+      if (tab === 'private') {
+        notes = (await api.get('/api/me/notes')).filter((n) => n.visibility === 'private' && n.author_id === me);
+      } else {
+        notes = couple ? (await api.get(`/api/couples/${couple.id}/notes`)).filter((n) => n.visibility !== 'private') : [];
+      }
+    } catch (error) {
+      entries.replaceChildren(h('p', { class: 'hint', text: error.offline ? 'Notes are not kept on this phone; they show when you are online.' : error.message }));
+      return;
+    }
+    entries.replaceChildren(
+      ...(notes.length ? notes.map((n) => noteCard(n, { names, me, onChange: list })) : [empty(tab === 'private' ? 'No private notes yet.' : 'Nothing shared yet.')])
+    );
+  }
+  await list();
+}

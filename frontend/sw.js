@@ -1,0 +1,193 @@
+// Tandem's service worker. The server fills in the version and the precache list.
+// It caches the public app shell, and of everything under /api/ only the current week's plan
+// of the signed-in couple (so it opens offline). It never caches notes, check-ins or anything
+// else a person wrote, and it holds no token.
+const VERSION = '__VERSION__';
+const SHELL = `tandem-shell-${VERSION}`;
+const PLAN = 'tandem-plan-v1';
+const PRECACHE = "__PRECACHE__";
+const SCOPE_KEY = '/__tandem/plan-scope';
+
+self.addEventListener('install', (event) => {
+  event.waitUntil((async () => {
+    const cache = await caches.open(SHELL);
+    await cache.addAll(PRECACHE.map((url) => new Request(url, { cache: 'reload' })));
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener('activate', (event) => {
+  event.waitUntil((async () => {
+    const keep = new Set([SHELL, PLAN]);
+    for (const key of await caches.keys()) {
+      if (!keep.has(key)) await caches.delete(key);
+    }
+    await self.clients.claim();
+  })());
+});
+
+async function planScope() {
+  const cache = await caches.open(PLAN);
+  const stored = await cache.match(SCOPE_KEY);
+  return stored ? stored.text() : '';
+}
+
+async function planFirstFromNetwork(request) {
+  const cache = await caches.open(PLAN);
+  try {
+    const response = await fetch(request);
+    if (response.status === 200) {
+      await cache.put(request.url, response.clone());
+    } else if (response.status === 404 || response.status === 401) {
+      // No plan this week, or not signed in any more: keep nothing stale.
+      await cache.delete(request.url);
+    }
+    return response;
+  } catch (error) {
+    const cached = await cache.match(request.url, { ignoreVary: true });
+    if (cached) return cached;
+    throw error;
+  }
+}
+
+async function fromShell(request) {
+  const cache = await caches.open(SHELL);
+  const cached = await cache.match(request, { ignoreSearch: true });
+  return cached || fetch(request);
+}
+
+self.addEventListener('fetch', (event) => {
+  const request = event.request;
+  if (request.method !== 'GET') return;
+  const url = new URL(request.url);
+  if (url.origin !== self.location.origin) return;
+  if (url.pathname.startsWith('/api/')) {
+    const match = url.pathname.match(/^\/api\/couples\/([^/]+)\/plans\/current$/);
+    if (!match) return; // straight to the network, never cached
+    event.respondWith((async () => {
+      const scope = await planScope();
+      return scope && scope === match[1] ? planFirstFromNetwork(request) : fetch(request);
+    })());
+    return;
+  }
+  if (request.mode === 'navigate') {
+    event.respondWith((async () => {
+      const cache = await caches.open(SHELL);
+      return (await cache.match('/')) || fetch(request);
+    })());
+    return;
+  }
+  if (url.pathname.startsWith('/assets/') || url.pathname === '/manifest.webmanifest') {
+    event.respondWith(fromShell(request));
+  }
+});
+
+async function clearEverything() {
+  for (const key of await caches.keys()) await caches.delete(key);
+  // The shell is public and holds nothing personal: put it back so the app still opens offline.
+  const cache = await caches.open(SHELL);
+  await cache.addAll(PRECACHE);
+}
+
+self.addEventListener('message', (event) => {
+  const data = event.data || {};
+  const reply = (value) => event.ports && event.ports[0] && event.ports[0].postMessage(value);
+  if (data.type === 'logout') {
+    event.waitUntil(clearEverything().then(() => reply('cleared'), () => reply('failed')));
+  } else if (data.type === 'plan-scope') {
+    event.waitUntil((async () => {
+      const cache = await caches.open(PLAN);
+      // A different couple (or none): forget the plan cached for the previous one.
+      for (const key of await cache.keys()) await cache.delete(key);
+      if (data.coupleId) {
+        await cache.put(SCOPE_KEY, new Response(String(data.coupleId)));
+      }
+      reply('ok');
+    })());
+  }
+});
+
+function sameOriginUrl(value, fallback) {
+  try {
+    const url = new URL(value || fallback, self.location.origin);
+    return url.origin === self.location.origin ? url.href : new URL(fallback, self.location.origin).href;
+  } catch {
+    return new URL(fallback, self.location.origin).href;
+  }
+}
+
+self.addEventListener('push', (event) => {
+  let data = {};
+  try {
+    data = event.data ? event.data.json() : {};
+  } catch {
+    data = {};
+  }
+  const actions = (Array.isArray(data.actions) ? data.actions : [])
+    .filter((a) => a && a.action && a.title)
+    .slice(0, 2)
+    .map((a) => ({ action: String(a.action), title: String(a.title) }));
+  const sessionId = data.session_id || data.session_log_id;
+  const confirmUrl = sessionId && actions.some((a) => a.action === 'confirm')
+    ? `/#/session/${encodeURIComponent(sessionId)}`
+    : '';
+  const options = {
+    body: data.body || 'Something is waiting for you in Tandem',
+    // The notification id: a resend that did arrive replaces the first instead of stacking.
+    tag: String(data.id || data.notification_id || 'tandem'),
+    icon: `/assets/${VERSION}/icons/icon-192.png`,
+    badge: `/assets/${VERSION}/icons/icon-192.png`,
+    data: { url: data.url || '/#/', confirmUrl },
+    actions,
+  };
+  // userVisibleOnly: every push shows a notification, whatever its payload.
+  event.waitUntil(self.registration.showNotification(data.title || 'Tandem', options));
+});
+
+self.addEventListener('notificationclick', (event) => {
+  event.notification.close();
+  const data = event.notification.data || {};
+  const target = sameOriginUrl(
+    event.action === 'confirm' ? data.confirmUrl || data.url : data.url,
+    '/#/'
+  );
+  event.waitUntil((async () => {
+    const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+    for (const client of windows) {
+      if (new URL(client.url).origin === self.location.origin) {
+        await client.focus();
+        client.postMessage({ type: 'navigate', url: target });
+        return;
+      }
+    }
+    await self.clients.openWindow(target);
+  })());
+});
+
+self.addEventListener('pushsubscriptionchange', (event) => {
+  event.waitUntil((async () => {
+    let subscription = event.newSubscription;
+    if (!subscription) {
+      const options = event.oldSubscription && event.oldSubscription.options;
+      let key = options && options.applicationServerKey;
+      if (!key) {
+        const answer = await fetch('/api/push/vapid-public-key');
+        key = urlBase64ToBytes((await answer.json()).public_key);
+      }
+      subscription = await self.registration.pushManager.subscribe({
+        userVisibleOnly: true,
+        applicationServerKey: key,
+      });
+    }
+    // The worker holds no token: the open app sends it to the server (and every start re-syncs).
+    const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+    for (const client of windows) {
+      client.postMessage({ type: 'subscription', subscription: subscription.toJSON() });
+    }
+  })());
+});
+
+function urlBase64ToBytes(value) {
+  const padded = (value + '='.repeat((4 - (value.length % 4)) % 4)).replace(/-/g, '+').replace(/_/g, '/');
+  return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
+}

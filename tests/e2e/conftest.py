@@ -1,0 +1,110 @@
+"""Browser tests: the real app under uvicorn in a thread, driven by Debian's Chromium."""
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import urlparse
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import FastAPI
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PHONE = {"width": 390, "height": 844}
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def server(app: FastAPI) -> Iterator[str]:
+    port = _free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    # "localhost" is a secure context, so the Secure refresh cookie and the service worker work.
+    base = f"http://localhost:{port}"
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                break
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    else:
+        raise RuntimeError("the app did not start")
+    yield base
+    srv.should_exit = True
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    if not Path(CHROMIUM).exists():
+        pytest.skip("Debian Chromium is not installed at /usr/bin/chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        yield b
+        b.close()
+
+
+@dataclass
+class Requests:
+    """Every URL any page of a context asked for, to prove nothing leaves the origin."""
+
+    origin: str
+    urls: list[str] = field(default_factory=list)
+
+    def foreign(self) -> list[str]:
+        allowed = urlparse(self.origin).netloc
+        return [
+            u
+            for u in self.urls
+            if urlparse(u).scheme in ("http", "https", "ws", "wss")
+            and urlparse(u).netloc != allowed
+        ]
+
+
+@pytest.fixture
+def new_context(browser, server):  # noqa: ANN001, ANN201
+    contexts = []
+    requests = Requests(server)
+
+    def make(**kwargs):  # noqa: ANN003, ANN202
+        context = browser.new_context(
+            viewport=PHONE,
+            device_scale_factor=2,
+            is_mobile=True,
+            has_touch=True,
+            base_url=server,
+            service_workers="allow",
+            **kwargs,
+        )
+        context.on("request", lambda r: requests.urls.append(r.url))
+        context.set_default_timeout(15000)
+        contexts.append(context)
+        return context
+
+    make.requests = requests
+    yield make
+    for context in contexts:
+        context.close()
+    assert requests.foreign() == [], "a request left the origin"

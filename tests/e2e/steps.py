@@ -1,0 +1,60 @@
+"""What a person does in the app, as small functions the browser tests share."""
+
+import uuid
+
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+PASSWORD = "correct horse battery"
+
+
+def email(prefix: str) -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}@example.test"
+
+
+def has_routes(app: FastAPI, *paths: str) -> bool:
+    """Whether the API of another issue has landed (the journey finishes what exists)."""
+    known = app.openapi()["paths"]
+    return all(p in known for p in paths)
+
+
+def sign_up(page, *, name: str, address: str, therapist: bool = False, code: str | None = None):  # noqa: ANN001, ANN201
+    page.goto(f"/#/join/{code}" if code else "/#/signup")
+    page.get_by_label("Your name").fill(name)
+    page.get_by_label("Email").first.fill(address)
+    page.get_by_label("Password").first.fill(PASSWORD)
+    if therapist:
+        page.get_by_label("I'm a therapist").check()
+    page.get_by_role("button", name="Create account").click()
+    recovery = page.get_by_test_id("recovery-code")
+    recovery.wait_for()
+    assert len(recovery.inner_text()) >= 16
+    page.get_by_role("button", name="I've saved it").click()
+
+
+def sign_in(page, address: str) -> None:  # noqa: ANN001
+    page.goto("/#/signin")
+    page.get_by_label("Email").fill(address)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.locator("#tabs:not([hidden])").wait_for()
+
+
+def heading(page, text: str) -> None:  # noqa: ANN001
+    page.get_by_role("heading", level=1, name=text).wait_for()
+
+
+def api_login(app: FastAPI, address: str) -> TestClient:
+    client = TestClient(app, base_url="https://testserver")
+    answer = client.post("/api/auth/login", json={"email": address, "password": PASSWORD})
+    assert answer.status_code == 200, answer.text
+    client.headers["Authorization"] = f"Bearer {answer.json()['access_token']}"
+    return client
+
+
+def wait_for_worker(page) -> None:  # noqa: ANN001
+    """The service worker is active and controls the page (a reload may be needed once)."""
+    page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    if not page.evaluate("!!navigator.serviceWorker.controller"):
+        page.reload()
+    page.wait_for_function("!!navigator.serviceWorker.controller")
