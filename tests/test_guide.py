@@ -57,3 +57,12 @@ def test_homework_says_stop_is_always_fine() -> None:
 def test_the_language_stays_non_explicit() -> None:
     words = set(re.findall(r"[a-z]+", text()))
     assert not words & {"penis", "vagina", "orgasm", "intercourse", "genitals", "erection", "naked"}
+
+
+def test_the_guide_is_precached_so_it_opens_offline(app) -> None:  # noqa: ANN001
+    from fastapi.testclient import TestClient
+
+    sw = TestClient(app, base_url="https://testserver").get("/sw.js").text
+    version = app.state.frontend_version
+    assert f"/assets/{version}/guide/content.js" in sw
+    assert f"/assets/{version}/js/views/guide.js" in sw
