@@ -89,6 +89,6 @@ export async function renderPrep(root, { params }) {
   }
   for (const group of byAppointment.values()) {
     root.append(h('h2', { text: `For ${dateTime(group[0].appointment_starts_at)}` }),
-      group.map((entry) => sharedSections(entry, names)));
+      ...group.map((entry) => sharedSections(entry, names)));
   }
 }

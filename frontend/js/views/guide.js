@@ -10,7 +10,7 @@ export async function render(root) {
     h('nav', { 'aria-label': 'Guide contents' },
       h('ul', { class: 'plain' },
         SECTIONS.map((s) => h('li', {}, h('a', { href: `#/guide/${s.id}`, text: s.title }))))),
-    SECTIONS.map((s) =>
+    ...SECTIONS.map((s) =>
       h('section', { class: 'card', id: `guide-${s.id}`, 'aria-labelledby': `guide-${s.id}-h` },
         h('h2', { id: `guide-${s.id}-h`, text: s.title }),
         s.paragraphs.map((p) => h('p', { text: p })),

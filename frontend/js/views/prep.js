@@ -85,6 +85,6 @@ export async function render(root, { state }) {
   const shared = (await api.get(`${base}/shared`)).filter((e) => e.appointment_id === prep.appointment_id);
   if (shared.length) {
     const names = Object.fromEntries((state.couple.members || []).map((m) => [m.user_id, m.display_name]));
-    root.append(h('h2', { text: 'What your partner shared with you' }), shared.map((e) => sharedSections(e, names)));
+    root.append(h('h2', { text: 'What your partner shared with you' }), ...shared.map((e) => sharedSections(e, names)));
   }
 }
