@@ -19,6 +19,7 @@ from sqlmodel import Session, select
 from tandem.accounts.models import User
 from tandem.config import Settings
 from tandem.db import utcnow, write_session
+from tandem.reminders import outbox
 from tandem.reminders.models import Notification, PushSubscription
 from tests.conftest import database_kind
 from tests.push_service import Behaviour, PushService
@@ -140,3 +141,42 @@ def test_sigterm_lets_sends_in_flight_finish(engine, settings, push):
     found = states(engine)
     assert "sending" not in found
     assert found["sent"] == len(push.deliveries())
+
+
+def test_a_worker_killed_mid_send_is_taken_over_and_the_resend_keeps_its_topic(
+    engine, settings, push
+):
+    # The push service records the push on arrival and answers only 5 s later: the worker is
+    # killed in between, after the service accepted the push and before the row was marked.
+    [subscription] = seed(engine, push, users=1, rows=1, delay=5.0, times=1)
+    doomed = worker(settings, "--lease-seconds", "2")
+    try:
+        push.wait_for(1, timeout=30)
+        doomed.kill()
+        doomed.wait(timeout=10)
+    finally:
+        if doomed.poll() is None:
+            doomed.kill()
+    assert states(engine) == {"sending": 1}
+    time.sleep(2.5)  # the dead worker's lease runs out
+    heir = worker(settings, "--until-empty", "--lease-seconds", "2")
+    assert heir.wait(timeout=60) == 0
+
+    deliveries = push.wait_for(2, timeout=10, endpoint=subscription["endpoint"])
+    assert len({d.topic for d in deliveries}) == 1
+    assert len({json.loads(d.plaintext)["id"] for d in deliveries}) == 1
+    assert states(engine) == {"sent": 1}
+
+
+def test_a_worker_killed_before_sending_leaves_the_row_to_be_sent_once(engine, settings, push):
+    [subscription] = seed(engine, push, users=1, rows=1)
+    # A claim whose worker died at once: the row is leased but nothing was sent.
+    outbox.claim(engine, now=utcnow(), limit=10, lease_seconds=2)
+    assert states(engine) == {"sending": 1}
+    time.sleep(2.5)
+    heir = worker(settings, "--until-empty", "--lease-seconds", "2")
+    assert heir.wait(timeout=60) == 0
+    assert len(push.wait_for(1, timeout=10, endpoint=subscription["endpoint"])) == 1
+    time.sleep(0.5)
+    assert len(push.deliveries(subscription["endpoint"])) == 1
+    assert states(engine) == {"sent": 1}

@@ -59,7 +59,13 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
     _migrate(settings)
     engine = make_engine(settings.database)
-    worker = Worker(settings, engine, batch=args.batch, concurrency=args.concurrency)
+    worker = Worker(
+        settings,
+        engine,
+        batch=args.batch,
+        concurrency=args.concurrency,
+        lease_seconds=args.lease_seconds,
+    )
 
     def _stop(_signum: int, _frame: object) -> None:
         # The batch in flight finishes and is marked; nothing new is claimed.
@@ -180,6 +186,12 @@ def build_parser() -> argparse.ArgumentParser:
     worker.add_argument("--batch", type=int, default=500, help="rows claimed at a time")
     worker.add_argument("--concurrency", type=int, default=64, help="pushes in flight")
     worker.add_argument("--until-empty", action="store_true", help="exit when nothing is due")
+    worker.add_argument(
+        "--lease-seconds",
+        type=int,
+        default=300,
+        help="how long a claimed row is this worker's before another may take it over",
+    )
     worker.set_defaults(handler=cmd_worker)
 
     migrate = commands.add_parser("migrate", help="create or upgrade the database schema")
