@@ -1,6 +1,6 @@
 from fastapi import APIRouter, Query
 
-from tandem.appointments import service
+from tandem.appointments import prep, service
 from tandem.appointments.models import (
     AppointmentRead,
     AppointmentSet,
@@ -79,18 +79,18 @@ def set_next_appointment(
 
 @router.get("/couples/{couple_id}/prep", response_model=PrepRead)
 def read_my_prep(membership: CouplePartner, session: SessionDep, settings: SettingsDep) -> PrepRead:
-    return service.my_prep(session, settings=settings, membership=membership)
+    return prep.my_prep(session, settings=settings, membership=membership)
 
 
 @router.put("/couples/{couple_id}/prep", response_model=PrepRead)
 def put_my_prep(
     data: PrepBody, membership: CouplePartner, session: SessionDep, settings: SettingsDep
 ) -> PrepRead:
-    return service.put_my_prep(session, settings=settings, membership=membership, data=data)
+    return prep.put_my_prep(session, settings=settings, membership=membership, data=data)
 
 
 @router.get("/couples/{couple_id}/prep/shared", response_model=list[SharedPrepRead])
 def read_shared_prep(
     membership: CoupleMember, session: SessionDep, settings: SettingsDep
 ) -> list[SharedPrepRead]:
-    return service.shared_prep(session, settings=settings, membership=membership)
+    return prep.shared_prep(session, settings=settings, membership=membership)
