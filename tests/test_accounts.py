@@ -141,7 +141,9 @@ class TestLogin:
 def _device_holding(app: FastAPI, refresh_token: str):  # noqa: ANN202
     client = new_client(app)
     # http.cookiejar files dotless hosts under "<host>.local".
-    client.cookies.set("tandem_refresh", refresh_token, domain="testserver.local", path="/api/auth")
+    client.cookies.set(
+        "__Secure-tandem_refresh", refresh_token, domain="testserver.local", path="/api/auth"
+    )
     return client
 
 
@@ -149,10 +151,10 @@ class TestRefresh:
     def test_rotates_and_a_reused_token_ends_the_family(self, app: FastAPI, monkeypatch) -> None:
         monkeypatch.setattr(app.state.settings, "refresh_grace_seconds", 0)
         actor = register(app)
-        old = actor.client.cookies.get("tandem_refresh")
+        old = actor.client.cookies.get("__Secure-tandem_refresh")
         first = actor.client.post("/api/auth/refresh")
         assert first.status_code == 200
-        new = actor.client.cookies.get("tandem_refresh")
+        new = actor.client.cookies.get("__Secure-tandem_refresh")
         assert new and new != old
         time.sleep(1.1)
         thief = _device_holding(app, old)
@@ -165,7 +167,7 @@ class TestRefresh:
 
     def test_two_tabs_refreshing_together_both_stay_signed_in(self, app: FastAPI) -> None:
         actor = register(app)
-        old = actor.client.cookies.get("tandem_refresh")
+        old = actor.client.cookies.get("__Secure-tandem_refresh")
         other_tab = _device_holding(app, old)
         assert actor.client.post("/api/auth/refresh").status_code == 200
         assert other_tab.post("/api/auth/refresh").status_code == 200

@@ -31,6 +31,16 @@ def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+# No version banner (`server: uvicorn`), no clock hint; the client address comes from
+# Tandem's own trusted-proxy rule (deps.client_address), never from uvicorn's.
+UVICORN_OPTIONS = {
+    "server_header": False,
+    "date_header": False,
+    "proxy_headers": False,
+    "log_level": "warning",
+}
+
+
 def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -39,15 +49,7 @@ def cmd_serve(args: argparse.Namespace, settings: Settings) -> int:
     _migrate(settings)
     app = create_app(settings, run_worker=not args.no_worker)
     print(f"Tandem is running on http://{args.host}:{args.port}  (Ctrl+C stops it)")
-    uvicorn.run(
-        app,
-        host=args.host,
-        port=args.port,
-        server_header=False,
-        date_header=False,
-        proxy_headers=False,
-        log_level="warning",
-    )
+    uvicorn.run(app, host=args.host, port=args.port, **UVICORN_OPTIONS)
     return 0
 
 

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     therapist_session_idle_hours: int = 12
     therapist_session_absolute_days: int = 7
     max_body_bytes: int = 256 * 1024
+    # Practice single sign-on (OpenID Connect) for therapists; off unless all three are set.
+    sso_issuer: str | None = None
+    sso_client_id: str | None = None
+    sso_client_secret: str | None = None
+    sso_allowed_domains: str = ""
     log_level: str = "INFO"
 
     @field_validator("access_token_minutes")
@@ -68,6 +73,9 @@ class Settings(BaseSettings):
         if self.is_https:
             if self.hash_cost == "low":
                 raise ValueError("TANDEM_HASH_COST=low is for test suites, not an https deployment")
+            issuer = (self.sso_issuer or "").lower()
+            if issuer and not issuer.startswith("https://"):
+                raise ValueError("TANDEM_SSO_ISSUER must be an https URL on an https deployment")
             for name in ("secret_key", "encryption_key"):
                 value = getattr(self, name)
                 if value is not None and (value.lower() in PLACEHOLDER_SECRETS or len(value) < 32):
@@ -77,6 +85,16 @@ class Settings(BaseSettings):
     @property
     def is_https(self) -> bool:
         return self.base_url.lower().startswith("https://")
+
+    @property
+    def sso_enabled(self) -> bool:
+        return bool(self.sso_issuer and self.sso_client_id and self.sso_client_secret)
+
+    @property
+    def sso_domain_list(self) -> set[str]:
+        return {
+            d.strip().lower().lstrip("@") for d in self.sso_allowed_domains.split(",") if d.strip()
+        }
 
     @property
     def database(self) -> str:

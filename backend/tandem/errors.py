@@ -60,11 +60,25 @@ class IntegrityFailure(DomainError):
     default = "Stored data failed an integrity check"
 
 
+# Refusals worth a log line: not signed in, wrong role, not found (how probing for other
+# couples' ids looks), too many attempts.
+LOGGED_REFUSALS = {401, 403, 404, 429}
+
+
+def _where(request: Request) -> str:
+    """Method and route template (`/api/couples/{couple_id}`): never the concrete path, which
+    a client controls (log injection) and which carries ids."""
+    route = request.scope.get("route")
+    return f"{request.method} {getattr(route, 'path', '(no route)')}"
+
+
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
-    async def _domain(_request: Request, exc: DomainError) -> JSONResponse:
+    async def _domain(request: Request, exc: DomainError) -> JSONResponse:
         if isinstance(exc, IntegrityFailure):
             log.error("integrity failure: %s", exc.detail)
+        elif exc.status_code in LOGGED_REFUSALS:
+            log.info("refused %d on %s", exc.status_code, _where(request))
         headers = dict(exc.headers or {})
         if exc.status_code == 401:
             headers.setdefault("WWW-Authenticate", "Bearer")
@@ -95,7 +109,5 @@ def install_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         # Only the type and where it happened: an exception's message can carry user data.
         where = "".join(traceback.format_tb(exc.__traceback__)[-3:])
-        log.error(
-            "unhandled %s on %s %s\n%s", type(exc).__name__, request.method, request.url.path, where
-        )
+        log.error("unhandled %s on %s\n%s", type(exc).__name__, _where(request), where)
         return JSONResponse({"detail": "Internal error"}, status_code=500)

@@ -9,7 +9,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from tandem import frontend, migrations
+from tandem import frontend, migrations, openapi
+from tandem.accounts import sso
 from tandem.accounts.router import router as accounts_router
 from tandem.appointments.router import router as appointments_router
 from tandem.config import Settings
@@ -18,7 +19,7 @@ from tandem.db import make_engine
 from tandem.errors import install_handlers
 from tandem.exercises.router import router as exercises_router
 from tandem.journal.router import router as journal_router
-from tandem.middleware import BodySizeLimit, SecurityHeaders
+from tandem.middleware import BodySizeLimit, ContainHandledErrors, SecurityHeaders
 from tandem.plans.router import router as plans_router
 from tandem.reminders.router import router as reminders_router
 
@@ -27,6 +28,7 @@ FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
 
 ROUTERS = [
     accounts_router,
+    sso.router,
     couples_router,
     exercises_router,
     plans_router,
@@ -75,7 +77,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
     async def healthz() -> dict[str, str]:
         return {"status": "ok"}
 
-    @app.get("/readyz", tags=["health"])
+    @app.get("/readyz", tags=["health"], responses=openapi.errors(503))
     def readyz(request: Request) -> JSONResponse:
         try:
             with engine.connect() as connection:
@@ -89,7 +91,13 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
         return JSONResponse({"status": "ready"})
 
     frontend.install(app, FRONTEND)
-
+    sso.install(app, settings)
+    openapi.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
-    app.add_middleware(SecurityHeaders, hsts=settings.is_https)
+    # Outside Starlette's own error middleware, so even a 500 carries the security headers,
+    # and an exception already answered and logged goes no further (middleware.py).
+    build_stack = app.build_middleware_stack
+    app.build_middleware_stack = lambda: ContainHandledErrors(  # type: ignore[method-assign]
+        SecurityHeaders(build_stack(), hsts=settings.is_https)
+    )
     return app

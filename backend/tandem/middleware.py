@@ -115,3 +115,31 @@ async def _reject(send: Send) -> None:
         }
     )
     await send({"type": "http.response.body", "body": payload})
+
+
+class ContainHandledErrors:
+    """Outermost wrapper: Starlette answers an unhandled exception with the generic 500 (see
+    errors.py, which logs only its type and place) and then re-raises it for the server, whose
+    log line would carry the exception's message, and a message can carry user data. Once the
+    answer is sent, the exception stops here."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            if message["type"] == "http.response.start":
+                started = True
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception:
+            if not started:
+                raise

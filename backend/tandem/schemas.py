@@ -20,6 +20,19 @@ class Out(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
 
+class FieldError(BaseModel):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class ErrorOut(BaseModel):
+    """Every error answer: `{"detail": ...}`, a sentence, or for a malformed request (422) the
+    fields at fault (never the values sent: they may be a password or a note)."""
+
+    detail: str | list[FieldError]
+
+
 _TIMEZONES = available_timezones()
 
 

@@ -22,24 +22,30 @@ from tandem.accounts.models import (
 from tandem.db import SessionDep
 from tandem.deps import AccessDep, ClientAddress, CurrentUser, SettingsDep
 from tandem.errors import NotFound
+from tandem.openapi import errors
 from tandem.schemas import parse_id
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 
-REFRESH_COOKIE = "tandem_refresh"
+# `__Secure-`: browsers accept it only over https with the Secure flag (ASVS 3.3.1).
+REFRESH_COOKIE = "__Secure-tandem_refresh"
 REFRESH_PATH = "/api/auth"
 
 
-def _signed_in(response: Response, sign_in: service.SignIn, settings: Any) -> TokenRead:
+def set_refresh_cookie(response: Response, refresh_token: str, settings: Any) -> None:
     response.set_cookie(
         REFRESH_COOKIE,
-        sign_in.refresh_token,
+        refresh_token,
         max_age=settings.session_absolute_days * 86400,
         path=REFRESH_PATH,
         httponly=True,
         secure=True,
         samesite="strict",
     )
+
+
+def _signed_in(response: Response, sign_in: service.SignIn, settings: Any) -> TokenRead:
+    set_refresh_cookie(response, sign_in.refresh_token, settings)
     return TokenRead(access_token=sign_in.access_token, expires_in=sign_in.expires_in)
 
 
@@ -49,7 +55,12 @@ def _signed_out(response: Response) -> None:
     )
 
 
-@router.post("/auth/register", status_code=status.HTTP_201_CREATED, response_model=RegisteredUser)
+@router.post(
+    "/auth/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=RegisteredUser,
+    responses=errors(403, 409),
+)
 def register(
     data: RegisterBody, session: SessionDep, settings: SettingsDep, address: ClientAddress
 ) -> RegisteredUser:
@@ -59,7 +70,7 @@ def register(
     )
 
 
-@router.post("/auth/login", response_model=TokenRead)
+@router.post("/auth/login", response_model=TokenRead, responses=errors(401))
 def login(
     data: LoginBody,
     request: Request,
@@ -79,7 +90,7 @@ def login(
     return _signed_in(response, sign_in, settings)
 
 
-@router.post("/auth/refresh", response_model=TokenRead)
+@router.post("/auth/refresh", response_model=TokenRead, responses=errors(401))
 def refresh(
     response: Response,
     session: SessionDep,

@@ -12,12 +12,18 @@ from tandem.couples.models import (
 )
 from tandem.db import SessionDep
 from tandem.deps import ClientAddress, CoupleMember, CurrentUser, SettingsDep
+from tandem.openapi import errors
 from tandem.schemas import parse_id
 
 router = APIRouter(prefix="/api", tags=["couples"])
 
 
-@router.post("/couples", status_code=status.HTTP_201_CREATED, response_model=CoupleRead)
+@router.post(
+    "/couples",
+    status_code=status.HTTP_201_CREATED,
+    response_model=CoupleRead,
+    responses=errors(409),
+)
 def create_couple(data: CoupleCreate, user: CurrentUser, session: SessionDep) -> CoupleRead:
     couple = service.create_couple(session, user=user, data=data)
     return service.couple_read(session, couple)
@@ -37,6 +43,7 @@ def read_couple(membership: CoupleMember, session: SessionDep) -> CoupleRead:
     "/couples/{couple_id}/invitations",
     status_code=status.HTTP_201_CREATED,
     response_model=InvitationCreated,
+    responses=errors(403, 409),
 )
 def invite(
     data: InvitationCreate,
@@ -58,12 +65,16 @@ def list_invitations(membership: CoupleMember, session: SessionDep) -> list[Invi
     ]
 
 
-@router.delete("/invitations/{invitation_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/invitations/{invitation_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(403, 409),
+)
 def revoke_invitation(invitation_id: str, user: CurrentUser, session: SessionDep) -> None:
     service.revoke_invitation(session, user=user, invitation_id=parse_id(invitation_id))
 
 
-@router.post("/invitations/accept", response_model=MembershipRead)
+@router.post("/invitations/accept", response_model=MembershipRead, responses=errors(403, 404, 409))
 def accept_invitation(
     data: InvitationCode,
     user: CurrentUser,
@@ -82,7 +93,11 @@ def leave(membership: CoupleMember, user: CurrentUser, session: SessionDep) -> N
     service.leave(session, membership=membership, user=user)
 
 
-@router.delete("/couples/{couple_id}/members/{user_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/couples/{couple_id}/members/{user_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    responses=errors(403),
+)
 def remove_member(
     user_id: str, membership: CoupleMember, user: CurrentUser, session: SessionDep
 ) -> None:

@@ -1,0 +1,150 @@
+"""Sign-in sessions: idle and absolute lifetimes (shorter for therapists), the list of my
+devices, and signing out one device or all of them. Time passes by moving rows back."""
+
+import uuid
+from datetime import timedelta
+
+from fastapi import FastAPI
+from sqlalchemy import update
+from sqlmodel import Session
+
+from tandem.accounts.models import AuthSession
+from tandem.db import utcnow
+from tandem.security import read_access_token
+from tests.factories import Actor, login, new_client, register
+
+
+def _session_id(app: FastAPI, actor: Actor) -> uuid.UUID:
+    return read_access_token(actor.token, app.state.settings).session_id
+
+
+def _row(app: FastAPI, session_id: uuid.UUID) -> AuthSession:
+    with Session(app.state.engine, expire_on_commit=False) as session:
+        row = session.get(AuthSession, session_id)
+        assert row is not None
+        return row
+
+
+def _age(app: FastAPI, session_id: uuid.UUID, **values: object) -> None:
+    with Session(app.state.engine) as session:
+        session.execute(
+            update(AuthSession).where(AuthSession.id == session_id).values(**values)  # type: ignore[arg-type]
+        )
+        session.commit()
+
+
+def _signed_out(actor: Actor) -> bool:
+    me = actor.get("/api/me").status_code
+    refreshed = actor.client.post("/api/auth/refresh").status_code
+    assert me == refreshed, (me, refreshed)
+    return me == 401
+
+
+class TestLifetimes:
+    def test_a_partners_device_lasts_14_idle_days_and_60_days_at_most(self, app: FastAPI) -> None:
+        actor = register(app)
+        row = _row(app, _session_id(app, actor))
+        assert row.idle_seconds == 14 * 86400
+        assert abs((row.expires_at - row.created_at) - timedelta(days=60)) < timedelta(minutes=1)
+
+    def test_a_therapists_device_lasts_12_idle_hours_and_7_days_at_most(self, app: FastAPI) -> None:
+        actor = register(app, role="therapist")
+        row = _row(app, _session_id(app, actor))
+        assert row.idle_seconds == 12 * 3600
+        assert abs((row.expires_at - row.created_at) - timedelta(days=7)) < timedelta(minutes=1)
+
+    def test_an_idle_partner_device_is_signed_out(self, app: FastAPI) -> None:
+        actor = register(app)
+        sid = _session_id(app, actor)
+        _age(app, sid, last_used_at=utcnow() - timedelta(days=13))
+        assert not _signed_out(actor)  # still inside the window (and refreshing renews it)
+        _age(app, sid, last_used_at=utcnow() - timedelta(days=14, minutes=1))
+        assert _signed_out(actor)
+
+    def test_thirteen_idle_hours_end_a_therapist_but_not_a_partner(self, app: FastAPI) -> None:
+        therapist, partner = register(app, role="therapist"), register(app)
+        for actor in (therapist, partner):
+            _age(app, _session_id(app, actor), last_used_at=utcnow() - timedelta(hours=13))
+        assert _signed_out(therapist)
+        assert not _signed_out(partner)
+
+    def test_the_absolute_lifetime_ends_even_a_busy_device(self, app: FastAPI) -> None:
+        actor = register(app)
+        sid = _session_id(app, actor)
+        _age(app, sid, expires_at=utcnow() - timedelta(seconds=1), last_used_at=utcnow())
+        assert _signed_out(actor)
+
+    def test_refreshing_renews_the_idle_window_but_never_the_absolute_one(
+        self, app: FastAPI
+    ) -> None:
+        actor = register(app)
+        sid = _session_id(app, actor)
+        before = _row(app, sid)
+        _age(app, sid, last_used_at=utcnow() - timedelta(days=10))
+        assert actor.client.post("/api/auth/refresh").status_code == 200
+        after = _row(app, sid)
+        assert utcnow() - after.last_used_at < timedelta(minutes=1)
+        assert after.expires_at == before.expires_at
+
+    def test_an_expired_device_is_not_listed(self, app: FastAPI) -> None:
+        actor = register(app)
+        old_device = new_client(app)
+        actor_elsewhere = Actor(old_device, actor.id, actor.email, actor.role, "")
+        login(actor_elsewhere)
+        _age(app, _session_id(app, actor_elsewhere), last_used_at=utcnow() - timedelta(days=15))
+        listed = {s["id"] for s in actor.get("/api/me/sessions").json()}
+        assert listed == {str(_session_id(app, actor))}
+
+
+class TestMyDevices:
+    def test_lists_each_signed_in_device_with_its_user_agent(self, app: FastAPI) -> None:
+        actor = register(app)
+        phone = Actor(new_client(app), actor.id, actor.email, actor.role, "")
+        phone.client.headers["user-agent"] = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0) Safari"
+        login(phone)
+        sessions = phone.get("/api/me/sessions").json()
+        assert len(sessions) == 2
+        current = [s for s in sessions if s["current"]]
+        assert len(current) == 1
+        assert current[0]["device"].startswith("Mozilla/5.0 (iPhone")
+        assert {"id", "device", "created_at", "last_used_at", "current"} <= set(sessions[0])
+
+    def test_a_very_long_user_agent_is_cut_short(self, app: FastAPI) -> None:
+        actor = register(app)
+        other = Actor(new_client(app), actor.id, actor.email, actor.role, "")
+        other.client.headers["user-agent"] = "X" * 5000
+        login(other)
+        devices = [s["device"] for s in other.get("/api/me/sessions").json() if s["current"]]
+        assert len(devices[0]) == 120
+
+    def test_signing_out_one_device_leaves_the_others(self, app: FastAPI) -> None:
+        actor = register(app)
+        laptop = Actor(new_client(app), actor.id, actor.email, actor.role, "")
+        login(laptop)
+        answer = actor.delete(f"/api/me/sessions/{_session_id(app, laptop)}")
+        assert answer.status_code == 204
+        assert _signed_out(laptop)
+        assert not _signed_out(actor)
+        again = actor.delete(f"/api/me/sessions/{_session_id(app, laptop)}")
+        assert again.status_code == 404
+
+    def test_sign_out_everywhere_ends_every_device_and_every_refresh_token(
+        self, app: FastAPI
+    ) -> None:
+        actor = register(app)
+        devices = [actor]
+        for _ in range(2):
+            device = Actor(new_client(app), actor.id, actor.email, actor.role, "")
+            login(device)
+            devices.append(device)
+        answer = actor.delete("/api/me/sessions")
+        assert answer.status_code == 204
+        assert (
+            "__Secure-tandem_refresh=" in answer.headers["set-cookie"]
+        )  # this device's cookie dropped
+        for device in devices:
+            assert device.get("/api/me").status_code == 401
+            assert device.client.post("/api/auth/refresh").status_code == 401
+        # Signing in again works: nothing is locked.
+        login(actor)
+        assert actor.get("/api/me").status_code == 200
