@@ -21,6 +21,7 @@ from tandem.deps import (
     SettingsDep,
     Therapist,
 )
+from tandem.openapi import errors
 
 router = APIRouter(prefix="/api", tags=["appointments"])
 
@@ -39,7 +40,7 @@ def put_my_profile(
 
 # The code rides in a URL fragment, so the PWA uses POST; GET is the SPEC's form. Neither
 # logs the code (uvicorn's access log is off, and nothing here writes it anywhere).
-@router.get("/invitations/preview", response_model=InvitationPreview)
+@router.get("/invitations/preview", response_model=InvitationPreview, responses=errors(404))
 def preview_invitation_by_query(
     session: SessionDep,
     settings: SettingsDep,
@@ -49,7 +50,7 @@ def preview_invitation_by_query(
     return service.preview_invitation(session, settings=settings, code=code, address=address)
 
 
-@router.post("/invitations/preview", response_model=InvitationPreview)
+@router.post("/invitations/preview", response_model=InvitationPreview, responses=errors(404))
 def preview_invitation(
     data: InvitationPreviewBody, session: SessionDep, settings: SettingsDep, address: ClientAddress
 ) -> InvitationPreview:
@@ -82,7 +83,7 @@ def read_my_prep(membership: CouplePartner, session: SessionDep, settings: Setti
     return prep.my_prep(session, settings=settings, membership=membership)
 
 
-@router.put("/couples/{couple_id}/prep", response_model=PrepRead)
+@router.put("/couples/{couple_id}/prep", response_model=PrepRead, responses=errors(409))
 def put_my_prep(
     data: PrepBody, membership: CouplePartner, session: SessionDep, settings: SettingsDep
 ) -> PrepRead:
