@@ -10,6 +10,7 @@ from sqlmodel import Session, col, select
 
 from tandem import crypto
 from tandem.accounts.models import User
+from tandem.appointments import service as appointments
 from tandem.config import Settings
 from tandem.couples.models import Couple, Membership
 from tandem.exercises import service as exercises
@@ -40,6 +41,7 @@ def export_authored(session: Session, *, user: User, settings: Settings) -> dict
         **journal.export_authored(session, settings=settings, user=user),
         **plans.export(session, user=user),
         "custom_exercises": exercises.export_custom(session, user=user),
+        **appointments.export_authored(session, settings=settings, user=user),
     }
 
 
@@ -48,6 +50,7 @@ def delete_authored(session: Session, *, user: User) -> None:
     journal.delete_authored(session, user_id=user.id)
     plans.delete_authored(session, user=user)
     exercises.delete_custom(session, user=user)
+    appointments.delete_authored(session, user_id=user.id)
     # Last: other domains' sealed texts (session preparation) use the same data key.
     crypto.destroy_data_key(session, user_id=user.id)
     reminders.forget_user(session, user_id=user.id)

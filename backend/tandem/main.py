@@ -12,6 +12,7 @@ from sqlalchemy import text
 from tandem import frontend, metrics, migrations, openapi
 from tandem.accounts import sso
 from tandem.accounts.router import router as accounts_router
+from tandem.appointments.router import router as appointments_router
 from tandem.config import Settings
 from tandem.couples.router import router as couples_router
 from tandem.db import is_sqlite, make_engine
@@ -33,6 +34,7 @@ ROUTERS = [
     plans_router,
     journal_router,
     reminders_router,
+    appointments_router,
 ]
 
 

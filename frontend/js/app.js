@@ -3,18 +3,23 @@ import * as api from './api.js';
 import * as offline from './offline.js';
 import * as push from './push.js';
 import { h, say } from './ui.js';
+import * as appointment from './views/appointment.js';
 import * as auth from './views/auth.js';
 import * as checkin from './views/checkin.js';
 import * as couple from './views/couple.js';
 import * as couples from './views/couples.js';
 import * as exercise from './views/exercise.js';
+import * as guide from './views/guide.js';
 import * as invite from './views/invite.js';
 import * as join from './views/join.js';
 import * as library from './views/library.js';
 import * as notes from './views/notes.js';
 import * as plan from './views/plan.js';
+import * as prep from './views/prep.js';
+import * as profileView from './views/profile.js';
 import * as session from './views/session.js';
 import * as settings from './views/settings.js';
+import * as therapist from './views/therapist.js';
 import * as week from './views/week.js';
 
 export const state = { user: null, couples: [], couple: null, offlineMode: false };
@@ -35,6 +40,12 @@ const ROUTES = [
   [/^couple\/([^/]+)$/, couple.render, { role: 'therapist' }],
   [/^couple\/([^/]+)\/plan\/(\d{4}-\d{2}-\d{2})$/, plan.render, { role: 'therapist' }],
   [/^library$/, library.render, { role: 'therapist' }],
+  [/^guide$/, guide.render, { open: true }],
+  [/^guide\/([a-z-]+)$/, guide.renderSection, { open: true }],
+  [/^therapist$/, therapist.render, { role: 'partner' }],
+  [/^prep$/, prep.render, { role: 'partner' }],
+  [/^profile$/, profileView.render, { role: 'therapist' }],
+  [/^couple\/([^/]+)\/prep$/, appointment.renderPrep, { role: 'therapist' }],
 ];
 
 const TABS = {
@@ -42,11 +53,14 @@ const TABS = {
     ['week', 'This week'],
     ['checkin', 'Check-in'],
     ['notes', 'Notes'],
+    ['guide', 'Guide'],
     ['settings', 'Settings'],
   ],
   therapist: [
     ['couples', 'Couples'],
     ['library', 'Exercises'],
+    ['profile', 'Profile'],
+    ['guide', 'Guide'],
     ['settings', 'Settings'],
   ],
 };

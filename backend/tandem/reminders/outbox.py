@@ -55,9 +55,11 @@ def enqueue_event(
     payload: dict[str, str],
     dedupe_key: str,
     now: datetime | None = None,
+    expires_at: datetime | None = None,
 ) -> None:
-    """An event notification: due now, or at the end of the user's quiet hours. Never dropped,
-    so it has no expiry (the caller commits)."""
+    """An event notification: due `now` (or later, when given), or at the end of the user's
+    quiet hours. Never dropped unless the caller gives an expiry, as a reminder about an
+    appointment does (the caller commits)."""
     now = now or utcnow()
     pref = session.get(ReminderPreference, user_id)
     due_at = clock.quiet_hours_end(pref, now) if clock.in_quiet_hours(pref, now) else now
@@ -70,8 +72,20 @@ def enqueue_event(
                 "payload": payload,
                 "due_at": due_at,
                 "dedupe_key": dedupe_key,
+                "expires_at": expires_at,
             }
         ],
+    )
+
+
+def cancel_pending(session: Session, *, dedupe_prefix: str) -> None:
+    """Drop notifications not yet claimed whose dedupe key starts with `dedupe_prefix`: their
+    cause changed (a moved appointment). Rows being sent or sent stay (the caller commits)."""
+    session.execute(
+        delete(TABLE).where(
+            TABLE.c.dedupe_key.startswith(dedupe_prefix, autoescape=True),
+            TABLE.c.state == NotificationState.pending.value,
+        )
     )
 
 

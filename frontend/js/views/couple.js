@@ -2,6 +2,7 @@
 // invitations.
 import * as api from '../api.js';
 import { addDays, empty, h, mondayOf, shortDate, svg, title, todayIn } from '../ui.js';
+import { appointmentPanel } from './appointment.js';
 import { checkinCard } from './checkin.js';
 import { invitationsPanel } from './invite.js';
 import { noteCard } from './notes.js';
@@ -60,11 +61,13 @@ export async function render(root, { params }) {
       h('a', { href: `#/couple/${id}/plan/${thisWeek}`, class: 'button primary', text: 'This week’s plan' }),
       h('a', { href: `#/couple/${id}/plan/${addDays(thisWeek, 7)}`, class: 'button secondary', text: 'Next week' }))
   );
-  const [adherence, checkins, notes] = await Promise.all([
+  const [adherence, checkins, notes, appointment] = await Promise.all([
     optional(`/api/couples/${id}/adherence?weeks=8`),
     optional(`/api/couples/${id}/checkins`),
     optional(`/api/couples/${id}/notes`),
+    appointmentPanel(id),
   ]);
+  root.append(appointment);
   const adherenceBody = adherence && adherence.weeks && adherence.weeks.length
     ? adherenceChart(adherence.weeks)
     : empty(adherence && adherence.error ? adherence.error : 'No published weeks yet.');

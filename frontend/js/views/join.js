@@ -3,41 +3,12 @@ import * as api from '../api.js';
 import { loadSession, signOut } from '../app.js';
 import { busy, field, h, title } from '../ui.js';
 import { signInForm, signUpForm } from './auth.js';
-
-const PROFILE_FIELDS = [
-  ['education', 'Education and training'],
-  ['licence', 'Licence'],
-  ['certifications', 'Certification'],
-  ['experience', 'Experience'],
-  ['focus', 'Focus'],
-  ['location', 'Where'],
-  ['hours', 'Hours'],
-  ['session_frequency', 'How often'],
-  ['expected_course', 'Expected course'],
-  ['fees', 'Fees'],
-  ['insurance', 'Insurance'],
-  ['payment', 'Payment'],
-  ['rescheduling_policy', 'Rescheduling'],
-];
-
-function therapistProfile(profile) {
-  if (!profile) return null;
-  const rows = PROFILE_FIELDS.filter(([key]) => profile[key]).map(([key, label]) =>
-    h('div', {}, h('dt', { text: label }), h('dd', { text: profile[key] }))
-  );
-  if (profile.telehealth) rows.push(h('div', {}, h('dt', { text: 'Telehealth' }), h('dd', { text: 'Yes' })));
-  if (profile.session_length_minutes) {
-    rows.push(h('div', {}, h('dt', { text: 'Session length' }), h('dd', { text: `${profile.session_length_minutes} minutes` })));
-  }
-  return h('section', { class: 'card' },
-    h('h2', { text: `About ${profile.display_name || 'the therapist'}` }),
-    rows.length ? h('dl', { class: 'facts' }, rows) : h('p', { text: 'No details given yet.' })
-  );
-}
+import { profileCard } from './therapist.js';
 
 async function preview(code) {
   try {
-    return await api.get(`/api/invitations/preview?code=${encodeURIComponent(code)}`);
+    // POST keeps the code out of URLs, where it could reach a log (it came in the fragment).
+    return await api.post('/api/invitations/preview', { code });
   } catch {
     return null; // the preview is a courtesy; accepting says whether the code is good
   }
@@ -66,7 +37,7 @@ export async function render(root, { params, state, go }) {
   const offer = await preview(code);
   if (offer) {
     root.append(h('p', { class: 'lead', text: offer.role === 'therapist' ? "You're invited to join a couple as their therapist." : "You're invited to join as a partner." }));
-    const profile = therapistProfile(offer.therapist);
+    const profile = profileCard(offer.therapist);
     if (profile) root.append(profile);
   }
   const errors = h('div');

@@ -3,6 +3,7 @@
 // so they work without network and are sent exactly once (the server dedupes by client_id).
 import * as api from '../api.js';
 import * as offline from '../offline.js';
+import { appointmentCard } from './appointment.js';
 import { busy, empty, h, mondayOf, say, shortDate, title, todayIn, uuid, weekLabel } from '../ui.js';
 
 export async function currentPlan(coupleId) {
@@ -139,11 +140,16 @@ export async function render(root, { state, render: rerender }) {
     root.append(empty('You are not in a couple yet.'), h('a', { href: '#/join', class: 'button primary', text: 'Join with a code' }));
     return;
   }
-  const [plan, pending] = await Promise.all([currentPlan(couple.id), offline.pending()]);
+  const [plan, pending, appointment] = await Promise.all([
+    currentPlan(couple.id),
+    offline.pending(),
+    appointmentCard(couple.id),
+  ]);
   const today = todayIn(couple.timezone);
   root.append(h('p', { class: 'lead', text: weekLabel(plan ? plan.week_start : mondayOf(today)) }));
   const note = pendingNote(pending);
   if (note) root.append(note);
+  if (appointment) root.append(appointment);
   if (!plan) {
     root.append(empty('No plan for this week yet. Your therapist will share one soon; nothing to do meanwhile.'));
     return;

@@ -1,0 +1,267 @@
+"""Session preparation: each partner's notes for one appointment, sealed section by section.
+
+Sealed with the journal's envelope encryption (`tandem.crypto`), bound to this table, the row
+and its author. A section records who held the other partner's and the therapist's place when
+it was written (or its visibility last changed), like the journal's shared entries; a private
+section records nobody, so the shared read path, which asks for rows naming the reader, never
+returns it.
+"""
+
+import uuid
+from typing import Any
+
+from sqlalchemy import delete, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, col, select
+
+from tandem import audit, crypto
+from tandem.accounts.models import Role, User
+from tandem.appointments.models import (
+    PREP_KEYS,
+    Appointment,
+    PrepBody,
+    PrepRead,
+    PrepSection,
+    PrepSectionRead,
+    SharedPrepRead,
+)
+from tandem.appointments.service import next_appointment, require_next_appointment
+from tandem.config import Settings
+from tandem.couples import service as couples
+from tandem.couples.models import Membership
+from tandem.db import utcnow, write_session
+from tandem.errors import Conflict
+from tandem.journal.models import Visibility
+
+PREP_TABLE = PrepSection.__tablename__
+PREP_FIELD = "text"
+
+
+def _open_section(keyring: crypto.Keyring, row: PrepSection) -> str:
+    return keyring.open(
+        row.sealed_text,
+        table=PREP_TABLE,
+        row_id=row.id,
+        author_id=row.author_id,
+        field=PREP_FIELD,
+    )
+
+
+def _seal_section(keyring: crypto.Keyring, row: PrepSection, text: str) -> None:
+    # Bound to this table, row and author: a ciphertext copied elsewhere fails to open.
+    row.sealed_text = keyring.seal(
+        text, table=PREP_TABLE, row_id=row.id, author_id=row.author_id, field=PREP_FIELD
+    )
+
+
+def _readers(
+    session: Session, *, couple_id: uuid.UUID, author_id: uuid.UUID, visibility: Visibility
+) -> tuple[uuid.UUID | None, uuid.UUID | None]:
+    """(partner reader, therapist reader): who holds those places now, for this visibility.
+    Recorded on the row, so a partner or therapist who joins later reads nothing of it."""
+    partner = therapist = None
+    for membership, _user in couples.active_members(session, couple_id):
+        if membership.role == Role.therapist:
+            therapist = membership.user_id
+        elif membership.user_id != author_id:
+            partner = membership.user_id
+    return (
+        partner if visibility in (Visibility.partner, Visibility.care_team) else None,
+        therapist if visibility in (Visibility.therapist, Visibility.care_team) else None,
+    )
+
+
+def _sections(
+    rows: list[PrepSection], texts: dict[uuid.UUID, str], *, blanks: bool
+) -> list[PrepSectionRead]:
+    by_key = {row.key: row for row in rows}
+    sections = []
+    for key in PREP_KEYS:
+        row = by_key.get(key)
+        if row is not None:
+            sections.append(
+                PrepSectionRead(key=key, text=texts[row.id], visibility=Visibility(row.visibility))
+            )
+        elif blanks:
+            sections.append(PrepSectionRead(key=key, text="", visibility=Visibility.therapist))
+    return sections
+
+
+def _my_rows(
+    session: Session, *, appointment_id: uuid.UUID, author_id: uuid.UUID
+) -> list[PrepSection]:
+    return list(
+        session.exec(
+            select(PrepSection).where(
+                PrepSection.appointment_id == appointment_id, PrepSection.author_id == author_id
+            )
+        ).all()
+    )
+
+
+def _my_prep_read(
+    session: Session, *, settings: Settings, appointment: Appointment, author_id: uuid.UUID
+) -> PrepRead:
+    rows = _my_rows(session, appointment_id=appointment.id, author_id=author_id)
+    keyring = crypto.Keyring(session, settings.key_encryption_key)
+    texts = {row.id: _open_section(keyring, row) for row in rows}
+    return PrepRead(
+        appointment_id=appointment.id,
+        appointment_starts_at=appointment.starts_at,
+        sections=_sections(rows, texts, blanks=True),
+    )
+
+
+def my_prep(session: Session, *, settings: Settings, membership: Membership) -> PrepRead:
+    """My preparation for the next appointment: every section, blank ones included."""
+    appointment = require_next_appointment(session, couple_id=membership.couple_id)
+    return _my_prep_read(
+        session, settings=settings, appointment=appointment, author_id=membership.user_id
+    )
+
+
+def put_my_prep(
+    session: Session, *, settings: Settings, membership: Membership, data: PrepBody
+) -> PrepRead:
+    """Set the sections sent (an empty text clears one); sections not sent are kept."""
+    appointment = next_appointment(session, couple_id=membership.couple_id)
+    if appointment is None:
+        raise Conflict("There is no upcoming appointment to prepare for")
+    if data.appointment_id is not None and data.appointment_id != appointment.id:
+        raise Conflict("That appointment is no longer the next one; reload to prepare for it")
+    me, couple_id = membership.user_id, membership.couple_id
+    existing = {
+        row.key: row for row in _my_rows(session, appointment_id=appointment.id, author_id=me)
+    }
+    keyring = crypto.Keyring(session, settings.key_encryption_key)
+    now = utcnow()
+    for section in data.sections:
+        row = existing.get(section.key)
+        if not section.text:
+            if row is not None:
+                session.delete(row)
+            continue
+        if row is None:
+            row = PrepSection(
+                couple_id=couple_id,
+                appointment_id=appointment.id,
+                author_id=me,
+                key=section.key,
+                visibility=section.visibility,
+            )
+            row.partner_reader_id, row.therapist_reader_id = _readers(
+                session, couple_id=couple_id, author_id=me, visibility=section.visibility
+            )
+        elif row.visibility != section.visibility:
+            row.visibility = section.visibility
+            row.partner_reader_id, row.therapist_reader_id = _readers(
+                session, couple_id=couple_id, author_id=me, visibility=section.visibility
+            )
+        row.updated_at = now
+        _seal_section(keyring, row, section.text)
+        session.add(row)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        # The same person saving twice at once; the unique index kept one of each section.
+        session.rollback()
+        raise Conflict("Your preparation changed meanwhile; reload and try again") from exc
+    session.commit()
+    return _my_prep_read(session, settings=settings, appointment=appointment, author_id=me)
+
+
+def shared_prep(
+    session: Session, *, settings: Settings, membership: Membership
+) -> list[SharedPrepRead]:
+    """What others prepared and shared with the caller, for every appointment of the couple,
+    newest appointment first. The caller's own preparation is not repeated here."""
+    me, couple_id = membership.user_id, membership.couple_id
+    rows = session.exec(
+        select(PrepSection, Appointment)
+        .join(Appointment, col(Appointment.id) == PrepSection.appointment_id)
+        .where(
+            PrepSection.couple_id == couple_id,
+            PrepSection.author_id != me,
+            or_(
+                col(PrepSection.partner_reader_id) == me, col(PrepSection.therapist_reader_id) == me
+            ),
+        )
+    ).all()
+    keyring = crypto.Keyring(session, settings.key_encryption_key)
+    groups: dict[tuple[uuid.UUID, uuid.UUID], tuple[Appointment, list[PrepSection]]] = {}
+    for row, appointment in rows:
+        groups.setdefault((appointment.id, row.author_id), (appointment, []))[1].append(row)
+    answers = []
+    for (_appointment_id, author_id), (appointment, sections) in groups.items():
+        texts = {row.id: _open_section(keyring, row) for row in sections}
+        answers.append(
+            SharedPrepRead(
+                author_id=author_id,
+                appointment_id=appointment.id,
+                appointment_starts_at=appointment.starts_at,
+                sections=_sections(sections, texts, blanks=False),
+            )
+        )
+    answers.sort(key=lambda a: (a.appointment_starts_at, str(a.author_id)), reverse=True)
+    if membership.role == Role.therapist:
+        _record_therapist_read(
+            session, therapist_id=me, couple_id=couple_id, authors={a.author_id for a in answers}
+        )
+    return answers
+
+
+def _record_therapist_read(
+    session: Session, *, therapist_id: uuid.UUID, couple_id: uuid.UUID, authors: set[uuid.UUID]
+) -> None:
+    """One access-log event per partner whose preparation the therapist was shown, committed
+    before anything is served; in a write session of its own (see the journal's reason)."""
+    if not authors:
+        return
+    session.commit()
+    with write_session(session.get_bind()) as log_session:  # type: ignore[arg-type]
+        for author_id in sorted(authors):
+            audit.record(
+                log_session,
+                action="prep.read_by_therapist",
+                actor_id=therapist_id,
+                couple_id=couple_id,
+                subject_user_id=author_id,
+            )
+        log_session.commit()
+
+
+# --- export and deletion (through tandem.content) -----------------------------------------
+
+
+def export_authored(session: Session, *, settings: Settings, user: User) -> list[dict[str, Any]]:
+    """Every preparation the person wrote, opened, newest appointment first."""
+    rows = session.exec(
+        select(PrepSection, Appointment)
+        .join(Appointment, col(Appointment.id) == PrepSection.appointment_id)
+        .where(PrepSection.author_id == user.id)
+    ).all()
+    keyring = crypto.Keyring(session, settings.key_encryption_key)
+    groups: dict[uuid.UUID, tuple[Appointment, list[PrepSection]]] = {}
+    for row, appointment in rows:
+        groups.setdefault(appointment.id, (appointment, []))[1].append(row)
+    preparations = []
+    for appointment, sections in sorted(
+        groups.values(), key=lambda g: g[0].starts_at, reverse=True
+    ):
+        texts = {row.id: _open_section(keyring, row) for row in sections}
+        preparations.append(
+            {
+                "couple_id": str(appointment.couple_id),
+                **PrepRead(
+                    appointment_id=appointment.id,
+                    appointment_starts_at=appointment.starts_at,
+                    sections=_sections(sections, texts, blanks=False),
+                ).model_dump(mode="json"),
+            }
+        )
+    return preparations
+
+
+def delete_authored(session: Session, *, user_id: uuid.UUID) -> None:
+    """Remove every preparation the person wrote (the caller commits)."""
+    session.execute(delete(PrepSection).where(col(PrepSection.author_id) == user_id))
