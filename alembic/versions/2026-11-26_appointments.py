@@ -1,7 +1,7 @@
 """appointments
 
 Revision ID: 0006
-Revises: 0001
+Revises: 0005
 Create Date: 2026-11-26 18:44:55.888979
 """
 
@@ -14,7 +14,7 @@ import tandem.db
 from alembic import op
 
 revision: str = "0006"
-down_revision: str | Sequence[str] | None = "0001"
+down_revision: str | Sequence[str] | None = "0005"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
