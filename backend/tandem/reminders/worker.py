@@ -233,6 +233,7 @@ class Worker:
         *,
         schedule_every: float = 60.0,
         idle_sleep: float = 1.0,
+        lanes: int = 2,
         clock_now: Callable[[], datetime] = utcnow,
         **dispatcher_options: object,
     ) -> None:
@@ -240,6 +241,7 @@ class Worker:
         self.dispatcher = Dispatcher(settings, engine, **dispatcher_options)  # type: ignore[arg-type]
         self.schedule_every = schedule_every
         self.idle_sleep = idle_sleep
+        self.lanes = lanes
         self.now = clock_now
         self.stopping = threading.Event()
         self._thread: threading.Thread | None = None
@@ -252,15 +254,17 @@ class Worker:
     async def run(self, *, until_empty: bool = False) -> int:
         """Until stop() (or, with until_empty, until nothing is due); returns rows claimed.
 
-        Stopping lets the batch in flight finish and be marked: sends have a timeout, so that
+        Stopping lets the batches in flight finish and be marked: sends have a timeout, so that
         takes at most about one timeout.
         """
         claimed = 0
-        next_schedule = 0.0
         loop = asyncio.get_running_loop()
-        try:
+
+        async def lane(schedules: bool) -> None:
+            nonlocal claimed
+            next_schedule = 0.0
             while not self.stopping.is_set():
-                if loop.time() >= next_schedule:
+                if schedules and loop.time() >= next_schedule:
                     try:
                         await asyncio.to_thread(self.schedule)
                     except Exception as exc:  # a failed round is retried next time
@@ -276,6 +280,11 @@ class Worker:
                     if until_empty:
                         break
                     await asyncio.to_thread(self.stopping.wait, self.idle_sleep)
+
+        try:
+            # Several lanes, so one batch is claimed and prepared while another is still
+            # being sent: the senders never drain to nothing between batches.
+            await asyncio.gather(*(lane(schedules=n == 0) for n in range(self.lanes)))
         finally:
             await self.dispatcher.close()
         return claimed
