@@ -4,7 +4,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from tandem.couples import service as couples
-from tandem.db import SessionDep, in_write_session
+from tandem.db import SessionDep, in_write_connection
 from tandem.deps import AccessDep, CoupleMember, CoupleTherapist, CurrentUser
 from tandem.exercises.service import library_ready
 from tandem.plans import progress, reads, service, sessions
@@ -111,7 +111,7 @@ async def log_session(
 ) -> Response:
     # The busiest write: authentication, the use case and the answer in one threadpool hop,
     # one query for every check (plans/sessions.py).
-    code, body = await in_write_session(
+    code, body = await in_write_connection(
         request.app.state.engine,
         sessions.log_session_json,
         claims=claims,

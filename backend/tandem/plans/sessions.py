@@ -182,6 +182,46 @@ def _read(row: Any, prefix: str = "") -> SessionLogRead:
     )
 
 
+class _Tx:
+    """The transaction a log is written in: a plain connection's (the route: no ORM session
+    to pay for), or the caller's ORM session's (the demo's seeding)."""
+
+    def __init__(self, connection: Connection, caller: Session | None = None) -> None:
+        self.connection = connection
+        self.caller = caller
+        self.joined: Session | None = None
+
+    def session(self) -> Session:
+        """For tandem.events, which write through a session: the caller's, or one joined to
+        this connection's transaction (it commits nothing itself)."""
+        if self.caller is not None:
+            return self.caller
+        if self.joined is None:
+            self.joined = Session(bind=self.connection)
+        return self.joined
+
+    def commit(self) -> None:
+        if self.caller is not None:
+            self.caller.commit()
+            return
+        if self.joined is not None:
+            self.joined.flush()
+        self.connection.commit()
+        self._close_joined()
+
+    def rollback(self) -> None:
+        if self.caller is not None:
+            self.caller.rollback()
+            return
+        self.connection.rollback()
+        self._close_joined()
+
+    def _close_joined(self) -> None:
+        if self.joined is not None:
+            self.joined.close()
+            self.joined = None
+
+
 def _replay_answer(log: SessionLogRead, item_id: uuid.UUID) -> Logged:
     if log.plan_item_id != item_id:
         raise Conflict("This client_id was already used for another session")
@@ -189,7 +229,7 @@ def _replay_answer(log: SessionLogRead, item_id: uuid.UUID) -> Logged:
 
 
 def log_session_json(
-    session: Session, *, claims: AccessClaims, item_id: str, data: SessionLogCreate
+    connection: Connection, *, claims: AccessClaims, item_id: str, data: SessionLogCreate
 ) -> tuple[int, bytes]:
     """The route's whole use case, authentication included: (status code, JSON body).
     201: a new log; 200: a replay of this client_id, or a confirmation of the partner's
@@ -199,7 +239,7 @@ def log_session_json(
     except ValueError:
         item = None  # 404, once the caller is known to be signed in
     logged = _log(
-        session,
+        _Tx(connection),
         user_id=claims.user_id,
         session_id=claims.session_id,
         item_id=item,
@@ -213,18 +253,24 @@ def log_session(
 ) -> Logged:
     """Log a session as `user` (already authenticated: the demo's seeding)."""
     session.flush()  # Core statements below do not autoflush
-    return _log(session, user_id=user.id, session_id=None, item_id=item_id, data=data)
+    return _log(
+        _Tx(session.connection(), session),
+        user_id=user.id,
+        session_id=None,
+        item_id=item_id,
+        data=data,
+    )
 
 
 def _log(
-    session: Session,
+    tx: _Tx,
     *,
     user_id: uuid.UUID,
     session_id: uuid.UUID | None,
     item_id: uuid.UUID | None,
     data: SessionLogCreate,
 ) -> Logged:
-    connection = session.connection()
+    connection = tx.connection
     rows = connection.execute(
         _CONTEXT,
         {
@@ -279,8 +325,7 @@ def _log(
         )
         if confirmed is not None:
             return _claim(
-                session,
-                connection,
+                tx,
                 user_id=user_id,
                 client_id=data.client_id,
                 item_id=item_id,
@@ -306,10 +351,9 @@ def _log(
         _INSERT_LOG[connection.dialect.name], {**dict(log), "updated_at": now}
     )
     if inserted.first() is None:  # this client_id won a race a moment ago
-        return _lost_race(session, user_id=user_id, client_id=data.client_id, item_id=item_id)
+        return _lost_race(tx, user_id=user_id, client_id=data.client_id, item_id=item_id)
     return _claim(
-        session,
-        connection,
+        tx,
         user_id=user_id,
         client_id=data.client_id,
         item_id=item_id,
@@ -338,25 +382,18 @@ def _confirm_waiting(
     return None
 
 
-def _lost_race(
-    session: Session, *, user_id: uuid.UUID, client_id: uuid.UUID, item_id: uuid.UUID
-) -> Logged:
+def _lost_race(tx: _Tx, *, user_id: uuid.UUID, client_id: uuid.UUID, item_id: uuid.UUID) -> Logged:
     """The same client_id was claimed by a request committed a moment ago: undo everything
     and answer what that request did."""
-    session.rollback()
-    row = (
-        session.connection()
-        .execute(_REPLAYED, {"user_id": user_id, "client_id": client_id})
-        .first()
-    )
+    tx.rollback()
+    row = tx.connection.execute(_REPLAYED, {"user_id": user_id, "client_id": client_id}).first()
     if row is None:  # pragma: no cover - the conflicting row was committed
         raise Conflict("This session changed at the same moment; try again")
     return _replay_answer(_read(row), item_id)
 
 
 def _claim(
-    session: Session,
-    connection: Connection,
+    tx: _Tx,
     *,
     user_id: uuid.UUID,
     client_id: uuid.UUID,
@@ -369,15 +406,15 @@ def _claim(
 ) -> Logged:
     """Claim the client_id for this log and commit, or, when the same client_id won a race
     a moment ago, undo everything and answer what that request did."""
-    claimed = connection.execute(
-        _INSERT_REQUEST[connection.dialect.name],
+    claimed = tx.connection.execute(
+        _INSERT_REQUEST[tx.connection.dialect.name],
         {"user_id": user_id, "client_id": client_id, "session_log_id": log.id, "created_at": now},
     )
     if claimed.first() is None:
-        return _lost_race(session, user_id=user_id, client_id=client_id, item_id=item_id)
+        return _lost_race(tx, user_id=user_id, client_id=client_id, item_id=item_id)
     if confirmed:
         events.session_confirmed(
-            session,
+            tx.session(),
             couple_id=couple_id,
             session_log_id=log.id,
             confirmed_by=user_id,
@@ -387,13 +424,13 @@ def _claim(
         for other in partners:
             if other != user_id:
                 events.joint_session_logged(
-                    session,
+                    tx.session(),
                     couple_id=couple_id,
                     session_log_id=log.id,
                     logged_by=user_id,
                     notify_user_id=other,
                 )
-    session.commit()
+    tx.commit()
     return Logged(log, created=not confirmed)
 
 
