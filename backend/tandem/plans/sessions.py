@@ -153,18 +153,49 @@ _CONFIRM = (
 _LOG_BY_ID = core_select(*_LOG_COLUMNS).where(SessionLog.id == bindparam("log_id"))
 # 4. The claims: a client_id already taken leaves the row as it is and returns no row (the
 #    row count of an ignored insert is not reliable across drivers).
-_INSERT_LOG = {
-    name: dialect.insert(LOGS)
-    .on_conflict_do_nothing(index_elements=["logged_by", "client_id"])
-    .returning(LOGS.c.id)
-    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
-}
 _INSERT_REQUEST = {
     name: dialect.insert(REQUESTS)
+    .values(
+        user_id=bindparam("user_id"),
+        client_id=bindparam("client_id"),
+        session_log_id=bindparam("id"),
+        created_at=bindparam("created_at"),
+    )
     .on_conflict_do_nothing(index_elements=["user_id", "client_id"])
     .returning(REQUESTS.c.user_id)
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
+_NEW_LOG = {c.key: bindparam(c.key) for c in _LOG_COLUMNS} | {"updated_at": bindparam("created_at")}
+_INSERT_LOG = (
+    sqlite.insert(LOGS)
+    .values(_NEW_LOG)
+    .on_conflict_do_nothing(index_elements=["logged_by", "client_id"])
+    .returning(LOGS.c.id)
+)
+# PostgreSQL writes the log and claims its client_id in one statement (one round trip):
+# the request row is inserted only when the log was, and returns nothing when either the
+# log's (logged_by, client_id) or the request's (user_id, client_id) was taken.
+_NEW_LOG_CTE = (
+    postgresql.insert(LOGS)
+    .values(_NEW_LOG)
+    .on_conflict_do_nothing(index_elements=["logged_by", "client_id"])
+    .returning(LOGS.c.id, LOGS.c.logged_by, LOGS.c.client_id, LOGS.c.created_at)
+    .cte("new_log")
+)
+_INSERT_LOG_AND_REQUEST = (
+    postgresql.insert(REQUESTS)
+    .from_select(
+        ["user_id", "client_id", "session_log_id", "created_at"],
+        core_select(
+            _NEW_LOG_CTE.c.logged_by,
+            _NEW_LOG_CTE.c.client_id,
+            _NEW_LOG_CTE.c.id,
+            _NEW_LOG_CTE.c.created_at,
+        ),
+    )
+    .on_conflict_do_nothing(index_elements=["user_id", "client_id"])
+    .returning(REQUESTS.c.user_id)
+)
 
 
 def _read(row: Any, prefix: str = "") -> SessionLogRead:
@@ -324,16 +355,18 @@ def _log(
             connection, user_id=user_id, item_id=item_id, done_on=done_on, now=now
         )
         if confirmed is not None:
-            return _claim(
+            claimed = _claim_request(
+                connection, user_id=user_id, client_id=data.client_id, log_id=confirmed.id, now=now
+            )
+            if not claimed:
+                return _lost_race(tx, user_id=user_id, client_id=data.client_id, item_id=item_id)
+            return _finish(
                 tx,
                 user_id=user_id,
-                client_id=data.client_id,
-                item_id=item_id,
                 log=confirmed,
                 couple_id=first.couple_id,
                 partners=partners,
                 confirmed=True,
-                now=now,
             )
 
     log = SessionLogRead(
@@ -347,21 +380,15 @@ def _log(
         client_id=data.client_id,
         created_at=now,
     )
-    inserted = connection.execute(
-        _INSERT_LOG[connection.dialect.name], {**dict(log), "updated_at": now}
-    )
-    if inserted.first() is None:  # this client_id won a race a moment ago
+    if not _insert_new(connection, log):  # this client_id won a race a moment ago
         return _lost_race(tx, user_id=user_id, client_id=data.client_id, item_id=item_id)
-    return _claim(
+    return _finish(
         tx,
         user_id=user_id,
-        client_id=data.client_id,
-        item_id=item_id,
         log=log,
         couple_id=first.couple_id,
         partners=partners,
         confirmed=False,
-        now=now,
     )
 
 
@@ -392,26 +419,41 @@ def _lost_race(tx: _Tx, *, user_id: uuid.UUID, client_id: uuid.UUID, item_id: uu
     return _replay_answer(_read(row), item_id)
 
 
-def _claim(
+def _insert_new(connection: Connection, log: SessionLogRead) -> bool:
+    """Write a new log and claim its client_id for its author: False when the client_id was
+    taken a moment ago (nothing is written then)."""
+    params = dict(log)
+    if connection.dialect.name == "postgresql":
+        return connection.execute(_INSERT_LOG_AND_REQUEST, params).first() is not None
+    if connection.execute(_INSERT_LOG, params).first() is None:
+        return False
+    return (
+        connection.execute(_INSERT_REQUEST["sqlite"], params | {"user_id": log.logged_by}).first()
+        is not None
+    )
+
+
+def _claim_request(
+    connection: Connection, *, user_id: uuid.UUID, client_id: uuid.UUID, log_id: uuid.UUID, now: Any
+) -> bool:
+    """Claim the client_id for a log confirmed by this request: False when it was taken."""
+    claimed = connection.execute(
+        _INSERT_REQUEST[connection.dialect.name],
+        {"user_id": user_id, "client_id": client_id, "id": log_id, "created_at": now},
+    )
+    return claimed.first() is not None
+
+
+def _finish(
     tx: _Tx,
     *,
     user_id: uuid.UUID,
-    client_id: uuid.UUID,
-    item_id: uuid.UUID,
     log: SessionLogRead,
     couple_id: uuid.UUID,
     partners: list[uuid.UUID],
     confirmed: bool,
-    now: Any,
 ) -> Logged:
-    """Claim the client_id for this log and commit, or, when the same client_id won a race
-    a moment ago, undo everything and answer what that request did."""
-    claimed = tx.connection.execute(
-        _INSERT_REQUEST[tx.connection.dialect.name],
-        {"user_id": user_id, "client_id": client_id, "session_log_id": log.id, "created_at": now},
-    )
-    if claimed.first() is None:
-        return _lost_race(tx, user_id=user_id, client_id=client_id, item_id=item_id)
+    """The log is written and its client_id claimed: the events, then the commit."""
     if confirmed:
         events.session_confirmed(
             tx.session(),
