@@ -114,3 +114,32 @@ class TestClaimingAClientIdTakenAMomentAgo:
         replay = log(world.partner_a, solo, client_id)
         assert replay.status_code == 200
         assert replay.json() == fresh.model_dump(mode="json")
+
+
+class TestNotificationsOfALog:
+    def test_a_joint_log_and_its_confirmation_write_their_outbox_rows_with_them(
+        self, engine, world, plan
+    ):
+        from tandem.reminders.models import Notification
+
+        joint = plan["items"][0]["id"]
+        waiting = log(world.partner_a, joint)
+        assert waiting.status_code == 201
+        confirmed = log(world.partner_b, joint)
+        assert confirmed.status_code == 200
+        log_id = waiting.json()["id"]
+        with Session(engine) as session:
+            rows = session.exec(
+                select(Notification.dedupe_key, Notification.user_id).where(
+                    col(Notification.dedupe_key).in_(
+                        [
+                            f"logged:{log_id}:{world.partner_b.id}",
+                            f"confirmed:{log_id}:{world.partner_a.id}",
+                        ]
+                    )
+                )
+            ).all()
+        assert sorted((key.split(":")[0], str(user)) for key, user in rows) == [
+            ("confirmed", world.partner_a.id),
+            ("logged", world.partner_b.id),
+        ]
