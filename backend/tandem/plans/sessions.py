@@ -7,9 +7,10 @@ confirms, a replay arriving twice) end in one state on both databases, without r
 then writing.
 
 Logging is the busiest write (docs/BENCHMARKS.md, "Load"), so it follows plans/reads.py:
-statements built once, run as Core on the session's connection. One query reads the sign-in
-session, the item, its plan, the couple's active members, the item's explicit assignees and an
-earlier request with this client_id; the common case then writes two rows and commits.
+statements built once, run as Core on one connection in one threadpool hop. One query reads the
+sign-in session, the item, its plan, the couple's active members, the item's explicit assignees
+and an earlier request with this client_id; the common case then writes the log and its claim
+(one statement on PostgreSQL, two on SQLite) and commits.
 """
 
 import uuid
