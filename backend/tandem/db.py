@@ -112,9 +112,19 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
+def write_engine(engine: Engine) -> Engine:
+    """The engine with the `write` option (see _on_begin), made once: building it on every
+    request costs the busiest writes more than a query."""
+    found = getattr(engine, "_tandem_write_engine", None)
+    if found is None:
+        found = engine.execution_options(write=True)
+        engine._tandem_write_engine = found  # type: ignore[attr-defined]
+    return found
+
+
 def write_session(engine: Engine) -> Session:
     """A session whose transaction takes SQLite's write lock at BEGIN (no-op on PostgreSQL)."""
-    return Session(engine.execution_options(write=True), expire_on_commit=False)
+    return Session(write_engine(engine), expire_on_commit=False)
 
 
 # One gate per event loop (a server has one; the tests' clients each run their own).
@@ -161,17 +171,20 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             session.close()
 
 
-async def in_write_session(engine: Engine, function: Callable[..., T], /, **kwargs: Any) -> T:
-    """Run `function(session, **kwargs)` with a write session, in one threadpool hop.
+async def in_write_connection(engine: Engine, function: Callable[..., T], /, **kwargs: Any) -> T:
+    """Run `function(connection, **kwargs)` on a connection whose transaction takes SQLite's
+    write lock at BEGIN (as write_session's), in one threadpool hop; `function` commits, and
+    whatever it left uncommitted is rolled back.
 
     For the busiest write routes: the whole use case (authentication included) runs on one
-    worker thread, so the SQLite write lock is held for one hop, not for every dependency's;
-    on SQLite the writers of this process take turns first, as in get_session.
+    worker thread, so the SQLite write lock is held for one hop, not for every dependency's,
+    and without an ORM session's bookkeeping; on SQLite the writers of this process take turns
+    first, as in get_session.
     """
 
     def run() -> T:
-        with write_session(engine) as session:
-            return function(session, **kwargs)
+        with write_engine(engine).connect() as connection:
+            return function(connection, **kwargs)
 
     if is_sqlite(engine):
         async with _write_gate():
