@@ -27,10 +27,10 @@ from tandem.appointments.models import (
 )
 from tandem.appointments.service import next_appointment, require_next_appointment
 from tandem.config import Settings
-from tandem.couples import service as couples
 from tandem.couples.models import Membership
 from tandem.db import utcnow, write_session
 from tandem.errors import Conflict
+from tandem.journal import service as journal
 from tandem.journal.models import Visibility
 
 PREP_TABLE = PrepSection.__tablename__
@@ -51,23 +51,6 @@ def _seal_section(keyring: crypto.Keyring, row: PrepSection, text: str) -> None:
     # Bound to this table, row and author: a ciphertext copied elsewhere fails to open.
     row.sealed_text = keyring.seal(
         text, table=PREP_TABLE, row_id=row.id, author_id=row.author_id, field=PREP_FIELD
-    )
-
-
-def _readers(
-    session: Session, *, couple_id: uuid.UUID, author_id: uuid.UUID, visibility: Visibility
-) -> tuple[uuid.UUID | None, uuid.UUID | None]:
-    """(partner reader, therapist reader): who holds those places now, for this visibility.
-    Recorded on the row, so a partner or therapist who joins later reads nothing of it."""
-    partner = therapist = None
-    for membership, _user in couples.active_members(session, couple_id):
-        if membership.role == Role.therapist:
-            therapist = membership.user_id
-        elif membership.user_id != author_id:
-            partner = membership.user_id
-    return (
-        partner if visibility in (Visibility.partner, Visibility.care_team) else None,
-        therapist if visibility in (Visibility.therapist, Visibility.care_team) else None,
     )
 
 
@@ -149,12 +132,12 @@ def put_my_prep(
                 key=section.key,
                 visibility=section.visibility,
             )
-            row.partner_reader_id, row.therapist_reader_id = _readers(
+            row.partner_reader_id, row.therapist_reader_id = journal.readers(
                 session, couple_id=couple_id, author_id=me, visibility=section.visibility
             )
         elif row.visibility != section.visibility:
             row.visibility = section.visibility
-            row.partner_reader_id, row.therapist_reader_id = _readers(
+            row.partner_reader_id, row.therapist_reader_id = journal.readers(
                 session, couple_id=couple_id, author_id=me, visibility=section.visibility
             )
         row.updated_at = now

@@ -148,10 +148,12 @@ def _checkin_values(ratings: dict[str, int | None] | None, obstacles: Any, text:
 # --- readers ------------------------------------------------------------------------------
 
 
-def _readers(
+def readers(
     session: Session, *, couple_id: uuid.UUID, author_id: uuid.UUID, visibility: Visibility
 ) -> tuple[uuid.UUID | None, uuid.UUID | None]:
-    """(partner reader, therapist reader): who holds those places now, for this visibility."""
+    """(partner reader, therapist reader): who holds those places now, for this visibility.
+    Recorded on the row (journal entries, preparation sections), so a partner or therapist
+    who joins later reads nothing of it."""
     partner = therapist = None
     for membership, _user in couples.active_members(session, couple_id):
         if membership.role == Role.therapist:
@@ -169,7 +171,7 @@ def _new_row(
 ) -> Any:
     if visibility == Visibility.private:
         return kind.private(**columns, **carried)
-    partner_reader, therapist_reader = _readers(
+    partner_reader, therapist_reader = readers(
         session,
         couple_id=columns["couple_id"],
         author_id=columns["author_id"],
@@ -321,7 +323,7 @@ def _update(
         row.updated_at = now
     elif old != Visibility.private and new != Visibility.private:
         row.visibility = new
-        row.partner_reader_id, row.therapist_reader_id = _readers(
+        row.partner_reader_id, row.therapist_reader_id = readers(
             session, couple_id=row.couple_id, author_id=row.author_id, visibility=new
         )
         row.updated_at = now
