@@ -214,7 +214,6 @@ async function backOnline() {
 
 async function boot() {
   if ('serviceWorker' in navigator) {
-    navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => {});
     navigator.serviceWorker.addEventListener('message', (event) => {
       if (event.data && event.data.type === 'navigate') {
         const url = new URL(event.data.url, location.origin);
@@ -237,6 +236,9 @@ async function boot() {
     if (profile) Object.assign(state, { user: profile.user, couple: profile.couple, offlineMode: true });
   }
   await render();
+  // After the first screen: installing the worker (it fetches and caches the shell) would
+  // otherwise compete with the first screen for the main thread and the network.
+  if ('serviceWorker' in navigator) navigator.serviceWorker.register('/sw.js', { scope: '/' }).catch(() => {});
 }
 
 boot();

@@ -64,10 +64,11 @@ def read_couple_therapist_profile(
     return service.couple_therapist_profile(session, couple_id=membership.couple_id)
 
 
-@router.get("/couples/{couple_id}/next-appointment", response_model=AppointmentRead)
-def read_next_appointment(membership: CoupleMember, session: SessionDep) -> AppointmentRead:
-    appointment = service.require_next_appointment(session, couple_id=membership.couple_id)
-    return AppointmentRead.model_validate(appointment)
+@router.get("/couples/{couple_id}/next-appointment", response_model=AppointmentRead | None)
+def read_next_appointment(membership: CoupleMember, session: SessionDep) -> AppointmentRead | None:
+    """`null` while none is booked (the usual case, not an error: no 404 in the console)."""
+    appointment = service.next_appointment(session, couple_id=membership.couple_id)
+    return None if appointment is None else AppointmentRead.model_validate(appointment)
 
 
 @router.put("/couples/{couple_id}/next-appointment", response_model=AppointmentRead)

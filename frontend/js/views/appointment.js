@@ -4,13 +4,9 @@ import * as api from '../api.js';
 import { busy, dateTime, empty, field, h, say, title } from '../ui.js';
 import { sharedSections } from './prep.js';
 
+// `null` while none is booked.
 async function nextAppointment(coupleId) {
-  try {
-    return await api.get(`/api/couples/${coupleId}/next-appointment`);
-  } catch (error) {
-    if (error.status === 404) return null;
-    throw error;
-  }
+  return await api.get(`/api/couples/${coupleId}/next-appointment`);
 }
 
 export async function appointmentCard(coupleId) {
