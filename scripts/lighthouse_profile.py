@@ -24,7 +24,8 @@ ARGS = [
 
 
 def call(base: str, method: str, path: str, body: dict | None = None, token: str | None = None):
-    request = urllib.request.Request(base + path, method=method)
+    # Only ever the local server the Lighthouse script started (http://localhost:PORT).
+    request = urllib.request.Request(base + path, method=method)  # noqa: S310
     request.add_header("Accept", "application/json")
     data = None
     if body is not None:
@@ -32,12 +33,14 @@ def call(base: str, method: str, path: str, body: dict | None = None, token: str
         request.add_header("Content-Type", "application/json")
     if token:
         request.add_header("Authorization", f"Bearer {token}")
-    with urllib.request.urlopen(request, data) as response:
+    with urllib.request.urlopen(request, data) as response:  # noqa: S310
         return json.load(response)
 
 
 def ids(base: str, email: str, password: str) -> None:
-    token = call(base, "POST", "/api/auth/login", {"email": email, "password": password})["access_token"]
+    token = call(base, "POST", "/api/auth/login", {"email": email, "password": password})[
+        "access_token"
+    ]
     couple = call(base, "GET", "/api/couples", token=token)[0]
     plan = call(base, "GET", f"/api/couples/{couple['id']}/plans/current", token=token)
     print(couple["id"], plan["week_start"])
@@ -45,7 +48,11 @@ def ids(base: str, email: str, password: str) -> None:
 
 def browser(playwright, profile: str):
     return playwright.chromium.launch_persistent_context(
-        profile, executable_path="/usr/bin/chromium", headless=True, args=ARGS, viewport={"width": 412, "height": 823}
+        profile,
+        executable_path="/usr/bin/chromium",
+        headless=True,
+        args=ARGS,
+        viewport={"width": 412, "height": 823},
     )
 
 
