@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from tandem.db import timestamp, uuid_pk
+from tandem.db import timestamp, uuid_pk, write_session
 
 
 class AuditEvent(SQLModel, table=True):
@@ -40,6 +40,35 @@ def record(
             detail=detail,
         )
     )
+
+
+def record_reads(
+    session: Session,
+    *,
+    action: str,
+    reader_id: uuid.UUID,
+    couple_id: uuid.UUID,
+    author_ids: set[uuid.UUID],
+    detail: str | None = None,
+) -> None:
+    """One event per person whose entries a reader was shown, committed before anything is
+    served. The caller's (read) session is ended first and the events go through a write
+    session of their own: on SQLite a read transaction that turns into a write can fail at once
+    under concurrent writers."""
+    if not author_ids:
+        return
+    session.commit()
+    with write_session(session.get_bind()) as log_session:  # type: ignore[arg-type]
+        for author_id in sorted(author_ids):
+            record(
+                log_session,
+                action=action,
+                actor_id=reader_id,
+                couple_id=couple_id,
+                subject_user_id=author_id,
+                detail=detail,
+            )
+        log_session.commit()
 
 
 def events_about(session: Session, user_id: uuid.UUID, limit: int = 200) -> list[AuditEvent]:

@@ -28,7 +28,7 @@ from tandem.appointments.models import (
 from tandem.appointments.service import next_appointment, require_next_appointment
 from tandem.config import Settings
 from tandem.couples.models import Membership
-from tandem.db import utcnow, write_session
+from tandem.db import utcnow
 from tandem.errors import Conflict
 from tandem.journal import service as journal
 from tandem.journal.models import Visibility
@@ -187,30 +187,14 @@ def shared_prep(
         )
     answers.sort(key=lambda a: (a.appointment_starts_at, str(a.author_id)), reverse=True)
     if membership.role == Role.therapist:
-        _record_therapist_read(
-            session, therapist_id=me, couple_id=couple_id, authors={a.author_id for a in answers}
+        audit.record_reads(
+            session,
+            action="prep.read_by_therapist",
+            reader_id=me,
+            couple_id=couple_id,
+            author_ids={a.author_id for a in answers},
         )
     return answers
-
-
-def _record_therapist_read(
-    session: Session, *, therapist_id: uuid.UUID, couple_id: uuid.UUID, authors: set[uuid.UUID]
-) -> None:
-    """One access-log event per partner whose preparation the therapist was shown, committed
-    before anything is served; in a write session of its own (see the journal's reason)."""
-    if not authors:
-        return
-    session.commit()
-    with write_session(session.get_bind()) as log_session:  # type: ignore[arg-type]
-        for author_id in sorted(authors):
-            audit.record(
-                log_session,
-                action="prep.read_by_therapist",
-                actor_id=therapist_id,
-                couple_id=couple_id,
-                subject_user_id=author_id,
-            )
-        log_session.commit()
 
 
 # --- export and deletion (through tandem.content) -----------------------------------------

@@ -21,7 +21,7 @@ from tandem.accounts.models import Role, User
 from tandem.config import Settings
 from tandem.couples import service as couples
 from tandem.couples.models import Membership
-from tandem.db import utcnow, write_session
+from tandem.db import utcnow
 from tandem.errors import Conflict, Forbidden, Invalid, NotFound
 from tandem.journal.models import (
     CheckinCreate,
@@ -458,41 +458,15 @@ def couple_entries(
     keyring = crypto.Keyring(session, settings.key_encryption_key)
     entries = [_read(kind, row, _open(keyring, kind, row)) for row in rows]
     if membership.role == Role.therapist:
-        _record_therapist_read(
+        audit.record_reads(
             session,
-            kind=kind,
-            therapist_id=me,
+            action="journal.read_by_therapist",
+            reader_id=me,
             couple_id=couple_id,
-            authors={row.author_id for row in rows},
+            author_ids={row.author_id for row in rows},
+            detail=kind.name,
         )
     return entries
-
-
-def _record_therapist_read(
-    session: Session,
-    *,
-    kind: Kind,
-    therapist_id: uuid.UUID,
-    couple_id: uuid.UUID,
-    authors: set[uuid.UUID],
-) -> None:
-    """One access-log event per partner whose entries the therapist was shown, written (and
-    committed) before anything is served. A write session of its own: on SQLite a read
-    transaction that turns into a write can fail at once under concurrent writers."""
-    if not authors:
-        return
-    session.commit()
-    with write_session(session.get_bind()) as log_session:  # type: ignore[arg-type]
-        for author_id in sorted(authors):
-            audit.record(
-                log_session,
-                action="journal.read_by_therapist",
-                actor_id=therapist_id,
-                couple_id=couple_id,
-                subject_user_id=author_id,
-                detail=kind.name,
-            )
-        log_session.commit()
 
 
 def my_entries(
