@@ -60,6 +60,8 @@ class Settings(BaseSettings):
     sso_client_secret: str | None = None
     sso_allowed_domains: str = ""
     log_level: str = "INFO"
+    # auto: readable lines on a terminal, JSON lines otherwise (log collectors); or text, json.
+    log_format: Literal["auto", "text", "json"] = "auto"
 
     @field_validator("access_token_minutes")
     @classmethod

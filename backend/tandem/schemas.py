@@ -24,6 +24,8 @@ class FieldError(BaseModel):
     loc: list[str | int]
     msg: str
     type: str
+    # The limit broken, e.g. {"ge": 1} or {"max_length": 80}: what the app puts into words.
+    ctx: dict[str, int | float] | None = None
 
 
 class ErrorOut(BaseModel):

@@ -3,7 +3,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Cookie, Request, Response, status
 
 from tandem import audit, content
-from tandem.accounts import service
+from tandem.accounts import devices, service
 from tandem.accounts.models import (
     AccessLogEntry,
     LoginBody,
@@ -173,7 +173,7 @@ def my_sessions(user: CurrentUser, claims: AccessDep, session: SessionDep) -> li
     return [
         SessionRead(
             id=s.id,
-            device=s.device,
+            device=devices.stored_label(s.device),
             created_at=s.created_at,
             last_used_at=s.last_used_at,
             current=s.id == claims.session_id,

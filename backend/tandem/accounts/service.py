@@ -11,6 +11,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from tandem import audit, throttle
+from tandem.accounts import devices
 from tandem.accounts.models import (
     AuthSession,
     RefreshToken,
@@ -161,7 +162,7 @@ def start_session(
         user_id=user.id,
         expires_at=now + absolute,
         idle_seconds=int(idle.total_seconds()),
-        device=(device or "")[:120] or None,
+        device=devices.describe(device),
     )
     session.add(auth_session)
     session.flush()

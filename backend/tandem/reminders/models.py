@@ -67,6 +67,9 @@ class PushSubscription(SQLModel, table=True):
     user_agent: str | None = Field(default=None, max_length=200)
     created_at: datetime = timestamp()
     last_success_at: datetime | None = optional_timestamp()
+    # Kept when the app re-registers the device (which resets failure_count), so the person
+    # can still be told that the last notification did not get through.
+    last_failure_at: datetime | None = optional_timestamp()
     failure_count: int = 0
 
 
@@ -174,9 +177,32 @@ class UnsubscribeBody(Body):
     endpoint: str = PydanticField(min_length=1, max_length=2048)
 
 
+class SubscriptionStatusBody(UnsubscribeBody):
+    """This device's endpoint, in a body: an endpoint is a capability URL, and query strings
+    end up in proxies' logs."""
+
+
 class SubscriptionOut(Out):
     endpoint: str
     created_at: datetime
+
+
+class Delivery(StrEnum):
+    """The last push to one device, as its owner is told: `delivered` (the push service took
+    it), `failing` (the last attempt did not get through), `none_yet` (nothing sent since it
+    was registered). A device the push service called gone is deleted: it is not found."""
+
+    delivered = "delivered"
+    failing = "failing"
+    none_yet = "none_yet"
+
+
+class SubscriptionStatusOut(Out):
+    endpoint: str
+    created_at: datetime
+    last_success_at: datetime | None
+    last_failure_at: datetime | None
+    delivery: Delivery
 
 
 class VapidKeyOut(Out):
