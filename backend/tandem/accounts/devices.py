@@ -30,7 +30,7 @@ MAX_LENGTH = 120
 
 @lru_cache(maxsize=256)
 def describe(user_agent: str | None) -> str | None:
-    """"Chrome on Android", "Safari on iOS", "Firefox"; None when nothing is recognised."""
+    """A short name such as "Chrome on Android"; None when nothing is recognised."""
     if not user_agent:
         return None
     found = parse(user_agent[:1000])
