@@ -40,7 +40,7 @@ _TIMEZONES = available_timezones()
 
 def _known_timezone(value: str) -> str:
     if value not in _TIMEZONES:
-        raise ValueError("unknown time zone; use an IANA name such as Europe/Berlin")
+        raise ValueError("Tandem doesn't know this time zone. Choose one such as Europe/Berlin.")
     ZoneInfo(value)
     return value
 

@@ -48,6 +48,12 @@ CASES = [
         expect={"everyone": 204},
         body=lambda w: {"current_password": PASSWORD, "new_password": NEW_PASSWORD},
     ),
+    Case(
+        "POST",
+        "/api/me/recovery-code",
+        expect={"everyone": 200},
+        body=lambda w: {"password": PASSWORD},
+    ),
     Case("GET", "/api/me/sessions", expect={"everyone": 200}),
     # Someone else's sign-in session is as unknown as a made-up one.
     Case(

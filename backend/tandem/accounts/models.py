@@ -100,6 +100,12 @@ class PasswordChangeBody(Body):
     new_password: Password
 
 
+class ReauthBody(Body):
+    """The password again, before something that can't be undone (none for single sign-on)."""
+
+    password: Password | None = None
+
+
 class UserUpdate(Body):
     display_name: DisplayName | None = None
     timezone: TimeZoneName | None = None
@@ -144,3 +150,5 @@ class AccessLogEntry(Out):
     actor_id: uuid.UUID | None
     actor_display_name: str | None
     couple_id: uuid.UUID | None
+    # Which entries, by kind ("notes", "checkins") where the event says; never their content.
+    what: str | None = None

@@ -9,6 +9,7 @@ from tandem.accounts.models import (
     LoginBody,
     LogoutBody,
     PasswordChangeBody,
+    ReauthBody,
     RecoverBody,
     RecoveryCodeRead,
     RegisterBody,
@@ -168,6 +169,24 @@ def change_password(
     )
 
 
+@router.post("/me/recovery-code", response_model=RecoveryCodeRead, responses=errors(403, 429))
+def renew_recovery_code(
+    data: ReauthBody,
+    user: CurrentUser,
+    claims: AccessDep,
+    session: SessionDep,
+    settings: SettingsDep,
+) -> RecoveryCodeRead:
+    code = service.new_recovery_code(
+        session,
+        settings=settings,
+        user=user,
+        password=data.password,
+        session_id=claims.session_id,
+    )
+    return RecoveryCodeRead(recovery_code=code)
+
+
 @router.get("/me/sessions", response_model=list[SessionRead])
 def my_sessions(user: CurrentUser, claims: AccessDep, session: SessionDep) -> list[SessionRead]:
     return [
@@ -218,6 +237,7 @@ def access_log(user: CurrentUser, session: SessionDep) -> list[AccessLogEntry]:
             actor_id=e.actor_id,
             actor_display_name=names.get(e.actor_id) if e.actor_id else None,
             couple_id=e.couple_id,
+            what=e.detail if e.action.endswith("read_by_therapist") else None,
         )
         for e in events
     ]

@@ -103,7 +103,7 @@ _HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 def _clock(value: str) -> str:
     if not _HHMM.match(value):
-        raise ValueError('a time of day is "HH:MM", 00:00 to 23:59')
+        raise ValueError("Please enter a time of day, such as 08:30.")
     return value
 
 
@@ -122,7 +122,7 @@ class QuietHours(Body):
     @model_validator(mode="after")
     def _not_empty(self) -> "QuietHours":
         if self.start == self.end:
-            raise ValueError("quiet hours start and end at different times")
+            raise ValueError("Quiet hours need different start and end times.")
         return self
 
 
@@ -140,13 +140,13 @@ class RemindersBody(Body):
     @model_validator(mode="after")
     def _consistent(self) -> "RemindersBody":
         if len(set(self.times)) != len(self.times):
-            raise ValueError("each reminder time once")
+            raise ValueError("Please choose each reminder time only once.")
         if len(set(self.weekdays)) != len(self.weekdays):
-            raise ValueError("each weekday once")
+            raise ValueError("Please choose each day only once.")
         if self.enabled and not self.times:
-            raise ValueError("reminders that are on need at least one time")
+            raise ValueError("Reminders that are on need at least one time of day.")
         if self.enabled and not self.weekdays:
-            raise ValueError("reminders that are on need at least one weekday")
+            raise ValueError("Reminders that are on need at least one day.")
         return self
 
 

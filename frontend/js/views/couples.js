@@ -2,6 +2,7 @@
 import * as api from '../api.js';
 import { loadSession } from '../app.js';
 import { busy, empty, field, h, title } from '../ui.js';
+import { timeZoneField } from '../zones.js';
 
 export function adherenceMeter(week) {
   if (!week || !week.target) return h('span', { class: 'hint', text: 'No published plan this week' });
@@ -23,8 +24,8 @@ export async function render(root, { state, go }) {
         adherenceMeter(c.this_week)))))
     : empty('No couples yet. Create one, then invite the partners.'));
 
-  const label = h('input', { class: 'input', required: true, maxlength: '120', autocomplete: 'off' });
-  const zone = h('input', { class: 'input', required: true, value: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC' });
+  const label = h('input', { class: 'input', name: 'label', required: true, maxlength: '120', autocomplete: 'off' });
+  const zone = timeZoneField('Time zone', { hint: 'The couple’s weeks start on Monday in this time zone. Type a city to search.' });
   const errors = h('div');
   const button = h('button', { type: 'submit', class: 'primary', text: 'Create couple' });
   root.append(h('section', { class: 'card', 'aria-labelledby': 'new-couple' },
@@ -34,13 +35,13 @@ export async function render(root, { state, go }) {
       onsubmit: (event) => {
         event.preventDefault();
         busy(button, async () => {
-          const couple = await api.post('/api/couples', { label: label.value.trim(), timezone: zone.value.trim() });
+          const couple = await api.post('/api/couples', { label: label.value.trim(), timezone: zone.read() });
           await loadSession();
           go(`couple/${couple.id}`);
         }, errors);
       },
     },
     field('Label', label, 'Only you and the couple see it. Initials or a nickname are enough.'),
-    field('Time zone', zone, 'The couple’s weeks start on Monday in this time zone.'),
+    zone.element,
     errors, button)));
 }

@@ -1,6 +1,7 @@
 // The plan editor for one couple and week: pick from the library, set targets, copy last week,
 // save a draft, publish, amend a published plan (items keep their id, so no log is lost).
 import * as api from '../api.js';
+import * as drafts from '../drafts.js';
 import { addDays, busy, CATEGORY, checkbox, field, h, say, title, weekLabel } from '../ui.js';
 
 async function planFor(coupleId, week) {
@@ -26,16 +27,16 @@ function fromExercise(exercise, partnerIds) {
 
 function itemEditor(item, index, { partners, onRemove, onMove, count }) {
   const prefix = `item${index}`;
-  const mode = h('select', { class: 'input', id: `${prefix}-mode`, onchange: () => {
+  const mode = h('select', { class: 'input', id: `${prefix}-mode`, 'data-field': `items.${index}.mode`, onchange: () => {
     item.mode = mode.value;
     who.hidden = item.mode !== 'individual';
   } },
   h('option', { value: 'joint', text: 'Together', selected: item.mode === 'joint' }),
   h('option', { value: 'individual', text: 'On their own', selected: item.mode === 'individual' }));
-  const times = h('input', { type: 'number', class: 'input', min: '1', max: '14', value: String(item.times_per_week), oninput: () => { item.times_per_week = Number(times.value); } });
-  const minutes = h('input', { type: 'number', class: 'input', min: '1', max: '240', value: item.minutes ? String(item.minutes) : '', oninput: () => { item.minutes = minutes.value ? Number(minutes.value) : null; } });
-  const instructions = h('textarea', { class: 'input', rows: '2', maxlength: '4000', value: item.instructions || '', oninput: () => { item.instructions = instructions.value; } });
-  const who = h('fieldset', { class: 'row', hidden: item.mode !== 'individual' }, h('legend', { text: 'Who' }),
+  const times = h('input', { type: 'number', class: 'input', 'data-field': `items.${index}.times_per_week`, min: '1', max: '14', value: String(item.times_per_week), oninput: () => { item.times_per_week = Number(times.value); } });
+  const minutes = h('input', { type: 'number', class: 'input', 'data-field': `items.${index}.minutes`, min: '1', max: '240', value: item.minutes ? String(item.minutes) : '', oninput: () => { item.minutes = minutes.value ? Number(minutes.value) : null; } });
+  const instructions = h('textarea', { class: 'input', 'data-field': `items.${index}.instructions`, rows: '2', maxlength: '4000', value: item.instructions || '', oninput: () => { item.instructions = instructions.value; } });
+  const who = h('fieldset', { class: 'row', 'data-field': `items.${index}.assignee_ids`, hidden: item.mode !== 'individual' }, h('legend', { text: 'Who' }),
     partners.map((p) => checkbox(p.display_name, {
       checked: (item.assignee_ids || []).includes(p.user_id),
       onchange: (event) => {
@@ -67,7 +68,11 @@ export async function render(root, { params, go }) {
   const partners = (couple.members || []).filter((m) => m.role === 'partner');
   const partnerIds = partners.map((p) => p.user_id);
   const byId = Object.fromEntries(library.map((e) => [e.id, e]));
-  let items = ((plan && plan.items) || []).map((i) => ({ ...i, title: i.title || (byId[i.exercise_id] || {}).title }));
+  // Unsaved edits live in memory while the app is open: Back, another screen or a failed
+  // save never throws them away.
+  const draftKey = `plan:${coupleId}:${week}`;
+  const draft = drafts.get(draftKey);
+  let items = draft ? structuredClone(draft.items) : ((plan && plan.items) || []).map((i) => ({ ...i, title: i.title || (byId[i.exercise_id] || {}).title }));
   const published = plan && plan.status === 'published';
 
   root.append(
@@ -80,9 +85,28 @@ export async function render(root, { params, go }) {
       h('a', { href: `#/couple/${coupleId}/plan/${addDays(week, 7)}`, class: 'button secondary', text: 'Next →' }))
   );
 
-  const note = h('textarea', { class: 'input', rows: '3', maxlength: '4000', value: (plan && plan.note) || '' });
+  const note = h('textarea', { class: 'input', 'data-field': 'note', rows: '3', maxlength: '4000', value: draft ? draft.note : (plan && plan.note) || '' });
+  const keep = () => drafts.set(draftKey, { items: structuredClone(items), note: note.value });
+  const unsaved = h('div', { class: 'card notice', role: 'status', 'data-testid': 'plan-draft', hidden: !draft },
+    h('p', { text: 'You have unsaved changes to this plan, kept while Tandem is open. Save or publish to keep them.' }),
+    h('button', { type: 'button', class: 'link', text: 'Discard my changes', onclick: () => { drafts.forget(draftKey); go(`couple/${coupleId}/plan/${week}`); } }));
+  const edited = (event) => {
+    if (event.target.id === 'library-pick') return; // choosing what to add changes nothing yet
+    keep();
+    unsaved.hidden = false;
+  };
+  root.addEventListener('input', edited);
+  root.addEventListener('change', edited);
+  window.addEventListener('hashchange', () => {
+    if (drafts.has(draftKey)) say('Your unsaved plan changes are kept while Tandem is open.');
+  }, { once: true });
   const list = h('ol', { class: 'plain stack' });
-  const draw = () => list.replaceChildren(...(items.length ? items.map((item, i) => itemEditor(item, i, {
+  const draw = () => {
+    keep();
+    unsaved.hidden = false;
+    drawList();
+  };
+  const drawList = () => list.replaceChildren(...(items.length ? items.map((item, i) => itemEditor(item, i, {
     partners,
     count: items.length,
     onRemove: (index) => { items.splice(index, 1); draw(); },
@@ -92,7 +116,8 @@ export async function render(root, { params, go }) {
       draw();
     },
   })) : [h('li', { class: 'empty', text: 'No exercises yet. Add one from the library below.' })]));
-  draw();
+  drawList();
+  root.append(unsaved);
 
   const picker = h('select', { class: 'input', id: 'library-pick' }, h('option', { value: '', text: 'Choose an exercise…' }),
     Object.entries(CATEGORY).map(([key, label]) => {
@@ -123,6 +148,7 @@ export async function render(root, { params, go }) {
   const save = h('button', { type: 'button', class: 'secondary', text: published ? 'Save changes' : 'Save draft' });
   save.addEventListener('click', () => busy(save, async () => {
     await api.put(base, body());
+    drafts.forget(draftKey);
     say(published ? 'Plan amended.' : 'Draft saved.');
     go(`couple/${coupleId}/plan/${week}`);
   }, errors));
@@ -130,6 +156,7 @@ export async function render(root, { params, go }) {
   publish.addEventListener('click', () => busy(publish, async () => {
     await api.put(base, body());
     await api.post(`${base}/publish`);
+    drafts.forget(draftKey);
     say('Published. The partners can see it now.');
     go(`couple/${coupleId}`);
   }, errors));
