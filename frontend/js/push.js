@@ -56,13 +56,30 @@ function sameKey(a, b) {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
-export async function syncOnLoad() {
+let syncing = Promise.resolve();
+
+// At each start: re-send this device's subscription; one the server dropped because the push
+// service called it gone is dead, so a fresh one replaces it (permission was given already).
+export function syncOnLoad() {
+  syncing = (async () => {
+    try {
+      if (permission() !== 'granted') return;
+      const subscription = await current();
+      if (!subscription) return;
+      if ((await lookup(subscription)) === 'unknown') await enable({ fresh: true });
+      else await send(subscription);
+    } catch {
+      // Offline or no push service: the next start tries again.
+    }
+  })();
+  return syncing;
+}
+
+async function lookup(subscription) {
   try {
-    if (permission() !== 'granted') return;
-    const subscription = await current();
-    if (subscription) await send(subscription);
-  } catch {
-    // Offline or no push service: the next start tries again.
+    return await api.post('/api/push/subscriptions/status', { endpoint: subscription.endpoint });
+  } catch (error) {
+    return error.status === 404 ? 'unknown' : 'unreachable';
   }
 }
 
@@ -94,6 +111,7 @@ export async function unsubscribe() {
 // ({delivery, last_success_at, last_failure_at}), 'unknown' when it holds none (never
 // registered, or dropped after the push service called it gone), or 'unreachable'.
 export async function status() {
+  await syncing; // what the start-up sync changed counts
   const answer = { permission: permission(), subscribed: false, server: null };
   if (answer.permission !== 'granted') return answer;
   let subscription = null;
@@ -103,12 +121,7 @@ export async function status() {
     subscription = null;
   }
   answer.subscribed = Boolean(subscription);
-  if (!subscription) return answer;
-  try {
-    answer.server = await api.post('/api/push/subscriptions/status', { endpoint: subscription.endpoint });
-  } catch (error) {
-    answer.server = error.status === 404 ? 'unknown' : 'unreachable';
-  }
+  if (subscription) answer.server = await lookup(subscription);
   return answer;
 }
 

@@ -69,7 +69,7 @@ export async function devicesSection() {
         h('span', {},
           h('span', { class: 'device-name', text: deviceLine(s) }),
           h('span', { class: 'hint block', text: `Signed in ${dateTime(s.created_at)}` })),
-        s.current ? h('span', { class: 'badge', text: 'This device' }) : out);
+        s.current ? null : out);
     }));
   }
   await load().catch((e) => errors.replaceChildren(h('p', { class: 'hint', text: e.message })));
