@@ -82,7 +82,7 @@ def end_assignment(assignment_id: str, user: Therapist, session: SessionDep) -> 
 # --- answering ----------------------------------------------------------------------------
 
 
-@router.get("/me/measures/due", response_model=list[DueRead])
+@router.get("/me/measures/due", response_model=list[DueRead], responses=errors(403))
 def my_due(user: Partner, session: SessionDep) -> list[DueRead]:
     return service.my_due(session, user=user)
 
@@ -91,7 +91,7 @@ def my_due(user: Partner, session: SessionDep) -> list[DueRead]:
     "/measure-responses",
     status_code=status.HTTP_201_CREATED,
     response_model=ResponseCreated,
-    responses=errors(409),
+    responses=errors(403, 404, 409),
 )
 def submit(
     data: ResponseBody, user: Partner, session: SessionDep, settings: SettingsDep
