@@ -260,7 +260,7 @@ class TestResults:
         answer(w.partner_a, made["id"], {**PHQ9_CALM, "1": 1, "2": 1})
         results = w.partner_a.get(f"/api/couples/{w.couple_id}/measure-results").json()
         assert [r["total"] for r in results] == [12, 2]
-        assert [r["reliable_change"] for r in results] == ["no reliable change", "improved"]
+        assert [r["reliable_change"] for r in results] == [None, "improved"]
 
 
 class TestReminders:

@@ -64,6 +64,7 @@ def test_partner_a_s_questionnaires_reach_only_a_and_the_therapist(
         pending["id"]: {w.partner_a.id, w.therapist.id},
         flag: {w.therapist.id},
         "Goal-canary-7f3a": {w.partner_a.id, w.therapist.id},
+        goal["id"]: {w.partner_a.id, w.therapist.id},
     }
     everyone = [w.partner_a, w.partner_b, w.therapist, other.partner_a, other.therapist, stranger]
     for actor in everyone:

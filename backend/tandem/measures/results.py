@@ -94,7 +94,9 @@ def _results(
             measures[row.measure_key] = catalogue.find(session, row.measure_key)
         measure = measures[row.measure_key]
         result = open_result(keyring, row)
-        first = firsts.setdefault((row.respondent_id, row.measure_key), result["total"])
+        series = (row.respondent_id, row.measure_key)
+        later = series in firsts
+        first = firsts.setdefault(series, result["total"])
         common = {
             "id": row.id,
             "respondent_id": row.respondent_id,
@@ -107,7 +109,7 @@ def _results(
             "submitted_at": row.submitted_at,
             "reliable_change": (
                 scoring.reliable_change(measure, first, result["total"])
-                if changes and measure
+                if changes and measure and later
                 else None
             ),
             "shared": row.shared_with_id is not None,
