@@ -1,6 +1,7 @@
 """Questionnaires in Chromium: the therapist assigns and reads results; a partner answers from
 the week, meets the safety screen after a risk answer, and reads their own history; the other
-partner sees none of it."""
+partner sees none of it. The fixtures fail a test on page errors, console errors, broken text
+and sideways overflow."""
 
 import re
 
@@ -16,26 +17,6 @@ from tests.measures_support import assign
 pytestmark = pytest.mark.browser
 
 
-def watch(page: Page) -> list[str]:
-    """Page errors and console errors, collected for the end of the test."""
-    problems: list[str] = []
-    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
-    page.on(
-        "console",
-        lambda msg: problems.append(f"console: {msg.text}") if msg.type == "error" else None,
-    )
-    return problems
-
-
-def looks_right(page: Page, problems: list[str]) -> None:
-    text = page.locator("main").inner_text()
-    for bad in ("[object", "undefined", "NaN", "String should", "Value error"):
-        assert bad not in text, f"{bad!r} on screen: {text[:300]}"
-    overflow = page.evaluate("document.documentElement.scrollWidth > window.innerWidth + 1")
-    assert not overflow, "the page scrolls sideways"
-    assert problems == [], problems
-
-
 def answer_all(page: Page, choices: dict[int, str]) -> None:
     """Pick an answer in each numbered question (1-based) by its label."""
     groups = page.locator("fieldset.question")
@@ -49,7 +30,6 @@ class TestTherapist:
     ) -> None:  # noqa: ANN001
         world = make_world(app)
         page = new_context().new_page()
-        problems = watch(page)
         sign_in(page, world.therapist.email)
         page.goto(f"/#/couple/{world.couple_id}")
         heading(page, "The Couple")
@@ -90,12 +70,10 @@ class TestTherapist:
         assert world.therapist.get(f"/api/couples/{world.couple_id}/risk-flags").json() == []
         log = world.partner_a.get("/api/me/access-log").json()
         assert any(e["action"] == "measures.read_by_therapist" for e in log)
-        looks_right(page, problems)
 
     def test_a_goal_is_written_and_rated(self, app: FastAPI, new_context) -> None:  # noqa: ANN001
         world = make_world(app)
         page = new_context().new_page()
-        problems = watch(page)
         sign_in(page, world.therapist.email)
         page.goto(f"/#/couple/{world.couple_id}/measures")
         heading(page, "Questionnaires · The Couple")
@@ -113,7 +91,6 @@ class TestTherapist:
         page.get_by_text("GAS T-score: 60.0").wait_for()
         [goal] = world.partner_b.get(f"/api/couples/{world.couple_id}/goals").json()
         assert goal["owner_id"] is None and goal["ratings"][0]["level"] == 1
-        looks_right(page, problems)
 
 
 class TestPartner:
@@ -124,7 +101,6 @@ class TestPartner:
         publish_plan(app, world)
         phq = assign(world, "phq9")
         page = new_context().new_page()
-        problems = watch(page)
         sign_in(page, world.partner_a.email)
         heading(page, "This week")
         card = page.locator("section.measures-due")
@@ -149,7 +125,6 @@ class TestPartner:
         page.get_by_text("call your local emergency number").wait_for()
         page.get_by_text("your partner cannot").wait_for()
         check(page, "safety-screen")
-        looks_right(page, problems)
         [flag] = world.therapist.get(f"/api/couples/{world.couple_id}/risk-flags").json()
         assert flag["respondent_id"] == world.partner_a.id
         [saved] = world.therapist.get(f"/api/couples/{world.couple_id}/measure-results").json()
@@ -181,7 +156,6 @@ class TestPartner:
             == []
         )
         check(page, "my-questionnaires")
-        looks_right(page, problems)
         assert phq["id"] != gad["id"]
 
     def test_the_other_partner_sees_nothing_of_it(self, app: FastAPI, new_context) -> None:  # noqa: ANN001
@@ -194,7 +168,6 @@ class TestPartner:
         )
         assign(world, "gad7")
         page = new_context().new_page()
-        problems = watch(page)
         sign_in(page, world.partner_b.email)
         heading(page, "This week")
         page.wait_for_load_state("networkidle")
@@ -205,4 +178,3 @@ class TestPartner:
         heading(page, "My questionnaires")
         page.get_by_text("You have not answered a questionnaire yet.").wait_for()
         assert "PHQ" not in page.locator("main").inner_text()
-        looks_right(page, problems)
