@@ -183,10 +183,14 @@ class TestRisk:
         assert w.partner_b.get(flags_path).status_code == 403
         own = w.partner_a.get(f"/api/couples/{w.couple_id}/measure-results").json()
         assert "risk" not in own[0] and "answers" not in own[0]
+        assert w.therapist.get("/api/me/risk-flags").json() == [
+            {"couple_id": w.couple_id, "open": 1}
+        ]
         assert w.partner_a.post(f"/api/risk-flags/{flag['id']}/clear").status_code == 403
         assert w.therapist.post(f"/api/risk-flags/{flag['id']}/clear").status_code == 204
         assert w.therapist.post(f"/api/risk-flags/{flag['id']}/clear").status_code == 409
         assert w.therapist.get(flags_path).json() == []
+        assert w.therapist.get("/api/me/risk-flags").json() == []
 
     def test_a_custom_risk_item_flags_too(self, app: FastAPI) -> None:
         w = make_world(app)

@@ -150,6 +150,11 @@ CASES = [
         params=lambda w: (_risk_response(w), couple(w))[1],
     ),
     Case(
+        "GET",
+        "/api/me/risk-flags",
+        expect={"everyone": 403, "other_therapist": 200, "therapist": 200},
+    ),
+    Case(
         "POST",
         "/api/risk-flags/{flag_id}/clear",
         expect={"everyone": 403, "other_therapist": 404, "therapist": 204},

@@ -54,7 +54,14 @@ class TestTherapist:
         world.partner_a.post(
             "/api/measure-responses", json={"assignment_id": made["id"], "answers": sheet}
         )
-        page.reload()
+        # The overview and the couple's page say so; the partner's screens never do.
+        page.goto("/#/couples")
+        heading(page, "Couples")
+        page.get_by_text("1 questionnaire answer needs your attention").wait_for()
+        page.goto(f"/#/couple/{world.couple_id}")
+        heading(page, "The Couple")
+        page.get_by_role("link", name="1 questionnaire answer needs your attention").click()
+        heading(page, "Questionnaires · The Couple")
         flags = page.locator("section.risk")
         flags.get_by_text("Alex: a risk answer on PHQ-9").wait_for()
         results = page.locator("article").filter(has_text="Alex · PHQ-9")
@@ -149,8 +156,9 @@ class TestPartner:
         page.get_by_role("link", name="My questionnaires").click()
         heading(page, "My questionnaires")
         page.get_by_text("Few or no signs of depression").wait_for()
-        page.get_by_role("button", name="Stop sharing with my partner").click()
-        page.get_by_role("button", name="Share with my partner").first.wait_for()
+        gad_card = page.locator("article.result").filter(has_text="GAD-7")
+        gad_card.get_by_role("button", name="Stop sharing with my partner").click()
+        gad_card.get_by_role("button", name="Share with my partner").wait_for()
         assert (
             world.partner_b.get(f"/api/couples/{world.couple_id}/measure-results/shared").json()
             == []

@@ -366,6 +366,13 @@ class RiskFlagRead(Out):
     raised_at: datetime
 
 
+class FlagCountRead(Out):
+    """Open risk flags of one couple, for the therapist's overview: a count, nothing more."""
+
+    couple_id: uuid.UUID
+    open: int
+
+
 class GoalRatingRead(Out):
     level: int
     rated_by: uuid.UUID | None

@@ -23,6 +23,7 @@ from tandem.measures import catalogue, scoring
 from tandem.measures.models import (
     AnswerRead,
     CustomMeasure,
+    FlagCountRead,
     Goal,
     MeasureRespondent,
     MeasureResponse,
@@ -260,16 +261,24 @@ def clear_flag(session: Session, *, user: User, flag_id: uuid.UUID) -> None:
     session.commit()
 
 
-def open_flag_counts(session: Session, *, therapist_id: uuid.UUID) -> dict[uuid.UUID, int]:
-    """Open flags per couple for a therapist's overview (no names, no content)."""
+def open_flag_counts(session: Session, *, user: User) -> list[FlagCountRead]:
+    """Open flags per couple the therapist is still caring for (no names, no content)."""
     counts: dict[uuid.UUID, int] = {}
     for couple_id in session.exec(
-        select(RiskFlag.couple_id).where(
-            RiskFlag.therapist_id == therapist_id, col(RiskFlag.cleared_at).is_(None)
+        select(RiskFlag.couple_id)
+        .join(
+            Membership,
+            (col(Membership.couple_id) == RiskFlag.couple_id)
+            & (col(Membership.user_id) == user.id),
+        )
+        .where(
+            RiskFlag.therapist_id == user.id,
+            col(RiskFlag.cleared_at).is_(None),
+            col(Membership.left_at).is_(None),
         )
     ):
         counts[couple_id] = counts.get(couple_id, 0) + 1
-    return counts
+    return [FlagCountRead(couple_id=c, open=n) for c, n in counts.items()]
 
 
 # --- export and deletion (through tandem.content) -----------------------------------------

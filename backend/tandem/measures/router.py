@@ -13,6 +13,7 @@ from tandem.measures.models import (
     AssignmentRead,
     CustomMeasureBody,
     DueRead,
+    FlagCountRead,
     GoalAttainmentRead,
     GoalBody,
     GoalRead,
@@ -158,6 +159,12 @@ def unshare(
 @router.get("/couples/{couple_id}/risk-flags", response_model=list[RiskFlagRead])
 def list_risk_flags(membership: CoupleTherapist, session: SessionDep) -> list[RiskFlagRead]:
     return results.risk_flags(session, membership=membership)
+
+
+@router.get("/me/risk-flags", response_model=list[FlagCountRead])
+def my_flag_counts(user: Therapist, session: SessionDep) -> list[FlagCountRead]:
+    """How many risk answers await me in each of my couples (for the overview)."""
+    return results.open_flag_counts(session, user=user)
 
 
 @router.post(
