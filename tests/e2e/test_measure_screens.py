@@ -99,6 +99,45 @@ class TestTherapist:
         [goal] = world.partner_b.get(f"/api/couples/{world.couple_id}/goals").json()
         assert goal["owner_id"] is None and goal["ratings"][0]["level"] == 1
 
+    def test_a_custom_questionnaire_is_written_then_assigned(
+        self, app: FastAPI, new_context
+    ) -> None:  # noqa: ANN001
+        world = make_world(app)
+        page = new_context().new_page()
+        sign_in(page, world.therapist.email)
+        page.goto(f"/#/couple/{world.couple_id}/measures")
+        heading(page, "Questionnaires · The Couple")
+        page.get_by_role("link", name="Make your own questionnaire").click()
+        heading(page, "New questionnaire")
+        page.get_by_label("Name").fill("Desire check")
+        page.get_by_label("Recall period in days (optional)").fill("7")
+        page.get_by_label("Question", exact=True).fill("I felt desire this week")
+        page.get_by_label("Answers, one per line: value, then words").fill("0 Never")
+        page.get_by_role("button", name="Save questionnaire").click()
+        page.get_by_text("Question 1 needs at least two answers.").wait_for()
+        page.get_by_label("Answers, one per line: value, then words").fill(
+            "0 Never\n1 Sometimes\n2 Often"
+        )
+        page.get_by_role("button", name="Add a question").click()
+        second = page.locator("fieldset.item-edit").nth(1)
+        second.get_by_label("Question", exact=True).fill("I felt unsafe with my partner")
+        second.get_by_label("Answers, one per line: value, then words").fill("0 No\n1 Yes")
+        second.get_by_label(re.compile("^Risk answer")).fill("1")
+        page.get_by_label("Bands (optional), one per line").fill("0-1 Low\n2-3 High")
+        check(page, "custom-questionnaire-editor")
+        page.get_by_role("button", name="Save questionnaire").click()
+        heading(page, "Questionnaires · The Couple")
+        [custom] = [m for m in world.therapist.get("/api/measures").json() if m["custom"]]
+        assert custom["title"] == "Desire check" and custom["recall_days"] == 7
+        assert [i["risk"] for i in custom["items"]] == [False, True]
+        assert [b["label"] for b in custom["scoring"]["bands"]] == ["Low", "High"]
+        page.get_by_label("Questionnaire", exact=True).select_option(custom["key"])
+        page.get_by_role("button", name="Assign").click()
+        page.get_by_text(re.compile(r"^Desire check · (Alex & Sam|Sam & Alex) · Once$")).wait_for()
+        assert [
+            d["measure"]["key"] for d in world.partner_b.get("/api/me/measures/due").json()
+        ] == [custom["key"]]
+
 
 class TestPartner:
     def test_answer_from_the_week_meet_the_safety_screen_and_read_my_history(
