@@ -3,6 +3,7 @@ city, errors in plain words next to their field, nothing typed lost on the way (
 notes written offline), and every screen usable at 320 px wide and at 200 % text size."""
 
 import re
+import uuid
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -221,6 +222,9 @@ PARTNER_SCREENS = [
     ("guide", None),
     ("therapist", None),
     ("prep", None),
+    ("exercise/{exercise}", None),
+    ("session/{session}", None),
+    ("my-measures", None),
     ("settings", "Settings"),
 ]
 THERAPIST_SCREENS = [
@@ -228,6 +232,8 @@ THERAPIST_SCREENS = [
     ("couple/{couple}", "The Couple"),
     ("couple/{couple}/plan/{week}", None),
     ("couple/{couple}/prep", None),
+    ("couple/{couple}/measures", None),
+    ("measures/new", None),
     ("library", "Exercises"),
     ("profile", "My profile"),
     ("settings", "Settings"),
@@ -263,11 +269,15 @@ class TestEveryScreenFits:
     @pytest.mark.parametrize("size", ["320px", "200% text"])
     def test_at_320_px_and_at_200_percent_text(self, app: FastAPI, new_context, size: str) -> None:  # noqa: ANN001
         world = make_world(app)
-        publish_plan(app, world)
+        item = publish_plan(app, world)
         world.partner_a.post(
             f"/api/couples/{world.couple_id}/notes",
             json={"body": LONG_WORD, "visibility": "care_team"},
         )
+        logged = world.partner_b.post(
+            f"/api/plan-items/{item}/sessions", json={"client_id": str(uuid.uuid4())}
+        ).json()
+        exercise = world.therapist.get("/api/exercises").json()[0]["id"]
         people = [("visitor", None), ("partner", world.partner_a), ("therapist", world.therapist)]
         for who, actor in people:
             page = new_context().new_page()
@@ -280,7 +290,7 @@ class TestEveryScreenFits:
             if who == "visitor":
                 walk(page, VISITOR_SCREENS)
             elif who == "partner":
-                walk(page, PARTNER_SCREENS)
+                walk(page, PARTNER_SCREENS, exercise=exercise, session=logged["id"])
             else:
                 walk(page, THERAPIST_SCREENS, couple=world.couple_id, week=this_monday())
             if size != "320px":
