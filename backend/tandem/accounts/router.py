@@ -3,7 +3,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Cookie, Request, Response, status
 
 from tandem import audit, content
-from tandem.accounts import devices, service
+from tandem.accounts import devices, recovery, service
 from tandem.accounts.models import (
     AccessLogEntry,
     LoginBody,
@@ -177,7 +177,7 @@ def renew_recovery_code(
     session: SessionDep,
     settings: SettingsDep,
 ) -> RecoveryCodeRead:
-    code = service.new_recovery_code(
+    code = recovery.new_recovery_code(
         session,
         settings=settings,
         user=user,
