@@ -34,7 +34,7 @@ class TestANewRecoveryCode:
         actor = register(app)
         answer = actor.post(NEW, json={"password": "not my password at all"})
         assert answer.status_code == 422
-        assert answer.json()["detail"] == "That password is not right"
+        assert answer.json()["detail"] == "That password is not right."
         assert actor.post(NEW, json={}).status_code == 422
         assert _recover(app, actor.email, actor.recovery_code, "another long passphrase") == 200
 

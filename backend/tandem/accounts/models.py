@@ -100,7 +100,7 @@ class PasswordChangeBody(Body):
     new_password: Password
 
 
-class ReauthBody(Body):
+class PasswordConfirmBody(Body):
     """The password again, before something that can't be undone (none for single sign-on)."""
 
     password: Password | None = None

@@ -35,7 +35,7 @@ def new_recovery_code(
     elif not verify_password(password or "", user.password_hash, settings):
         throttle.fail(session, keys)
         session.commit()
-        raise Invalid("That password is not right")
+        raise Invalid("That password is not right.")
     code = new_code()
     user.recovery_code_hash = digest(code)
     session.add(user)

@@ -9,7 +9,7 @@ from tandem.accounts.models import (
     LoginBody,
     LogoutBody,
     PasswordChangeBody,
-    ReauthBody,
+    PasswordConfirmBody,
     RecoverBody,
     RecoveryCodeRead,
     RegisterBody,
@@ -171,7 +171,7 @@ def change_password(
 
 @router.post("/me/recovery-code", response_model=RecoveryCodeRead, responses=errors(403, 429))
 def renew_recovery_code(
-    data: ReauthBody,
+    data: PasswordConfirmBody,
     user: CurrentUser,
     claims: AccessDep,
     session: SessionDep,
