@@ -34,12 +34,18 @@ def _slow(app: FastAPI, actor, couple_id: str, week) -> dict:  # noqa: ANN001
             session, user_id=uuid.UUID(actor.id), couple_id=uuid.UUID(couple_id)
         )
         plan = service.get_plan(session, membership=membership, week_start=week)
-        return json.loads(service.plan_read(session, plan).model_dump_json())
+        kek = app.state.settings.key_encryption_key
+        read = service.plan_read(session, plan, viewer=membership, kek=kek)
+        return json.loads(read.model_dump_json())
 
 
 def _fast(app: FastAPI, actor, couple_id: str, week: str | None) -> dict:  # noqa: ANN001
     body = reads.plan_json(
-        app.state.engine, claims=_claims(actor), couple_id=couple_id, week_start=week
+        app.state.engine,
+        claims=_claims(actor),
+        couple_id=couple_id,
+        week_start=week,
+        kek=app.state.settings.key_encryption_key,
     )
     return json.loads(body)
 
