@@ -2,7 +2,7 @@
 import * as api from './api.js';
 import * as offline from './offline.js';
 import * as push from './push.js';
-import { h, say } from './ui.js';
+import { h, say, title } from './ui.js';
 import * as appointment from './views/appointment.js';
 import * as auth from './views/auth.js';
 import * as checkin from './views/checkin.js';
@@ -24,29 +24,76 @@ import * as week from './views/week.js';
 
 export const state = { user: null, couples: [], couple: null, offlineMode: false };
 
+// Route parameters are checked before any screen sees them: a crafted link
+// (#/sessions/..%2F..%2Fcouples%2F…%2Fleave) must never become another API path.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const is = {
+  id: (value) => UUID.test(value),
+  // A Monday that exists in the calendar (plans start on Mondays).
+  monday: (value) => {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+    const day = new Date(`${value}T00:00:00Z`);
+    return !Number.isNaN(day.getTime()) && day.toISOString().slice(0, 10) === value && day.getUTCDay() === 1;
+  },
+  code: (value) => /^[A-Za-z0-9][A-Za-z0-9 -]{2,62}[A-Za-z0-9]$/.test(value),
+  tab: (value) => value === 'private' || value === 'shared',
+  section: (value) => /^[a-z-]{1,40}$/.test(value),
+};
+
+// [pattern, screen, options]; options.params checks each captured parameter (an optional one
+// may be absent).
 const ROUTES = [
   [/^signin$/, auth.signIn, { open: true }],
   [/^signup$/, auth.signUp, { open: true }],
   [/^recover$/, auth.recover, { open: true }],
-  [/^join(?:\/([^/]+))?$/, join.render, { open: true }],
+  [/^join(?:\/([^/]+))?$/, join.render, { open: true, params: [is.code] }],
   [/^week$/, week.render, { role: 'partner' }],
-  [/^exercise\/([^/]+)$/, exercise.render, {}],
+  [/^exercise\/([^/]+)$/, exercise.render, { params: [is.id] }],
   [/^checkin$/, checkin.render, { role: 'partner' }],
-  [/^notes(?:\/(private|shared))?$/, notes.render, { role: 'partner' }],
-  [/^sessions?\/([^/]+)$/, session.render, { role: 'partner' }],
+  [/^notes(?:\/([^/]+))?$/, notes.render, { role: 'partner', params: [is.tab] }],
+  [/^sessions?\/([^/]+)$/, session.render, { role: 'partner', params: [is.id] }],
   [/^invite$/, invite.render, { role: 'partner' }],
   [/^settings$/, settings.render, {}],
   [/^couples$/, couples.render, { role: 'therapist' }],
-  [/^couple\/([^/]+)$/, couple.render, { role: 'therapist' }],
-  [/^couple\/([^/]+)\/plan\/(\d{4}-\d{2}-\d{2})$/, plan.render, { role: 'therapist' }],
+  [/^couple\/([^/]+)$/, couple.render, { role: 'therapist', params: [is.id] }],
+  [/^couple\/([^/]+)\/plan\/([^/]+)$/, plan.render, { role: 'therapist', params: [is.id, is.monday] }],
   [/^library$/, library.render, { role: 'therapist' }],
   [/^guide$/, guide.render, { open: true }],
-  [/^guide\/([a-z-]+)$/, guide.renderSection, { open: true }],
+  [/^guide\/([^/]+)$/, guide.renderSection, { open: true, params: [is.section] }],
   [/^therapist$/, therapist.render, { role: 'partner' }],
   [/^prep$/, prep.render, { role: 'partner' }],
   [/^profile$/, profileView.render, { role: 'therapist' }],
-  [/^couple\/([^/]+)\/prep$/, appointment.renderPrep, { role: 'therapist' }],
+  [/^couple\/([^/]+)\/prep$/, appointment.renderPrep, { role: 'therapist', params: [is.id] }],
 ];
+
+// The route's parameters, decoded and checked; null when any is malformed.
+function routeParams(match, checks = []) {
+  const params = [];
+  for (const [index, raw] of match.slice(1).entries()) {
+    if (raw === undefined) {
+      params.push(undefined);
+      continue;
+    }
+    let value;
+    try {
+      value = decodeURIComponent(raw).trim();
+    } catch {
+      return null;
+    }
+    const check = checks[index];
+    if (!check || !check(value)) return null;
+    params.push(value);
+  }
+  return params;
+}
+
+function brokenLink(root) {
+  root.append(
+    title('This link doesn’t work'),
+    h('p', { class: 'lead', text: 'It is incomplete or not a Tandem link. Nothing was changed.' }),
+    h('a', { href: `#/${home()}`, class: 'button primary', text: 'Go to the start' })
+  );
+}
 
 const TABS = {
   partner: [
@@ -83,6 +130,7 @@ export async function loadSession() {
   state.couples = mine;
   state.couple = user.role === 'partner' ? mine[0] || null : null;
   state.offlineMode = false;
+  offline.setOwner(user.id);
   await offline.saveProfile({ user, couple: state.couple });
   await tellWorker({ type: 'plan-scope', coupleId: state.couple ? state.couple.id : null });
 }
@@ -107,7 +155,20 @@ export async function signedIn() {
   replay();
 }
 
-export async function signOut({ server = true } = {}) {
+// queue: 'ask' when a person presses Sign out (unsent entries: keep them or discard them),
+// 'keep' when the sign-in ended by itself (expired, revoked), 'discard' when the account is gone.
+// Answers false when the person chose to stay signed in.
+export async function signOut({ server = true, queue = 'ask' } = {}) {
+  let keepQueue = queue === 'keep';
+  if (queue === 'ask') {
+    if (navigator.onLine && api.signedIn()) await offline.flush().catch(() => null);
+    const waiting = (await offline.pending()).length;
+    if (waiting) {
+      const choice = await unsentDialog(waiting);
+      if (choice === 'stay') return false;
+      keepQueue = choice === 'keep';
+    }
+  }
   const endpoint = await push.unsubscribe();
   try {
     if (server) await api.logout(endpoint);
@@ -115,7 +176,7 @@ export async function signOut({ server = true } = {}) {
     // Offline: the server session ends at its own expiry; this device forgets everything now.
   }
   api.signedOutLocally();
-  await offline.clearAll();
+  await offline.forget({ keepQueue });
   await tellWorker({ type: 'logout' });
   if ('caches' in window) {
     for (const key of await caches.keys()) {
@@ -124,12 +185,39 @@ export async function signOut({ server = true } = {}) {
   }
   Object.assign(state, { user: null, couples: [], couple: null, offlineMode: false });
   go('signin');
+  return true;
 }
 
-async function replay() {
-  const outcome = await offline.flush();
+// Three ways out: keep the entries for the next sign-in here, discard them, or stay.
+function unsentDialog(count) {
+  const entries = count === 1 ? 'One session or answer you saved on this phone hasn’t' : `${count} sessions or answers you saved on this phone haven’t`;
+  return new Promise((resolve) => {
+    const choose = (value) => () => dialog.close(value);
+    const dialog = h('dialog', { class: 'dialog', 'aria-labelledby': 'unsent-title' },
+      h('h2', { id: 'unsent-title', text: 'Not sent yet' }),
+      h('p', { text: `${entries} reached Tandem yet. Keep ${count === 1 ? 'it' : 'them'} on this phone, to be sent the next time you sign in here, or discard ${count === 1 ? 'it' : 'them'}.` }),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', class: 'secondary', text: 'Stay signed in', onclick: choose('stay') }),
+        h('button', { type: 'button', class: 'danger', text: 'Discard and sign out', onclick: choose('discard') }),
+        h('button', { type: 'button', class: 'primary', text: 'Keep and sign out', onclick: choose('keep') })));
+    dialog.addEventListener('close', () => {
+      dialog.remove();
+      resolve(dialog.returnValue || 'stay');
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
+function replay() {
+  return offline.flush().catch(() => null);
+}
+
+// After every replay (at sign-in, back online, a retry): what went, what was refused.
+function reportReplay(outcome) {
+  if (!outcome) return;
   if (outcome.sent) say(`${outcome.sent} saved ${outcome.sent === 1 ? 'entry was' : 'entries were'} sent.`);
-  for (const refused of outcome.refused) say(`A saved entry was not accepted: ${refused.message}`);
+  if (outcome.refused.length) say(outcome.refused.map((r) => r.message).join(' '));
   if ((outcome.sent || outcome.refused.length) && location.hash === '#/week') render();
 }
 
@@ -164,6 +252,7 @@ export async function render() {
     return;
   }
   const [match, view, opts] = found;
+  const params = routeParams(match, opts.params);
   if (!opts.open && !state.user) {
     go('signin');
     return;
@@ -177,10 +266,16 @@ export async function render() {
   main.replaceChildren(section);
   const mine = ++renderCount;
   try {
-    await view(section, { params: match.slice(1).map((p) => p && decodeURIComponent(p)), state, go, render });
+    if (params) await view(section, { params, state, go, render });
+    else brokenLink(section);
   } catch (error) {
     if (error.status === 401) {
-      await signOut({ server: false });
+      // The sign-in expired or was ended elsewhere: what this person queued stays theirs.
+      const waiting = (await offline.pending().catch(() => [])).length;
+      await signOut({ server: false, queue: 'keep' });
+      say(waiting
+        ? `Please sign in again. ${waiting} saved ${waiting === 1 ? 'entry' : 'entries'} will be sent once you have.`
+        : 'Please sign in again.');
       return;
     }
     section.append(h('p', { class: 'error', role: 'alert', text: error.message }));
@@ -225,7 +320,10 @@ async function boot() {
   window.addEventListener('online', backOnline);
   window.addEventListener('offline', showConnection);
   window.addEventListener('hashchange', render);
-  offline.onChange(() => document.dispatchEvent(new Event('tandem:queue')));
+  offline.onChange((outcome) => {
+    reportReplay(outcome);
+    document.dispatchEvent(new Event('tandem:queue'));
+  });
   showConnection();
   try {
     if (await api.resume()) await signedIn();
@@ -233,7 +331,10 @@ async function boot() {
     if (!error.offline) throw error;
     // No network: open what this device may show offline (the week), as the same person.
     const profile = await offline.loadProfile();
-    if (profile) Object.assign(state, { user: profile.user, couple: profile.couple, offlineMode: true });
+    if (profile) {
+      Object.assign(state, { user: profile.user, couple: profile.couple, offlineMode: true });
+      offline.setOwner(profile.user.id);
+    }
   }
   await render();
   // After the first screen: installing the worker (it fetches and caches the shell) would

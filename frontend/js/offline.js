@@ -1,20 +1,56 @@
 // Offline support: a queue of session logs and confirmations in IndexedDB, replayed with their
 // client_id when the network returns (the server counts a client_id once), plus a small profile
-// (who is signed in, which couple) so the week opens without network. Notes and check-ins are
-// never stored here.
+// (who is signed in, which couple) so the week opens without network. Notes, check-ins and
+// anything else a person wrote in words are never stored here.
+//
+// The queue belongs to the person who made each entry: it survives an expired or revoked
+// sign-in, is sent only while that same person is signed in, and a different person signing in
+// on the same device never sends (nor sees) it. An entry leaves the queue when the server took it
+// or definitely refused it (a 4xx); on a network error or a 5xx it stays and is tried again,
+// later and later.
 import * as api from './api.js';
+import { shortDate } from './ui.js';
 
 const DB = 'tandem';
+const VERSION = 2;
+const FIRST_RETRY = 2000;
+const LAST_RETRY = 5 * 60 * 1000;
 const listeners = new Set();
+let owner = null;
 let flushing = null;
+let retryTimer = null;
+let retryDelay = 0;
+let refusals = [];
+
+function upgrade(request, oldVersion) {
+  const db = request.result;
+  const t = request.transaction;
+  if (oldVersion < 1) {
+    db.createObjectStore('queue', { keyPath: 'client_id' });
+    db.createObjectStore('meta', { keyPath: 'key' });
+  }
+  if (oldVersion < 2) {
+    const queue = t.objectStore('queue');
+    queue.createIndex('owner', 'owner');
+    // Entries queued before the queue knew its owners belong to whoever was signed in then.
+    t.objectStore('meta').get('profile').onsuccess = (event) => {
+      const profile = event.target.result;
+      const who = profile && profile.user ? profile.user.id : null;
+      queue.openCursor().onsuccess = (e) => {
+        const cursor = e.target.result;
+        if (!cursor) return;
+        if (who) cursor.update({ ...cursor.value, owner: who });
+        else cursor.delete();
+        cursor.continue();
+      };
+    };
+  }
+}
 
 function open() {
   return new Promise((resolve, reject) => {
-    const req = indexedDB.open(DB, 1);
-    req.onupgradeneeded = () => {
-      req.result.createObjectStore('queue', { keyPath: 'client_id' });
-      req.result.createObjectStore('meta', { keyPath: 'key' });
-    };
+    const req = indexedDB.open(DB, VERSION);
+    req.onupgradeneeded = (event) => upgrade(req, event.oldVersion);
     req.onsuccess = () => resolve(req.result);
     req.onerror = () => reject(req.error);
   });
@@ -35,17 +71,33 @@ async function tx(store, mode, work) {
   }
 }
 
+// fn(outcome) after each replay; fn() when the queue changed otherwise.
 export const onChange = (fn) => listeners.add(fn);
-const changed = () => listeners.forEach((fn) => fn());
+const changed = (outcome) => listeners.forEach((fn) => fn(outcome));
 
-export async function pending() {
-  const all = (await tx('queue', 'readonly', (s) => s.getAll())) || [];
-  return all.sort((a, b) => a.created_at.localeCompare(b.created_at));
+// Whose queue this page reads and sends: the signed-in person (or, offline, the person whose
+// profile opened the week). null: nobody's.
+export function setOwner(userId) {
+  if (owner !== userId) {
+    clearTimeout(retryTimer);
+    retryTimer = null;
+    retryDelay = 0;
+    refusals = [];
+  }
+  owner = userId || null;
 }
 
-// entry: {client_id, kind: 'log'|'confirm'|'dispute', url, body?, plan_item_id?, session_id?}
+export async function pending() {
+  if (!owner) return [];
+  const mine = (await tx('queue', 'readonly', (s) => s.index('owner').getAll(owner))) || [];
+  return mine.sort((a, b) => a.created_at.localeCompare(b.created_at));
+}
+
+// entry: {client_id, kind: 'log'|'confirm'|'dispute', url, body?, plan_item_id?, session_id?,
+// done_on?}. Never text a person wrote: a dispute's reason is sent at once or not at all.
 export async function enqueue(entry) {
-  await tx('queue', 'readwrite', (s) => s.put({ ...entry, created_at: new Date().toISOString() }));
+  if (!owner) throw new Error('Please sign in again to save this.');
+  await tx('queue', 'readwrite', (s) => s.put({ ...entry, owner, created_at: new Date().toISOString() }));
   changed();
 }
 
@@ -53,32 +105,90 @@ async function remove(clientId) {
   await tx('queue', 'readwrite', (s) => s.delete(clientId));
 }
 
-// Replays the queue in order. A request that reached the server and got an answer leaves the
-// queue (a 409 means the other partner was quicker: nothing left to do); a network failure
-// keeps it for the next try. One replay at a time, across tabs too.
+// Not a refusal: the network, the server or the sign-in failed; the entry waits for a retry.
+function worthRetrying(error) {
+  return error.offline || error.status === 401 || error.status === 408 || error.status === 425 || error.status === 429 || error.status >= 500;
+}
+
+const WHY = {
+  log: {
+    403: 'that exercise is assigned to your partner.',
+    404: 'that exercise is no longer in your plan.',
+    409: 'it could not be counted any more (a together exercise needs your partner, who may have left the couple).',
+    422: 'the day is outside that week’s plan.',
+  },
+  answer: {
+    403: 'only your partner can answer it.',
+    404: 'that session is no longer there.',
+    409: 'it had already been answered or withdrawn.',
+    422: 'it could not be read.',
+  },
+};
+
+// A definite refusal, in words a person can act on.
+export function refusalText(entry, error) {
+  const kind = entry.kind === 'log' ? 'log' : 'answer';
+  const day = entry.done_on || (entry.body && entry.body.done_on);
+  const when = day ? ` for ${shortDate(day)}` : '';
+  const what = kind === 'log' ? `The session you logged${when} on this phone was not saved` : `Your answer about the session${when} was not sent`;
+  return `${what}: ${WHY[kind][error.status] || 'Tandem did not accept it.'}`;
+}
+
+function scheduleRetry() {
+  clearTimeout(retryTimer);
+  retryDelay = Math.min(LAST_RETRY, retryDelay ? retryDelay * 2 : FIRST_RETRY);
+  const who = owner;
+  // A little jitter, so phones that come back together do not all knock at once.
+  retryTimer = setTimeout(() => {
+    retryTimer = null;
+    if (owner === who && api.signedIn()) flush();
+  }, retryDelay * (0.8 + Math.random() * 0.4));
+}
+
+// Replays this person's queue in order, one replay at a time (across tabs too). Answers
+// {sent, refused: [{entry, message}], waiting}.
 export function flush() {
   if (!flushing) {
+    const who = owner;
     const run = async () => {
-      const outcome = { sent: 0, refused: [] };
-      for (const entry of await pending()) {
+      const outcome = { sent: 0, refused: [], waiting: 0 };
+      const queue = await pending();
+      for (const [index, entry] of queue.entries()) {
+        if (owner !== who) break; // signed out meanwhile: the rest stays theirs
         try {
           await api.post(entry.url, entry.body);
           outcome.sent += 1;
         } catch (error) {
-          if (error.offline || error.status === 401 || error.status >= 500) break;
-          outcome.refused.push({ entry, message: error.message });
+          if (worthRetrying(error)) {
+            outcome.waiting = queue.length - index;
+            break;
+          }
+          outcome.refused.push({ entry, message: refusalText(entry, error) });
         }
         await remove(entry.client_id);
       }
       return outcome;
     };
     const locked = navigator.locks ? navigator.locks.request('tandem-queue', run) : run();
-    flushing = locked.finally(() => {
-      flushing = null;
-      changed();
-    });
+    flushing = locked
+      .then((outcome) => {
+        if (outcome.waiting) scheduleRetry();
+        else retryDelay = 0;
+        refusals = [...refusals, ...outcome.refused.map((r) => r.message)];
+        return outcome;
+      })
+      .finally(() => {
+        flushing = null;
+      });
+    flushing.then((outcome) => changed(outcome), () => changed());
   }
   return flushing;
+}
+
+// What the server refused since the person last looked, in plain words, until dismissed.
+export const refusalsNow = () => [...refusals];
+export function dismissRefusals() {
+  refusals = [];
 }
 
 export async function saveProfile(profile) {
@@ -93,9 +203,33 @@ export async function loadProfile() {
   }
 }
 
-export function clearAll() {
+function deleteDatabase() {
   return new Promise((resolve) => {
     const req = indexedDB.deleteDatabase(DB);
     req.onsuccess = req.onerror = req.onblocked = () => resolve();
-  }).then(changed);
+  });
+}
+
+// Signing out: the profile always goes; the person's queue goes unless they keep it (or their
+// sign-in merely expired). When nothing is left for anyone, the whole store goes.
+export async function forget({ keepQueue }) {
+  const who = owner;
+  setOwner(null);
+  try {
+    await tx('queue', 'readwrite', (s) => {
+      if (!who || keepQueue) return;
+      s.index('owner').openKeyCursor(IDBKeyRange.only(who)).onsuccess = (e) => {
+        const cursor = e.target.result;
+        if (cursor) {
+          s.delete(cursor.primaryKey);
+          cursor.continue();
+        }
+      };
+    });
+    await tx('meta', 'readwrite', (s) => s.clear());
+    if (!(await tx('queue', 'readonly', (s) => s.count()))) await deleteDatabase();
+  } catch {
+    // Storage unavailable: there is nothing on this device to forget.
+  }
+  changed();
 }
