@@ -209,13 +209,27 @@ function unsentDialog(count) {
   });
 }
 
+// The sign-in expired or was ended elsewhere: back to signing in, and what this person queued
+// stays theirs, to be sent when they are back.
+async function signInEnded() {
+  const waiting = (await offline.pending().catch(() => [])).length;
+  await signOut({ server: false, queue: 'keep' });
+  say(waiting
+    ? `Please sign in again. ${waiting} saved ${waiting === 1 ? 'entry' : 'entries'} will be sent once you have.`
+    : 'Please sign in again.');
+}
+
 function replay() {
   return offline.flush().catch(() => null);
 }
 
 // After every replay (at sign-in, back online, a retry): what went, what was refused.
 function reportReplay(outcome) {
-  if (!outcome) return;
+  if (outcome && outcome.signedOut && state.user && !state.offlineMode) {
+    signInEnded();
+    return;
+  }
+  if (!outcome || outcome.interactive) return;
   if (outcome.sent) say(`${outcome.sent} saved ${outcome.sent === 1 ? 'entry was' : 'entries were'} sent.`);
   if (outcome.refused.length) say(outcome.refused.map((r) => r.message).join(' '));
   if ((outcome.sent || outcome.refused.length) && location.hash === '#/week') render();
@@ -270,12 +284,7 @@ export async function render() {
     else brokenLink(section);
   } catch (error) {
     if (error.status === 401) {
-      // The sign-in expired or was ended elsewhere: what this person queued stays theirs.
-      const waiting = (await offline.pending().catch(() => [])).length;
-      await signOut({ server: false, queue: 'keep' });
-      say(waiting
-        ? `Please sign in again. ${waiting} saved ${waiting === 1 ? 'entry' : 'entries'} will be sent once you have.`
-        : 'Please sign in again.');
+      await signInEnded();
       return;
     }
     section.append(h('p', { class: 'error', role: 'alert', text: error.message }));

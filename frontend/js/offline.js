@@ -146,12 +146,13 @@ function scheduleRetry() {
 }
 
 // Replays this person's queue in order, one replay at a time (across tabs too). Answers
-// {sent, refused: [{entry, message}], waiting}.
-export function flush() {
+// {sent, refused: [{entry, message}], waiting, signedOut, interactive}; `interactive`: the person just
+// pressed a button and the screen speaks for itself (no "entries were sent" message).
+export function flush({ interactive = false } = {}) {
   if (!flushing) {
     const who = owner;
     const run = async () => {
-      const outcome = { sent: 0, refused: [], waiting: 0 };
+      const outcome = { sent: 0, refused: [], waiting: 0, interactive };
       const queue = await pending();
       for (const [index, entry] of queue.entries()) {
         if (owner !== who) break; // signed out meanwhile: the rest stays theirs
@@ -161,6 +162,7 @@ export function flush() {
         } catch (error) {
           if (worthRetrying(error)) {
             outcome.waiting = queue.length - index;
+            outcome.signedOut = error.status === 401; // the sign-in ended: kept for the next
             break;
           }
           outcome.refused.push({ entry, message: refusalText(entry, error) });
@@ -172,7 +174,7 @@ export function flush() {
     const locked = navigator.locks ? navigator.locks.request('tandem-queue', run) : run();
     flushing = locked
       .then((outcome) => {
-        if (outcome.waiting) scheduleRetry();
+        if (outcome.waiting && !outcome.signedOut) scheduleRetry();
         else retryDelay = 0;
         refusals = [...refusals, ...outcome.refused.map((r) => r.message)];
         return outcome;

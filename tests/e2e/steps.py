@@ -38,7 +38,7 @@ def sign_in(page, address: str) -> None:  # noqa: ANN001
 # What must never reach a person's screen: a JavaScript value printed as text, or a
 # validation message written for developers (pydantic's wording) instead of a sentence.
 BROKEN_TEXT = re.compile(
-    r"\[object |\bundefined\b|\bNaN\b|String should|Input should|Value error|"
+    r"\[object |\bundefined\b|\bNaN\b|\bnull\b|String should|Input should|Value error|"
     r"Field required|field required|should have at (least|most)|value is not a valid"
 )
 

@@ -80,9 +80,9 @@ export async function render(root, { params }) {
   root.append(
     title(couple.label),
     h('p', { class: 'lead', text: partners.length ? partners.map((p) => p.display_name).join(' & ') : 'No partner has joined yet.' }),
-    left.length
-      ? h('p', { class: 'card note-from', role: 'note', text: left.map((m) => `${m.display_name} left the couple on ${shortDate(m.left_at)}.`).join(' ') })
-      : null,
+    ...(left.length
+      ? [h('p', { class: 'card note-from', role: 'note', text: left.map((m) => `${m.display_name} left the couple on ${shortDate(m.left_at)}.`).join(' ') })]
+      : []),
     h('div', { class: 'actions' },
       h('a', { href: `#/couple/${encodeURIComponent(id)}/plan/${thisWeek}`, class: 'button primary', text: 'This week’s plan' }),
       h('a', { href: `#/couple/${encodeURIComponent(id)}/plan/${addDays(thisWeek, 7)}`, class: 'button secondary', text: 'Next week' }))

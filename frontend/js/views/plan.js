@@ -90,15 +90,15 @@ export async function render(root, { params, go }) {
   root.append(
     h('p', { class: 'eyebrow', text: couple.label }),
     title(`Plan for ${weekLabel(week)}`),
-    changed.length
-      ? h('p', { class: 'card note-from', role: 'note', text: `This couple has one partner now, so ${changed.length === 1 ? 'one exercise for two is' : `${changed.length} exercises for two are`} set to “On their own”. Save to keep it that way.` })
-      : null,
     h('p', { class: 'lead' }, h('span', { class: `badge ${published ? 'published' : 'draft'}`, text: published ? 'Published' : plan ? 'Draft' : 'New' }),
       published ? ' Partners see this plan. Saving amends it; their logs are kept.' : ' Partners see it only once you publish.'),
     h('div', { class: 'actions' },
       h('a', { href: `#/couple/${coupleId}/plan/${addDays(week, -7)}`, class: 'button secondary', text: '← Previous' }),
       h('a', { href: `#/couple/${coupleId}/plan/${addDays(week, 7)}`, class: 'button secondary', text: 'Next →' }))
   );
+  if (changed.length) {
+    root.append(h('p', { class: 'card note-from', role: 'note', text: `This couple has one partner now, so ${changed.length === 1 ? 'one exercise for two is' : `${changed.length} exercises for two are`} set to “On their own”. Save to keep it that way.` }));
+  }
 
   const note = h('textarea', { class: 'input', rows: '3', maxlength: '4000', value: (plan && plan.note) || '' });
   const list = h('ol', { class: 'plain stack' });

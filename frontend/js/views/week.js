@@ -45,7 +45,7 @@ const MODE = { joint: 'Together', individual: 'On your own' };
 
 export async function queue(entry, rerender) {
   await offline.enqueue(entry);
-  const outcome = await offline.flush();
+  const outcome = await offline.flush({ interactive: true });
   if (outcome.refused.length) say(outcome.refused[0].message);
   else if (!outcome.sent) say("Saved on this phone. It will be sent when you're back online.");
   await rerender();
