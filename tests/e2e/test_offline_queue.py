@@ -2,6 +2,7 @@
 a definite refusal is said in plain words, an expired sign-in loses nothing, the queue belongs to
 the person who made it, and signing out with unsent entries asks what to do with them."""
 
+import uuid
 from datetime import datetime
 
 import pytest
@@ -203,3 +204,39 @@ class TestTheQueueBelongsToItsPerson:
         assert page.evaluate(QUEUED) is None
         failing_server.heal()
         assert len(logs(world.partner_a, world.couple_id, 1)) == 2
+
+
+class TestAnOlderQueue:
+    def test_entries_queued_before_the_queue_had_owners_go_to_whoever_was_signed_in(
+        self, world: World, new_context
+    ) -> None:  # noqa: ANN001
+        """A phone that queued a log with the previous version of the app (one queue for the
+        device) keeps it for the person whose profile was saved then."""
+        solo = world.partner_a.get(f"/api/couples/{world.couple_id}/plans/current").json()
+        solo_id = solo["items"][1]["id"]
+        page = new_context().new_page()
+        page.goto("/manifest.webmanifest")  # the origin, without the app running
+        page.evaluate(
+            """([user, item, clientId]) => new Promise((resolve, reject) => {
+              const open = indexedDB.open('tandem', 1);
+              open.onupgradeneeded = () => {
+                open.result.createObjectStore('queue', { keyPath: 'client_id' });
+                open.result.createObjectStore('meta', { keyPath: 'key' });
+              };
+              open.onsuccess = () => {
+                const t = open.result.transaction(['queue', 'meta'], 'readwrite');
+                t.objectStore('meta').put({ key: 'profile', user: { id: user } });
+                t.objectStore('queue').put({
+                  client_id: clientId, kind: 'log', created_at: new Date().toISOString(),
+                  url: `/api/plan-items/${item}/sessions`, body: { client_id: clientId },
+                  plan_item_id: item,
+                });
+                t.oncomplete = () => { open.result.close(); resolve(); };
+                t.onerror = () => reject(t.error);
+              };
+            })""",
+            [world.partner_a.id, solo_id, str(uuid.uuid4())],
+        )
+        sign_in(page, world.partner_a.email)
+        page.get_by_text("1 saved entry was sent.").wait_for()
+        assert len(logs(world.partner_a, world.couple_id, 1)) == 1

@@ -132,6 +132,26 @@ class TestLoggingConfirmingDisputing:
         shot(sam, "week-per-partner")
 
 
+class TestAnsweringFromANotification:
+    def test_the_confirm_link_asks_what_happened_too(self, world: World, new_context) -> None:  # noqa: ANN001
+        joint = plan_of(world.partner_a, world.couple_id)["items"][0]
+        logged = world.partner_a.post(
+            f"/api/plan-items/{joint['id']}/sessions", json={"client_id": str(uuid.uuid4())}
+        ).json()
+        sam = new_context().new_page()
+        sign_in(sam, world.partner_b.email)
+        sam.goto(f"/#/sessions/{logged['id']}")  # what the notification's Confirm opens
+        heading(sam, "Confirm a session")
+        sam.get_by_text(f"Alex logged “{joint['title']}” together with you on").wait_for()
+        sam.get_by_role("button", name="It didn't happen").click()
+        sam.get_by_label("What happened? (optional)").fill("Only half of it.")
+        sam.get_by_role("button", name="Send").click()
+        heading(sam, "This week")
+        sam.get_by_text("Only half of it.").wait_for()
+        (answered,) = plan_of(world.partner_b, world.couple_id)["items"][0]["sessions"]
+        assert answered["status"] == "disputed" and answered["dispute_reason"] == "Only half of it."
+
+
 class TestCheckins:
     def test_ratings_only_text_only_and_twice_in_a_row(self, world: World, new_context) -> None:  # noqa: ANN001
         alex, sam = new_context().new_page(), new_context().new_page()
