@@ -69,14 +69,13 @@ async function failure(response) {
   return new ApiError(response.status, describe(response.status, detail), detail);
 }
 
-// Builds an API path with every interpolated value encoded as one path segment:
-// path`/api/sessions/${id}/confirm`. Ids come from answers and from the URL fragment.
+// path`/api/sessions/${id}/confirm`: every value encoded as one path segment.
 export function path(strings, ...values) {
   return strings.reduce((out, text, i) => out + text + (i < values.length ? encodeURIComponent(String(values[i])) : ''), '');
 }
 
-// The last line of defence against a path built from something crafted (a link's fragment):
-// only /api/ paths, never a dot segment or an encoded separator that could climb to another route.
+// Last defence against a path built from a crafted link: /api/ only, no dot segment or encoded
+// separator that could climb to another route.
 const UNSAFE_PATH = /(^|\/)\.{1,2}(\/|$)|%2e|%2f|%5c|\\/i;
 function checkPath(target) {
   const pathname = target.split(/[?#]/)[0];

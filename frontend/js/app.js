@@ -24,12 +24,12 @@ import * as week from './views/week.js';
 
 export const state = { user: null, couples: [], couple: null, offlineMode: false };
 
-// Route parameters are checked before any screen sees them: a crafted link
-// (#/sessions/..%2F..%2Fcouples%2F…%2Fleave) must never become another API path.
+// Route parameters are checked before a screen sees them: a crafted link
+// (#/sessions/..%2F..%2Fleave) must never become another API path.
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const is = {
   id: (value) => UUID.test(value),
-  // A Monday that exists in the calendar (plans start on Mondays).
+  // A real date, a Monday.
   monday: (value) => {
     if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
     const day = new Date(`${value}T00:00:00Z`);
@@ -40,8 +40,7 @@ const is = {
   section: (value) => /^[a-z-]{1,40}$/.test(value),
 };
 
-// [pattern, screen, options]; options.params checks each captured parameter (an optional one
-// may be absent).
+// [pattern, screen, {open, role, params: a check per captured parameter}]
 const ROUTES = [
   [/^signin$/, auth.signIn, { open: true }],
   [/^signup$/, auth.signUp, { open: true }],
@@ -66,25 +65,14 @@ const ROUTES = [
   [/^couple\/([^/]+)\/prep$/, appointment.renderPrep, { role: 'therapist', params: [is.id] }],
 ];
 
-// The route's parameters, decoded and checked; null when any is malformed.
+// The parameters decoded and checked; null when one is malformed.
 function routeParams(match, checks = []) {
-  const params = [];
-  for (const [index, raw] of match.slice(1).entries()) {
-    if (raw === undefined) {
-      params.push(undefined);
-      continue;
-    }
-    let value;
-    try {
-      value = decodeURIComponent(raw).trim();
-    } catch {
-      return null;
-    }
-    const check = checks[index];
-    if (!check || !check(value)) return null;
-    params.push(value);
+  try {
+    const params = match.slice(1).map((raw) => raw && decodeURIComponent(raw).trim());
+    return params.every((value, i) => value === undefined || (checks[i] && checks[i](value))) ? params : null;
+  } catch {
+    return null; // not even decodable
   }
-  return params;
 }
 
 function brokenLink(root) {
@@ -155,9 +143,8 @@ export async function signedIn() {
   replay();
 }
 
-// queue: 'ask' when a person presses Sign out (unsent entries: keep them or discard them),
-// 'keep' when the sign-in ended by itself (expired, revoked), 'discard' when the account is gone.
-// Answers false when the person chose to stay signed in.
+// queue: 'ask' (Sign out pressed: keep or discard unsent entries), 'keep' (the sign-in ended by
+// itself), 'discard' (the account is gone). False: the person stayed.
 export async function signOut({ server = true, queue = 'ask' } = {}) {
   let keepQueue = queue === 'keep';
   if (queue === 'ask') {
@@ -188,14 +175,13 @@ export async function signOut({ server = true, queue = 'ask' } = {}) {
   return true;
 }
 
-// Three ways out: keep the entries for the next sign-in here, discard them, or stay.
 function unsentDialog(count) {
-  const entries = count === 1 ? 'One session or answer you saved on this phone hasn’t' : `${count} sessions or answers you saved on this phone haven’t`;
+  const them = count === 1 ? 'it' : 'them';
   return new Promise((resolve) => {
     const choose = (value) => () => dialog.close(value);
     const dialog = h('dialog', { class: 'dialog', 'aria-labelledby': 'unsent-title' },
       h('h2', { id: 'unsent-title', text: 'Not sent yet' }),
-      h('p', { text: `${entries} reached Tandem yet. Keep ${count === 1 ? 'it' : 'them'} on this phone, to be sent the next time you sign in here, or discard ${count === 1 ? 'it' : 'them'}.` }),
+      h('p', { text: `${count === 1 ? 'One session or answer' : `${count} sessions or answers`} you saved on this phone did not reach Tandem yet. Keep ${them} here, to be sent when you next sign in, or discard ${them}.` }),
       h('div', { class: 'actions' },
         h('button', { type: 'button', class: 'secondary', text: 'Stay signed in', onclick: choose('stay') }),
         h('button', { type: 'button', class: 'danger', text: 'Discard and sign out', onclick: choose('discard') }),
@@ -209,8 +195,7 @@ function unsentDialog(count) {
   });
 }
 
-// The sign-in expired or was ended elsewhere: back to signing in, and what this person queued
-// stays theirs, to be sent when they are back.
+// Expired or ended elsewhere: what this person queued stays theirs.
 async function signInEnded() {
   const waiting = (await offline.pending().catch(() => [])).length;
   await signOut({ server: false, queue: 'keep' });
@@ -223,7 +208,6 @@ function replay() {
   return offline.flush().catch(() => null);
 }
 
-// After every replay (at sign-in, back online, a retry): what went, what was refused.
 function reportReplay(outcome) {
   if (outcome && outcome.signedOut && state.user && !state.offlineMode) {
     signInEnded();

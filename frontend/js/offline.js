@@ -1,13 +1,8 @@
-// Offline support: a queue of session logs and confirmations in IndexedDB, replayed with their
-// client_id when the network returns (the server counts a client_id once), plus a small profile
-// (who is signed in, which couple) so the week opens without network. Notes, check-ins and
-// anything else a person wrote in words are never stored here.
-//
-// The queue belongs to the person who made each entry: it survives an expired or revoked
-// sign-in, is sent only while that same person is signed in, and a different person signing in
-// on the same device never sends (nor sees) it. An entry leaves the queue when the server took it
-// or definitely refused it (a 4xx); on a network error or a 5xx it stays and is tried again,
-// later and later.
+// Offline: session logs and answers queued in IndexedDB, replayed with their client_id (counted
+// once by the server), and a small profile so the week opens offline. Never any text a person
+// wrote. The queue is its author's: kept through an expired sign-in, sent only while they are
+// signed in. An entry leaves it once taken or definitely refused (4xx); network errors and 5xx
+// are retried, later and later.
 import * as api from './api.js';
 import { shortDate } from './ui.js';
 
@@ -32,7 +27,7 @@ function upgrade(request, oldVersion) {
   if (oldVersion < 2) {
     const queue = t.objectStore('queue');
     queue.createIndex('owner', 'owner');
-    // Entries queued before the queue knew its owners belong to whoever was signed in then.
+    // Older entries belong to whoever was signed in then.
     t.objectStore('meta').get('profile').onsuccess = (event) => {
       const profile = event.target.result;
       const who = profile && profile.user ? profile.user.id : null;
@@ -71,12 +66,11 @@ async function tx(store, mode, work) {
   }
 }
 
-// fn(outcome) after each replay; fn() when the queue changed otherwise.
+// fn(outcome) after a replay, fn() after other changes.
 export const onChange = (fn) => listeners.add(fn);
 const changed = (outcome) => listeners.forEach((fn) => fn(outcome));
 
-// Whose queue this page reads and sends: the signed-in person (or, offline, the person whose
-// profile opened the week). null: nobody's.
+// Whose queue this page reads and sends (null: nobody's).
 export function setOwner(userId) {
   if (owner !== userId) {
     clearTimeout(retryTimer);
@@ -93,8 +87,7 @@ export async function pending() {
   return mine.sort((a, b) => a.created_at.localeCompare(b.created_at));
 }
 
-// entry: {client_id, kind: 'log'|'confirm'|'dispute', url, body?, plan_item_id?, session_id?,
-// done_on?}. Never text a person wrote: a dispute's reason is sent at once or not at all.
+// entry: {client_id, kind: 'log'|'confirm'|'dispute', url, body?, plan_item_id?, session_id?, done_on?}
 export async function enqueue(entry) {
   if (!owner) throw new Error('Please sign in again to save this.');
   await tx('queue', 'readwrite', (s) => s.put({ ...entry, owner, created_at: new Date().toISOString() }));
@@ -105,7 +98,6 @@ async function remove(clientId) {
   await tx('queue', 'readwrite', (s) => s.delete(clientId));
 }
 
-// Not a refusal: the network, the server or the sign-in failed; the entry waits for a retry.
 function worthRetrying(error) {
   return error.offline || error.status === 401 || error.status === 408 || error.status === 425 || error.status === 429 || error.status >= 500;
 }
@@ -114,40 +106,36 @@ const WHY = {
   log: {
     403: 'that exercise is assigned to your partner.',
     404: 'that exercise is no longer in your plan.',
-    409: 'it could not be counted any more (a together exercise needs your partner, who may have left the couple).',
+    409: 'it can’t be counted now (an exercise for two needs your partner, who may have left).',
     422: 'the day is outside that week’s plan.',
   },
   answer: {
     403: 'only your partner can answer it.',
     404: 'that session is no longer there.',
     409: 'it had already been answered or withdrawn.',
-    422: 'it could not be read.',
   },
 };
 
-// A definite refusal, in words a person can act on.
-export function refusalText(entry, error) {
-  const kind = entry.kind === 'log' ? 'log' : 'answer';
-  const day = entry.done_on || (entry.body && entry.body.done_on);
-  const when = day ? ` for ${shortDate(day)}` : '';
-  const what = kind === 'log' ? `The session you logged${when} on this phone was not saved` : `Your answer about the session${when} was not sent`;
-  return `${what}: ${WHY[kind][error.status] || 'Tandem did not accept it.'}`;
+function refusalText(entry, error) {
+  const log = entry.kind === 'log';
+  const when = entry.done_on ? ` for ${shortDate(entry.done_on)}` : '';
+  const what = log ? `The session you logged${when} on this phone was not saved` : `Your answer about the session${when} was not sent`;
+  return `${what}: ${WHY[log ? 'log' : 'answer'][error.status] || 'Tandem did not accept it.'}`;
 }
 
 function scheduleRetry() {
   clearTimeout(retryTimer);
   retryDelay = Math.min(LAST_RETRY, retryDelay ? retryDelay * 2 : FIRST_RETRY);
   const who = owner;
-  // A little jitter, so phones that come back together do not all knock at once.
+  // Jitter: phones that come back together don't all knock at once.
   retryTimer = setTimeout(() => {
     retryTimer = null;
     if (owner === who && api.signedIn()) flush();
   }, retryDelay * (0.8 + Math.random() * 0.4));
 }
 
-// Replays this person's queue in order, one replay at a time (across tabs too). Answers
-// {sent, refused: [{entry, message}], waiting, signedOut, interactive}; `interactive`: the person just
-// pressed a button and the screen speaks for itself (no "entries were sent" message).
+// Replays the owner's queue in order, one replay at a time (across tabs too). `interactive`: a
+// button was just pressed, the screen speaks for itself.
 export function flush({ interactive = false } = {}) {
   if (!flushing) {
     const who = owner;
@@ -155,14 +143,14 @@ export function flush({ interactive = false } = {}) {
       const outcome = { sent: 0, refused: [], waiting: 0, interactive };
       const queue = await pending();
       for (const [index, entry] of queue.entries()) {
-        if (owner !== who) break; // signed out meanwhile: the rest stays theirs
+        if (owner !== who) break; // signed out meanwhile
         try {
           await api.post(entry.url, entry.body);
           outcome.sent += 1;
         } catch (error) {
           if (worthRetrying(error)) {
             outcome.waiting = queue.length - index;
-            outcome.signedOut = error.status === 401; // the sign-in ended: kept for the next
+            outcome.signedOut = error.status === 401;
             break;
           }
           outcome.refused.push({ entry, message: refusalText(entry, error) });
@@ -187,7 +175,7 @@ export function flush({ interactive = false } = {}) {
   return flushing;
 }
 
-// What the server refused since the person last looked, in plain words, until dismissed.
+// Refusals in plain words, until dismissed.
 export const refusalsNow = () => [...refusals];
 export function dismissRefusals() {
   refusals = [];
@@ -212,8 +200,7 @@ function deleteDatabase() {
   });
 }
 
-// Signing out: the profile always goes; the person's queue goes unless they keep it (or their
-// sign-in merely expired). When nothing is left for anyone, the whole store goes.
+// Signing out: the profile goes, the owner's queue unless kept; an empty store goes whole.
 export async function forget({ keepQueue }) {
   const who = owner;
   setOwner(null);
@@ -231,7 +218,7 @@ export async function forget({ keepQueue }) {
     await tx('meta', 'readwrite', (s) => s.clear());
     if (!(await tx('queue', 'readonly', (s) => s.count()))) await deleteDatabase();
   } catch {
-    // Storage unavailable: there is nothing on this device to forget.
+    // No storage: nothing to forget.
   }
   changed();
 }

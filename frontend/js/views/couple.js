@@ -47,25 +47,22 @@ async function optional(path) {
   }
 }
 
-// This week's sessions that did not go as logged: disputed (with what was said, if anything)
-// and closed because a partner left.
+// This week's sessions disputed (with what was said) or closed because a partner left.
 function disputesSection(plan, names) {
   const rows = [];
   for (const item of (plan && plan.items) || []) {
     for (const log of item.sessions || []) {
-      const by = names[log.logged_by] || 'A partner who left';
-      const day = shortDate(log.done_on);
+      const by = names[log.logged_by] || 'A partner';
+      const what = `${by} logged “${item.title}” for ${shortDate(log.done_on)}; `;
       if (log.status === 'disputed') {
-        rows.push(h('li', { class: 'card' },
-          h('p', { text: `${by} logged “${item.title}” for ${day}; ${names[log.disputed_by] || 'the other partner'} said it didn't happen${log.dispute_reason ? ':' : '.'}` }),
+        rows.push(h('li', { class: 'card' }, h('p', { text: `${what}${names[log.disputed_by] || 'the other partner'} said it didn't happen${log.dispute_reason ? ':' : '.'}` }),
           log.dispute_reason ? h('blockquote', { class: 'reason', text: log.dispute_reason }) : null));
-      } else if (log.status === 'withdrawn' && log.withdrawn_reason) {
-        rows.push(h('li', { class: 'card', text: `${by} logged “${item.title}” for ${day}; it was closed because ${log.withdrawn_reason === 'author_left' ? `${by} left` : 'the other partner left'} the couple before it was confirmed.` }));
+      } else if (log.withdrawn_reason) {
+        rows.push(h('li', { class: 'card', text: `${what}it was closed because ${log.withdrawn_reason === 'author_left' ? by : 'the other partner'} left the couple.` }));
       }
     }
   }
-  if (!rows.length) return null;
-  return h('section', { 'aria-labelledby': 'disputes' }, h('h2', { id: 'disputes', text: 'Sessions disputed or closed this week' }), h('ul', { class: 'plain' }, rows));
+  return rows.length ? h('section', { 'aria-labelledby': 'disputes' }, h('h2', { id: 'disputes', text: 'Sessions disputed or closed this week' }), h('ul', { class: 'plain' }, rows)) : null;
 }
 
 export async function render(root, { params }) {

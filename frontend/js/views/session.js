@@ -1,14 +1,14 @@
-// Opened from the "Confirm" action of a notification: answer one joint session the partner logged.
-// The id comes from the link, checked by the router (a UUID); every path built from it is encoded.
-import * as api from '../api.js';
-import { h, shortDate, title, uuid } from '../ui.js';
-import { currentPlan, disputeForm, logsOf, queue, together } from './week.js';
+// Opened from a notification's "Confirm": answer one joint session the partner logged. The id is
+// checked by the router (a UUID) and encoded in every path.
+import { h, shortDate, title } from '../ui.js';
+import { answerBlock, currentPlan, logsOf, together } from './week.js';
 
 export async function render(root, { params, state, go }) {
   const id = params[0];
   root.append(title('Confirm a session'));
+  const back = h('a', { href: '#/week', class: 'button primary', text: 'Back to this week' });
   if (!state.couple) {
-    root.append(h('p', { text: 'You are not in a couple any more, so there is nothing to answer.' }), h('a', { href: '#/week', class: 'button primary', text: 'Back to this week' }));
+    root.append(h('p', { text: 'You are not in a couple any more: there is nothing to answer.' }), back);
     return;
   }
   let log = null;
@@ -23,24 +23,12 @@ export async function render(root, { params, state, go }) {
     // Offline: the answer can still be queued.
   }
   if (log && log.status !== 'awaiting_partner') {
-    root.append(h('p', { text: 'This session has already been answered.' }), h('a', { href: '#/week', class: 'button primary', text: 'Back to this week' }));
+    root.append(h('p', { text: 'This session has already been answered.' }), back);
     return;
   }
   const people = together(state.couple, state.user.id);
-  const who = log ? people.names[log.logged_by] || 'Your partner' : people.partner ? people.partner.display_name : 'Your partner';
-  const what = item ? `“${item.title}”` : 'a session';
-  root.append(h('p', { class: 'lead', text: `${who} logged ${what} together with you${log ? ` on ${shortDate(log.done_on)}` : ''}.` }));
-  const target = log || { id, done_on: null };
-  const ctx = { rerender: async () => go('week') };
+  const who = (log && people.names[log.logged_by]) || people.partnerName;
+  const lead = `${who[0].toUpperCase()}${who.slice(1)} logged ${item ? `“${item.title}”` : 'a session'} together with you${log ? ` on ${shortDate(log.done_on)}` : ''}.`;
   const errors = h('div');
-  const form = disputeForm(target, item || { id: null }, ctx, errors);
-  const confirm = h('button', { type: 'button', class: 'primary', text: 'Yes, we did it' });
-  confirm.addEventListener('click', () =>
-    queue({ client_id: uuid(), kind: 'confirm', url: api.path`/api/sessions/${id}/confirm`, session_id: id, plan_item_id: item ? item.id : null, done_on: log ? log.done_on : null }, ctx.rerender));
-  const dispute = h('button', { type: 'button', class: 'secondary', text: "It didn't happen" });
-  dispute.addEventListener('click', () => {
-    form.hidden = false;
-    form.querySelector('textarea').focus();
-  });
-  root.append(h('div', { class: 'actions' }, confirm, dispute), form, errors);
+  root.append(answerBlock(log || { id }, item, { ...people, rerender: async () => go('week') }, errors, lead), errors);
 }

@@ -1,7 +1,6 @@
 // This week, for a partner: each exercise with its progress, logging a session, confirming or
-// disputing what the other partner logged. Logs and confirmations go through the offline queue,
-// so they work without network and are sent exactly once (the server dedupes by client_id). A
-// dispute's reason is words a person wrote: it is sent at once, never stored on the phone.
+// disputing what the other partner logged. Logs and answers go through the offline queue (sent
+// once: the server dedupes by client_id); a dispute's reason is sent at once, never stored.
 import * as api from '../api.js';
 import * as offline from '../offline.js';
 import { appointmentCard } from './appointment.js';
@@ -24,8 +23,7 @@ export function logsOf(item) {
   return Array.isArray(awaiting) ? awaiting : [];
 }
 
-// The couple as one partner lives it: the other partner (if any), who left while they were
-// there, and everyone's names (those who left too, for the history they left behind).
+// The other partner (or who left), and everyone's names, those who left too.
 export function together(couple, me) {
   const members = (couple && couple.members) || [];
   const former = (couple && couple.former_members) || [];
@@ -60,7 +58,6 @@ function pendingNote(entries) {
   );
 }
 
-// What the server refused of the queue, until the person has read it.
 function refusedNote(rerender) {
   const messages = offline.refusalsNow();
   if (!messages.length) return null;
@@ -70,7 +67,6 @@ function refusedNote(rerender) {
     h('button', { type: 'button', class: 'secondary', text: 'OK', onclick: async () => { offline.dismissRefusals(); await rerender(); } }));
 }
 
-// The couple's shape, said once at the top: alone for now, or the other partner left.
 function coupleNote(people) {
   if (people.partner) return null;
   const invite = h('a', { href: '#/invite', text: 'Invite a partner' });
@@ -93,7 +89,7 @@ function countText(item, me, names) {
     const only = people.length === 1 && people[0].user_id !== me ? `${names[people[0].user_id] || 'Your partner'}: ` : '';
     return { text: `${only}${progress.done} of ${progress.target} done`, done: progress.done, target: progress.target };
   }
-  // Each partner's own count: "You: 2 of 7 · Sam: 3 of 7", never "5 of 14".
+  // "You: 2 of 7 · Sam: 3 of 7", never "5 of 14".
   const ordered = [...people].sort((a, b) => (a.user_id === me ? -1 : b.user_id === me ? 1 : 0));
   const mine = people.find((p) => p.user_id === me) || progress;
   return {
@@ -103,21 +99,17 @@ function countText(item, me, names) {
   };
 }
 
-export function disputeForm(log, item, ctx, errors) {
+function disputeForm(log, item, ctx, errors) {
   const reason = h('textarea', { class: 'input', rows: '3', maxlength: '500' });
   const send = h('button', { type: 'submit', class: 'primary', text: 'Send' });
   const form = h('form', {
-    class: 'stack dispute',
+    class: 'stack',
     hidden: true,
     onsubmit: (event) => {
       event.preventDefault();
       const said = reason.value.trim();
       busy(send, async () => {
-        if (!said) {
-          // Nothing written: it can wait on this phone like any answer.
-          await queue({ client_id: uuid(), kind: 'dispute', url: api.path`/api/sessions/${log.id}/dispute`, session_id: log.id, plan_item_id: item.id, done_on: log.done_on }, ctx.rerender);
-          return;
-        }
+        if (!said) return answer(log, item, 'dispute', ctx);
         try {
           await api.post(api.path`/api/sessions/${log.id}/dispute`, { reason: said });
         } catch (error) {
@@ -125,29 +117,31 @@ export function disputeForm(log, item, ctx, errors) {
           throw error;
         }
         say('Sent.');
-        await ctx.rerender();
+        return ctx.rerender();
       }, errors);
     },
   },
-  field('What happened? (optional)', reason, `Your partner and your therapist can read this. Up to 500 characters; it isn't stored on this phone.`),
+  field('What happened? (optional)', reason, 'Your partner and your therapist can read this. Up to 500 characters; it isn’t stored on this phone.'),
   h('div', { class: 'actions' }, send, h('button', { type: 'button', class: 'secondary', text: 'Cancel', onclick: () => { form.hidden = true; } })));
   return form;
 }
 
-function answerBlock(log, item, ctx, errors) {
-  const { names, partnerName } = ctx;
-  const confirm = h('button', { type: 'button', class: 'primary', text: 'Yes, we did it' });
-  const dispute = h('button', { type: 'button', class: 'secondary', text: "It didn't happen" });
+const answer = (log, item, kind, ctx) =>
+  queue({ client_id: uuid(), kind, url: api.path`/api/sessions/${log.id}/${kind}`, session_id: log.id, plan_item_id: item && item.id, done_on: log.done_on }, ctx.rerender);
+
+// Confirm, or say it didn't happen (and, if one wishes, what happened). Also the screen a
+// notification's Confirm opens (views/session.js).
+export function answerBlock(log, item, ctx, errors, lead) {
   const form = disputeForm(log, item, ctx, errors);
-  confirm.addEventListener('click', () =>
-    queue({ client_id: uuid(), kind: 'confirm', url: api.path`/api/sessions/${log.id}/confirm`, session_id: log.id, plan_item_id: item.id, done_on: log.done_on }, ctx.rerender));
-  dispute.addEventListener('click', () => {
+  const dispute = () => {
     form.hidden = false;
     form.querySelector('textarea').focus();
-  });
+  };
   return h('div', { class: 'waiting for-me' },
-    h('p', { text: `${names[log.logged_by] || partnerName} logged a session together on ${shortDate(log.done_on)}. It's waiting for you.` }),
-    h('div', { class: 'actions' }, confirm, dispute),
+    h('p', { text: lead || `${ctx.names[log.logged_by] || ctx.partnerName} logged a session together on ${shortDate(log.done_on)}. It's waiting for you.` }),
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'primary', text: 'Yes, we did it', onclick: () => answer(log, item, 'confirm', ctx) }),
+      h('button', { type: 'button', class: 'secondary', text: "It didn't happen", onclick: dispute })),
     form);
 }
 
@@ -165,7 +159,6 @@ function quoted(reason) {
   return reason ? h('blockquote', { class: 'reason', text: reason }) : null;
 }
 
-// One log that needs saying: waiting, disputed, or closed because someone left.
 function logBlock(log, item, ctx, errors) {
   const { me, names, partnerName, pending } = ctx;
   const day = shortDate(log.done_on);
@@ -218,7 +211,6 @@ function itemCard(item, ctx) {
 
   let logForm = null;
   if (item.mode === 'joint' && !people.partner) {
-    // Nobody could confirm it: the server refuses it too.
     logForm = h('p', { class: 'hint', text: 'This one is for two. It can be logged once a partner has joined you.' });
   } else if (assigned) {
     const date = h('input', { type: 'date', class: 'input', value: today, max: today, 'aria-label': `Day you did ${item.title}` });
