@@ -1,7 +1,7 @@
 """session log: a dispute's reason (sealed), when it was said, why a log was closed
 
 Revision ID: session_log_dispute_reason
-Revises: 0006
+Revises: measures_mbc
 Create Date: 2026-11-30 10:00:00
 """
 
@@ -13,7 +13,7 @@ import tandem.db
 from alembic import op
 
 revision: str = "session_log_dispute_reason"
-down_revision: str | Sequence[str] | None = "0006"
+down_revision: str | Sequence[str] | None = "measures_mbc"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -13,6 +13,9 @@ import * as guide from './views/guide.js';
 import * as invite from './views/invite.js';
 import * as join from './views/join.js';
 import * as library from './views/library.js';
+import * as coupleMeasures from './views/couple-measures.js';
+import * as measureEditor from './views/measure-editor.js';
+import * as measures from './views/measures.js';
 import * as notes from './views/notes.js';
 import * as plan from './views/plan.js';
 import * as prep from './views/prep.js';
@@ -63,6 +66,10 @@ const ROUTES = [
   [/^prep$/, prep.render, { role: 'partner' }],
   [/^profile$/, profileView.render, { role: 'therapist' }],
   [/^couple\/([^/]+)\/prep$/, appointment.renderPrep, { role: 'therapist', params: [is.id] }],
+  [/^questionnaire\/([^/]+)$/, measures.renderAnswer, { role: 'partner', params: [is.id] }],
+  [/^my-measures$/, measures.renderHistory, { role: 'partner' }],
+  [/^couple\/([^/]+)\/measures$/, coupleMeasures.render, { role: 'therapist', params: [is.id] }],
+  [/^measures\/new$/, measureEditor.render, { role: 'therapist' }],
 ];
 
 // The parameters decoded and checked; null when one is malformed.

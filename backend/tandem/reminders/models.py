@@ -33,6 +33,7 @@ class Kind(StrEnum):
     session_confirmed = "session_confirmed"
     partner_left = "partner_left"
     appointment = "appointment"
+    measure_due = "measure_due"
     test = "test"
 
 

@@ -82,8 +82,13 @@ export async function render(root, { params }) {
       : []),
     h('div', { class: 'actions' },
       h('a', { href: `#/couple/${encodeURIComponent(id)}/plan/${thisWeek}`, class: 'button primary', text: 'This week’s plan' }),
-      h('a', { href: `#/couple/${encodeURIComponent(id)}/plan/${addDays(thisWeek, 7)}`, class: 'button secondary', text: 'Next week' }))
+      h('a', { href: `#/couple/${encodeURIComponent(id)}/plan/${addDays(thisWeek, 7)}`, class: 'button secondary', text: 'Next week' }),
+      h('a', { href: `#/couple/${encodeURIComponent(id)}/measures`, class: 'button secondary', text: 'Questionnaires & goals' }))
   );
+  const flags = await optional(api.path`/api/couples/${id}/risk-flags`);
+  if (Array.isArray(flags) && flags.length) {
+    root.append(h('p', { class: 'card risk', role: 'alert' }, h('a', { href: `#/couple/${encodeURIComponent(id)}/measures`, text: `${flags.length} questionnaire ${flags.length === 1 ? 'answer needs' : 'answers need'} your attention` })));
+  }
   const [adherence, checkins, notes, appointment, plan] = await Promise.all([
     optional(api.path`/api/couples/${id}/adherence?weeks=8`),
     optional(api.path`/api/couples/${id}/checkins`),
