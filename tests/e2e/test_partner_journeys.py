@@ -13,7 +13,7 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from tandem.reminders.models import Notification
-from tests.e2e.steps import api_login, email, heading, sign_in, sign_up
+from tests.e2e.steps import api_login, email, heading, sign_in, sign_up, wait_for_worker
 from tests.factories import World, make_world
 from tests.plans_support import INDIVIDUAL, JOINT, item, published_week
 
@@ -106,6 +106,22 @@ class TestLoggingConfirmingDisputing:
         said.get_by_text("too soon after the argument").wait_for()
         expect(said.get_by_text("Waiting for Sam")).to_have_count(0)
         shot(alex, "dispute-seen-by-logger")
+        # The week kept for offline use holds that it was disputed, never the words.
+        wait_for_worker(alex)
+        week(alex)
+        said.get_by_text("too soon after the argument").wait_for()
+        offline_copy = alex.evaluate(
+            """async () => {
+              const cache = await caches.open('tandem-plan-v1');
+              const texts = [];
+              for (const key of await cache.keys()) {
+                texts.push(await (await cache.match(key)).text());
+              }
+              return texts.join('\\n');
+            }"""
+        )
+        assert '"status":"disputed"' in offline_copy
+        assert "too soon after the argument" not in offline_copy
 
         therapist.goto(f"/#/couple/{world.couple_id}")
         heading(therapist, "The Couple")
