@@ -1,5 +1,6 @@
 """What a person does in the app, as small functions the browser tests share."""
 
+import os
 import re
 import uuid
 
@@ -79,3 +80,9 @@ def wait_for_worker(page) -> None:  # noqa: ANN001
     if not page.evaluate("!!navigator.serviceWorker.controller"):
         page.reload()
     page.wait_for_function("!!navigator.serviceWorker.controller")
+
+
+def shot(page, name: str) -> None:  # noqa: ANN001
+    """A full-page screenshot, when TANDEM_SHOTS names a directory (to look at a screen)."""
+    if os.environ.get("TANDEM_SHOTS"):
+        page.screenshot(path=f"{os.environ['TANDEM_SHOTS']}/{name}.png", full_page=True)

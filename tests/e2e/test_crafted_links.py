@@ -5,7 +5,7 @@ import pytest
 from fastapi import FastAPI
 from playwright.sync_api import Page
 
-from tests.e2e.steps import heading, sign_in
+from tests.e2e.steps import heading, shot, sign_in
 from tests.factories import World, make_world
 
 pytestmark = pytest.mark.browser
@@ -56,6 +56,7 @@ class TestCraftedLinks:
                 "#/guide/..%2F..",
             ],
         )
+        shot(page, "broken-link")
         # The partner is where they were: nothing left, nothing signed out.
         couples = world.partner_a.get("/api/couples").json()
         assert [c["id"] for c in couples] == [world.couple_id]

@@ -10,7 +10,7 @@ from fastapi import FastAPI
 from playwright.sync_api import Page, expect
 
 from tandem.plans import sessions
-from tests.e2e.steps import heading, sign_in
+from tests.e2e.steps import heading, shot, sign_in
 from tests.factories import World, login, make_world
 from tests.plans_support import INDIVIDUAL, JOINT, item, published_week, put_plan, this_monday
 
@@ -117,6 +117,7 @@ class TestFaults:
         day = datetime.now().strftime("%b")
         expect(alert).to_contain_text("was not saved: that exercise is no longer in your plan.")
         expect(alert).to_contain_text(day)
+        shot(page, "week-refused")
         heading(page, "This week")
         alert.get_by_role("button", name="OK").click()
         expect(page.get_by_text("Not accepted")).to_have_count(0)
@@ -179,6 +180,7 @@ class TestTheQueueBelongsToItsPerson:
         sign_out(page)
         dialog = page.get_by_role("dialog", name="Not sent yet")
         expect(dialog).to_contain_text("2 sessions or answers you saved on this phone")
+        shot(page, "sign-out-unsent")
         dialog.get_by_role("button", name="Stay signed in").click()
         heading(page, "Settings")
         assert page.evaluate(QUEUED) == [world.partner_a.id] * 2

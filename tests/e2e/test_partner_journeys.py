@@ -3,7 +3,6 @@ context: logging, confirming, disputing with a reason, each partner's own count,
 notes in every visibility, leaving, and a couple of one. Every step is checked on screen and
 against what the server then holds."""
 
-import os
 import re
 import uuid
 
@@ -13,14 +12,11 @@ from playwright.sync_api import Page, expect
 from sqlalchemy import select
 
 from tandem.reminders.models import Notification
-from tests.e2e.steps import api_login, email, heading, sign_in, sign_up, wait_for_worker
+from tests.e2e.steps import api_login, email, heading, shot, sign_in, sign_up, wait_for_worker
 from tests.factories import World, make_world
 from tests.plans_support import INDIVIDUAL, JOINT, item, published_week
 
 pytestmark = pytest.mark.browser
-
-# Set TANDEM_SHOTS to a directory to keep a 390 px screenshot of each screen these tests change.
-SHOTS = os.environ.get("TANDEM_SHOTS")
 
 
 def week(page: Page) -> None:
@@ -41,11 +37,6 @@ def plan_of(actor, couple_id: str) -> dict:  # noqa: ANN001
     answer = actor.get(f"/api/couples/{couple_id}/plans/current")
     assert answer.status_code == 200, answer.text
     return answer.json()
-
-
-def shot(page: Page, name: str) -> None:
-    if SHOTS:
-        page.screenshot(path=f"{SHOTS}/{name}.png", full_page=True)
 
 
 @pytest.fixture
@@ -130,6 +121,8 @@ class TestLoggingConfirmingDisputing:
         )
         section.get_by_text("said it didn't happen").wait_for()
         section.get_by_text("too soon after the argument").wait_for()
+        section.scroll_into_view_if_needed()
+        shot(therapist, "therapist-couple-dispute")
 
         # Each partner's own count on an exercise for both: "You: 2 of 7 · Sam: 1 of 7".
         for _ in range(2):
