@@ -1,7 +1,7 @@
 // Tandem's service worker. The server fills in the version and the precache list.
 // It caches the public app shell, and of everything under /api/ only the current week's plan
-// of the signed-in couple (so it opens offline). It never caches notes, check-ins or anything
-// else a person wrote, and it holds no token.
+// of the signed-in couple (so it opens offline), without the words a dispute carries. It never
+// caches notes, check-ins or anything else a person wrote, and it holds no token.
 const VERSION = '__VERSION__';
 const SHELL = `tandem-shell-${VERSION}`;
 const PLAN = 'tandem-plan-v1';
@@ -32,12 +32,25 @@ async function planScope() {
   return stored ? stored.text() : '';
 }
 
+// What a partner wrote (a dispute's reason) never rests on the device: the offline copy of the
+// plan keeps that a session was disputed, not the words.
+async function withoutWords(response) {
+  const plan = await response.json();
+  for (const item of plan.items || []) {
+    for (const log of item.sessions || []) delete log.dispute_reason;
+  }
+  const headers = new Headers(response.headers);
+  headers.delete('content-length');
+  headers.delete('content-encoding');
+  return new Response(JSON.stringify(plan), { headers });
+}
+
 async function planFirstFromNetwork(request) {
   const cache = await caches.open(PLAN);
   try {
     const response = await fetch(request);
     if (response.status === 200) {
-      await cache.put(request.url, response.clone());
+      await cache.put(request.url, await withoutWords(response.clone()));
     } else if (response.status === 404 || response.status === 401) {
       // No plan this week, or not signed in any more: keep nothing stale.
       await cache.delete(request.url);

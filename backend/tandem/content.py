@@ -40,7 +40,7 @@ def export_authored(session: Session, *, user: User, settings: Settings) -> dict
             for membership, couple in memberships
         ],
         **journal.export_authored(session, settings=settings, user=user),
-        **plans.export(session, user=user),
+        **plans.export(session, user=user, kek=settings.key_encryption_key),
         "custom_exercises": exercises.export_custom(session, user=user),
         **appointments.export_authored(session, settings=settings, user=user),
         **measures.export_authored(session, settings=settings, user=user),

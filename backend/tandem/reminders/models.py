@@ -31,6 +31,7 @@ class Kind(StrEnum):
     plan_published = "plan_published"
     joint_session_logged = "joint_session_logged"
     session_confirmed = "session_confirmed"
+    partner_left = "partner_left"
     appointment = "appointment"
     measure_due = "measure_due"
     test = "test"

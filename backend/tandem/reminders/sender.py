@@ -29,6 +29,7 @@ DESCRIPTIVE = {
     "plan_published": "Your plan for the week is ready.",
     "joint_session_logged": "Your partner logged a session together — confirm it?",
     "session_confirmed": "Your partner confirmed the session you logged.",
+    "partner_left": "Someone has left your couple in Tandem.",
     "appointment": "Something to prepare for tomorrow: your next appointment.",
     "measure_due": "A short questionnaire from your therapist is waiting for you.",
     "test": "Test notification: reminders reach this device.",

@@ -146,7 +146,7 @@ function dataSection() {
     if (!ok) return;
     await busy(remove, async () => {
       await api.del('/api/me');
-      await signOut({ server: false });
+      await signOut({ server: false, queue: 'discard' });
     }, errors);
   });
   return section('Your data',
