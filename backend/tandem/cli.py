@@ -15,6 +15,7 @@ from tandem.config import Settings, _key_bytes
 from tandem.db import make_engine, write_session
 from tandem.errors import DomainError
 from tandem.exercises import service as exercises
+from tandem.practice_times import reminders as practice_reminders
 
 
 def _migrate(settings: Settings) -> None:
@@ -77,6 +78,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
     _migrate(settings)
     engine = make_engine(settings.database)
+    practice_reminders.register()  # its send-time checks (see tandem/reminders/hooks.py)
     worker = Worker(
         settings,
         engine,
