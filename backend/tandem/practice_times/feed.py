@@ -151,7 +151,8 @@ def serve(session: Session, *, settings: Settings, secret: str, address: str | N
         _count(session, misses, drop=feed.user_id if feed is not None else None)
         raise NotFound()
     assert feed is not None
-    fetches = [f"{FETCH_KIND}:{feed.user_id}"]
+    # Counted per URL: a new URL (the owner's answer to a leak) starts afresh.
+    fetches = [f"{FETCH_KIND}:{feed.secret_hash[:40]}"]
     throttle.check(session, fetches)
     body = calendar(session, settings=settings, feed=feed)
     _count(session, fetches)
