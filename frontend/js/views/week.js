@@ -4,6 +4,7 @@
 import * as api from '../api.js';
 import * as offline from '../offline.js';
 import { appointmentCard } from './appointment.js';
+import { loadSlots, nudgeButton, slotsPanel } from './slots.js';
 import { busy, empty, h, mondayOf, say, shortDate, title, todayIn, uuid, weekLabel } from '../ui.js';
 
 export async function currentPlan(coupleId) {
@@ -67,7 +68,8 @@ function itemCard(item, ctx) {
         }, errors)
       );
       parts.push(h('div', { class: 'waiting' },
-        h('p', { text: `Logged for ${shortDate(log.done_on)}. Waiting for ${partnerName} to confirm.` }), withdraw));
+        h('p', { text: `Logged for ${shortDate(log.done_on)}. Waiting for ${partnerName} to confirm.` }), withdraw,
+        nudgeButton(ctx.coupleId, { session_id: log.id }, partnerName, errors)));
     } else if (queued) {
       parts.push(h('p', { class: 'waiting', text: `Your answer about ${shortDate(log.done_on)} is saved, waiting to be sent.` }));
     } else {
@@ -129,6 +131,7 @@ function itemCard(item, ctx) {
     ),
     parts,
     logForm,
+    slotsPanel(item, ctx),
     errors
   );
 }
@@ -140,12 +143,13 @@ export async function render(root, { state, render: rerender }) {
     root.append(empty('You are not in a couple yet.'), h('a', { href: '#/join', class: 'button primary', text: 'Join with a code' }));
     return;
   }
-  const [plan, pending, appointment] = await Promise.all([
+  const today = todayIn(couple.timezone);
+  const [plan, pending, appointment, slots] = await Promise.all([
     currentPlan(couple.id),
     offline.pending(),
     appointmentCard(couple.id),
+    loadSlots(couple.id, mondayOf(today)),
   ]);
-  const today = todayIn(couple.timezone);
   root.append(h('p', { class: 'lead', text: weekLabel(plan ? plan.week_start : mondayOf(today)) }));
   const note = pendingNote(pending);
   if (note) root.append(note);
@@ -163,7 +167,7 @@ export async function render(root, { state, render: rerender }) {
   }
   const items = plan.items || [];
   if (!items.length) root.append(empty('This week has no exercises. Enjoy the rest.'));
-  const ctx = { me, names, partnerName, pending, rerender, today };
+  const ctx = { me, names, partnerName, pending, rerender, today, slots, coupleId: couple.id, weekStart: plan.week_start };
   root.append(h('div', { class: 'items' }, items.map((item) => itemCard(item, ctx))));
   root.append(h('p', { class: 'links' }, h('a', { href: '#/checkin', text: 'How did it go? Write a check-in' })));
 }
