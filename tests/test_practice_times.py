@@ -414,3 +414,50 @@ class TestWhatTheWorkerAsks:
         assert w.partner_b.post(f"/api/couples/{w.couple_id}/leave").status_code == 204
         with Session(engine) as session:
             assert reminders.slot_reminder_wanted(session, claimed, starts) == "no longer theirs"
+
+
+class TestLeavingTheirTraces:
+    def test_account_deletion_removes_own_times_and_calls_off_joint_ones(self, app, engine) -> None:
+        w = make_world(app)
+        week, plan = next_week(w)
+        joint, individual = items(plan)
+        shared = agreed(w.partner_a, w.partner_b, joint, at(week, time(20, 0)))
+        own = propose(w.partner_a, individual, at(week, time(7, 0)))
+        exported = w.partner_a.get("/api/me/export").json()
+        assert {s["id"] for s in exported["practice_times"]} == {shared["id"], own["id"]}
+        gone = w.partner_a.request("DELETE", "/api/me", json={"password": w.partner_a.password})
+        assert gone.status_code == 204, gone.text
+        left = w.partner_b.get(
+            f"/api/couples/{w.couple_id}/slots", params={"week_start": str(week)}
+        ).json()
+        assert [(s["id"], s["status"]) for s in left] == [(shared["id"], "cancelled")]
+        assert rows(engine, w.partner_b.id, state="pending") == []
+
+    def test_an_item_taken_out_of_the_plan_is_not_reminded_of(self, app, engine) -> None:
+        w = make_world(app)
+        week, plan = next_week(w)
+        joint, individual = items(plan)
+        agreed(w.partner_a, w.partner_b, joint, at(week, time(20, 0)))
+        [row] = rows(engine, w.partner_a.id)
+        kept = [
+            {
+                "id": individual,
+                "exercise_id": plan["items"][1]["exercise_id"],
+                "mode": "individual",
+                "times_per_week": 2,
+            }
+        ]
+        amended = w.therapist.put(f"/api/couples/{w.couple_id}/plans/{week}", json={"items": kept})
+        assert amended.status_code == 200, amended.text
+        claimed = Claimed(row.id, row.user_id, row.kind, row.payload, 1, row.expires_at)
+        with Session(engine) as session:
+            assert (
+                reminders.slot_reminder_wanted(session, claimed, row.due_at)
+                == "no longer in the plan"
+            )
+        assert (
+            w.partner_a.get(
+                f"/api/couples/{w.couple_id}/slots", params={"week_start": str(week)}
+            ).json()
+            == []
+        )

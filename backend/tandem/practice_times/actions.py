@@ -9,6 +9,7 @@ a failed action spends nothing.
 import uuid
 from datetime import datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
@@ -99,7 +100,8 @@ def _spend(
 def _done(session: Session, *, user: User, notification: Notification, now: datetime) -> None:
     """Log the item the reminder was about (a joint one waits for the partner, or confirms
     the partner's waiting log, as logging in the app does). Nothing left to log: nothing is."""
-    today = reminders.local_day(session, user.id, now)
+    # "Today" as the logging use case reads it (the account's zone), so the day always fits.
+    today = now.astimezone(ZoneInfo(user.timezone)).date()
     if notification.kind == Kind.slot.value:
         slot = _slot(session, notification.payload)
         if slot is None:
@@ -107,7 +109,7 @@ def _done(session: Session, *, user: User, notification: Notification, now: date
         item_id = slot.plan_item_id
         done_on = min(reminders.local_day(session, user.id, slot.starts_at), today)
     else:
-        item_id = _only_unfinished_item(session, user=user, today=today)
+        item_id = _only_unfinished_item(session, user=user)
         done_on = today
         if item_id is None:
             session.commit()  # everything is done already: the token is spent, nothing else
@@ -152,7 +154,7 @@ def _already_logged(session: Session, *, item: PlanItem, user: User, day: Any) -
     )
 
 
-def _only_unfinished_item(session: Session, *, user: User, today: Any) -> uuid.UUID | None:
+def _only_unfinished_item(session: Session, *, user: User) -> uuid.UUID | None:
     """A daily reminder names no exercise: "Done" logs the one still unfinished this week.
     With several, guessing could record the wrong one: the app must ask (409)."""
     memberships = session.exec(

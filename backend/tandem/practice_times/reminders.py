@@ -181,6 +181,9 @@ def slot_reminder_wanted(session: Session, row: Claimed, now: datetime) -> str |
         return "no longer agreed"
     if str(slot.version) != str(row.payload.get("version")):
         return "moved"
+    item = session.get(PlanItem, slot.plan_item_id)
+    if item is None or item.archived_at is not None:
+        return "no longer in the plan"
     if row.user_id not in people(session, slot):
         return "no longer theirs"
     if _paused(session.get(ReminderPreference, row.user_id), now):
