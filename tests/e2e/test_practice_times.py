@@ -24,6 +24,7 @@ from tandem.plans.models import SessionLog
 from tandem.reminders.models import Notification
 from tandem.reminders.worker import Dispatcher
 from tests.e2e.steps import heading, screen_is_clean, sign_in, wait_for_worker
+from tests.e2e.test_accessibility import check
 from tests.e2e.test_push_handler import SHOWN
 from tests.factories import World, make_world
 from tests.plans_support import INDIVIDUAL, JOINT, item, publish, put_plan, this_monday
@@ -86,6 +87,7 @@ class TestAgreeingOnTimes:
         assert proposed["status"] == "proposed" and proposed["proposed_by"] == w.partner_a.id
         assert datetime.fromisoformat(proposed["starts_at"]) == first
         shot(alex, "slot-proposed", together)
+        check(alex, "slot-proposed")
 
         # A gentle nudge; the sentence is true whether or not Sam accepts nudges.
         together.get_by_role("button", name="Nudge Sam").click()
@@ -102,6 +104,7 @@ class TestAgreeingOnTimes:
         theirs = card(sam, joint["title"])
         theirs.get_by_text("Alex suggests").wait_for()
         shot(sam, "slot-to-answer", theirs)
+        check(sam, "slot-to-answer")
         theirs.get_by_role("button", name="Accept").click()
         theirs.get_by_text("Agreed:").wait_for()
         assert [s["status"] for s in slots(w.partner_b, w)] == ["accepted"]
@@ -207,6 +210,7 @@ class TestTheCalendarInSettings:
         alex.get_by_text("Link copied").wait_for()
         assert alex.evaluate("navigator.clipboard.readText()") == url
         shot(alex, "calendar-feed-on", calendar)
+        check(alex, "calendar-feed-on")
         status = w.partner_a.get("/api/me/calendar-feed").json()
         assert status["enabled"] is True and status["discreet"] is True
 

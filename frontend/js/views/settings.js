@@ -73,7 +73,7 @@ async function remindersSection() {
       h('label', { class: 'sr-only', for: 'quiet-start', text: 'Quiet from' }), Object.assign(quietStart, { id: 'quiet-start' }),
       h('label', { class: 'sr-only', for: 'quiet-end', text: 'Quiet until' }), Object.assign(quietEnd, { id: 'quiet-end' })),
     field('Pause until', paused, 'Travel, illness, a break: no reminders until this day.'),
-    field('Before a time you agreed on', lead),
+    field('Before a time you agreed on', lead, 'A reminder before each time you and your partner agreed on, even while daily reminders are off.'),
     nudges,
     discreet,
     errors,
