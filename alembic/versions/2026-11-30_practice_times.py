@@ -2,7 +2,7 @@
 slot lead time and nudges in reminder preferences
 
 Revision ID: practice_times
-Revises: 0006
+Revises: measures_mbc
 Create Date: 2026-11-30 09:47:21.950134
 """
 
@@ -15,7 +15,7 @@ import tandem.db
 from alembic import op
 
 revision: str = "practice_times"
-down_revision: str | Sequence[str] | None = "0006"
+down_revision: str | Sequence[str] | None = "measures_mbc"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

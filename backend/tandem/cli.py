@@ -15,6 +15,9 @@ from tandem.config import Settings, _key_bytes
 from tandem.db import make_engine, write_session
 from tandem.errors import DomainError
 from tandem.exercises import service as exercises
+
+# Registers the due-questionnaire reminders with the scheduler of a standalone worker.
+from tandem.measures import reminders as _measure_reminders  # noqa: F401
 from tandem.practice_times import reminders as practice_reminders
 
 

@@ -16,6 +16,7 @@ from tandem.couples.models import Couple, Membership
 from tandem.db import utcnow
 from tandem.exercises import service as exercises
 from tandem.journal import service as journal
+from tandem.measures import results as measures
 from tandem.plans import personal as plans
 from tandem.practice_times import feed, nudges
 from tandem.practice_times import service as practice_times
@@ -47,6 +48,7 @@ def export_authored(session: Session, *, user: User, settings: Settings) -> dict
         **appointments.export_authored(session, settings=settings, user=user),
         "practice_times": practice_times.export(session, user=user),
         "calendar_feed": feed.status(session, user=user).model_dump(mode="json"),
+        **measures.export_authored(session, settings=settings, user=user),
     }
 
 
@@ -59,6 +61,7 @@ def delete_authored(session: Session, *, user: User) -> None:
     practice_times.forget_user(session, user_id=user.id, now=utcnow())
     feed.forget_user(session, user_id=user.id)
     nudges.forget_user(session, user_id=user.id)
+    measures.delete_authored(session, user_id=user.id)
     # Last: other domains' sealed texts (session preparation) use the same data key.
     crypto.destroy_data_key(session, user_id=user.id)
     reminders.forget_user(session, user_id=user.id)

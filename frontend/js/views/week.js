@@ -4,6 +4,7 @@
 import * as api from '../api.js';
 import * as offline from '../offline.js';
 import { appointmentCard } from './appointment.js';
+import { dueCard } from './measures.js';
 import { loadSlots, nudgeButton, slotsPanel } from './slots.js';
 import { busy, empty, h, mondayOf, say, shortDate, title, todayIn, uuid, weekLabel } from '../ui.js';
 
@@ -144,16 +145,18 @@ export async function render(root, { state, render: rerender }) {
     return;
   }
   const today = todayIn(couple.timezone);
-  const [plan, pending, appointment, slots] = await Promise.all([
+  const [plan, pending, appointment, questionnaires, slots] = await Promise.all([
     currentPlan(couple.id),
     offline.pending(),
     appointmentCard(couple.id),
+    dueCard(),
     loadSlots(couple.id, mondayOf(today)),
   ]);
   root.append(h('p', { class: 'lead', text: weekLabel(plan ? plan.week_start : mondayOf(today)) }));
   const note = pendingNote(pending);
   if (note) root.append(note);
   if (appointment) root.append(appointment);
+  if (questionnaires) root.append(questionnaires);
   if (!plan) {
     root.append(empty('No plan for this week yet. Your therapist will share one soon; nothing to do meanwhile.'));
     return;
@@ -169,5 +172,6 @@ export async function render(root, { state, render: rerender }) {
   if (!items.length) root.append(empty('This week has no exercises. Enjoy the rest.'));
   const ctx = { me, names, partnerName, pending, rerender, today, slots, coupleId: couple.id, weekStart: plan.week_start };
   root.append(h('div', { class: 'items' }, items.map((item) => itemCard(item, ctx))));
-  root.append(h('p', { class: 'links' }, h('a', { href: '#/checkin', text: 'How did it go? Write a check-in' })));
+  root.append(h('p', { class: 'links' }, h('a', { href: '#/checkin', text: 'How did it go? Write a check-in' }),
+    h('a', { href: '#/my-measures', text: 'My questionnaires' })));
 }
