@@ -303,7 +303,7 @@ def worker_registration(context, page):  # noqa: ANN001, ANN201
 # `notificationclick` listener does (close it, then handleNotificationClick). Chromium has no way
 # to click a notification from a test, so the worker's own handler is run on the real one.
 TAP = """async ([tag, action]) => {
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 150; i++) {
     const shown = await self.registration.getNotifications({ tag });
     if (shown.length) {
       shown[0].close();
