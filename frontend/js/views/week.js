@@ -5,6 +5,7 @@ import * as api from '../api.js';
 import * as offline from '../offline.js';
 import { appointmentCard } from './appointment.js';
 import { dueCard } from './measures.js';
+import { loadSlots, nudgeButton, slotsPanel } from './slots.js';
 import { busy, empty, field, h, mondayOf, say, shortDate, title, todayIn, uuid, weekLabel } from '../ui.js';
 
 export async function currentPlan(coupleId) {
@@ -167,7 +168,8 @@ function logBlock(log, item, ctx, errors) {
   if (log.status === 'awaiting_partner') {
     if (log.logged_by === me) {
       return h('div', { class: 'waiting' },
-        h('p', { text: `Logged for ${day}. Waiting for ${partnerName} to confirm.` }), withdrawButton(log, ctx, errors));
+        h('p', { text: `Logged for ${day}. Waiting for ${partnerName} to confirm.` }), withdrawButton(log, ctx, errors),
+        nudgeButton(ctx.coupleId, { session_id: log.id }, partnerName, errors));
     }
     if (pending.some((p) => p.session_id === log.id)) {
       return h('p', { class: 'waiting', text: `Your answer about ${day} is saved, waiting to be sent.` });
@@ -253,6 +255,7 @@ function itemCard(item, ctx) {
     ),
     parts,
     logForm,
+    slotsPanel(item, ctx),
     errors
   );
 }
@@ -264,13 +267,14 @@ export async function render(root, { state, render: rerender }) {
     root.append(empty('You are not in a couple yet.'), h('a', { href: '#/join', class: 'button primary', text: 'Join with a code' }));
     return;
   }
-  const [plan, pending, appointment, questionnaires] = await Promise.all([
+  const today = todayIn(couple.timezone);
+  const [plan, pending, appointment, questionnaires, slots] = await Promise.all([
     currentPlan(couple.id),
     offline.pending(),
     appointmentCard(couple.id),
     dueCard(),
+    loadSlots(couple.id, mondayOf(today)),
   ]);
-  const today = todayIn(couple.timezone);
   const me = state.user.id;
   const people = together(couple, me);
   root.append(h('p', { class: 'lead', text: weekLabel(plan ? plan.week_start : mondayOf(today)) }));
@@ -284,7 +288,7 @@ export async function render(root, { state, render: rerender }) {
   }
   const items = plan.items || [];
   if (!items.length) root.append(empty('This week has no exercises. Enjoy the rest.'));
-  const ctx = { me, names: people.names, partnerName: people.partnerName, people, pending, rerender, today };
+  const ctx = { me, names: people.names, partnerName: people.partnerName, people, pending, rerender, today, slots, coupleId: couple.id, weekStart: plan.week_start };
   root.append(h('div', { class: 'items' }, items.map((item) => itemCard(item, ctx))));
   root.append(h('p', { class: 'links' }, h('a', { href: '#/checkin', text: 'How did it go? Write a check-in' }),
     h('a', { href: '#/my-measures', text: 'My questionnaires' })));
