@@ -125,7 +125,7 @@ export function deleteAccountButton(state) {
       { danger: true });
     if (done === null) return;
     tellSignIn('Your account has been deleted, with everything you wrote. You are signed out.');
-    await signOut({ server: false });
+    await signOut({ server: false, queue: 'discard' });
   });
   return remove;
 }

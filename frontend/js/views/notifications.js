@@ -104,6 +104,16 @@ async function watchDelivery(before, seconds = 30) {
   return 'The test has not been delivered yet. Tandem keeps trying for 15 minutes.';
 }
 
+// Minutes before an agreed practice time (none: no reminder); a value set elsewhere is kept.
+function leadTimeSelect(current) {
+  const choices = [[null, 'No reminder'], [10, '10 minutes before'], [15, '15 minutes before'],
+    [30, '30 minutes before'], [60, '1 hour before'], [120, '2 hours before']];
+  const value = current === undefined ? 30 : current;
+  if (!choices.some(([v]) => v === value)) choices.push([value, `${value} minutes before`]);
+  return h('select', { class: 'input', name: 'slot_lead_minutes' }, choices.map(([v, label]) =>
+    h('option', { value: v === null ? '' : String(v), text: label, selected: v === value })));
+}
+
 export async function remindersSection() {
   let prefs;
   try {
@@ -119,6 +129,8 @@ export async function remindersSection() {
   const quietEnd = h('input', { type: 'time', class: 'input', id: 'quiet-end', value: prefs.quiet_hours ? prefs.quiet_hours.end : '', 'data-field': 'quiet_hours.end' });
   const discreet = checkbox('Discreet: notifications just say “Something is waiting for you in Tandem”', { checked: prefs.discreet !== false, name: 'discreet' });
   const paused = h('input', { type: 'date', class: 'input', name: 'paused_until', value: prefs.paused_until || '' });
+  const lead = leadTimeSelect(prefs.slot_lead_minutes);
+  const nudges = checkbox('Let my partner send me a gentle nudge', { checked: prefs.nudges !== false, name: 'nudges' });
   const errors = h('div');
   const button = h('button', { type: 'submit', class: 'primary', text: 'Save reminders' });
   return section('Reminders',
@@ -136,6 +148,8 @@ export async function remindersSection() {
             timezone: zone,
             discreet: discreet.querySelector('input').checked,
             paused_until: paused.value || null,
+            slot_lead_minutes: lead.value ? Number(lead.value) : null,
+            nudges: nudges.querySelector('input').checked,
           };
           await api.put('/api/me/reminders', body);
           if (!on) {
@@ -158,6 +172,8 @@ export async function remindersSection() {
       h('label', { class: 'sr-only', for: 'quiet-start', text: 'Quiet from' }), quietStart,
       h('label', { class: 'sr-only', for: 'quiet-end', text: 'Quiet until' }), quietEnd),
     field('Pause until', paused, 'Travel, illness, a break: no reminders until this day.'),
+    field('Before a time you agreed on', lead, 'A reminder before each time you and your partner agreed on, even while daily reminders are off.'),
+    nudges,
     discreet,
     errors,
     button));

@@ -5,6 +5,7 @@ import { loadSession, signOut } from '../app.js';
 import { busy, confirmDialog, field, h, say, title } from '../ui.js';
 import { timeZoneField } from '../zones.js';
 import { accessLogSection, deleteAccountButton, devicesSection, passwordSection } from './account.js';
+import { calendarSection } from './calendar.js';
 import { notificationsSection, remindersSection, section } from './notifications.js';
 
 function detailsSection(state) {
@@ -77,14 +78,17 @@ function dataSection(state) {
 
 export async function render(root, { state, go }) {
   root.append(title('Settings'), h('p', { class: 'lead break', text: `Signed in as ${state.user.display_name} (${state.user.email}).` }));
-  const [reminders, devices, accessLog] = await Promise.all([
+  const partner = state.user.role === 'partner';
+  const [reminders, devices, accessLog, calendar] = await Promise.all([
     remindersSection(),
     devicesSection(),
-    state.user.role === 'partner' ? accessLogSection(state) : null,
+    partner ? accessLogSection(state) : null,
+    partner ? calendarSection(state) : null,
   ]);
   const out = h('button', { type: 'button', class: 'primary', text: 'Sign out' });
   out.addEventListener('click', () => busy(out, () => signOut()));
   root.append(notificationsSection(), reminders);
-  if (state.user.role === 'partner') root.append(coupleSection(state, go));
-  root.append(detailsSection(state), state.user.role === 'partner' ? accessLog : null, passwordSection(state), devices, dataSection(state), h('div', { class: 'actions' }, out));
+  if (calendar) root.append(calendar);
+  if (partner) root.append(coupleSection(state, go));
+  root.append(detailsSection(state), accessLog || '', passwordSection(state), devices, dataSection(state), h('div', { class: 'actions' }, out));
 }
