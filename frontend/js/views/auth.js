@@ -181,7 +181,7 @@ export function signIn(root, { go }) {
   notice = null;
   root.append(
     title('Welcome back'),
-    said ? h('p', { class: 'card notice', role: 'status', text: said }) : null,
+    said ? h('p', { class: 'card notice', role: 'status', text: said }) : '',
     h('p', { class: 'lead', text: 'Your week, your reminders and your journal, in one quiet place.' }),
     signInForm({ onDone: () => go('') }),
     h(

@@ -153,13 +153,13 @@ export async function remindersSection() {
           };
           await api.put('/api/me/reminders', body);
           if (!on) {
-            say('Reminders saved: they are off.');
+            say('Reminders saved. Daily reminders are off.');
           } else if (push.permission() === 'granted') {
             say('Reminders saved.');
           } else if (push.permission() === 'default') {
             say('Reminders saved. Turn on notifications above so they can reach this device.');
           } else {
-            say('Reminders saved, but this device can’t show them: notifications are blocked or not supported here.');
+            say('Reminders saved. This device can’t show them: notifications are blocked or not supported here.');
           }
         }, errors);
       },
