@@ -19,7 +19,13 @@ from tandem.db import is_sqlite, make_engine
 from tandem.errors import install_handlers
 from tandem.exercises.router import router as exercises_router
 from tandem.journal.router import router as journal_router
-from tandem.middleware import BodySizeLimit, ContainHandledErrors, Observe, SecurityHeaders
+from tandem.middleware import (
+    BodySizeLimit,
+    ContainHandledErrors,
+    Observe,
+    RefuseUnstorableText,
+    SecurityHeaders,
+)
 from tandem.plans.router import router as plans_router
 from tandem.reminders.router import router as reminders_router
 
@@ -105,6 +111,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
     sso.install(app, settings)
     openapi.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RefuseUnstorableText)
     # Outside Starlette's own error middleware, so even a 500 carries the security headers,
     # and an exception already answered and logged goes no further (middleware.py). Observe is
     # outermost: it times and logs everything, the 413s and the 500s too.
