@@ -502,3 +502,35 @@ def test_serve_embeds_a_worker_that_delivers_and_stops_with_the_app(tmp_path, pu
         assert actor.post("/api/push/test").status_code == 202
         push.wait_for(1, timeout=15, endpoint=subscription["endpoint"])
         assert client.get("/healthz").status_code == 200
+
+
+class TestOutboundRules:
+    def test_a_redirect_is_a_failed_delivery_never_followed(self, app, engine, loopback, push):
+        world = make_world(app)
+        # The push service tells the worker to post elsewhere (here: another endpoint on it).
+        elsewhere = push.new_subscription()
+        hostile = push.new_subscription(Behaviour(status=307, location=elsewhere["endpoint"]))
+        subscribe(engine, loopback, world.partner_b.id, hostile)
+        notification_id = event_for(engine, world.partner_b.id)
+
+        dispatch(Dispatcher(loopback, engine))
+
+        stored = row(engine, notification_id)
+        assert stored.state == "failed" and "307" in (stored.last_error or "")
+        assert [a.status for a in push.attempts(hostile["endpoint"])] == [307]
+        assert push.attempts(elsewhere["endpoint"]) == []
+
+    def test_an_endpoint_no_longer_allowed_is_not_sent_to(
+        self, app, engine, loopback, push, monkeypatch
+    ):
+        world = make_world(app)
+        subscription = push.new_subscription()
+        subscribe(engine, loopback, world.partner_b.id, subscription)
+        notification_id = event_for(engine, world.partner_b.id)
+        # The operator narrowed the allow-list after the device subscribed.
+        monkeypatch.setattr(loopback, "push_allowed_hosts", "push.example.test")
+
+        dispatch(Dispatcher(loopback, engine))
+
+        assert row(engine, notification_id).state == "failed"
+        assert push.attempts(subscription["endpoint"]) == []

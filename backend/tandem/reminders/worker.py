@@ -22,6 +22,7 @@ from tandem import metrics, progress
 from tandem.config import Settings
 from tandem.db import utcnow, write_session
 from tandem.reminders import clock, outbox, scheduler, sender
+from tandem.reminders import service as reminders
 from tandem.reminders.models import (
     Kind,
     NotificationState,
@@ -59,7 +60,11 @@ class Dispatcher:
         self.lease_seconds = lease_seconds
         vapid = sender.load_vapid(settings.vapid_key)
         self.sender = sender.Sender(
-            vapid, settings.vapid_subject, concurrency=concurrency, timeout=timeout
+            vapid,
+            settings.vapid_subject,
+            concurrency=concurrency,
+            timeout=timeout,
+            endpoint_allowed=lambda endpoint: reminders.endpoint_allowed(endpoint, settings),
         )
 
     async def close(self) -> None:
