@@ -13,7 +13,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from tandem import events, progress
+from tandem import events, metrics, progress
 from tandem.accounts.models import User
 from tandem.config import Settings
 from tandem.db import utcnow, write_session
@@ -25,7 +25,7 @@ from tandem.reminders.models import (
     RemindersBody,
     SubscriptionBody,
 )
-from tandem.reminders.worker import MAX_SUBSCRIPTION_FAILURES, Dispatcher
+from tandem.reminders.worker import MAX_ATTEMPTS, MAX_SUBSCRIPTION_FAILURES, Dispatcher
 from tests.factories import make_world, register
 from tests.push_service import Behaviour, PushService
 
@@ -534,3 +534,50 @@ class TestOutboundRules:
 
         assert row(engine, notification_id).state == "failed"
         assert push.attempts(subscription["endpoint"]) == []
+
+
+class TestUnpreparableRows:
+    def test_a_row_that_raises_is_retried_then_set_aside_without_holding_others(
+        self, app, engine, loopback, push, monkeypatch, caplog
+    ):
+        world = make_world(app)
+        subscription = push.new_subscription()
+        subscribe(engine, loopback, world.partner_a.id, subscription)
+        subscribe(engine, loopback, world.partner_b.id, push.new_subscription())
+        bad = event_for(engine, world.partner_b.id)
+        with write_session(engine) as session:
+            events.plan_published(
+                session,
+                couple_id=uuid.UUID(world.couple_id),
+                plan_id=uuid.uuid4(),
+                week_start=utcnow().date(),
+                partner_ids=[uuid.UUID(world.partner_a.id)],
+            )
+            session.commit()
+        real_build = sender.build_payload
+
+        def build(*, notification_id, **kwargs):  # noqa: ANN003, ANN202
+            if notification_id == bad:
+                detail = "secret payload detail"  # as data would be: only in the message
+                raise KeyError(detail)
+            return real_build(notification_id=notification_id, **kwargs)
+
+        monkeypatch.setattr(sender, "build_payload", build)
+        now = utcnow()
+        with caplog.at_level(logging.WARNING):
+            dispatch(Dispatcher(loopback, engine), now=now)
+        assert len(push.deliveries(subscription["endpoint"])) == 1  # the other row went out
+        waiting = row(engine, bad)
+        assert waiting.state == "pending" and waiting.due_at > now and waiting.attempts == 1
+        assert "KeyError" in caplog.text and "build" in caplog.text  # type and frames
+        assert "secret payload detail" not in caplog.text
+
+        for _ in range(20):
+            if row(engine, bad).state != "pending":
+                break
+            dispatch(Dispatcher(loopback, engine), now=row(engine, bad).due_at)
+        stored = row(engine, bad)
+        assert stored.state == "failed" and "could not be prepared" in stored.last_error
+        assert stored.attempts == MAX_ATTEMPTS
+        rendered = metrics.render(None)
+        assert 'tandem_notifications_unpreparable_total{outcome="failed"}' in rendered

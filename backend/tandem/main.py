@@ -16,7 +16,7 @@ from tandem.appointments.router import router as appointments_router
 from tandem.config import Settings
 from tandem.couples.router import router as couples_router
 from tandem.db import is_sqlite, make_engine
-from tandem.errors import install_handlers
+from tandem.errors import RETRY_AFTER_SECONDS, install_handlers
 from tandem.exercises.router import router as exercises_router
 from tandem.journal.router import router as journal_router
 from tandem.middleware import (
@@ -100,7 +100,11 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
             migrated = migrations.current_heads(engine) == request.app.state.migration_heads
         except Exception as exc:  # any database failure means "not ready", never a 500
             log.warning("readiness check failed: %s", type(exc).__name__)
-            return JSONResponse({"status": "database unreachable"}, status_code=503)
+            return JSONResponse(
+                {"status": "database unreachable"},
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
         if not migrated:
             return JSONResponse({"status": "migrations pending"}, status_code=503)
         return JSONResponse({"status": "ready"})
