@@ -502,6 +502,9 @@ def _load(session: Session, *, user: User, log_id: uuid.UUID):
 def answer(session: Session, *, user: User, log_id: uuid.UUID, confirm: bool) -> SessionLog:
     """The other partner confirms (`done`) or disputes a joint session that waits."""
     log, item, plan = _load(session, user=user, log_id=log_id)
+    if item.archived_at is not None:
+        # Removed from the published plan: as gone for answering as for logging.
+        raise NotFound()
     if log.logged_by == user.id:
         raise Forbidden("Your partner confirms or disputes the sessions you log")
     if item.mode != Mode.joint:
