@@ -14,6 +14,8 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from tests.e2e.steps import screen_is_clean
+
 CHROMIUM = "/usr/bin/chromium"
 ARGS = [
     "--headless",
@@ -87,10 +89,29 @@ class Requests:
         ]
 
 
+@dataclass
+class PageProblems:
+    """Uncaught page errors and console errors of every page of a test's contexts: any one of
+    them fails the test (a broken screen often shows nothing else)."""
+
+    found: list[str] = field(default_factory=list)
+
+    def watch(self, page) -> None:  # noqa: ANN001
+        page.on("pageerror", lambda error: self.found.append(f"{page.url}: page error: {error}"))
+        page.on("console", lambda message: self._console(page, message))
+
+    def _console(self, page, message) -> None:  # noqa: ANN001
+        # Chromium logs every non-2xx fetch as "Failed to load resource"; the app answers those
+        # itself (a wrong password is a 401 by design), so they are not errors of the page.
+        if message.type == "error" and "Failed to load resource" not in message.text:
+            self.found.append(f"{page.url}: console error: {message.text}")
+
+
 @pytest.fixture
 def new_context(browser, server):  # noqa: ANN001, ANN201
     contexts = []
     requests = Requests(server)
+    problems = PageProblems()
 
     def make(**kwargs):  # noqa: ANN003, ANN202
         context = browser.new_context(
@@ -103,12 +124,20 @@ def new_context(browser, server):  # noqa: ANN001, ANN201
             **kwargs,
         )
         context.on("request", lambda r: requests.urls.append(r.url))
+        context.on("page", problems.watch)
         context.set_default_timeout(15000)
         contexts.append(context)
         return context
 
     make.requests = requests
+    make.problems = problems
     yield make
+    # Whatever each page shows at the end must be as clean as every screen a step checked.
+    for context in contexts:
+        for page in context.pages:
+            if page.url.startswith("http"):
+                screen_is_clean(page)
     for context in contexts:
         context.close()
     assert requests.foreign() == [], "a request left the origin"
+    assert problems.found == [], "\n".join(problems.found)

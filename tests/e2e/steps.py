@@ -1,5 +1,6 @@
 """What a person does in the app, as small functions the browser tests share."""
 
+import re
 import uuid
 
 from fastapi import FastAPI
@@ -34,8 +35,34 @@ def sign_in(page, address: str) -> None:  # noqa: ANN001
     page.locator("#tabs:not([hidden])").wait_for()
 
 
-def heading(page, text: str) -> None:  # noqa: ANN001
+# What must never reach a person's screen: a JavaScript value printed as text, or a
+# validation message written for developers (pydantic's wording) instead of a sentence.
+BROKEN_TEXT = re.compile(
+    r"\[object |\bundefined\b|\bNaN\b|String should|Input should|Value error|"
+    r"Field required|field required|should have at (least|most)|value is not a valid"
+)
+
+
+def screen_is_clean(page) -> None:  # noqa: ANN001
+    """The page shows no broken text and nothing wider than the window."""
+    seen = page.evaluate(
+        """() => ({
+            text: document.body ? document.body.innerText : '',
+            wide: document.documentElement.scrollWidth,
+            window: document.documentElement.clientWidth,
+        })"""
+    )
+    broken = BROKEN_TEXT.search(seen["text"])
+    assert broken is None, f"{page.url} shows {broken.group(0)!r}: {seen['text'][:2000]}"
+    assert seen["wide"] <= seen["window"], (
+        f"{page.url} overflows sideways: {seen['wide']} px in a {seen['window']} px window"
+    )
+
+
+def heading(page, text) -> None:  # noqa: ANN001
+    """Waits for a screen by its heading, then checks the screen is clean."""
     page.get_by_role("heading", level=1, name=text).wait_for()
+    screen_is_clean(page)
 
 
 def api_login(app: FastAPI, address: str) -> TestClient:
