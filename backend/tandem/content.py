@@ -15,6 +15,7 @@ from tandem.config import Settings
 from tandem.couples.models import Couple, Membership
 from tandem.exercises import service as exercises
 from tandem.journal import service as journal
+from tandem.measures import results as measures
 from tandem.plans import personal as plans
 from tandem.reminders import service as reminders
 
@@ -42,6 +43,7 @@ def export_authored(session: Session, *, user: User, settings: Settings) -> dict
         **plans.export(session, user=user),
         "custom_exercises": exercises.export_custom(session, user=user),
         **appointments.export_authored(session, settings=settings, user=user),
+        **measures.export_authored(session, settings=settings, user=user),
     }
 
 
@@ -51,6 +53,7 @@ def delete_authored(session: Session, *, user: User) -> None:
     plans.delete_authored(session, user=user)
     exercises.delete_custom(session, user=user)
     appointments.delete_authored(session, user_id=user.id)
+    measures.delete_authored(session, user_id=user.id)
     # Last: other domains' sealed texts (session preparation) use the same data key.
     crypto.destroy_data_key(session, user_id=user.id)
     reminders.forget_user(session, user_id=user.id)

@@ -19,6 +19,7 @@ from tandem.db import is_sqlite, make_engine
 from tandem.errors import RETRY_AFTER_SECONDS, install_handlers
 from tandem.exercises.router import router as exercises_router
 from tandem.journal.router import router as journal_router
+from tandem.measures.router import router as measures_router
 from tandem.middleware import (
     BodySizeLimit,
     ContainHandledErrors,
@@ -41,6 +42,7 @@ ROUTERS = [
     journal_router,
     reminders_router,
     appointments_router,
+    measures_router,
 ]
 
 

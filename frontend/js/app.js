@@ -13,6 +13,9 @@ import * as guide from './views/guide.js';
 import * as invite from './views/invite.js';
 import * as join from './views/join.js';
 import * as library from './views/library.js';
+import * as coupleMeasures from './views/couple-measures.js';
+import * as measureEditor from './views/measure-editor.js';
+import * as measures from './views/measures.js';
 import * as notes from './views/notes.js';
 import * as plan from './views/plan.js';
 import * as prep from './views/prep.js';
@@ -46,6 +49,10 @@ const ROUTES = [
   [/^prep$/, prep.render, { role: 'partner' }],
   [/^profile$/, profileView.render, { role: 'therapist' }],
   [/^couple\/([^/]+)\/prep$/, appointment.renderPrep, { role: 'therapist' }],
+  [/^questionnaire\/([0-9a-f-]{36})$/, measures.renderAnswer, { role: 'partner' }],
+  [/^my-measures$/, measures.renderHistory, { role: 'partner' }],
+  [/^couple\/([0-9a-f-]{36})\/measures$/, coupleMeasures.render, { role: 'therapist' }],
+  [/^measures\/new$/, measureEditor.render, { role: 'therapist' }],
 ];
 
 const TABS = {

@@ -59,8 +59,13 @@ export async function render(root, { params }) {
     h('p', { class: 'lead', text: partners.length ? partners.map((p) => p.display_name).join(' & ') : 'No partner has joined yet.' }),
     h('div', { class: 'actions' },
       h('a', { href: `#/couple/${id}/plan/${thisWeek}`, class: 'button primary', text: 'This week’s plan' }),
-      h('a', { href: `#/couple/${id}/plan/${addDays(thisWeek, 7)}`, class: 'button secondary', text: 'Next week' }))
+      h('a', { href: `#/couple/${id}/plan/${addDays(thisWeek, 7)}`, class: 'button secondary', text: 'Next week' }),
+      h('a', { href: `#/couple/${id}/measures`, class: 'button secondary', text: 'Questionnaires & goals' }))
   );
+  const flags = await optional(`/api/couples/${id}/risk-flags`);
+  if (Array.isArray(flags) && flags.length) {
+    root.append(h('p', { class: 'card risk', role: 'alert' }, h('a', { href: `#/couple/${id}/measures`, text: `${flags.length} questionnaire ${flags.length === 1 ? 'answer needs' : 'answers need'} your attention` })));
+  }
   const [adherence, checkins, notes, appointment] = await Promise.all([
     optional(`/api/couples/${id}/adherence?weeks=8`),
     optional(`/api/couples/${id}/checkins`),

@@ -13,14 +13,16 @@ export function adherenceMeter(week) {
 
 export async function render(root, { state, go }) {
   root.append(title('Couples'));
-  const couples = await api.get('/api/couples');
+  const [couples, flags] = await Promise.all([api.get('/api/couples'), api.get('/api/me/risk-flags').catch(() => [])]);
+  const flagged = Object.fromEntries(flags.map((f) => [f.couple_id, f.open]));
   state.couples = couples;
   root.append(couples.length
     ? h('ul', { class: 'list' }, couples.map((c) => h('li', {},
       h('a', { href: `#/couple/${c.id}`, class: 'row-link' },
         h('span', { class: 'name', text: c.label }),
         h('span', { class: 'hint', text: (c.members || []).filter((m) => m.role === 'partner').map((m) => m.display_name).join(' & ') || 'Waiting for partners' }),
-        adherenceMeter(c.this_week)))))
+        adherenceMeter(c.this_week),
+        flagged[c.id] ? h('span', { class: 'error', text: `${flagged[c.id]} questionnaire ${flagged[c.id] === 1 ? 'answer needs' : 'answers need'} your attention` }) : null))))
     : empty('No couples yet. Create one, then invite the partners.'));
 
   const label = h('input', { class: 'input', required: true, maxlength: '120', autocomplete: 'off' });
