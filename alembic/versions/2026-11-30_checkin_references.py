@@ -4,7 +4,7 @@ References that already point nowhere (a draft item deleted before this revision
 first, so the constraints can be added.
 
 Revision ID: checkin_references
-Revises: measures_mbc
+Revises: practice_times
 Create Date: 2026-11-30
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from alembic import op
 
 revision: str = "checkin_references"
-down_revision: str | Sequence[str] | None = "measures_mbc"
+down_revision: str | Sequence[str] | None = "practice_times"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -28,6 +28,8 @@ from tandem.middleware import (
     SecurityHeaders,
 )
 from tandem.plans.router import router as plans_router
+from tandem.practice_times import reminders as practice_reminders
+from tandem.practice_times.router import router as practice_times_router
 from tandem.reminders.router import router as reminders_router
 
 log = logging.getLogger("tandem")
@@ -43,12 +45,15 @@ ROUTERS = [
     reminders_router,
     appointments_router,
     measures_router,
+    practice_times_router,
 ]
 
 
 def create_app(settings: Settings | None = None, *, run_worker: bool = False) -> FastAPI:
     settings = settings or Settings()
     settings.ensure_keys()
+    # Domains that plug into the reminders (tandem/reminders/hooks.py), before any worker runs.
+    practice_reminders.register()
     engine = make_engine(settings.database)
 
     @asynccontextmanager

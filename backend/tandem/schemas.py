@@ -169,6 +169,18 @@ def parse_day(value: str, *, name: str) -> date:
     return day
 
 
+def not_blank(message: str) -> AfterValidator:
+    """Text that may be left out, but not sent empty: bodies strip surrounding spaces, and
+    what is left must say something. `message` is a sentence a person can act on."""
+
+    def check(value: str) -> str:
+        if not value.strip():
+            raise PydanticCustomError("blank", message)
+        return value
+
+    return AfterValidator(check)
+
+
 def parse_id(value: str) -> uuid.UUID:
     """Ids in paths: a malformed one is as unknown as any other (404), not a validation error."""
     try:

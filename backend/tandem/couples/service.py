@@ -7,13 +7,14 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from tandem import audit, throttle
+from tandem import audit, events, throttle
 from tandem.accounts.models import Role, User
 from tandem.config import Settings
 from tandem.couples.models import (
     Couple,
     CoupleCreate,
     CoupleRead,
+    FormerMemberRead,
     Invitation,
     InvitationCreated,
     MemberRead,
@@ -79,10 +80,18 @@ def therapist_id(session: Session, couple_id: uuid.UUID) -> uuid.UUID | None:
     return None
 
 
-def couple_read(session: Session, couple: Couple) -> CoupleRead:
+def couple_read(
+    session: Session, couple: Couple, *, viewer_id: uuid.UUID | None = None
+) -> CoupleRead:
+    rows = session.exec(
+        select(Membership, User)
+        .join(User, col(User.id) == Membership.user_id)
+        .where(Membership.couple_id == couple.id)
+        .order_by(col(Membership.joined_at))
+    ).all()
+    active = [(m, u) for m, u in rows if m.left_at is None]
     members = [
-        MemberRead(user_id=m.user_id, display_name=u.display_name, role=m.role)
-        for m, u in active_members(session, couple.id)
+        MemberRead(user_id=m.user_id, display_name=u.display_name, role=m.role) for m, u in active
     ]
     from tandem.plans import progress  # plans build on couples, not the other way round
 
@@ -93,7 +102,26 @@ def couple_read(session: Session, couple: Couple) -> CoupleRead:
         timezone=couple.timezone,
         members=members,
         this_week=WeekProgress(done=totals[0], target=totals[1]) if totals else None,
+        former_members=_former_members(rows, viewer_id),
     )
+
+
+def _former_members(
+    rows: list[tuple[Membership, User]], viewer_id: uuid.UUID | None
+) -> list[FormerMemberRead]:
+    """Members who left while the viewer was there, newest first (not someone who is back)."""
+    viewer = next((m for m, _ in rows if m.user_id == viewer_id and m.left_at is None), None)
+    if viewer is None:
+        return []
+    present = {m.user_id for m, _ in rows if m.left_at is None}
+    gone = [
+        FormerMemberRead(
+            user_id=m.user_id, display_name=u.display_name, role=m.role, left_at=m.left_at
+        )
+        for m, u in rows
+        if m.left_at is not None and m.left_at >= viewer.joined_at and m.user_id not in present
+    ]
+    return sorted(gone, key=lambda f: f.left_at, reverse=True)
 
 
 def my_couples(session: Session, user: User) -> list[Couple]:
@@ -314,6 +342,22 @@ def end_membership(session: Session, *, membership: Membership, actor: User, act
         subject_user_id=membership.user_id,
         detail=str(membership.role),
     )
+    if membership.role == Role.partner:
+        # What waited on them is closed, and those left behind are told (same transaction).
+        session.flush()
+        staying = active_members(session, membership.couple_id)
+        events.partner_left(
+            session,
+            events.PartnerLeft(
+                couple_id=membership.couple_id,
+                membership_id=membership.id,
+                user_id=membership.user_id,
+                partner_ids=[m.user_id for m, _ in staying if m.role == Role.partner],
+                therapist_id=next(
+                    (m.user_id for m, _ in staying if m.role == Role.therapist), None
+                ),
+            ),
+        )
 
 
 def leave(session: Session, *, membership: Membership, user: User) -> None:

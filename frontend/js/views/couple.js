@@ -47,32 +47,58 @@ async function optional(path) {
   }
 }
 
+// This week's sessions disputed (with what was said) or closed because a partner left.
+function disputesSection(plan, names) {
+  const rows = [];
+  for (const item of (plan && plan.items) || []) {
+    for (const log of item.sessions || []) {
+      const by = names[log.logged_by] || 'A partner';
+      const what = `${by} logged “${item.title}” for ${shortDate(log.done_on)}; `;
+      if (log.status === 'disputed') {
+        rows.push(h('li', { class: 'card' }, h('p', { text: `${what}${names[log.disputed_by] || 'the other partner'} said it didn't happen${log.dispute_reason ? ':' : '.'}` }),
+          log.dispute_reason ? h('blockquote', { class: 'reason', text: log.dispute_reason }) : null));
+      } else if (log.withdrawn_reason) {
+        rows.push(h('li', { class: 'card', text: `${what}it was closed because ${log.withdrawn_reason === 'author_left' ? by : 'the other partner'} left the couple.` }));
+      }
+    }
+  }
+  return rows.length ? h('section', { 'aria-labelledby': 'disputes' }, h('h2', { id: 'disputes', text: 'Sessions disputed or closed this week' }), h('ul', { class: 'plain' }, rows)) : null;
+}
+
 export async function render(root, { params }) {
   const id = params[0];
-  const couple = await api.get(`/api/couples/${id}`);
+  const couple = await api.get(api.path`/api/couples/${id}`);
   const today = todayIn(couple.timezone);
   const thisWeek = mondayOf(today);
-  const names = Object.fromEntries((couple.members || []).map((m) => [m.user_id, m.display_name]));
+  const former = couple.former_members || [];
+  const names = Object.fromEntries([...former, ...(couple.members || [])].map((m) => [m.user_id, m.display_name]));
   const partners = (couple.members || []).filter((m) => m.role === 'partner');
+  const left = former.filter((m) => m.role === 'partner');
   root.append(
     title(couple.label),
     h('p', { class: 'lead', text: partners.length ? partners.map((p) => p.display_name).join(' & ') : 'No partner has joined yet.' }),
+    ...(left.length
+      ? [h('p', { class: 'card note-from', role: 'note', text: left.map((m) => `${m.display_name} left the couple on ${shortDate(m.left_at)}.`).join(' ') })]
+      : []),
     h('div', { class: 'actions' },
-      h('a', { href: `#/couple/${id}/plan/${thisWeek}`, class: 'button primary', text: 'This week’s plan' }),
-      h('a', { href: `#/couple/${id}/plan/${addDays(thisWeek, 7)}`, class: 'button secondary', text: 'Next week' }),
-      h('a', { href: `#/couple/${id}/measures`, class: 'button secondary', text: 'Questionnaires & goals' }))
+      h('a', { href: `#/couple/${encodeURIComponent(id)}/plan/${thisWeek}`, class: 'button primary', text: 'This week’s plan' }),
+      h('a', { href: `#/couple/${encodeURIComponent(id)}/plan/${addDays(thisWeek, 7)}`, class: 'button secondary', text: 'Next week' }),
+      h('a', { href: `#/couple/${encodeURIComponent(id)}/measures`, class: 'button secondary', text: 'Questionnaires & goals' }))
   );
-  const flags = await optional(`/api/couples/${id}/risk-flags`);
+  const flags = await optional(api.path`/api/couples/${id}/risk-flags`);
   if (Array.isArray(flags) && flags.length) {
-    root.append(h('p', { class: 'card risk', role: 'alert' }, h('a', { href: `#/couple/${id}/measures`, text: `${flags.length} questionnaire ${flags.length === 1 ? 'answer needs' : 'answers need'} your attention` })));
+    root.append(h('p', { class: 'card risk', role: 'alert' }, h('a', { href: `#/couple/${encodeURIComponent(id)}/measures`, text: `${flags.length} questionnaire ${flags.length === 1 ? 'answer needs' : 'answers need'} your attention` })));
   }
-  const [adherence, checkins, notes, appointment] = await Promise.all([
-    optional(`/api/couples/${id}/adherence?weeks=8`),
-    optional(`/api/couples/${id}/checkins`),
-    optional(`/api/couples/${id}/notes`),
+  const [adherence, checkins, notes, appointment, plan] = await Promise.all([
+    optional(api.path`/api/couples/${id}/adherence?weeks=8`),
+    optional(api.path`/api/couples/${id}/checkins`),
+    optional(api.path`/api/couples/${id}/notes`),
     appointmentPanel(id),
+    optional(api.path`/api/couples/${id}/plans/current`),
   ]);
   root.append(appointment);
+  const disputes = disputesSection(plan, names);
+  if (disputes) root.append(disputes);
   const adherenceBody = adherence && adherence.weeks && adherence.weeks.length
     ? adherenceChart(adherence.weeks)
     : empty(adherence && adherence.error ? adherence.error : 'No published weeks yet.');
