@@ -57,15 +57,23 @@ class Key:
     rule: Rule
 
 
-def keys(settings: Settings, kind: str, *, account: str | None, address: str | None) -> list[Key]:
-    """The counters for an attempt of `kind`: the account's first, then the address's."""
+def keys(
+    settings: Settings,
+    kind: str,
+    *,
+    account: str | None,
+    address: str | None,
+    address_rule: Rule | None = None,
+) -> list[Key]:
+    """The counters for an attempt of `kind`: the account's first, then the address's (with
+    `address_rule` where one address must be held to more than ADDRESS)."""
     found = []
     if account:
         name = f"{kind}:a:" + keyed_digest(account.strip().lower(), settings)[:40]
         found.append(Key(name, ACCOUNT))
     if address:
         name = f"{kind}:ip:" + keyed_digest(address, settings)[:40]
-        found.append(Key(name, ADDRESS_RULES.get(kind, ADDRESS)))
+        found.append(Key(name, address_rule or ADDRESS_RULES.get(kind, ADDRESS)))
     return found
 
 
@@ -136,3 +144,45 @@ def succeeded(session: Session, throttle_keys: list[Key]) -> None:
                 .where(TABLE.c.key == key.name, TABLE.c.failures > 0)
                 .values(failures=TABLE.c.failures - 1)
             )
+
+
+# --- counting after the fact ----------------------------------------------------------------
+# For limits that guard no secret (a calendar feed's fetches): check first, count afterwards.
+# Not atomic under concurrency; guessing a secret uses `attempt`.
+
+
+def _as_key(key: Key | str) -> Key:
+    return key if isinstance(key, Key) else Key(key, ACCOUNT)
+
+
+def check(session: Session, throttle_keys: list[Key] | list[str]) -> None:
+    now = utcnow()
+    for key in map(_as_key, throttle_keys):
+        row = session.execute(
+            select(TABLE.c.failures, TABLE.c.last_failure_at).where(TABLE.c.key == key.name)
+        ).first()
+        if row is None or now - row.last_failure_at > FORGET_AFTER:
+            continue
+        if row.last_failure_at + timedelta(seconds=key.rule.delay(row.failures)) > now:
+            raise TooManyRequests(headers={"Retry-After": str(_wait(session, key, now))})
+
+
+def fail(session: Session, throttle_keys: list[Key] | list[str]) -> None:
+    """Count one more for each key (an atomic upsert: concurrent counts all count)."""
+    now = utcnow()
+    insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    for key in map(_as_key, throttle_keys):
+        session.execute(
+            insert(TABLE)
+            .values(key=key.name, failures=1, last_failure_at=now)
+            .on_conflict_do_update(
+                index_elements=["key"],
+                set_={
+                    "failures": case(
+                        (TABLE.c.last_failure_at < _at(now - FORGET_AFTER), 1),
+                        else_=TABLE.c.failures + 1,
+                    ),
+                    "last_failure_at": now,
+                },
+            )
+        )
