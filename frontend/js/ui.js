@@ -192,7 +192,9 @@ export function confirmDialog(titleText, message, confirmLabel, { danger = false
 // inside the dialog, so a wrong password is said there and nothing typed is lost.
 export function passwordDialog(titleText, content, confirmLabel, action, { danger = false } = {}) {
   return new Promise((resolve) => {
-    const password = h('input', { type: 'password', class: 'input', name: 'password', autocomplete: 'current-password', required: true });
+    // Not required: an account from the practice's sign-in has no password (the server then
+    // asks for a recent sign-in instead, and says so).
+    const password = h('input', { type: 'password', class: 'input', name: 'password', autocomplete: 'current-password' });
     const errors = h('div');
     const confirm = h('button', { type: 'submit', class: danger ? 'danger' : 'primary', text: confirmLabel });
     let result;
@@ -205,7 +207,7 @@ export function passwordDialog(titleText, content, confirmLabel, action, { dange
           dialog.close('yes');
         }, errors);
       },
-    }, field('Your password', password), errors,
+    }, field('Your password', password, 'Signed in through your practice? Leave it empty.'), errors,
     h('div', { class: 'actions' },
       h('button', { type: 'button', class: 'secondary', text: 'Cancel', onclick: () => dialog.close('no') }),
       confirm));

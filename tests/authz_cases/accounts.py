@@ -40,19 +40,26 @@ CASES = [
     ),
     Case("GET", "/api/me", expect={"everyone": 200}),
     Case("PATCH", "/api/me", expect={"everyone": 200}, body=lambda w: {"timezone": "UTC"}),
-    Case("DELETE", "/api/me", fresh="case", expect={"everyone": 204}),
+    Case(
+        "DELETE",
+        "/api/me",
+        fresh="case",
+        expect={"everyone": 204},
+        body=lambda w: {"password": PASSWORD},
+    ),
+    Case(
+        "POST",
+        "/api/me/recovery-code",
+        fresh="case",
+        expect={"everyone": 200},
+        body=lambda w: {"password": PASSWORD},
+    ),
     Case(
         "POST",
         "/api/me/password",
         fresh="case",
         expect={"everyone": 204},
         body=lambda w: {"current_password": PASSWORD, "new_password": NEW_PASSWORD},
-    ),
-    Case(
-        "POST",
-        "/api/me/recovery-code",
-        expect={"everyone": 200},
-        body=lambda w: {"password": PASSWORD},
     ),
     Case("GET", "/api/me/sessions", expect={"everyone": 200}),
     # Someone else's sign-in session is as unknown as a made-up one.

@@ -101,7 +101,8 @@ class PasswordChangeBody(Body):
 
 
 class PasswordConfirmBody(Body):
-    """The password again, before something that can't be undone (none for single sign-on)."""
+    """The password again, before what cannot be undone (an account without one, from single
+    sign-on, sends nothing and needs a recent sign-in instead)."""
 
     password: Password | None = None
 

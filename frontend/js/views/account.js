@@ -37,7 +37,7 @@ export function passwordSection(state) {
       'Make a new recovery code?',
       ['Your current recovery code stops working at once. The new one is shown once: keep it somewhere safe.'],
       'Make a new code',
-      (password) => api.post('/api/me/recovery-code', { password })
+      (password) => api.post('/api/me/recovery-code', password ? { password } : {})
     );
     if (answer && answer.recovery_code) {
       holdRecoveryCode(answer.recovery_code, { email: state.user.email, onDone: () => { location.hash = '#/settings'; } });
@@ -121,7 +121,7 @@ export function deleteAccountButton(state) {
     const done = await passwordDialog('Delete your account?',
       [h('p', { text: lost }), h('p', { text: kept }), h('p', { class: 'hint', text: 'To keep a copy, download your data first. Enter your password to confirm.' })],
       'Delete my account',
-      (password) => api.del('/api/me', { password }),
+      (password) => api.del('/api/me', password ? { password } : {}),
       { danger: true });
     if (done === null) return;
     tellSignIn('Your account has been deleted, with everything you wrote. You are signed out.');
