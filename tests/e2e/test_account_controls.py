@@ -279,6 +279,10 @@ class TestDeletingTheAccount:
 
         page.get_by_role("button", name="Delete my account").click()
         dialog = page.get_by_role("dialog")
+        dialog.get_by_label("Your password").fill("not my password at all")
+        dialog.get_by_role("button", name="Delete my account").click()
+        dialog.get_by_text("That password is not right.").wait_for()
+        assert can_log_in(app, world.partner_a.email, PASSWORD)  # nothing was deleted
         dialog.get_by_label("Your password").fill(PASSWORD)
         dialog.get_by_role("button", name="Delete my account").click()
         heading(page, "Welcome back")
