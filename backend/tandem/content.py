@@ -17,6 +17,7 @@ from tandem.exercises import service as exercises
 from tandem.journal import service as journal
 from tandem.plans import personal as plans
 from tandem.reminders import service as reminders
+from tandem.workspace import service as workspace
 
 
 def export_authored(session: Session, *, user: User, settings: Settings) -> dict[str, Any]:
@@ -42,6 +43,7 @@ def export_authored(session: Session, *, user: User, settings: Settings) -> dict
         **plans.export(session, user=user),
         "custom_exercises": exercises.export_custom(session, user=user),
         **appointments.export_authored(session, settings=settings, user=user),
+        **workspace.export(session, user_id=user.id),
     }
 
 
@@ -54,6 +56,7 @@ def delete_authored(session: Session, *, user: User) -> None:
     # Last: other domains' sealed texts (session preparation) use the same data key.
     crypto.destroy_data_key(session, user_id=user.id)
     reminders.forget_user(session, user_id=user.id)
+    workspace.forget(session, user_id=user.id)
 
 
 def forget_device(session: Session, *, user: User, endpoint: str) -> None:

@@ -22,6 +22,7 @@ from tandem.journal.router import router as journal_router
 from tandem.middleware import BodySizeLimit, ContainHandledErrors, Observe, SecurityHeaders
 from tandem.plans.router import router as plans_router
 from tandem.reminders.router import router as reminders_router
+from tandem.workspace.router import router as workspace_router
 
 log = logging.getLogger("tandem")
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
@@ -35,6 +36,7 @@ ROUTERS = [
     journal_router,
     reminders_router,
     appointments_router,
+    workspace_router,
 ]
 
 

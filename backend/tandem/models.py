@@ -12,5 +12,6 @@ from tandem.exercises import models as exercises  # noqa: F401
 from tandem.journal import models as journal  # noqa: F401
 from tandem.plans import models as plans  # noqa: F401
 from tandem.reminders import models as reminders  # noqa: F401
+from tandem.workspace import models as workspace  # noqa: F401
 
 __all__ = ["metadata"]

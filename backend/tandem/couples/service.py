@@ -80,20 +80,49 @@ def therapist_id(session: Session, couple_id: uuid.UUID) -> uuid.UUID | None:
 
 
 def couple_read(session: Session, couple: Couple) -> CoupleRead:
-    members = [
-        MemberRead(user_id=m.user_id, display_name=u.display_name, role=m.role)
-        for m, u in active_members(session, couple.id)
-    ]
+    return couples_read(session, [couple])[0]
+
+
+def couples_read(session: Session, couples: list[Couple]) -> list[CoupleRead]:
+    """Couples as their members see them, in a fixed number of queries whatever their number
+    (a therapist's list of 200 couples must not cost a thousand)."""
     from tandem.plans import progress  # plans build on couples, not the other way round
 
-    totals = progress.week_totals(session, couple)
-    return CoupleRead(
-        id=couple.id,
-        label=couple.label,
-        timezone=couple.timezone,
-        members=members,
-        this_week=WeekProgress(done=totals[0], target=totals[1]) if totals else None,
-    )
+    members: dict[uuid.UUID, list[tuple[Membership, User]]] = {c.id: [] for c in couples}
+    if couples:
+        for membership, user in session.exec(
+            select(Membership, User)
+            .join(User, col(User.id) == Membership.user_id)
+            .where(col(Membership.couple_id).in_(list(members)), col(Membership.left_at).is_(None))
+            .order_by(col(Membership.joined_at))
+        ).all():
+            members[membership.couple_id].append((membership, user))
+    partners = {
+        couple_id: [m.user_id for m, _ in rows if m.role == Role.partner]
+        for couple_id, rows in members.items()
+    }
+    weeks = progress.current_weeks(session, couples, partners)
+    answers = []
+    for couple in couples:
+        tallies = weeks.get(couple.id)
+        this_week = None
+        if tallies is not None:
+            this_week = WeekProgress(
+                done=sum(t.done for _, t in tallies), target=sum(t.target for _, t in tallies)
+            )
+        answers.append(
+            CoupleRead(
+                id=couple.id,
+                label=couple.label,
+                timezone=couple.timezone,
+                members=[
+                    MemberRead(user_id=m.user_id, display_name=u.display_name, role=m.role)
+                    for m, u in members[couple.id]
+                ],
+                this_week=this_week,
+            )
+        )
+    return answers
 
 
 def my_couples(session: Session, user: User) -> list[Couple]:
