@@ -18,7 +18,7 @@ from tandem.appointments import prep
 from tandem.appointments.models import Appointment
 from tandem.config import Settings
 from tandem.couples.models import Couple
-from tandem.errors import NotFound
+from tandem.errors import Invalid, NotFound
 from tandem.exercises.models import Mode
 from tandem.journal import ranges
 from tandem.journal import service as journal
@@ -143,7 +143,7 @@ def week_summary(
     """One week as a partner lived it: the plan with their own counts, the sessions, what they
     wrote (every visibility) and what the other partner shared with them."""
     if week_start.weekday() != 0:
-        raise NotFound("Weeks start on a Monday")
+        raise Invalid("week_start must be a Monday")
     week_end = week_start + timedelta(days=6)
     found = history(
         session, settings=settings, couple=couple, reader_id=me, since=week_start, until=week_end

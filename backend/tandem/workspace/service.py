@@ -127,10 +127,8 @@ def history_span(couple: Couple, since: date | None, until: date | None) -> tupl
     born = created_on(couple)
     if since is None:
         since = max(born, until - timedelta(days=MAX_SPAN_DAYS - 2))
+    since = _not_before_born(couple, since, until)
     check_span(since, until)
-    # Weeks before the couple existed hold nothing: they are not shown as empty weeks.
-    if since < born <= until:
-        since = born
     return since, until
 
 
@@ -171,6 +169,12 @@ def brief_span(
             if last is not None
             else until - timedelta(days=BRIEF_DEFAULT_DAYS - 1)
         )
-        since = min(max(since, created_on(couple)), until)
+    since = _not_before_born(couple, since, until)
     check_span(since, until)
     return since, until
+
+
+def _not_before_born(couple: Couple, since: date, until: date) -> date:
+    # Weeks before the couple existed hold nothing: they are not shown as empty weeks.
+    born = created_on(couple)
+    return born if since < born <= until else since
