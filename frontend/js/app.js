@@ -5,17 +5,19 @@ import * as push from './push.js';
 import { h, say } from './ui.js';
 import * as appointment from './views/appointment.js';
 import * as auth from './views/auth.js';
+import * as brief from './views/brief.js';
 import * as checkin from './views/checkin.js';
 import * as couple from './views/couple.js';
-import * as couples from './views/couples.js';
 import * as exercise from './views/exercise.js';
 import * as guide from './views/guide.js';
 import * as invite from './views/invite.js';
 import * as join from './views/join.js';
 import * as library from './views/library.js';
 import * as notes from './views/notes.js';
+import * as overview from './views/overview.js';
 import * as plan from './views/plan.js';
 import * as prep from './views/prep.js';
+import * as printouts from './views/printouts.js';
 import * as profileView from './views/profile.js';
 import * as session from './views/session.js';
 import * as settings from './views/settings.js';
@@ -36,7 +38,7 @@ const ROUTES = [
   [/^sessions?\/([^/]+)$/, session.render, { role: 'partner' }],
   [/^invite$/, invite.render, { role: 'partner' }],
   [/^settings$/, settings.render, {}],
-  [/^couples$/, couples.render, { role: 'therapist' }],
+  [/^couples$/, overview.render, { role: 'therapist' }],
   [/^couple\/([^/]+)$/, couple.render, { role: 'therapist' }],
   [/^couple\/([^/]+)\/plan\/(\d{4}-\d{2}-\d{2})$/, plan.render, { role: 'therapist' }],
   [/^library$/, library.render, { role: 'therapist' }],
@@ -46,6 +48,9 @@ const ROUTES = [
   [/^prep$/, prep.render, { role: 'partner' }],
   [/^profile$/, profileView.render, { role: 'therapist' }],
   [/^couple\/([^/]+)\/prep$/, appointment.renderPrep, { role: 'therapist' }],
+  [/^couple\/([^/]+)\/brief(?:\/(\d{4}-\d{2}-\d{2})\/(\d{4}-\d{2}-\d{2}))?$/, brief.render, { role: 'therapist' }],
+  [/^print\/week(?:\/(\d{4}-\d{2}-\d{2}))?$/, printouts.week, { role: 'partner' }],
+  [/^print\/prep$/, printouts.prep, { role: 'partner' }],
 ];
 
 const TABS = {

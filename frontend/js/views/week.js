@@ -165,5 +165,6 @@ export async function render(root, { state, render: rerender }) {
   if (!items.length) root.append(empty('This week has no exercises. Enjoy the rest.'));
   const ctx = { me, names, partnerName, pending, rerender, today };
   root.append(h('div', { class: 'items' }, items.map((item) => itemCard(item, ctx))));
-  root.append(h('p', { class: 'links' }, h('a', { href: '#/checkin', text: 'How did it go? Write a check-in' })));
+  root.append(h('p', { class: 'links' }, h('a', { href: '#/checkin', text: 'How did it go? Write a check-in' }),
+    h('a', { href: '#/print/week', text: 'Print this week' })));
 }
