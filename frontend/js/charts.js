@@ -10,12 +10,14 @@ const SHAPES = ['circle', 'square', 'triangle', 'diamond'];
 // --- tables --------------------------------------------------------------------------------
 
 // `columns`: header labels; `rows`: arrays of cells (the first is the row's header).
+// Hidden tables sit in a clipped box: a table itself ignores the width that clips it.
 export function dataTable({ caption, columns, rows, visible = false }) {
-  return h('table', { class: visible ? 'data' : 'sr-only' },
+  const table = h('table', { class: 'data' },
     h('caption', { text: caption }),
     h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', text: c })))),
     h('tbody', {}, rows.map((row) => h('tr', {},
       row.map((cell, i) => (i === 0 ? h('th', { scope: 'row', text: String(cell) }) : h('td', { text: String(cell) })))))));
+  return visible ? table : h('div', { class: 'sr-only' }, table);
 }
 
 function figure(chart, { legend, table, className = '' }) {

@@ -114,15 +114,9 @@ def new_context(browser, server):  # noqa: ANN001, ANN201
     problems = PageProblems()
 
     def make(**kwargs):  # noqa: ANN003, ANN202
-        context = browser.new_context(
-            viewport=PHONE,
-            device_scale_factor=2,
-            is_mobile=True,
-            has_touch=True,
-            base_url=server,
-            service_workers="allow",
-            **kwargs,
-        )
+        # A phone unless the test asks for another device (a desktop: viewport, is_mobile...).
+        device = {"viewport": PHONE, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+        context = browser.new_context(base_url=server, service_workers="allow", **(device | kwargs))
         context.on("request", lambda r: requests.urls.append(r.url))
         context.on("page", problems.watch)
         context.set_default_timeout(15000)

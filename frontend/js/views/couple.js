@@ -20,9 +20,10 @@ export function namesOf(partners) {
 
 // --- adherence -------------------------------------------------------------------------------
 
-function bars(caption, weeks, pick) {
+function bars(caption, weeks, pick, size = {}) {
   const data = weeks.map((w) => ({ week: w.week_start, ...pick(w) }));
   return weekBars({
+    ...size,
     title: caption,
     weeks: data.map((d) => ({ ...d, label: dayLabel(Date.parse(`${d.week}T12:00:00Z`)) })),
     table: {
@@ -33,6 +34,8 @@ function bars(caption, weeks, pick) {
   });
 }
 
+// Small charts draw in a smaller box, so their text keeps a readable size.
+const SMALL = { width: 230, height: 120 };
 const sum = (list, key) => list.reduce((n, x) => n + (x[key] || 0), 0);
 
 // Adherence, in all and per partner and per exercise; the weeks come oldest first.
@@ -46,7 +49,7 @@ export function adherenceCharts(weeks, partners) {
     bars(`${p.display_name}: sessions done against target`, weeks, (w) => {
       const mine = w.partners.find((x) => x.user_id === p.user_id) || { done: 0, target: 0 };
       return { done: mine.done, target: mine.target };
-    })));
+    }, SMALL)));
   const exercises = new Map();
   for (const w of weeks) for (const item of w.items) if (!exercises.has(item.exercise_id)) exercises.set(item.exercise_id, item.title);
   const perExercise = [...exercises].map(([id, name]) => h('div', { class: 'small-chart' },
@@ -54,7 +57,7 @@ export function adherenceCharts(weeks, partners) {
     bars(`${name}: sessions done against target`, weeks, (w) => {
       const items = w.items.filter((i) => i.exercise_id === id);
       return { done: sum(items, 'done'), target: sum(items, 'target'), disputed: sum(items, 'disputed'), withdrawn: sum(items, 'withdrawn') };
-    })));
+    }, SMALL)));
   return [
     total,
     h('h3', { text: 'By partner' }),
@@ -195,7 +198,7 @@ export async function render(root, { params }) {
   root.append(
     title(couple.label),
     h('p', { class: 'lead', text: partners.length ? partners.map((p) => p.display_name).join(' & ') : 'No partner has joined yet.' }),
-    gone.length ? h('p', { class: 'waiting', text: gone.map((p) => `${p.display_name} left on ${shortDate(p.left_at)}.`).join(' ') }) : null,
+    ...gone.map((p) => h('p', { class: 'waiting', text: `${p.display_name} left on ${shortDate(p.left_at)}.` })),
     h('div', { class: 'actions' },
       h('a', { href: `#/couple/${id}/plan/${thisWeek}`, class: 'button primary', text: 'This week’s plan' }),
       h('a', { href: `#/couple/${id}/plan/${addDays(thisWeek, 7)}`, class: 'button secondary', text: 'Next week' }),

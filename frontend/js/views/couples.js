@@ -3,13 +3,14 @@ import * as api from '../api.js';
 import { loadSession } from '../app.js';
 import { busy, field, h } from '../ui.js';
 
-export function newCoupleCard(go) {
+// Folded away once the therapist has couples; open while they have none.
+export function newCoupleCard(go, { open = true } = {}) {
   const label = h('input', { class: 'input', required: true, maxlength: '120', autocomplete: 'off' });
   const zone = h('input', { class: 'input', required: true, value: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC' });
   const errors = h('div');
   const button = h('button', { type: 'submit', class: 'primary', text: 'Create couple' });
-  return h('section', { class: 'card new-couple', 'aria-labelledby': 'new-couple' },
-    h('h2', { id: 'new-couple', text: 'New couple' }),
+  return h('details', { class: 'card new-couple', open },
+    h('summary', {}, h('h2', { text: 'New couple' })),
     h('form', {
       class: 'stack',
       onsubmit: (event) => {

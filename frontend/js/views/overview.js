@@ -143,6 +143,7 @@ function rulesForm(settings, reload) {
     h('summary', { text: 'Attention rules' }),
     h('form', {
       class: 'stack',
+      novalidate: true, // our own sentences, next to the form, not the browser's bubbles
       onsubmit: (event) => {
         event.preventDefault();
         const n = Number(days.value);
@@ -176,11 +177,13 @@ export async function render(root, { go }) {
   root.append(title('Couples'));
   const summary = h('p', { class: 'lead', role: 'status' });
   const body = h('div');
-  root.append(summary, body, newCoupleCard(go));
+  const create = h('div');
+  root.append(summary, body, create);
 
   async function load() {
     const answer = await api.get('/api/therapist/overview');
     body.replaceChildren(...table(answer, summary, load));
+    if (!create.firstChild) create.append(newCoupleCard(go, { open: answer.couples.length === 0 }));
   }
   await load();
 }
@@ -195,7 +198,7 @@ function table(answer, summary, reload) {
   const rows = new Map(couples.map((c) => [c.id, row(c, rules)]));
   const tbody = h('tbody');
   const heads = COLUMNS.map(([key, label]) => {
-    const button = h('button', { type: 'button', class: 'sort', text: label });
+    const button = h('button', { type: 'button', class: 'sort' }, label, h('span', { class: 'sort-mark', 'aria-hidden': 'true' }));
     const th = h('th', { scope: 'col' }, button);
     button.addEventListener('click', () => {
       view.descending = view.sort === key ? !view.descending : key === 'attention' || key === 'activity';
@@ -228,7 +231,8 @@ function table(answer, summary, reload) {
     for (const [key, th] of heads) {
       th.setAttribute('aria-sort', key === view.sort ? (view.descending ? 'descending' : 'ascending') : 'none');
     }
-    const of = shown.length === couples.length ? `${couples.length} couples` : `${shown.length} of ${couples.length} couples shown`;
+    const total = `${couples.length} ${couples.length === 1 ? 'couple' : 'couples'}`;
+    const of = shown.length === couples.length ? total : `${shown.length} of ${total} shown`;
     summary.textContent = `${of} · ${needing} need${needing === 1 ? 's' : ''} attention`;
     empties.hidden = shown.length > 0;
   }
