@@ -5,19 +5,15 @@ import * as push from './push.js';
 import { h, say } from './ui.js';
 import * as appointment from './views/appointment.js';
 import * as auth from './views/auth.js';
-import * as brief from './views/brief.js';
 import * as checkin from './views/checkin.js';
-import * as couple from './views/couple.js';
 import * as exercise from './views/exercise.js';
 import * as guide from './views/guide.js';
 import * as invite from './views/invite.js';
 import * as join from './views/join.js';
 import * as library from './views/library.js';
 import * as notes from './views/notes.js';
-import * as overview from './views/overview.js';
 import * as plan from './views/plan.js';
 import * as prep from './views/prep.js';
-import * as printouts from './views/printouts.js';
 import * as profileView from './views/profile.js';
 import * as session from './views/session.js';
 import * as settings from './views/settings.js';
@@ -25,6 +21,15 @@ import * as therapist from './views/therapist.js';
 import * as week from './views/week.js';
 
 export const state = { user: null, couples: [], couple: null, offlineMode: false };
+
+// The therapist's workspace and the printouts load on first use: a partner's phone never
+// downloads them at start (the service worker still precaches them).
+const later = (load, name = 'render') => async (...args) => (await load())[name](...args);
+const overview = later(() => import('./views/overview.js'));
+const couple = later(() => import('./views/couple.js'));
+const brief = later(() => import('./views/brief.js'));
+const printWeek = later(() => import('./views/printouts.js'), 'week');
+const printPrep = later(() => import('./views/printouts.js'), 'prep');
 
 const ROUTES = [
   [/^signin$/, auth.signIn, { open: true }],
@@ -38,8 +43,8 @@ const ROUTES = [
   [/^sessions?\/([^/]+)$/, session.render, { role: 'partner' }],
   [/^invite$/, invite.render, { role: 'partner' }],
   [/^settings$/, settings.render, {}],
-  [/^couples$/, overview.render, { role: 'therapist' }],
-  [/^couple\/([^/]+)$/, couple.render, { role: 'therapist' }],
+  [/^couples$/, overview, { role: 'therapist' }],
+  [/^couple\/([^/]+)$/, couple, { role: 'therapist' }],
   [/^couple\/([^/]+)\/plan\/(\d{4}-\d{2}-\d{2})$/, plan.render, { role: 'therapist' }],
   [/^library$/, library.render, { role: 'therapist' }],
   [/^guide$/, guide.render, { open: true }],
@@ -48,9 +53,9 @@ const ROUTES = [
   [/^prep$/, prep.render, { role: 'partner' }],
   [/^profile$/, profileView.render, { role: 'therapist' }],
   [/^couple\/([^/]+)\/prep$/, appointment.renderPrep, { role: 'therapist' }],
-  [/^couple\/([^/]+)\/brief(?:\/(\d{4}-\d{2}-\d{2})\/(\d{4}-\d{2}-\d{2}))?$/, brief.render, { role: 'therapist' }],
-  [/^print\/week(?:\/(\d{4}-\d{2}-\d{2}))?$/, printouts.week, { role: 'partner' }],
-  [/^print\/prep$/, printouts.prep, { role: 'partner' }],
+  [/^couple\/([^/]+)\/brief(?:\/(\d{4}-\d{2}-\d{2})\/(\d{4}-\d{2}-\d{2}))?$/, brief, { role: 'therapist' }],
+  [/^print\/week(?:\/(\d{4}-\d{2}-\d{2}))?$/, printWeek, { role: 'partner' }],
+  [/^print\/prep$/, printPrep, { role: 'partner' }],
 ];
 
 const TABS = {
