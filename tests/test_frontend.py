@@ -9,7 +9,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 FRONTEND = Path(__file__).resolve().parents[1] / "frontend"
-JS_BUDGET = 50 * 1024
+# 50 KB, plus ~8.6 KB for the questionnaire screens (issue 18: answering, safety screen,
+# history, the therapist's trends, assigning, goals and the custom questionnaire editor).
+JS_BUDGET = 56 * 1024
 # The therapist's workspace and the printouts, loaded on first use.
 LAZY_BUDGET = 20 * 1024
 

@@ -16,6 +16,7 @@ from tandem.config import Settings
 from tandem.plans.models import SessionLog
 from tests.factories import Actor, World, login, make_world, new_client
 from tests.journal_helpers import marker
+from tests.measures_support import PHQ9_RISK, answer, assign
 from tests.plans_support import INDIVIDUAL, JOINT, item, log, published_week, this_monday
 from tests.workspace_seed import seed_practice
 
@@ -172,6 +173,15 @@ class TestFlags:
         put = w.partner_b.put(f"/api/couples/{w.couple_id}/prep", json={"sections": sections})
         assert put.status_code == 200, put.text
         assert row_of(overview(w), w.couple_id)["flags"]["prepared"] == [w.partner_b.id]
+
+
+    def test_questionnaire_answers_to_review(self, app: FastAPI) -> None:
+        w = make_world(app)
+        made = assign(w, "phq9")
+        assert answer(w.partner_a, made["id"], PHQ9_RISK).status_code == 201
+        row = row_of(overview(w), w.couple_id)
+        assert row["flags"]["risk"] == 1
+        assert row["attention"] == 1
 
 
 class TestNothingPrivateReachesIt:

@@ -16,6 +16,9 @@ from tandem.db import make_engine, write_session
 from tandem.errors import DomainError
 from tandem.exercises import service as exercises
 
+# Registers the due-questionnaire reminders with the scheduler of a standalone worker.
+from tandem.measures import reminders as _measure_reminders  # noqa: F401
+
 
 def _migrate(settings: Settings) -> None:
     settings.ensure_keys()

@@ -24,6 +24,22 @@ DEFAULT_PUSH_HOSTS = ",".join(
     ]
 )
 
+# Shown at once to a person whose questionnaire answer suggests risk (PHQ-9 item 9, or a
+# custom measure's risk item). Operators set their region's services; items are separated by
+# "|". The first line is the one that matters everywhere.
+DEFAULT_CRISIS_RESOURCES = " | ".join(
+    [
+        "If you are in danger now, call your local emergency number "
+        "(112 in Europe, 911 in the US and Canada, 999 in the UK, 000 in Australia).",
+        "If you are thinking about suicide or about hurting yourself, you can talk to someone "
+        "now, free and in confidence: in the US call or text 988; in the UK and Ireland call "
+        "Samaritans on 116 123; elsewhere, findahelpline.com lists the lines in your country.",
+        "If you can, tell someone you trust how you are feeling, and stay with them.",
+        "Your therapist will see that this answer needs attention, but may not see it right "
+        "away: if you need help now, use the numbers above.",
+    ]
+)
+
 PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "changethis", "please-change-me"}
 
 
@@ -60,6 +76,7 @@ class Settings(BaseSettings):
     sso_client_secret: str | None = None
     sso_allowed_domains: str = ""
     log_level: str = "INFO"
+    crisis_resources: str = DEFAULT_CRISIS_RESOURCES
 
     @field_validator("access_token_minutes")
     @classmethod
@@ -81,6 +98,11 @@ class Settings(BaseSettings):
                 if value is not None and (value.lower() in PLACEHOLDER_SECRETS or len(value) < 32):
                     raise ValueError(f"TANDEM_{name.upper()} looks like a placeholder")
         return self
+
+    @property
+    def crisis_resource_list(self) -> list[str]:
+        found = [part.strip() for part in self.crisis_resources.split("|") if part.strip()]
+        return found or [p.strip() for p in DEFAULT_CRISIS_RESOURCES.split("|")]
 
     @property
     def is_https(self) -> bool:

@@ -15,6 +15,7 @@ from tandem.config import Settings
 from tandem.couples.models import Couple, Membership
 from tandem.exercises import service as exercises
 from tandem.journal import service as journal
+from tandem.measures import results as measures
 from tandem.plans import personal as plans
 from tandem.reminders import service as reminders
 from tandem.workspace import service as workspace
@@ -44,6 +45,7 @@ def export_authored(session: Session, *, user: User, settings: Settings) -> dict
         "custom_exercises": exercises.export_custom(session, user=user),
         **appointments.export_authored(session, settings=settings, user=user),
         **workspace.export(session, user_id=user.id),
+        **measures.export_authored(session, settings=settings, user=user),
     }
 
 
@@ -53,6 +55,7 @@ def delete_authored(session: Session, *, user: User) -> None:
     plans.delete_authored(session, user=user)
     exercises.delete_custom(session, user=user)
     appointments.delete_authored(session, user_id=user.id)
+    measures.delete_authored(session, user_id=user.id)
     # Last: other domains' sealed texts (session preparation) use the same data key.
     crypto.destroy_data_key(session, user_id=user.id)
     reminders.forget_user(session, user_id=user.id)

@@ -19,6 +19,7 @@ from tandem.db import is_sqlite, make_engine
 from tandem.errors import install_handlers
 from tandem.exercises.router import router as exercises_router
 from tandem.journal.router import router as journal_router
+from tandem.measures.router import router as measures_router
 from tandem.middleware import BodySizeLimit, ContainHandledErrors, Observe, SecurityHeaders
 from tandem.plans.router import router as plans_router
 from tandem.reminders.router import router as reminders_router
@@ -37,6 +38,7 @@ ROUTERS = [
     reminders_router,
     appointments_router,
     workspace_router,
+    measures_router,
 ]
 
 

@@ -10,6 +10,7 @@ from tandem.couples import models as couples  # noqa: F401
 from tandem.db import metadata
 from tandem.exercises import models as exercises  # noqa: F401
 from tandem.journal import models as journal  # noqa: F401
+from tandem.measures import models as measures  # noqa: F401
 from tandem.plans import models as plans  # noqa: F401
 from tandem.reminders import models as reminders  # noqa: F401
 from tandem.workspace import models as workspace  # noqa: F401

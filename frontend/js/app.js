@@ -11,6 +11,9 @@ import * as guide from './views/guide.js';
 import * as invite from './views/invite.js';
 import * as join from './views/join.js';
 import * as library from './views/library.js';
+import * as coupleMeasures from './views/couple-measures.js';
+import * as measureEditor from './views/measure-editor.js';
+import * as measures from './views/measures.js';
 import * as notes from './views/notes.js';
 import * as plan from './views/plan.js';
 import * as prep from './views/prep.js';
@@ -56,6 +59,10 @@ const ROUTES = [
   [/^couple\/([^/]+)\/brief(?:\/(\d{4}-\d{2}-\d{2})\/(\d{4}-\d{2}-\d{2}))?$/, brief, { role: 'therapist' }],
   [/^print\/week(?:\/(\d{4}-\d{2}-\d{2}))?$/, printWeek, { role: 'partner' }],
   [/^print\/prep$/, printPrep, { role: 'partner' }],
+  [/^questionnaire\/([0-9a-f-]{36})$/, measures.renderAnswer, { role: 'partner' }],
+  [/^my-measures$/, measures.renderHistory, { role: 'partner' }],
+  [/^couple\/([0-9a-f-]{36})\/measures$/, coupleMeasures.render, { role: 'therapist' }],
+  [/^measures\/new$/, measureEditor.render, { role: 'therapist' }],
 ];
 
 const TABS = {

@@ -199,7 +199,9 @@ class TestBrief:
             shoot(page, "workspace-brief")
 
     def test_printed_to_pdf_holds_what_was_shared_and_no_canary(
-        self, app: FastAPI, new_context  # noqa: ANN001
+        self,
+        app: FastAPI,
+        new_context,  # noqa: ANN001
     ) -> None:
         w, shared = lived_couple(app)
         canaries = keep_private(w)
@@ -246,7 +248,9 @@ class TestBrief:
 
 class TestNothingPrivateOnScreen:
     def test_private_entries_change_nothing_the_therapist_sees(
-        self, app: FastAPI, new_context  # noqa: ANN001
+        self,
+        app: FastAPI,
+        new_context,  # noqa: ANN001
     ) -> None:
         w, _ = lived_couple(app)
         page = therapist_page(new_context, w, DESKTOP)
@@ -329,4 +333,3 @@ class TestAccessibility:
             partner.goto(path)
             heading(partner, title)
             check(partner, name, dark=dark)
-

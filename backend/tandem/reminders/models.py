@@ -32,6 +32,7 @@ class Kind(StrEnum):
     joint_session_logged = "joint_session_logged"
     session_confirmed = "session_confirmed"
     appointment = "appointment"
+    measure_due = "measure_due"
     test = "test"
 
 

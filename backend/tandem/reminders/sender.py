@@ -30,6 +30,7 @@ DESCRIPTIVE = {
     "joint_session_logged": "Your partner logged a session together — confirm it?",
     "session_confirmed": "Your partner confirmed the session you logged.",
     "appointment": "Something to prepare for tomorrow: your next appointment.",
+    "measure_due": "A short questionnaire from your therapist is waiting for you.",
     "test": "Test notification: reminders reach this device.",
 }
 # A discreet text that still says what to do; it names nothing (the issue asks for this one).

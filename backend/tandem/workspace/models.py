@@ -126,6 +126,7 @@ class Flags(Out):
     partner_left: list[PersonRead]
     ratings: list[RatingFlag]
     prepared: list[uuid.UUID]  # partners who shared preparation for the next appointment
+    risk: int = 0  # questionnaire answers awaiting the therapist (counts only, issue 18)
 
 
 class CoupleRow(Out):

@@ -26,6 +26,7 @@ from tandem.db import utcnow
 from tandem.exercises.models import Mode
 from tandem.journal import service as journal
 from tandem.journal.models import CheckinRead, SharedCheckin, SharedNote
+from tandem.measures import results as measures
 from tandem.plans import progress
 from tandem.plans.models import LogStatus, PlanItem, SessionLog, WeeklyPlan
 from tandem.workspace.models import (
@@ -246,10 +247,11 @@ def overview(
     session: Session,
     *,
     settings: Settings,
-    therapist_id: uuid.UUID,
+    therapist: User,
     rules: WorkspaceSettingsRead,
 ) -> OverviewRead:
     now = utcnow()
+    therapist_id = therapist.id
     couples = therapist_couples(session, therapist_id)
     ids = [c.id for c in couples]
     if not ids:
@@ -272,6 +274,7 @@ def overview(
         now=now,
     )
     prepared = _prepared(session, appointments, therapist_id)
+    risks = {c.couple_id: c.open for c in measures.open_flag_counts(session, user=therapist)}
     rows = [
         _row(
             couple,
@@ -282,6 +285,7 @@ def overview(
             last=activity.get(couple.id),
             ratings=ratings.get(couple.id, []),
             prepared=prepared.get(couple.id, []),
+            risk=risks.get(couple.id, 0),
             inactive_days=rules.inactive_days,
             now=now,
         )
@@ -308,6 +312,7 @@ def _row(
     last: datetime | None,
     ratings: list[RatingFlag],
     prepared: list[uuid.UUID],
+    risk: int,
     inactive_days: int,
     now: datetime,
 ) -> CoupleRow:
@@ -330,6 +335,7 @@ def _row(
         partner_left=left[-1:] if left and len(active) < 2 else [],
         ratings=ratings,
         prepared=[p for p in prepared if p in active_ids],
+        risk=risk,
     )
     raised = [
         flags.waiting > 0,
@@ -338,6 +344,7 @@ def _row(
         bool(flags.partner_left),
         bool(flags.ratings),
         bool(flags.prepared),
+        flags.risk > 0,
     ]
     week_start = progress.week_of(progress.local_today(couple.timezone))
     return CoupleRow(

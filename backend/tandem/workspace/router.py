@@ -69,7 +69,7 @@ def read_overview(
         at_least=rating_at_least,
         at_most=rating_at_most,
     )
-    return overview.overview(session, settings=settings, therapist_id=user.id, rules=rules)
+    return overview.overview(session, settings=settings, therapist=user, rules=rules)
 
 
 @router.get(

@@ -181,6 +181,15 @@ export function timeline(events, partners, coupleId) {
 
 // --- the page --------------------------------------------------------------------------------
 
+async function optional(path) {
+  try {
+    return await api.get(path);
+  } catch (error) {
+    if (error.status === 404) return null;
+    return { error: error.message };
+  }
+}
+
 function section(id, heading, ...children) {
   return h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id, text: heading }), ...children);
 }
@@ -202,8 +211,12 @@ export async function render(root, { params }) {
     h('div', { class: 'actions' },
       h('a', { href: `#/couple/${id}/plan/${thisWeek}`, class: 'button primary', text: 'This week’s plan' }),
       h('a', { href: `#/couple/${id}/plan/${addDays(thisWeek, 7)}`, class: 'button secondary', text: 'Next week' }),
-      h('a', { href: `#/couple/${id}/brief`, class: 'button secondary', text: 'Session brief' })));
-  const appointment = await appointmentPanel(id);
+      h('a', { href: `#/couple/${id}/brief`, class: 'button secondary', text: 'Session brief' }),
+      h('a', { href: `#/couple/${id}/measures`, class: 'button secondary', text: 'Questionnaires & goals' })));
+  const [appointment, flags] = await Promise.all([appointmentPanel(id), optional(`/api/couples/${id}/risk-flags`)]);
+  if (Array.isArray(flags) && flags.length) {
+    root.append(h('p', { class: 'card risk', role: 'alert' }, h('a', { href: `#/couple/${id}/measures`, text: `${flags.length} questionnaire ${flags.length === 1 ? 'answer needs' : 'answers need'} your attention` })));
+  }
   const since = `Since ${shortDate(history.since)}, the weeks this couple has been in Tandem (up to a year).`;
   root.append(h('div', { class: 'workspace-grid' },
     h('div', { class: 'column' },

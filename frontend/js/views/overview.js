@@ -17,6 +17,7 @@ const FILTERS = [
   ['left', 'A partner left'],
   ['ratings', 'A rating to look at'],
   ['prepared', 'Prepared for the appointment'],
+  ['risk', 'Questionnaire answers to review'],
   ['unbooked', 'No appointment booked'],
 ];
 const MATCH = {
@@ -28,6 +29,7 @@ const MATCH = {
   left: (c) => c.flags.partner_left.length > 0,
   ratings: (c) => c.flags.ratings.length > 0,
   prepared: (c) => c.flags.prepared.length > 0,
+  risk: (c) => c.flags.risk > 0,
   unbooked: (c) => !c.next_appointment,
 };
 const ratio = (count) => (count && count.target ? count.done / count.target : -1);
@@ -65,6 +67,7 @@ function flagChips(couple, rules) {
   const f = couple.flags;
   const who = Object.fromEntries(couple.partners.map((p) => [p.user_id, p.display_name]));
   const chips = [];
+  if (f.risk) chips.push(chip(`${f.risk} questionnaire ${f.risk === 1 ? 'answer' : 'answers'} to review`, 'alert'));
   if (f.waiting) chips.push(chip(`${f.waiting} waiting over ${rules.waiting_days} days`, 'warn'));
   if (f.disputes) chips.push(chip(f.disputes === 1 ? '1 dispute' : `${f.disputes} disputes`, 'warn'));
   if (f.quiet_days !== null) chips.push(chip(`Quiet for ${f.quiet_days} days`, 'warn'));

@@ -4,6 +4,7 @@
 import * as api from '../api.js';
 import * as offline from '../offline.js';
 import { appointmentCard } from './appointment.js';
+import { dueCard } from './measures.js';
 import { busy, empty, h, mondayOf, say, shortDate, title, todayIn, uuid, weekLabel } from '../ui.js';
 
 export async function currentPlan(coupleId) {
@@ -140,16 +141,18 @@ export async function render(root, { state, render: rerender }) {
     root.append(empty('You are not in a couple yet.'), h('a', { href: '#/join', class: 'button primary', text: 'Join with a code' }));
     return;
   }
-  const [plan, pending, appointment] = await Promise.all([
+  const [plan, pending, appointment, questionnaires] = await Promise.all([
     currentPlan(couple.id),
     offline.pending(),
     appointmentCard(couple.id),
+    dueCard(),
   ]);
   const today = todayIn(couple.timezone);
   root.append(h('p', { class: 'lead', text: weekLabel(plan ? plan.week_start : mondayOf(today)) }));
   const note = pendingNote(pending);
   if (note) root.append(note);
   if (appointment) root.append(appointment);
+  if (questionnaires) root.append(questionnaires);
   if (!plan) {
     root.append(empty('No plan for this week yet. Your therapist will share one soon; nothing to do meanwhile.'));
     return;
@@ -166,5 +169,6 @@ export async function render(root, { state, render: rerender }) {
   const ctx = { me, names, partnerName, pending, rerender, today };
   root.append(h('div', { class: 'items' }, items.map((item) => itemCard(item, ctx))));
   root.append(h('p', { class: 'links' }, h('a', { href: '#/checkin', text: 'How did it go? Write a check-in' }),
+    h('a', { href: '#/my-measures', text: 'My questionnaires' }),
     h('a', { href: '#/print/week', text: 'Print this week' })));
 }

@@ -1,0 +1,155 @@
+// Questionnaires for a partner: what is due (on the week), answering one, the safety screen
+// after a risk answer, and my own history with plain-language bands. Nothing here is about the
+// other partner, and nothing is kept on the device.
+import * as api from '../api.js';
+import { busy, dateTime, empty, errorBox, h, nextId, say, shortDate, title } from '../ui.js';
+
+export async function dueCard() {
+  let due;
+  try {
+    due = await api.get('/api/me/measures/due');
+  } catch {
+    return null; // the week must open even when this does not
+  }
+  if (!due.length) return null;
+  return h('section', { class: 'card measures-due', 'aria-labelledby': 'due-h' },
+    h('h2', { id: 'due-h', text: 'From your therapist: a short questionnaire' }),
+    h('p', { class: 'hint', text: 'Only you and your therapist see your answers. Your partner is not told.' }),
+    h('ul', { class: 'plain' }, due.map((d) => h('li', {},
+      h('span', {}, d.measure.title, d.due_until ? h('span', { class: 'hint', text: ` · until ${dateTime(d.due_until)}` }) : null),
+      h('a', { class: 'button secondary', href: `#/questionnaire/${encodeURIComponent(d.assignment_id)}`, text: 'Answer' })))));
+}
+
+function question(item, number) {
+  const legend = nextId('q');
+  const slot = h('div', { class: 'field-error', id: `${legend}-error` });
+  const set = h('fieldset', { class: 'question card', 'aria-labelledby': legend, 'aria-describedby': slot.id, 'data-item': item.key },
+    h('legend', { id: legend }, h('span', { class: 'number', text: `${number}. ` }), item.text, item.required ? null : h('span', { class: 'hint', text: ' (optional)' })),
+    item.options.map((o) => {
+      const id = nextId('a');
+      return h('div', { class: 'radio' },
+        h('input', { type: 'radio', id, name: `item-${item.key}`, value: String(o.value), required: item.required }),
+        h('label', { for: id, text: o.label }));
+    }),
+    slot);
+  return set;
+}
+
+export function safetyScreen(root, resources) {
+  root.replaceChildren(
+    title('You don’t have to carry this alone'),
+    h('section', { class: 'card safety', role: 'alert', 'aria-labelledby': 'safety-h' },
+      h('h2', { id: 'safety-h', text: 'One of your answers says things are very hard right now.' }),
+      h('ul', {}, resources.map((line) => h('li', { text: line })))),
+    h('p', { text: 'Your answers are saved. Only you and your therapist can see them — your partner cannot.' }),
+    h('div', { class: 'actions' }, h('a', { class: 'button secondary', href: '#/week', text: 'Back to this week' })));
+}
+
+function result(root, saved) {
+  const share = h('button', { type: 'button', class: 'secondary', text: 'Show this result to my partner' });
+  const slot = h('div');
+  share.addEventListener('click', () => busy(share, async () => {
+    await api.post(`/api/measure-responses/${saved.id}/share`);
+    share.replaceWith(h('p', { text: 'Shared: your partner can now see this score (not your answers).' }));
+  }, slot));
+  root.replaceChildren(title('Thank you'),
+    h('section', { class: 'card' },
+      h('p', { class: 'score', text: `Your score: ${saved.total}` }),
+      saved.band ? h('p', { text: saved.band.plain }) : null,
+      h('p', { class: 'hint', text: 'Only you and your therapist see this unless you choose to share it.' }),
+      h('div', { class: 'actions' }, share), slot),
+    h('p', { class: 'links' }, h('a', { href: '#/my-measures', text: 'My questionnaires' }), h('a', { href: '#/week', text: 'This week' })));
+}
+
+export async function renderAnswer(root, { params }) {
+  const id = params[0];
+  const due = (await api.get('/api/me/measures/due')).find((d) => d.assignment_id === id);
+  root.append(title(due ? due.measure.title : 'Questionnaire'));
+  if (!due) {
+    root.append(empty('Nothing to answer here right now.'), h('a', { href: '#/week', text: 'Back to this week' }));
+    return;
+  }
+  const m = due.measure;
+  const errors = h('div');
+  const submit = h('button', { type: 'submit', class: 'primary', text: 'Send my answers' });
+  const form = h('form', { class: 'stack', novalidate: true },
+    h('p', { class: 'lead', text: m.instructions }),
+    m.items.map((item, i) => question(item, i + 1)),
+    errors,
+    h('div', { class: 'actions' }, submit),
+    h('p', { class: 'hint', text: m.attribution }));
+  const mark = (key, message) => {
+    const set = form.querySelector(`[data-item="${CSS.escape(key)}"]`);
+    if (!set) return false;
+    set.classList.add('invalid');
+    set.querySelector('.field-error').replaceChildren(h('p', { class: 'error', text: message }));
+    return true;
+  };
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    form.querySelectorAll('.field-error').forEach((s) => s.replaceChildren());
+    form.querySelectorAll('.invalid').forEach((s) => s.classList.remove('invalid'));
+    const answers = {};
+    let missing = null;
+    m.items.forEach((item, i) => {
+      const chosen = form.querySelector(`input[name="item-${CSS.escape(item.key)}"]:checked`);
+      if (chosen) answers[item.key] = Number(chosen.value);
+      else if (item.required) {
+        mark(item.key, `Question ${i + 1} needs an answer.`);
+        missing = missing || item.key;
+      }
+    });
+    if (missing) {
+      form.querySelector(`[data-item="${CSS.escape(missing)}"] input`).focus();
+      errors.replaceChildren(errorBox({ message: 'Some questions still need an answer.' }));
+      return;
+    }
+    busy(submit, async () => {
+      try {
+        const saved = await api.post('/api/measure-responses', { assignment_id: id, answers });
+        window.scrollTo(0, 0);
+        if (saved.risk) safetyScreen(root, saved.crisis_resources);
+        else result(root, saved);
+      } catch (error) {
+        if (error.status === 422 && Array.isArray(error.detail)) {
+          const placed = error.detail.filter((e) => mark(String((e.loc || []).slice(-1)[0]), e.msg));
+          if (placed.length) throw new Error('Please check the questions marked below.');
+        }
+        throw error;
+      }
+    }, errors);
+  });
+  root.append(form);
+}
+
+export async function renderHistory(root, { state }) {
+  root.append(title('My questionnaires'),
+    h('p', { class: 'lead', text: 'Your own answers, seen by you and your therapist only.' }));
+  const couple = state.couple;
+  if (!couple) return root.append(empty('You are not in a couple yet.'));
+  const [mine, shared] = await Promise.all([
+    api.get(`/api/couples/${couple.id}/measure-results`),
+    api.get(`/api/couples/${couple.id}/measure-results/shared`),
+  ]);
+  if (!mine.length) root.append(empty('You have not answered a questionnaire yet.'));
+  for (const r of [...mine].reverse()) {
+    const slot = h('div');
+    const toggle = h('button', { type: 'button', class: 'link', text: r.shared ? 'Stop sharing with my partner' : 'Share with my partner' });
+    toggle.addEventListener('click', () => busy(toggle, async () => {
+      const now = r.shared ? await api.del(`/api/measure-responses/${r.id}/share`) : await api.post(`/api/measure-responses/${r.id}/share`);
+      r.shared = now.shared;
+      toggle.textContent = r.shared ? 'Stop sharing with my partner' : 'Share with my partner';
+      say(r.shared ? 'Your partner can now see this score.' : 'No longer shared.');
+    }, slot));
+    root.append(h('article', { class: 'card result' },
+      h('h2', { text: `${r.measure_title} · ${shortDate(r.submitted_at)}` }),
+      h('p', { class: 'score', text: `${r.total} of ${r.max_total}` }),
+      r.band ? h('p', { text: r.band.plain }) : null,
+      r.reliable_change && r.reliable_change !== 'no reliable change' ? h('p', { class: 'hint', text: `Since your first answer: ${r.reliable_change}.` }) : null,
+      toggle, slot));
+  }
+  if (shared.length) {
+    root.append(h('h2', { text: 'Shared with you by your partner' }),
+      shared.map((r) => h('p', { class: 'card', text: `${r.measure_title}, ${shortDate(r.submitted_at)}: ${r.total} of ${r.max_total}${r.band ? ` — ${r.band.plain}` : ''}` })));
+  }
+}
