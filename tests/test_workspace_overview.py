@@ -174,7 +174,6 @@ class TestFlags:
         assert put.status_code == 200, put.text
         assert row_of(overview(w), w.couple_id)["flags"]["prepared"] == [w.partner_b.id]
 
-
     def test_questionnaire_answers_to_review(self, app: FastAPI) -> None:
         w = make_world(app)
         made = assign(w, "phq9")
@@ -296,4 +295,5 @@ class TestScale:
                 answer = therapist.get("/api/couples")
             assert len(answer.json()) == n
             counts[n] = len(seen)
+        print("couple list statements", counts)
         assert counts[5] == counts[200], counts

@@ -11,17 +11,20 @@ from fastapi.testclient import TestClient
 
 from tandem.config import Settings
 from tests.e2e.steps import api_login, heading, sign_in
+from tests.e2e.test_workspace_screens import shoot
 from tests.workspace_seed import seed_practice
 
 pytestmark = pytest.mark.browser
 
 COUPLES = 200
 DESKTOP = {"viewport": {"width": 1366, "height": 900}, "is_mobile": False, "has_touch": False}
-# Measured on the 2-core development machine (docs/BENCHMARKS.md): a median of about 0.2 s
-# from the click to 200 rows on screen. The budget leaves room for a busy CI machine.
-BUDGET_MS = 1500
+# docs/BENCHMARKS.md has the measurements. Budgets: the page's own work (from the answer's
+# last byte to 200 rows on screen) and the whole (from the click), with room for a busy machine.
+RENDER_BUDGET_MS = 400
+TOTAL_BUDGET_MS = 2500
 RUNS = 5
 ROWS_ON_SCREEN = """async (n) => {
+    performance.clearResourceTimings();
     const t0 = performance.now();
     location.hash = '#/couples';
     await new Promise((done) => {
@@ -29,7 +32,14 @@ ROWS_ON_SCREEN = """async (n) => {
             ? requestAnimationFrame(() => done()) : requestAnimationFrame(look);
         look();
     });
-    return performance.now() - t0;
+    const end = performance.now();
+    const api = performance.getEntriesByType('resource')
+        .find((e) => e.name.includes('/api/therapist/overview'));
+    return {
+        total: end - t0,
+        server: api.responseStart - api.requestStart,
+        render: end - api.responseEnd,
+    };
 }"""
 
 
@@ -48,6 +58,7 @@ def test_200_couples_one_request_within_budget(
     sign_in(page, practice.therapist_email)
     heading(page, "Couples")
     page.locator("tbody tr").nth(COUPLES - 1).wait_for()
+    shoot(page, "workspace-overview-200", full_page=False)
 
     api_calls: list[str] = []
     page.on("request", lambda r: "/api/" in r.url and api_calls.append(r.url))
@@ -73,12 +84,15 @@ def test_200_couples_one_request_within_budget(
         }"""
     )
 
-    median = statistics.median(timings)
+    med = {k: statistics.median(t[k] for t in timings) for k in ("total", "server", "render")}
     report(
-        f"overview, {COUPLES} couples, click to rows on screen: median {median:.0f} ms, "
-        f"runs {[round(t) for t in timings]}; sort by last activity {sorted_ms:.0f} ms"
+        f"overview, {COUPLES} couples (load average {os.getloadavg()[0]:.1f}): click to rows "
+        f"on screen median {med['total']:.0f} ms (server {med['server']:.0f} ms, page "
+        f"{med['render']:.0f} ms); runs {[round(t['total']) for t in timings]}; "
+        f"sort by last activity {sorted_ms:.0f} ms"
     )
-    assert median < BUDGET_MS, timings
+    assert med["render"] < RENDER_BUDGET_MS, timings
+    assert med["total"] < TOTAL_BUDGET_MS, timings
 
     # The API alone, for the record.
     client: TestClient = api_login(app, practice.therapist_email)

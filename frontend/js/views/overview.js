@@ -67,7 +67,7 @@ function flagChips(couple, rules) {
   const f = couple.flags;
   const who = Object.fromEntries(couple.partners.map((p) => [p.user_id, p.display_name]));
   const chips = [];
-  if (f.risk) chips.push(chip(`${f.risk} questionnaire ${f.risk === 1 ? 'answer' : 'answers'} to review`, 'alert'));
+  if (f.risk) chips.push(chip(`${f.risk} questionnaire ${f.risk === 1 ? 'answer needs' : 'answers need'} your attention`, 'alert'));
   if (f.waiting) chips.push(chip(`${f.waiting} waiting over ${rules.waiting_days} days`, 'warn'));
   if (f.disputes) chips.push(chip(f.disputes === 1 ? '1 dispute' : `${f.disputes} disputes`, 'warn'));
   if (f.quiet_days !== null) chips.push(chip(`Quiet for ${f.quiet_days} days`, 'warn'));
