@@ -4,7 +4,7 @@
 // rules are the therapist's own settings, kept on the server.
 import * as api from '../api.js';
 import { miniBar } from '../charts.js';
-import { busy, dateTime, empty, field, h, nextId, say, title } from '../ui.js';
+import { busy, empty, field, h, nextId, say, title } from '../ui.js';
 import { newCoupleCard } from './couples.js';
 
 const RATING_LABELS = { closeness: 'Closeness', enjoyment: 'Enjoyment', comfort: 'Comfort', anxiety: 'Anxiety' };
@@ -41,6 +41,10 @@ const COLUMNS = [
   ['attention', 'Needs attention', (c) => c.attention],
   ['activity', 'Last activity', (c) => time(c.last_activity_at)],
 ];
+
+// One formatter for 200 rows: making one per date costs more than drawing the row.
+const formatter = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+const dateTime = (iso) => formatter.format(new Date(iso));
 
 // What this screen remembers while the app is open.
 const view = { sort: 'attention', descending: true, filter: 'all', search: '' };
