@@ -161,10 +161,13 @@ class TestBrief:
         sections = [{"key": "questions", "text": shared_prep, "visibility": "care_team"}]
         put = w.partner_a.put(f"/api/couples/{w.couple_id}/prep", json={"sections": sections})
         assert put.status_code == 200
-        before = brief(w)
+        before, history = brief(w), timeline(w)
         canaries = private_canaries(w)
         answer = brief(w)
         assert answer == before
+        assert timeline(w) == history
+        for canary in canaries:
+            assert canary not in str(history)
         text = str(answer)
         for mark in (lived["note"], lived["checkin"], shared_prep):
             assert mark in text

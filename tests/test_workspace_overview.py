@@ -217,6 +217,23 @@ class TestNothingPrivateReachesIt:
         assert after["couples"][0]["flags"]["prepared"] == []
         assert after["couples"][0]["flags"]["ratings"] == []
 
+    def test_saving_the_whole_preparation_form_moves_nothing(self, app: FastAPI) -> None:
+        """The form sends every section: changing only a private one must not make the
+        shared ones look freshly written (last activity, the timeline)."""
+        w = make_world(app)
+        book(w)
+        shared = {"key": "concern", "text": "Shared", "visibility": "therapist"}
+        base = f"/api/couples/{w.couple_id}/prep"
+        assert w.partner_a.put(base, json={"sections": [shared]}).status_code == 200
+        before = overview(w)
+        history = w.therapist.get(f"/api/couples/{w.couple_id}/timeline").json()
+        secret = {"key": "medications", "text": marker("prep"), "visibility": "private"}
+        assert w.partner_a.put(base, json={"sections": [shared, secret]}).status_code == 200
+        after = overview(w)
+        before.pop("generated_at"), after.pop("generated_at")
+        assert after == before
+        assert w.therapist.get(f"/api/couples/{w.couple_id}/timeline").json() == history
+
 
 class TestSettings:
     def test_defaults_save_and_bad_values(self, app: FastAPI) -> None:

@@ -124,6 +124,14 @@ def put_my_prep(
             if row is not None:
                 session.delete(row)
             continue
+        if (
+            row is not None
+            and row.visibility == section.visibility
+            and _open_section(keyring, row) == section.text
+        ):
+            # Unchanged: it keeps its time. The form sends every section, and a shared one
+            # touched by saving a private one would tell its readers that something was written.
+            continue
         if row is None:
             row = PrepSection(
                 couple_id=couple_id,
