@@ -1,7 +1,7 @@
 // Tandem's service worker. The server fills in the version and the precache list.
 // It caches the public app shell, and of everything under /api/ only the current week's plan
-// of the signed-in couple (so it opens offline). It never caches notes, check-ins or anything
-// else a person wrote, and it holds no token.
+// of the signed-in couple (so it opens offline), without the words a dispute carries. It never
+// caches notes, check-ins or anything else a person wrote, and it holds no token.
 const VERSION = '__VERSION__';
 const SHELL = `tandem-shell-${VERSION}`;
 const PLAN = 'tandem-plan-v1';
@@ -32,12 +32,25 @@ async function planScope() {
   return stored ? stored.text() : '';
 }
 
+// What a partner wrote (a dispute's reason) never rests on the device: the offline copy of the
+// plan keeps that a session was disputed, not the words.
+async function withoutWords(response) {
+  const plan = await response.json();
+  for (const item of plan.items || []) {
+    for (const log of item.sessions || []) delete log.dispute_reason;
+  }
+  const headers = new Headers(response.headers);
+  headers.delete('content-length');
+  headers.delete('content-encoding');
+  return new Response(JSON.stringify(plan), { headers });
+}
+
 async function planFirstFromNetwork(request) {
   const cache = await caches.open(PLAN);
   try {
     const response = await fetch(request);
     if (response.status === 200) {
-      await cache.put(request.url, response.clone());
+      await cache.put(request.url, await withoutWords(response.clone()));
     } else if (response.status === 404 || response.status === 401) {
       // No plan this week, or not signed in any more: keep nothing stale.
       await cache.delete(request.url);
@@ -123,9 +136,11 @@ self.addEventListener('push', (event) => {
   } catch {
     data = {};
   }
+  // As many actions as this platform shows (two in Chromium), in the order the server chose.
+  const room = Math.max(2, (self.Notification && Notification.maxActions) || 2);
   const actions = (Array.isArray(data.actions) ? data.actions : [])
     .filter((a) => a && a.action && a.title)
-    .slice(0, 2)
+    .slice(0, room)
     .map((a) => ({ action: String(a.action), title: String(a.title) }));
   const sessionId = data.session_id || data.session_log_id;
   const confirmUrl = sessionId && actions.some((a) => a.action === 'confirm')
@@ -137,31 +152,68 @@ self.addEventListener('push', (event) => {
     tag: String(data.id || data.notification_id || 'tandem'),
     icon: `/assets/${VERSION}/icons/icon-192.png`,
     badge: `/assets/${VERSION}/icons/icon-192.png`,
-    data: { url: data.url || '/#/', confirmUrl },
+    // The action token is this notification's own single-use key (it expires within a day).
+    data: { url: data.url || '/#/', confirmUrl, actionToken: String(data.action_token || '') },
     actions,
   };
   // userVisibleOnly: every push shows a notification, whatever its payload.
   event.waitUntil(self.registration.showNotification(data.title || 'Tandem', options));
 });
 
+async function openApp(target) {
+  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  for (const client of windows) {
+    if (new URL(client.url).origin === self.location.origin) {
+      client.postMessage({ type: 'navigate', url: target });
+      try {
+        await client.focus();
+      } catch {
+        // The tap's permission to focus can lapse while an action was being answered.
+      }
+      return;
+    }
+  }
+  try {
+    await self.clients.openWindow(target);
+  } catch {
+    // As above: without that permission no window opens; the notification is gone either way.
+  }
+}
+
+// "Done", "In 1 hour", "Tonight" are answered from the lock screen, without opening the app.
+// The worker holds no access token: the notification's own token is the key. Anything but 204
+// (spent, expired, several exercises to choose from, offline) opens the app instead.
+const REMINDER_ACTIONS = new Set(['done', 'snooze_1h', 'snooze_evening']);
+
+async function answerReminder(token, action) {
+  try {
+    const response = await fetch('/api/reminder-actions', {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ token, action }),
+      credentials: 'omit',
+      cache: 'no-store',
+    });
+    return response.status === 204;
+  } catch {
+    return false;
+  }
+}
+
+// What a tap does. A named function, so a test can run it on a notification Chromium shows.
+async function handleNotificationClick(notification, action) {
+  const data = notification.data || {};
+  if (REMINDER_ACTIONS.has(action) && data.actionToken) {
+    if (await answerReminder(data.actionToken, action)) return 'answered';
+  }
+  const target = sameOriginUrl(action === 'confirm' ? data.confirmUrl || data.url : data.url, '/#/');
+  await openApp(target);
+  return 'opened';
+}
+
 self.addEventListener('notificationclick', (event) => {
   event.notification.close();
-  const data = event.notification.data || {};
-  const target = sameOriginUrl(
-    event.action === 'confirm' ? data.confirmUrl || data.url : data.url,
-    '/#/'
-  );
-  event.waitUntil((async () => {
-    const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
-    for (const client of windows) {
-      if (new URL(client.url).origin === self.location.origin) {
-        await client.focus();
-        client.postMessage({ type: 'navigate', url: target });
-        return;
-      }
-    }
-    await self.clients.openWindow(target);
-  })());
+  event.waitUntil(handleNotificationClick(event.notification, event.action));
 });
 
 self.addEventListener('pushsubscriptionchange', (event) => {

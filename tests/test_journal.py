@@ -248,6 +248,40 @@ class TestBadInput:
         assert answer.json()["detail"]
         assert couple_list(w.partner_a, w.couple_id, "checkin") == []
 
+    @pytest.mark.parametrize(
+        ("body", "field", "message"),
+        [
+            ({"text": "   "}, "text", "Write something here, or leave it empty"),
+            ({"ratings": {"comfort": 4}, "obstacles": " "}, "obstacles", "Write what got in"),
+            ({"body": "  "}, "body", "A note needs some text"),
+        ],
+    )
+    def test_blank_text_is_refused_with_a_sentence_about_its_field(
+        self, app: FastAPI, body: dict, field: str, message: str
+    ) -> None:
+        w = make_world(app)
+        kind = "notes" if "body" in body else "checkins"
+        answer = w.partner_a.post(f"/api/couples/{w.couple_id}/{kind}", json=body)
+        assert answer.status_code == 422
+        (error,) = answer.json()["detail"]
+        assert error["loc"] == ["body", field] and error["msg"].startswith(message)
+
+    @pytest.mark.parametrize(
+        "body",
+        [
+            {"ratings": {"closeness": 7}},
+            {"ratings": {"closeness": 7}, "obstacles": None, "text": None},
+            {"ratings": {"closeness": 7, "anxiety": None}, "visibility": "care_team"},
+        ],
+    )
+    def test_a_check_in_with_only_ratings_is_saved(self, app: FastAPI, body: dict) -> None:
+        w = make_world(app)
+        answer = w.partner_a.post(f"/api/couples/{w.couple_id}/checkins", json=body)
+        assert answer.status_code == 201, answer.text
+        saved = answer.json()
+        assert saved["ratings"]["closeness"] == 7
+        assert saved["obstacles"] is None and saved["text"] is None
+
     def test_the_longest_text_is_accepted(self, app: FastAPI) -> None:
         w = make_world(app)
         answer = w.partner_a.post(f"/api/couples/{w.couple_id}/notes", json={"body": "é" * 20_000})

@@ -34,12 +34,18 @@ def _slow(app: FastAPI, actor, couple_id: str, week) -> dict:  # noqa: ANN001
             session, user_id=uuid.UUID(actor.id), couple_id=uuid.UUID(couple_id)
         )
         plan = service.get_plan(session, membership=membership, week_start=week)
-        return json.loads(service.plan_read(session, plan).model_dump_json())
+        kek = app.state.settings.key_encryption_key
+        read = service.plan_read(session, plan, viewer=membership, kek=kek)
+        return json.loads(read.model_dump_json())
 
 
 def _fast(app: FastAPI, actor, couple_id: str, week: str | None) -> dict:  # noqa: ANN001
     body = reads.plan_json(
-        app.state.engine, claims=_claims(actor), couple_id=couple_id, week_start=week
+        app.state.engine,
+        claims=_claims(actor),
+        couple_id=couple_id,
+        week_start=week,
+        kek=app.state.settings.key_encryption_key,
     )
     return json.loads(body)
 
@@ -76,6 +82,28 @@ class TestPlanReadsMatchTheService:
             assert _fast(app, actor, world.couple_id, str(week)) == expected
             answer = actor.get(f"/api/couples/{world.couple_id}/plans/current")
             assert answer.status_code == 200 and answer.json() == expected
+
+    def test_dispute_reasons_and_logs_closed_by_leaving(self, app: FastAPI) -> None:
+        world = make_world(app)
+        week = this_monday() - timedelta(weeks=1)  # several days to log on
+        plan = published_week(
+            world, week, [item(JOINT, "joint", 3), item(INDIVIDUAL, "individual", 2)]
+        )
+        joint = plan["items"][0]["id"]
+        said = log(world.partner_a, joint, done_on=str(week)).json()
+        answer = world.partner_b.post(f"/api/sessions/{said['id']}/dispute", json={"reason": "No"})
+        assert answer.status_code == 200
+        log(world.partner_a, joint, done_on=str(week + timedelta(days=1)))
+        log(world.partner_b, joint, done_on=str(week + timedelta(days=2)))
+        log(world.partner_a, plan["items"][1]["id"], done_on=str(week))
+        assert world.partner_b.post(f"/api/couples/{world.couple_id}/leave").status_code == 204
+        for actor in (world.partner_a, world.therapist):
+            expected = _slow(app, actor, world.couple_id, week)
+            assert _fast(app, actor, world.couple_id, str(week)) == expected
+            sessions = {s["id"]: s for s in expected["items"][0]["sessions"]}
+            assert sessions[said["id"]]["dispute_reason"] == "No"
+            closed = sorted(s["withdrawn_reason"] or "" for s in sessions.values())
+            assert closed == ["", "author_left", "partner_left"]
 
     def test_an_amended_plan_hides_archived_items_and_therapists_see_drafts(
         self, app: FastAPI

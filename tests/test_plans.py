@@ -61,7 +61,15 @@ class TestDraftAndPublish:
         assert seen["id"] == draft["id"] and seen["week_start"] == str(week)
         first = seen["items"][0]
         assert first["title"] and first["minutes"] > 0 and first["exercise_id"] == JOINT
-        assert first["progress"] == {"done": 0, "target": 3, "awaiting_partner": 0}
+        assert first["progress"] == {
+            "done": 0,
+            "target": 3,
+            "awaiting_partner": 0,
+            "by_partner": [
+                {"user_id": world.partner_a.id, "done": 0, "target": 3},
+                {"user_id": world.partner_b.id, "done": 0, "target": 3},
+            ],
+        }
         assert set(first["assignee_ids"]) == {world.partner_a.id, world.partner_b.id}
 
     def test_publishing_again_is_ok_and_notifies_nobody(self, world, calls):

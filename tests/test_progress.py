@@ -272,7 +272,13 @@ def test_progress_and_adherence_follow_the_model(app, specs, ops):
         total = [0, 0]
         for position, index in enumerate(indexes):
             expected, per_person = model.progress(index)
-            assert plan["items"][position]["progress"] == expected
+            answered = dict(plan["items"][position]["progress"])
+            by_partner = {
+                p["user_id"]: (p["done"], p["target"]) for p in answered.pop("by_partner")
+            }
+            assert answered == expected
+            # Each partner's own count, as the week shows it ("You: 2 of 7 · Sam: 3 of 7").
+            assert by_partner == {ids[name]: counts for name, counts in per_person.items()}
             assert reported["items"][position]["done"] == expected["done"]
             assert reported["items"][position]["target"] == expected["target"]
             total[0] += expected["done"]

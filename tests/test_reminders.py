@@ -66,6 +66,8 @@ GOOD = {
     "timezone": "Europe/Berlin",
     "discreet": False,
     "paused_until": None,
+    "slot_lead_minutes": 45,
+    "nudges": False,
 }
 
 
@@ -82,6 +84,8 @@ class TestPreferences:
             "timezone": "America/New_York",
             "discreet": True,
             "paused_until": None,
+            "slot_lead_minutes": 30,
+            "nudges": True,
         }
 
     def test_saved_preferences_come_back_and_plan_reminders(self, app, engine):
@@ -107,6 +111,9 @@ class TestPreferences:
             {"timezone": "Mars/Olympus"},
             {"quiet_hours": {"start": "22:00", "end": "22:00"}},
             {"paused_until": "soon"},
+            {"slot_lead_minutes": 0},
+            {"slot_lead_minutes": 24 * 60 + 1},
+            {"nudges": "sometimes"},
             {"colour": "red"},
         ],
     )

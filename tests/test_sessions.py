@@ -35,8 +35,17 @@ def calls(monkeypatch):
 
 
 def progress(world, index: int) -> dict:
+    """The item's totals (each partner's own count is checked where it matters)."""
     plan = world.partner_a.get(f"/api/couples/{world.couple_id}/plans/current").json()
-    return plan["items"][index]["progress"]
+    return {k: v for k, v in plan["items"][index]["progress"].items() if k != "by_partner"}
+
+
+def by_partner(world, index: int) -> dict[str, tuple[int, int]]:
+    plan = world.partner_a.get(f"/api/couples/{world.couple_id}/plans/current").json()
+    return {
+        p["user_id"]: (p["done"], p["target"])
+        for p in plan["items"][index]["progress"]["by_partner"]
+    }
 
 
 class TestLoggingAnIndividualItem:
@@ -51,6 +60,7 @@ class TestLoggingAnIndividualItem:
         again = log(world.partner_a, solo, client_id)
         assert again.status_code == 200 and again.json() == body
         assert progress(world, 1) == {"done": 1, "target": 4, "awaiting_partner": 0}
+        assert by_partner(world, 1) == {world.partner_a.id: (1, 2), world.partner_b.id: (0, 2)}
 
     def test_the_same_client_id_by_the_other_partner_is_theirs(self, world, plan):
         solo = plan["items"][1]["id"]

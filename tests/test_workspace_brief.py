@@ -130,6 +130,28 @@ class TestTimeline:
         earlier = timeline(w, **{"from": (this_monday() - timedelta(weeks=20)).isoformat()})
         assert [week["week_start"] for week in earlier["weeks"]] == starts
 
+    def test_disputes_with_what_was_said_and_logs_closed_by_leaving(self, app: FastAPI) -> None:
+        w = make_world(app)
+        joint = published_week(w, items=[item(JOINT, "joint", 3)])["items"][0]["id"]
+        disputed = log(w.partner_a, joint).json()
+        said = {"reason": "We stopped after five minutes."}
+        assert (
+            w.partner_b.post(f"/api/sessions/{disputed['id']}/dispute", json=said).status_code
+            == 200
+        )
+        waiting = log(w.partner_a, joint).json()
+        assert w.partner_b.post(f"/api/couples/{w.couple_id}/leave").status_code == 204
+        events = timeline(w)["events"]
+        [dispute] = [e for e in events if e["kind"] == "disputed"]
+        assert dispute["reason"] == said["reason"] and dispute["actor_id"] == w.partner_b.id
+        [closed] = [e for e in events if e["kind"] == "withdrawn"]
+        assert closed["closed"] == "partner_left" and closed["done_on"] == waiting["done_on"]
+        assert [s["reason"] for s in brief(w)["sessions"] if s["kind"] == "disputed"] == [
+            said["reason"]
+        ]
+        log_of_b = w.partner_b.get("/api/me/access-log").json()
+        assert "dispute_reason.read_by_therapist" in [e["action"] for e in log_of_b]
+
     def test_reads_are_in_the_access_log(self, app: FastAPI) -> None:
         w = make_world(app)
         write(w.partner_a, w.couple_id, "note", "therapist")

@@ -18,6 +18,7 @@ from tandem.exercises import service as exercises
 
 # Registers the due-questionnaire reminders with the scheduler of a standalone worker.
 from tandem.measures import reminders as _measure_reminders  # noqa: F401
+from tandem.practice_times import reminders as practice_reminders
 
 
 def _migrate(settings: Settings) -> None:
@@ -80,6 +81,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
     _migrate(settings)
     engine = make_engine(settings.database)
+    practice_reminders.register()  # its send-time checks (see tandem/reminders/hooks.py)
     worker = Worker(
         settings,
         engine,

@@ -13,10 +13,13 @@ from tandem.accounts.models import User
 from tandem.appointments import service as appointments
 from tandem.config import Settings
 from tandem.couples.models import Couple, Membership
+from tandem.db import utcnow
 from tandem.exercises import service as exercises
 from tandem.journal import service as journal
 from tandem.measures import results as measures
 from tandem.plans import personal as plans
+from tandem.practice_times import feed, nudges
+from tandem.practice_times import service as practice_times
 from tandem.reminders import service as reminders
 from tandem.workspace import service as workspace
 
@@ -41,9 +44,11 @@ def export_authored(session: Session, *, user: User, settings: Settings) -> dict
             for membership, couple in memberships
         ],
         **journal.export_authored(session, settings=settings, user=user),
-        **plans.export(session, user=user),
+        **plans.export(session, user=user, kek=settings.key_encryption_key),
         "custom_exercises": exercises.export_custom(session, user=user),
         **appointments.export_authored(session, settings=settings, user=user),
+        "practice_times": practice_times.export(session, user=user),
+        "calendar_feed": feed.status(session, user=user).model_dump(mode="json"),
         **workspace.export(session, user_id=user.id),
         **measures.export_authored(session, settings=settings, user=user),
     }
@@ -55,6 +60,9 @@ def delete_authored(session: Session, *, user: User) -> None:
     plans.delete_authored(session, user=user)
     exercises.delete_custom(session, user=user)
     appointments.delete_authored(session, user_id=user.id)
+    practice_times.forget_user(session, user_id=user.id, now=utcnow())
+    feed.forget_user(session, user_id=user.id)
+    nudges.forget_user(session, user_id=user.id)
     measures.delete_authored(session, user_id=user.id)
     # Last: other domains' sealed texts (session preparation) use the same data key.
     crypto.destroy_data_key(session, user_id=user.id)

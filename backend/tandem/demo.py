@@ -17,7 +17,7 @@ from tandem.couples.models import CoupleCreate
 from tandem.db import make_engine, write_session
 from tandem.exercises import service as exercises
 from tandem.exercises.models import Mode
-from tandem.plans import progress, sessions
+from tandem.plans import answers, progress, sessions
 from tandem.plans import service as plans
 from tandem.plans.models import PlanItemIn, PlanPut, SessionLogCreate
 
@@ -135,7 +135,7 @@ def _log_some(session, *, plan_id, partners: list[User], week) -> None:
 
     # A joint session both agreed on, one still waiting for Sam, some solo practice.
     done = log(alex, "speaker-listener", 1, yesterday)
-    sessions.answer(session, user=sam, log_id=done.id, confirm=True)
+    answers.answer(session, user=sam, log_id=done.id, confirm=True)
     log(alex, "sensate-focus-1", 1, today)
     log(alex, "body-scan", 1, yesterday)
     log(sam, "body-scan", 1, today)

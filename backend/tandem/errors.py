@@ -48,6 +48,13 @@ class Conflict(DomainError):
     default = "That does not fit the current state"
 
 
+class Gone(DomainError):
+    """A single-use or expiring capability (a notification's action token) that is spent."""
+
+    status_code = 410
+    default = "This is no longer available"
+
+
 class TooManyRequests(DomainError):
     status_code = 429
     default = "Too many attempts; try again later"

@@ -6,6 +6,8 @@ exactly when its cause is committed, never lost and never sent for a change roll
 """
 
 import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 
 from sqlmodel import Session
@@ -73,3 +75,35 @@ def session_confirmed(
         payload={"session_id": str(session_log_id), "url": "/"},
         dedupe_key=f"confirmed:{session_log_id}:{notify_user_id}",
     )
+
+
+# --- a partner left a couple ----------------------------------------------------------------
+# The couples domain sits below plans and reminders, so it cannot call them: they register what
+# must happen when a partner leaves, and couples announces it inside its own transaction.
+
+
+@dataclass(frozen=True)
+class PartnerLeft:
+    couple_id: uuid.UUID
+    membership_id: uuid.UUID
+    user_id: uuid.UUID  # who left
+    partner_ids: list[uuid.UUID]  # the partners still in the couple
+    therapist_id: uuid.UUID | None
+
+
+PartnerLeftHandler = Callable[[Session, PartnerLeft], None]
+_partner_left: list[PartnerLeftHandler] = []
+
+
+def on_partner_left(handler: PartnerLeftHandler) -> PartnerLeftHandler:
+    """Register `handler` (at import: every domain module is imported by the app)."""
+    if handler not in _partner_left:
+        _partner_left.append(handler)
+    return handler
+
+
+def partner_left(session: Session, event: PartnerLeft) -> None:
+    """A partner left (or was removed with their account): every registered domain acts in
+    the caller's transaction (the caller commits)."""
+    for handler in _partner_left:
+        handler(session, event)

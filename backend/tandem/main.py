@@ -22,6 +22,8 @@ from tandem.journal.router import router as journal_router
 from tandem.measures.router import router as measures_router
 from tandem.middleware import BodySizeLimit, ContainHandledErrors, Observe, SecurityHeaders
 from tandem.plans.router import router as plans_router
+from tandem.practice_times import reminders as practice_reminders
+from tandem.practice_times.router import router as practice_times_router
 from tandem.reminders.router import router as reminders_router
 from tandem.workspace.router import router as workspace_router
 
@@ -39,12 +41,15 @@ ROUTERS = [
     appointments_router,
     workspace_router,
     measures_router,
+    practice_times_router,
 ]
 
 
 def create_app(settings: Settings | None = None, *, run_worker: bool = False) -> FastAPI:
     settings = settings or Settings()
     settings.ensure_keys()
+    # Domains that plug into the reminders (tandem/reminders/hooks.py), before any worker runs.
+    practice_reminders.register()
     engine = make_engine(settings.database)
 
     @asynccontextmanager

@@ -12,6 +12,7 @@ from tandem.exercises import models as exercises  # noqa: F401
 from tandem.journal import models as journal  # noqa: F401
 from tandem.measures import models as measures  # noqa: F401
 from tandem.plans import models as plans  # noqa: F401
+from tandem.practice_times import models as practice_times  # noqa: F401
 from tandem.reminders import models as reminders  # noqa: F401
 from tandem.workspace import models as workspace  # noqa: F401
 

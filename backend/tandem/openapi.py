@@ -25,6 +25,7 @@ DESCRIPTIONS = {
     403: "Not allowed for your role",
     404: "Not found (also what another couple's object looks like)",
     409: "Does not fit the current state",
+    410: "Spent or expired (a single-use token)",
     413: "Request body too large",
     422: "Invalid input",
     429: "Too many attempts; see Retry-After",

@@ -6,6 +6,7 @@ from typing import Annotated
 from zoneinfo import ZoneInfo, available_timezones
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, StringConstraints
+from pydantic_core import PydanticCustomError
 
 from tandem.errors import NotFound
 
@@ -58,6 +59,18 @@ Email = Annotated[str, StringConstraints(max_length=254), AfterValidator(_email)
 DisplayName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=80)]
 Label = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=120)]
 Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
+
+
+def not_blank(message: str) -> AfterValidator:
+    """Text that may be left out, but not sent empty: bodies strip surrounding spaces, and
+    what is left must say something. `message` is a sentence a person can act on."""
+
+    def check(value: str) -> str:
+        if not value.strip():
+            raise PydanticCustomError("blank", message)
+        return value
+
+    return AfterValidator(check)
 
 
 def parse_id(value: str) -> uuid.UUID:

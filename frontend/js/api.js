@@ -69,7 +69,23 @@ async function failure(response) {
   return new ApiError(response.status, describe(response.status, detail), detail);
 }
 
+// path`/api/sessions/${id}/confirm`: every value encoded as one path segment.
+export function path(strings, ...values) {
+  return strings.reduce((out, text, i) => out + text + (i < values.length ? encodeURIComponent(String(values[i])) : ''), '');
+}
+
+// Last defence against a path built from a crafted link: /api/ only, no dot segment or encoded
+// separator that could climb to another route.
+const UNSAFE_PATH = /(^|\/)\.{1,2}(\/|$)|%2e|%2f|%5c|\\/i;
+function checkPath(target) {
+  const pathname = target.split(/[?#]/)[0];
+  if (!pathname.startsWith('/api/') || UNSAFE_PATH.test(pathname)) {
+    throw new ApiError(404, MESSAGES[404]);
+  }
+}
+
 export async function request(method, path, body) {
+  checkPath(path);
   let response = await send(method, path, body);
   if (response.status === 401 && !path.startsWith('/api/auth/') && (await refresh())) {
     response = await send(method, path, body);

@@ -2,7 +2,7 @@
 import * as api from './api.js';
 import * as offline from './offline.js';
 import * as push from './push.js';
-import { h, say } from './ui.js';
+import { h, say, title } from './ui.js';
 import * as appointment from './views/appointment.js';
 import * as auth from './views/auth.js';
 import * as checkin from './views/checkin.js';
@@ -34,36 +34,73 @@ const brief = later(() => import('./views/brief.js'));
 const printWeek = later(() => import('./views/printouts.js'), 'week');
 const printPrep = later(() => import('./views/printouts.js'), 'prep');
 
+// Route parameters are checked before a screen sees them: a crafted link
+// (#/sessions/..%2F..%2Fleave) must never become another API path.
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const is = {
+  id: (value) => UUID.test(value),
+  // A real date, a Monday.
+  monday: (value) => {
+    if (!/^\d{4}-\d{2}-\d{2}$/.test(value)) return false;
+    const day = new Date(`${value}T00:00:00Z`);
+    return !Number.isNaN(day.getTime()) && day.toISOString().slice(0, 10) === value && day.getUTCDay() === 1;
+  },
+  code: (value) => /^[A-Za-z0-9][A-Za-z0-9 -]{2,62}[A-Za-z0-9]$/.test(value),
+  tab: (value) => value === 'private' || value === 'shared',
+  section: (value) => /^[a-z-]{1,40}$/.test(value),
+  // A real date.
+  day: (value) => /^\d{4}-\d{2}-\d{2}$/.test(value) && new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) === value,
+};
+
+// [pattern, screen, {open, role, params: a check per captured parameter}]
 const ROUTES = [
   [/^signin$/, auth.signIn, { open: true }],
   [/^signup$/, auth.signUp, { open: true }],
   [/^recover$/, auth.recover, { open: true }],
-  [/^join(?:\/([^/]+))?$/, join.render, { open: true }],
+  [/^join(?:\/([^/]+))?$/, join.render, { open: true, params: [is.code] }],
   [/^week$/, week.render, { role: 'partner' }],
-  [/^exercise\/([^/]+)$/, exercise.render, {}],
+  [/^exercise\/([^/]+)$/, exercise.render, { params: [is.id] }],
   [/^checkin$/, checkin.render, { role: 'partner' }],
-  [/^notes(?:\/(private|shared))?$/, notes.render, { role: 'partner' }],
-  [/^sessions?\/([^/]+)$/, session.render, { role: 'partner' }],
+  [/^notes(?:\/([^/]+))?$/, notes.render, { role: 'partner', params: [is.tab] }],
+  [/^sessions?\/([^/]+)$/, session.render, { role: 'partner', params: [is.id] }],
   [/^invite$/, invite.render, { role: 'partner' }],
   [/^settings$/, settings.render, {}],
   [/^couples$/, overview, { role: 'therapist' }],
-  [/^couple\/([^/]+)$/, couple, { role: 'therapist' }],
-  [/^couple\/([^/]+)\/plan\/(\d{4}-\d{2}-\d{2})$/, plan.render, { role: 'therapist' }],
+  [/^couple\/([^/]+)$/, couple, { role: 'therapist', params: [is.id] }],
+  [/^couple\/([^/]+)\/plan\/([^/]+)$/, plan.render, { role: 'therapist', params: [is.id, is.monday] }],
   [/^library$/, library.render, { role: 'therapist' }],
   [/^guide$/, guide.render, { open: true }],
-  [/^guide\/([a-z-]+)$/, guide.renderSection, { open: true }],
+  [/^guide\/([^/]+)$/, guide.renderSection, { open: true, params: [is.section] }],
   [/^therapist$/, therapist.render, { role: 'partner' }],
   [/^prep$/, prep.render, { role: 'partner' }],
   [/^profile$/, profileView.render, { role: 'therapist' }],
-  [/^couple\/([^/]+)\/prep$/, appointment.renderPrep, { role: 'therapist' }],
-  [/^couple\/([^/]+)\/brief(?:\/(\d{4}-\d{2}-\d{2})\/(\d{4}-\d{2}-\d{2}))?$/, brief, { role: 'therapist' }],
-  [/^print\/week(?:\/(\d{4}-\d{2}-\d{2}))?$/, printWeek, { role: 'partner' }],
+  [/^couple\/([^/]+)\/prep$/, appointment.renderPrep, { role: 'therapist', params: [is.id] }],
+  [/^couple\/([^/]+)\/brief(?:\/([^/]+)\/([^/]+))?$/, brief, { role: 'therapist', params: [is.id, is.day, is.day] }],
+  [/^print\/week(?:\/([^/]+))?$/, printWeek, { role: 'partner', params: [is.monday] }],
   [/^print\/prep$/, printPrep, { role: 'partner' }],
-  [/^questionnaire\/([0-9a-f-]{36})$/, measures.renderAnswer, { role: 'partner' }],
+  [/^questionnaire\/([^/]+)$/, measures.renderAnswer, { role: 'partner', params: [is.id] }],
   [/^my-measures$/, measures.renderHistory, { role: 'partner' }],
-  [/^couple\/([0-9a-f-]{36})\/measures$/, coupleMeasures.render, { role: 'therapist' }],
+  [/^couple\/([^/]+)\/measures$/, coupleMeasures.render, { role: 'therapist', params: [is.id] }],
   [/^measures\/new$/, measureEditor.render, { role: 'therapist' }],
 ];
+
+// The parameters decoded and checked; null when one is malformed.
+function routeParams(match, checks = []) {
+  try {
+    const params = match.slice(1).map((raw) => raw && decodeURIComponent(raw).trim());
+    return params.every((value, i) => value === undefined || (checks[i] && checks[i](value))) ? params : null;
+  } catch {
+    return null; // not even decodable
+  }
+}
+
+function brokenLink(root) {
+  root.append(
+    title('This link doesn’t work'),
+    h('p', { class: 'lead', text: 'It is incomplete or not a Tandem link. Nothing was changed.' }),
+    h('a', { href: `#/${home()}`, class: 'button primary', text: 'Go to the start' })
+  );
+}
 
 const TABS = {
   partner: [
@@ -100,6 +137,7 @@ export async function loadSession() {
   state.couples = mine;
   state.couple = user.role === 'partner' ? mine[0] || null : null;
   state.offlineMode = false;
+  offline.setOwner(user.id);
   await offline.saveProfile({ user, couple: state.couple });
   await tellWorker({ type: 'plan-scope', coupleId: state.couple ? state.couple.id : null });
 }
@@ -124,7 +162,19 @@ export async function signedIn() {
   replay();
 }
 
-export async function signOut({ server = true } = {}) {
+// queue: 'ask' (Sign out pressed: keep or discard unsent entries), 'keep' (the sign-in ended by
+// itself), 'discard' (the account is gone). False: the person stayed.
+export async function signOut({ server = true, queue = 'ask' } = {}) {
+  let keepQueue = queue === 'keep';
+  if (queue === 'ask') {
+    if (navigator.onLine && api.signedIn()) await offline.flush().catch(() => null);
+    const waiting = (await offline.pending()).length;
+    if (waiting) {
+      const choice = await unsentDialog(waiting);
+      if (choice === 'stay') return false;
+      keepQueue = choice === 'keep';
+    }
+  }
   const endpoint = await push.unsubscribe();
   try {
     if (server) await api.logout(endpoint);
@@ -132,7 +182,7 @@ export async function signOut({ server = true } = {}) {
     // Offline: the server session ends at its own expiry; this device forgets everything now.
   }
   api.signedOutLocally();
-  await offline.clearAll();
+  await offline.forget({ keepQueue });
   await tellWorker({ type: 'logout' });
   if ('caches' in window) {
     for (const key of await caches.keys()) {
@@ -141,12 +191,50 @@ export async function signOut({ server = true } = {}) {
   }
   Object.assign(state, { user: null, couples: [], couple: null, offlineMode: false });
   go('signin');
+  return true;
 }
 
-async function replay() {
-  const outcome = await offline.flush();
+function unsentDialog(count) {
+  const them = count === 1 ? 'it' : 'them';
+  return new Promise((resolve) => {
+    const choose = (value) => () => dialog.close(value);
+    const dialog = h('dialog', { class: 'dialog', 'aria-labelledby': 'unsent-title' },
+      h('h2', { id: 'unsent-title', text: 'Not sent yet' }),
+      h('p', { text: `${count === 1 ? 'One session or answer' : `${count} sessions or answers`} you saved on this phone did not reach Tandem yet. Keep ${them} here, to be sent when you next sign in, or discard ${them}.` }),
+      h('div', { class: 'actions' },
+        h('button', { type: 'button', class: 'secondary', text: 'Stay signed in', onclick: choose('stay') }),
+        h('button', { type: 'button', class: 'danger', text: 'Discard and sign out', onclick: choose('discard') }),
+        h('button', { type: 'button', class: 'primary', text: 'Keep and sign out', onclick: choose('keep') })));
+    dialog.addEventListener('close', () => {
+      dialog.remove();
+      resolve(dialog.returnValue || 'stay');
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+  });
+}
+
+// Expired or ended elsewhere: what this person queued stays theirs.
+async function signInEnded() {
+  const waiting = (await offline.pending().catch(() => [])).length;
+  await signOut({ server: false, queue: 'keep' });
+  say(waiting
+    ? `Please sign in again. ${waiting} saved ${waiting === 1 ? 'entry' : 'entries'} will be sent once you have.`
+    : 'Please sign in again.');
+}
+
+function replay() {
+  return offline.flush().catch(() => null);
+}
+
+function reportReplay(outcome) {
+  if (outcome && outcome.signedOut && state.user && !state.offlineMode) {
+    signInEnded();
+    return;
+  }
+  if (!outcome || outcome.interactive) return;
   if (outcome.sent) say(`${outcome.sent} saved ${outcome.sent === 1 ? 'entry was' : 'entries were'} sent.`);
-  for (const refused of outcome.refused) say(`A saved entry was not accepted: ${refused.message}`);
+  if (outcome.refused.length) say(outcome.refused.map((r) => r.message).join(' '));
   if ((outcome.sent || outcome.refused.length) && location.hash === '#/week') render();
 }
 
@@ -181,6 +269,7 @@ export async function render() {
     return;
   }
   const [match, view, opts] = found;
+  const params = routeParams(match, opts.params);
   if (!opts.open && !state.user) {
     go('signin');
     return;
@@ -194,10 +283,11 @@ export async function render() {
   main.replaceChildren(section);
   const mine = ++renderCount;
   try {
-    await view(section, { params: match.slice(1).map((p) => p && decodeURIComponent(p)), state, go, render });
+    if (params) await view(section, { params, state, go, render });
+    else brokenLink(section);
   } catch (error) {
     if (error.status === 401) {
-      await signOut({ server: false });
+      await signInEnded();
       return;
     }
     section.append(h('p', { class: 'error', role: 'alert', text: error.message }));
@@ -242,7 +332,10 @@ async function boot() {
   window.addEventListener('online', backOnline);
   window.addEventListener('offline', showConnection);
   window.addEventListener('hashchange', render);
-  offline.onChange(() => document.dispatchEvent(new Event('tandem:queue')));
+  offline.onChange((outcome) => {
+    reportReplay(outcome);
+    document.dispatchEvent(new Event('tandem:queue'));
+  });
   showConnection();
   try {
     if (await api.resume()) await signedIn();
@@ -250,7 +343,10 @@ async function boot() {
     if (!error.offline) throw error;
     // No network: open what this device may show offline (the week), as the same person.
     const profile = await offline.loadProfile();
-    if (profile) Object.assign(state, { user: profile.user, couple: profile.couple, offlineMode: true });
+    if (profile) {
+      Object.assign(state, { user: profile.user, couple: profile.couple, offlineMode: true });
+      offline.setOwner(profile.user.id);
+    }
   }
   await render();
   // After the first screen: installing the worker (it fetches and caches the shell) would

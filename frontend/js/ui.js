@@ -164,19 +164,25 @@ export const uuid = () =>
       );
 
 export const VISIBILITY = {
-  private: { label: 'Only me', who: 'Nobody else can read this: not your partner, not your therapist.' },
+  // `alone`: the words when there is no partner in the couple.
+  private: { label: 'Only me', who: 'Nobody else can read this: not your partner, not your therapist.', alone: 'Nobody else can read this, not even your therapist.' },
   partner: { label: 'Me and my partner', who: 'Your partner can read this. Your therapist cannot.' },
-  therapist: { label: 'Me and my therapist', who: 'Your therapist can read this. Your partner cannot.' },
+  therapist: { label: 'Me and my therapist', who: 'Your therapist can read this. Your partner cannot.', alone: 'Your therapist can read this.' },
   care_team: { label: 'My partner and my therapist', who: 'Your partner and your therapist can both read this.' },
 };
 
-export function visibilityPicker(name, selected = 'private') {
-  const options = Object.entries(VISIBILITY).map(([value, v]) => {
+// `choices`: the visibilities that fit (no partner yet: nothing to share with one).
+export function visibilityPicker(name, selected = 'private', choices = Object.keys(VISIBILITY)) {
+  const alone = !choices.includes('partner');
+  const options = choices.map((value) => {
+    const v = { ...VISIBILITY[value], who: (alone && VISIBILITY[value].alone) || VISIBILITY[value].who };
     const id = nextId('vis');
+    const input = h('input', { type: 'radio', name, id, value, checked: value === selected });
+    input.defaultChecked = value === selected; // what a form's reset() comes back to
     return h(
       'div',
       { class: 'radio' },
-      h('input', { type: 'radio', name, id, value, checked: value === selected }),
+      input,
       h('label', { for: id }, h('strong', { text: v.label }), h('span', { class: 'hint', text: v.who }))
     );
   });

@@ -101,11 +101,13 @@ CASES = [
         expect={"partner": 403, "partner_b": 200, "therapist": 403},
         params=lambda w: {"session_id": _waiting_log(w, "to_confirm")},
     ),
+    # With a reason (sealed at rest): the same people, the same answers.
     Case(
         "POST",
         "/api/sessions/{session_id}/dispute",
         expect={"partner": 403, "partner_b": 200, "therapist": 403},
         params=lambda w: {"session_id": _waiting_log(w, "to_dispute")},
+        body=lambda w: {"reason": "It did not happen this time"},
     ),
     Case(
         "DELETE",

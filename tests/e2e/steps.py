@@ -1,5 +1,6 @@
 """What a person does in the app, as small functions the browser tests share."""
 
+import os
 import re
 import uuid
 
@@ -38,7 +39,7 @@ def sign_in(page, address: str) -> None:  # noqa: ANN001
 # What must never reach a person's screen: a JavaScript value printed as text, or a
 # validation message written for developers (pydantic's wording) instead of a sentence.
 BROKEN_TEXT = re.compile(
-    r"\[object |\bundefined\b|\bNaN\b|String should|Input should|Value error|"
+    r"\[object |\bundefined\b|\bNaN\b|\bnull\b|String should|Input should|Value error|"
     r"Field required|field required|should have at (least|most)|value is not a valid"
 )
 
@@ -79,3 +80,9 @@ def wait_for_worker(page) -> None:  # noqa: ANN001
     if not page.evaluate("!!navigator.serviceWorker.controller"):
         page.reload()
     page.wait_for_function("!!navigator.serviceWorker.controller")
+
+
+def shot(page, name: str) -> None:  # noqa: ANN001
+    """A full-page screenshot, when TANDEM_SHOTS names a directory (to look at a screen)."""
+    if os.environ.get("TANDEM_SHOTS"):
+        page.screenshot(path=f"{os.environ['TANDEM_SHOTS']}/{name}.png", full_page=True)

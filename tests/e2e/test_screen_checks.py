@@ -10,7 +10,12 @@ pytestmark = pytest.mark.browser
 
 @pytest.mark.parametrize(
     "shown",
-    ["Recent: [object HTMLElement]", "You: undefined of 7", "obstacles: String should have at"],
+    [
+        "Recent: [object HTMLElement]",
+        "You: undefined of 7",
+        "obstacles: String should have at",
+        "Plan for Nov 30 null",
+    ],
 )
 def test_broken_text_is_caught(new_context, shown: str) -> None:  # noqa: ANN001
     page = new_context().new_page()

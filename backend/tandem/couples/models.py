@@ -87,6 +87,10 @@ class MemberRead(Out):
     role: Role
 
 
+class FormerMemberRead(MemberRead):
+    left_at: datetime
+
+
 class WeekProgress(Out):
     done: int
     target: int
@@ -98,6 +102,9 @@ class CoupleRead(Out):
     timezone: str
     members: list[MemberRead]
     this_week: WeekProgress | None = None
+    # Who left while the reader was a member, newest first: the partner left behind and the
+    # therapist learn it; someone who joins later never learns who was there before them.
+    former_members: list[FormerMemberRead] = []
 
 
 class InvitationRead(Out):

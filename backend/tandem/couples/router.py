@@ -26,17 +26,18 @@ router = APIRouter(prefix="/api", tags=["couples"])
 )
 def create_couple(data: CoupleCreate, user: CurrentUser, session: SessionDep) -> CoupleRead:
     couple = service.create_couple(session, user=user, data=data)
-    return service.couple_read(session, couple)
+    return service.couple_read(session, couple, viewer_id=user.id)
 
 
 @router.get("/couples", response_model=list[CoupleRead])
 def list_my_couples(user: CurrentUser, session: SessionDep) -> list[CoupleRead]:
-    return service.couples_read(session, service.my_couples(session, user))
+    return service.couples_read(session, service.my_couples(session, user), viewer_id=user.id)
 
 
 @router.get("/couples/{couple_id}", response_model=CoupleRead)
 def read_couple(membership: CoupleMember, session: SessionDep) -> CoupleRead:
-    return service.couple_read(session, service.get_couple(session, membership.couple_id))
+    couple = service.get_couple(session, membership.couple_id)
+    return service.couple_read(session, couple, viewer_id=membership.user_id)
 
 
 @router.post(

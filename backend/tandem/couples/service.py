@@ -7,13 +7,14 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from tandem import audit, throttle
+from tandem import audit, events, throttle
 from tandem.accounts.models import Role, User
 from tandem.config import Settings
 from tandem.couples.models import (
     Couple,
     CoupleCreate,
     CoupleRead,
+    FormerMemberRead,
     Invitation,
     InvitationCreated,
     MemberRead,
@@ -79,27 +80,32 @@ def therapist_id(session: Session, couple_id: uuid.UUID) -> uuid.UUID | None:
     return None
 
 
-def couple_read(session: Session, couple: Couple) -> CoupleRead:
-    return couples_read(session, [couple])[0]
+def couple_read(
+    session: Session, couple: Couple, *, viewer_id: uuid.UUID | None = None
+) -> CoupleRead:
+    return couples_read(session, [couple], viewer_id=viewer_id)[0]
 
 
-def couples_read(session: Session, couples: list[Couple]) -> list[CoupleRead]:
+def couples_read(
+    session: Session, couples: list[Couple], *, viewer_id: uuid.UUID | None = None
+) -> list[CoupleRead]:
     """Couples as their members see them, in a fixed number of queries whatever their number
     (a therapist's list of 200 couples must not cost a thousand)."""
     from tandem.plans import progress  # plans build on couples, not the other way round
 
-    members: dict[uuid.UUID, list[tuple[Membership, User]]] = {c.id: [] for c in couples}
+    rows: dict[uuid.UUID, list[tuple[Membership, User]]] = {c.id: [] for c in couples}
     if couples:
         for membership, user in session.exec(
             select(Membership, User)
             .join(User, col(User.id) == Membership.user_id)
-            .where(col(Membership.couple_id).in_(list(members)), col(Membership.left_at).is_(None))
+            .where(col(Membership.couple_id).in_(list(rows)))
             .order_by(col(Membership.joined_at))
         ).all():
-            members[membership.couple_id].append((membership, user))
+            rows[membership.couple_id].append((membership, user))
+    active = {c: [(m, u) for m, u in found if m.left_at is None] for c, found in rows.items()}
     partners = {
-        couple_id: [m.user_id for m, _ in rows if m.role == Role.partner]
-        for couple_id, rows in members.items()
+        couple_id: [m.user_id for m, _ in members if m.role == Role.partner]
+        for couple_id, members in active.items()
     }
     weeks = progress.current_weeks(session, couples, partners)
     answers = []
@@ -117,12 +123,31 @@ def couples_read(session: Session, couples: list[Couple]) -> list[CoupleRead]:
                 timezone=couple.timezone,
                 members=[
                     MemberRead(user_id=m.user_id, display_name=u.display_name, role=m.role)
-                    for m, u in members[couple.id]
+                    for m, u in active[couple.id]
                 ],
                 this_week=this_week,
+                former_members=_former_members(rows[couple.id], viewer_id),
             )
         )
     return answers
+
+
+def _former_members(
+    rows: list[tuple[Membership, User]], viewer_id: uuid.UUID | None
+) -> list[FormerMemberRead]:
+    """Members who left while the viewer was there, newest first (not someone who is back)."""
+    viewer = next((m for m, _ in rows if m.user_id == viewer_id and m.left_at is None), None)
+    if viewer is None:
+        return []
+    present = {m.user_id for m, _ in rows if m.left_at is None}
+    gone = [
+        FormerMemberRead(
+            user_id=m.user_id, display_name=u.display_name, role=m.role, left_at=m.left_at
+        )
+        for m, u in rows
+        if m.left_at is not None and m.left_at >= viewer.joined_at and m.user_id not in present
+    ]
+    return sorted(gone, key=lambda f: f.left_at, reverse=True)
 
 
 def my_couples(session: Session, user: User) -> list[Couple]:
@@ -343,6 +368,22 @@ def end_membership(session: Session, *, membership: Membership, actor: User, act
         subject_user_id=membership.user_id,
         detail=str(membership.role),
     )
+    if membership.role == Role.partner:
+        # What waited on them is closed, and those left behind are told (same transaction).
+        session.flush()
+        staying = active_members(session, membership.couple_id)
+        events.partner_left(
+            session,
+            events.PartnerLeft(
+                couple_id=membership.couple_id,
+                membership_id=membership.id,
+                user_id=membership.user_id,
+                partner_ids=[m.user_id for m, _ in staying if m.role == Role.partner],
+                therapist_id=next(
+                    (m.user_id for m, _ in staying if m.role == Role.therapist), None
+                ),
+            ),
+        )
 
 
 def leave(session: Session, *, membership: Membership, user: User) -> None:

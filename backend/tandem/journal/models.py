@@ -17,7 +17,7 @@ from sqlalchemy import Index, LargeBinary, String
 from sqlmodel import Field, SQLModel
 
 from tandem.db import timestamp, uuid_pk
-from tandem.schemas import Body, Out
+from tandem.schemas import Body, Out, not_blank
 
 MAX_TEXT = 20_000
 MAX_OBSTACLES = 2_000
@@ -92,8 +92,20 @@ class SharedCheckin(_CheckinFields, _Shared, table=True):
 # --- bodies -------------------------------------------------------------------------------
 
 Rating = Annotated[int, PydanticField(ge=0, le=10, strict=True)]
-EntryText = Annotated[str, StringConstraints(min_length=1, max_length=MAX_TEXT)]
-Obstacles = Annotated[str, StringConstraints(min_length=1, max_length=MAX_OBSTACLES)]
+# Optional texts may be left out (or null), but text that is sent must say something.
+EntryText = Annotated[
+    str,
+    StringConstraints(max_length=MAX_TEXT),
+    not_blank("Write something here, or leave it empty"),
+]
+NoteText = Annotated[
+    str, StringConstraints(max_length=MAX_TEXT), not_blank("A note needs some text")
+]
+Obstacles = Annotated[
+    str,
+    StringConstraints(max_length=MAX_OBSTACLES),
+    not_blank("Write what got in the way, or leave it empty"),
+]
 
 
 class Ratings(Body):
@@ -122,12 +134,12 @@ class CheckinUpdate(Body):
 
 
 class NoteCreate(Body):
-    body: EntryText
+    body: NoteText
     visibility: Visibility = Visibility.private
 
 
 class NoteUpdate(Body):
-    body: EntryText | None = None
+    body: NoteText | None = None
     visibility: Visibility | None = None
 
 

@@ -1,16 +1,19 @@
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import Field as PydanticField
-from sqlalchemy import Index, String, Text, UniqueConstraint
+from pydantic import StringConstraints
+from sqlalchemy import Index, LargeBinary, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from tandem.db import optional_timestamp, timestamp, uuid_pk
 from tandem.exercises.models import Category, Mode
-from tandem.schemas import Body, Out
+from tandem.schemas import Body, Out, not_blank
 
 MAX_ITEMS = 30
+MAX_DISPUTE_REASON = 500
 
 
 class PlanStatus(StrEnum):
@@ -23,6 +26,14 @@ class LogStatus(StrEnum):
     awaiting_partner = "awaiting_partner"
     disputed = "disputed"
     withdrawn = "withdrawn"
+
+
+class WithdrawnReason(StrEnum):
+    """Why a log was closed without its author withdrawing it: someone left the couple. (An
+    author's own withdrawal has no reason.)"""
+
+    author_left = "author_left"  # the partner who logged it left before it was confirmed
+    partner_left = "partner_left"  # the partner it waited for left
 
 
 class WeeklyPlan(SQLModel, table=True):
@@ -90,6 +101,11 @@ class SessionLog(SQLModel, table=True):
     disputed_by: uuid.UUID | None = Field(
         default=None, foreign_key="user_account.id", ondelete="SET NULL"
     )
+    disputed_at: datetime | None = optional_timestamp()
+    # What the disputing partner said happened, sealed under their data key (tandem.crypto)
+    # like journal text; read by the couple's members who were there when it was said.
+    sealed_dispute_reason: bytes | None = Field(default=None, sa_type=LargeBinary)
+    withdrawn_reason: WithdrawnReason | None = Field(default=None, sa_type=String(20))
     created_at: datetime = timestamp()
     updated_at: datetime = timestamp()
 
@@ -130,6 +146,17 @@ class SessionLogCreate(Body):
     done_on: date | None = None
 
 
+DisputeReason = Annotated[
+    str,
+    StringConstraints(max_length=MAX_DISPUTE_REASON),
+    not_blank("Say what happened, or leave it out"),
+]
+
+
+class DisputeBody(Body):
+    reason: DisputeReason | None = None
+
+
 # --- answers ------------------------------------------------------------------------------
 
 
@@ -143,12 +170,24 @@ class SessionLogRead(Out):
     disputed_by: uuid.UUID | None
     client_id: uuid.UUID
     created_at: datetime
+    # Only for the couple's members who were there when it was said; otherwise null.
+    dispute_reason: str | None = None
+    withdrawn_reason: WithdrawnReason | None = None
+
+
+class PartnerProgress(Out):
+    user_id: uuid.UUID
+    done: int
+    target: int
 
 
 class ItemProgress(Out):
     done: int
     target: int
     awaiting_partner: int
+    # Each assignee's own count: an individual item for both is "2 of 7" and "3 of 7", not
+    # "5 of 14"; a joint item counts the same for both.
+    by_partner: list[PartnerProgress]
 
 
 class PlanItemRead(Out):
@@ -176,10 +215,8 @@ class PlanRead(Out):
     items: list[PlanItemRead]
 
 
-class PartnerAdherence(Out):
-    user_id: uuid.UUID
-    done: int
-    target: int
+class PartnerAdherence(PartnerProgress):
+    pass
 
 
 class ItemAdherence(Out):

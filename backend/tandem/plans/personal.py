@@ -3,13 +3,14 @@
 from datetime import date
 from typing import Any
 
-from sqlalchemy import delete
+from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
+from tandem import crypto
 from tandem.accounts.models import Role, User
 from tandem.couples.models import Membership
 from tandem.exercises.models import Exercise, Mode
-from tandem.plans import progress
+from tandem.plans import answers, progress
 from tandem.plans.models import (
     PlanItem,
     PlanStatus,
@@ -19,7 +20,9 @@ from tandem.plans.models import (
 )
 
 
-def _log(log: SessionLog, item: PlanItem, plan: WeeklyPlan, title: str) -> dict[str, Any]:
+def _log(
+    log: SessionLog, item: PlanItem, plan: WeeklyPlan, title: str, reason: str | None
+) -> dict[str, Any]:
     return {
         "id": str(log.id),
         "plan_item_id": str(log.plan_item_id),
@@ -34,10 +37,12 @@ def _log(log: SessionLog, item: PlanItem, plan: WeeklyPlan, title: str) -> dict[
         "disputed_by": str(log.disputed_by) if log.disputed_by else None,
         "client_id": str(log.client_id),
         "created_at": log.created_at.isoformat(),
+        "withdrawn_reason": log.withdrawn_reason,
+        "dispute_reason": reason,
     }
 
 
-def export(session: Session, *, user: User) -> dict[str, Any]:
+def export(session: Session, *, user: User, kek: bytes) -> dict[str, Any]:
     logs = session.exec(
         select(SessionLog, PlanItem, WeeklyPlan, Exercise.title)
         .join(PlanItem, col(PlanItem.id) == SessionLog.plan_item_id)
@@ -50,7 +55,20 @@ def export(session: Session, *, user: User) -> dict[str, Any]:
         )
         .order_by(col(SessionLog.created_at).desc())
     ).all()
-    return {"session_logs": [_log(*row) for row in logs], "plans": _assigned_plans(session, user)}
+    keyring = crypto.Keyring(session, kek)
+
+    def own_reason(log: SessionLog) -> str | None:
+        # Their own words only: a reason the other partner gave is not theirs to export.
+        if log.disputed_by != user.id:
+            return None
+        return answers.open_reason(
+            keyring, log_id=log.id, sealed=log.sealed_dispute_reason, disputed_by=log.disputed_by
+        )
+
+    return {
+        "session_logs": [_log(*row, own_reason(row[0])) for row in logs],
+        "plans": _assigned_plans(session, user),
+    }
 
 
 def _assigned_plans(session: Session, user: User) -> list[dict[str, Any]]:
@@ -112,3 +130,10 @@ def delete_authored(session: Session, *, user: User) -> None:
     )
     session.execute(delete(SessionLogRequest).where(col(SessionLogRequest.user_id) == user.id))
     session.execute(delete(SessionLog).where(col(SessionLog.id).in_(individual)))
+    # What they said when disputing a session is theirs and goes (their key goes too); the
+    # other partner keeps the log, marked disputed.
+    session.execute(
+        update(SessionLog)
+        .where(col(SessionLog.disputed_by) == user.id)
+        .values(sealed_dispute_reason=None)
+    )

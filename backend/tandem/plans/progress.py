@@ -23,8 +23,10 @@ from tandem.plans.models import (
     AdherenceRead,
     AdherenceWeek,
     ItemAdherence,
+    ItemProgress,
     LogStatus,
     PartnerAdherence,
+    PartnerProgress,
     PlanItem,
     PlanItemAssignee,
     PlanStatus,
@@ -67,6 +69,19 @@ def tally_item(
     }
     done = sum(d for d, _ in by_user.values())
     return Tally(done, times_per_week * len(assignees), awaiting, by_user)
+
+
+def item_progress(tally: Tally) -> ItemProgress:
+    """An item's progress as a plan read answers it: in total, and each assignee's own."""
+    return ItemProgress(
+        done=tally.done,
+        target=tally.target,
+        awaiting_partner=tally.awaiting,
+        by_partner=[
+            PartnerProgress(user_id=user, done=done, target=target)
+            for user, (done, target) in tally.by_user.items()
+        ],
+    )
 
 
 # --- loading ------------------------------------------------------------------------------

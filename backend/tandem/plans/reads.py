@@ -11,20 +11,20 @@ dependencies' and the service's (tests/test_plan_reads.py holds both to the same
 
 import uuid
 from collections import Counter, defaultdict
-from datetime import date
+from datetime import date, datetime
 
-from sqlalchemy import and_, bindparam
+from sqlalchemy import and_, bindparam, or_
 from sqlalchemy.engine import Connection, Engine, Row
-from sqlmodel import col, select
+from sqlmodel import Session, col, select
 
+from tandem import audit, crypto
 from tandem.accounts import service as accounts
 from tandem.accounts.models import AuthSession, Role, User
 from tandem.couples.models import Couple, Membership
 from tandem.errors import NotFound, Unauthorized
 from tandem.exercises.models import Exercise, Mode
-from tandem.plans import progress
+from tandem.plans import answers, progress
 from tandem.plans.models import (
-    ItemProgress,
     LogStatus,
     PlanItem,
     PlanItemAssignee,
@@ -51,6 +51,7 @@ _ACCESS = (
         AuthSession.expires_at,
         Membership.user_id,
         Membership.role,
+        Membership.joined_at,
         Couple.timezone,
     )
     .select_from(AuthSession)
@@ -91,6 +92,9 @@ _PLAN = (
         SessionLog.disputed_by,
         SessionLog.client_id,
         SessionLog.created_at,
+        SessionLog.disputed_at,
+        SessionLog.sealed_dispute_reason,
+        SessionLog.withdrawn_reason,
     )
     .select_from(WeeklyPlan)
     .outerjoin(
@@ -103,7 +107,12 @@ _PLAN = (
         SessionLog,
         and_(
             col(SessionLog.plan_item_id) == PlanItem.id,
-            SessionLog.status != LogStatus.withdrawn,
+            # Withdrawn by their author: gone. Closed because someone left: kept, so the
+            # partner left behind sees why nothing waits any more.
+            or_(
+                SessionLog.status != LogStatus.withdrawn,
+                col(SessionLog.withdrawn_reason).is_not(None),
+            ),
         ),
     )
     .where(
@@ -120,7 +129,12 @@ _PLAN = (
 
 
 def plan_json(
-    engine: Engine, *, claims: AccessClaims, couple_id: str, week_start: str | None
+    engine: Engine,
+    *,
+    claims: AccessClaims,
+    couple_id: str,
+    week_start: str | None,
+    kek: bytes,
 ) -> bytes:
     """The caller's view of a couple's plan (the current week's when `week_start` is None)."""
     with engine.connect() as connection:
@@ -134,9 +148,10 @@ def plan_json(
         ).all()
         if not rows or not accounts.session_alive(rows[0]):
             raise Unauthorized("Signed out")
-        role = next((r.role for r in rows if r.user_id == claims.user_id), None)
-        if couple is None or role is None:
+        me = next((r for r in rows if r.user_id == claims.user_id), None)
+        if couple is None or me is None:
             raise NotFound()
+        role = me.role
         if week_start is None:
             week = progress.week_of(progress.local_today(rows[0].timezone))
         else:
@@ -144,13 +159,57 @@ def plan_json(
 
             week = parse_week(week_start)
         partners = [r.user_id for r in rows if r.role == Role.partner]
-        plan = _plan(connection, couple, week, role, partners)
-    return plan.model_dump_json().encode()
+        plan, reasons = _plan(connection, couple, week, role, partners)
+        reasons.open(connection, kek, me.joined_at)
+        answer = plan.model_dump_json().encode()
+    if role == Role.therapist and reasons.authors:
+        with Session(engine) as session:
+            audit.record_reads(
+                session,
+                action="dispute_reason.read_by_therapist",
+                reader_id=claims.user_id,
+                couple_id=couple,
+                author_ids=reasons.authors,
+            )
+    return answer
+
+
+class _Reasons:
+    """The dispute reasons of a plan's logs, opened only for a reader who was there when each
+    was said (plans.answers.reason_readable), with one keyring for all of them."""
+
+    def __init__(self) -> None:
+        self.sealed: list[tuple[SessionLogRead, Row]] = []
+        self.authors: set[uuid.UUID] = set()
+
+    def add(self, read: SessionLogRead, row: Row) -> None:
+        if row.sealed_dispute_reason is not None:
+            self.sealed.append((read, row))
+
+    def open(self, connection: Connection, kek: bytes, joined_at: datetime) -> None:
+        readable = [
+            (read, row)
+            for read, row in self.sealed
+            if answers.reason_readable(joined_at, row.disputed_at)
+        ]
+        if not readable:
+            return
+        with Session(bind=connection) as session:
+            keyring = crypto.Keyring(session, kek)
+            for read, row in readable:
+                read.dispute_reason = answers.open_reason(
+                    keyring,
+                    log_id=row.log_id,
+                    sealed=row.sealed_dispute_reason,
+                    disputed_by=row.disputed_by,
+                )
+                if read.dispute_reason is not None and row.disputed_by is not None:
+                    self.authors.add(row.disputed_by)
 
 
 def _plan(
     connection: Connection, couple: uuid.UUID, week: date, role: str, partners: list[uuid.UUID]
-) -> PlanRead:
+) -> tuple[PlanRead, _Reasons]:
     rows = connection.execute(_PLAN, {"couple_id": couple, "week_start": week}).all()
     # Partners never see drafts: a draft is as absent as no plan at all.
     if not rows or (role == Role.partner and rows[0].status != PlanStatus.published):
@@ -168,6 +227,7 @@ def _plan(
         if row.log_id is not None:
             logs[row.item_id].setdefault(row.log_id, row)  # one row per assignee: keep one
     answer = []
+    reasons = _Reasons()
     for item_id, row in items.items():
         mode = Mode(row.mode)
         if mode == Mode.joint:
@@ -178,6 +238,22 @@ def _plan(
             (log.logged_by, LogStatus(log.log_status)) for log in logs[item_id].values()
         )
         tally = progress.tally_item(mode, row.times_per_week, assignees, counts)
+        sessions = []
+        for log in logs[item_id].values():
+            read = SessionLogRead(
+                id=log.log_id,
+                plan_item_id=item_id,
+                logged_by=log.logged_by,
+                done_on=log.done_on,
+                status=log.log_status,
+                confirmed_by=log.confirmed_by,
+                disputed_by=log.disputed_by,
+                client_id=log.client_id,
+                created_at=log.created_at,
+                withdrawn_reason=log.withdrawn_reason,
+            )
+            reasons.add(read, log)
+            sessions.append(read)
         answer.append(
             PlanItemRead(
                 id=item_id,
@@ -190,26 +266,11 @@ def _plan(
                 minutes=row.minutes,
                 instructions=row.instructions,
                 position=row.position,
-                progress=ItemProgress(
-                    done=tally.done, target=tally.target, awaiting_partner=tally.awaiting
-                ),
-                sessions=[
-                    SessionLogRead(
-                        id=log.log_id,
-                        plan_item_id=item_id,
-                        logged_by=log.logged_by,
-                        done_on=log.done_on,
-                        status=log.log_status,
-                        confirmed_by=log.confirmed_by,
-                        disputed_by=log.disputed_by,
-                        client_id=log.client_id,
-                        created_at=log.created_at,
-                    )
-                    for log in logs[item_id].values()
-                ],
+                progress=progress.item_progress(tally),
+                sessions=sessions,
             )
         )
-    return PlanRead(
+    plan = PlanRead(
         id=first.id,
         couple_id=couple,
         week_start=week,
@@ -218,3 +279,4 @@ def _plan(
         published_at=first.published_at,
         items=answer,
     )
+    return plan, reasons

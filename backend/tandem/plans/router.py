@@ -1,15 +1,16 @@
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request, Response, status
+from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
 from tandem.couples import service as couples
 from tandem.db import SessionDep, in_write_connection
-from tandem.deps import AccessDep, CoupleMember, CoupleTherapist, CurrentUser
+from tandem.deps import AccessDep, CoupleMember, CoupleTherapist, CurrentUser, SettingsDep
 from tandem.exercises.service import library_ready
-from tandem.plans import progress, reads, service, sessions
+from tandem.plans import answers, progress, reads, service, sessions
 from tandem.plans.models import (
     AdherenceRead,
+    DisputeBody,
     PlanPut,
     PlanRead,
     SessionLogCreate,
@@ -30,6 +31,7 @@ async def read_current_plan(couple_id: str, request: Request, claims: AccessDep)
         claims=claims,
         couple_id=couple_id,
         week_start=None,
+        kek=request.app.state.settings.key_encryption_key,
     )
     return Response(body, media_type="application/json")
 
@@ -44,6 +46,7 @@ async def read_plan(
         claims=claims,
         couple_id=couple_id,
         week_start=week_start,
+        kek=request.app.state.settings.key_encryption_key,
     )
     return Response(body, media_type="application/json")
 
@@ -55,6 +58,7 @@ def put_plan(
     membership: CoupleTherapist,
     user: CurrentUser,
     session: SessionDep,
+    settings: SettingsDep,
 ) -> PlanRead:
     plan = service.put_plan(
         session,
@@ -63,15 +67,17 @@ def put_plan(
         week_start=service.parse_week(week_start),
         data=data,
     )
-    return service.plan_read(session, plan)
+    return service.plan_read(session, plan, viewer=membership, kek=settings.key_encryption_key)
 
 
 @router.post("/couples/{couple_id}/plans/{week_start}/publish", response_model=PlanRead)
-def publish_plan(week_start: str, membership: CoupleTherapist, session: SessionDep) -> PlanRead:
+def publish_plan(
+    week_start: str, membership: CoupleTherapist, session: SessionDep, settings: SettingsDep
+) -> PlanRead:
     plan = service.publish(
         session, couple_id=membership.couple_id, week_start=service.parse_week(week_start)
     )
-    return service.plan_read(session, plan)
+    return service.plan_read(session, plan, viewer=membership, kek=settings.key_encryption_key)
 
 
 @router.post(
@@ -80,7 +86,11 @@ def publish_plan(week_start: str, membership: CoupleTherapist, session: SessionD
     response_model=PlanRead,
 )
 def copy_plan_forward(
-    week_start: str, membership: CoupleTherapist, user: CurrentUser, session: SessionDep
+    week_start: str,
+    membership: CoupleTherapist,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
 ) -> PlanRead:
     plan = service.copy_forward(
         session,
@@ -88,7 +98,7 @@ def copy_plan_forward(
         couple_id=membership.couple_id,
         week_start=service.parse_week(week_start),
     )
-    return service.plan_read(session, plan)
+    return service.plan_read(session, plan, viewer=membership, kek=settings.key_encryption_key)
 
 
 @router.get("/couples/{couple_id}/adherence", response_model=AdherenceRead)
@@ -123,16 +133,29 @@ async def log_session(
 
 @router.post("/sessions/{session_id}/confirm", response_model=SessionLogRead)
 def confirm_session(session_id: str, user: CurrentUser, session: SessionDep) -> SessionLogRead:
-    log = sessions.answer(session, user=user, log_id=parse_id(session_id), confirm=True)
-    return SessionLogRead.model_validate(log)
+    return answers.answer(session, user=user, log_id=parse_id(session_id), confirm=True)
 
 
 @router.post("/sessions/{session_id}/dispute", response_model=SessionLogRead)
-def dispute_session(session_id: str, user: CurrentUser, session: SessionDep) -> SessionLogRead:
-    log = sessions.answer(session, user=user, log_id=parse_id(session_id), confirm=False)
-    return SessionLogRead.model_validate(log)
+def dispute_session(
+    session_id: str,
+    user: CurrentUser,
+    session: SessionDep,
+    settings: SettingsDep,
+    data: Annotated[DisputeBody | None, Body()] = None,
+) -> SessionLogRead:
+    # The body is optional: an offline queue replays a dispute made without a reason as a
+    # bare POST.
+    return answers.answer(
+        session,
+        user=user,
+        log_id=parse_id(session_id),
+        confirm=False,
+        reason=data.reason if data else None,
+        kek=settings.key_encryption_key,
+    )
 
 
 @router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
 def withdraw_session(session_id: str, user: CurrentUser, session: SessionDep) -> None:
-    sessions.withdraw(session, user=user, log_id=parse_id(session_id))
+    answers.withdraw(session, user=user, log_id=parse_id(session_id))

@@ -8,7 +8,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from tandem import events
+from tandem import audit, crypto, events
 from tandem.accounts.models import Role, User
 from tandem.couples import service as couples
 from tandem.couples.models import Couple, Membership
@@ -16,9 +16,8 @@ from tandem.db import utcnow
 from tandem.errors import Conflict, Invalid, NotFound
 from tandem.exercises import service as exercises
 from tandem.exercises.models import Exercise, Mode
-from tandem.plans import progress
+from tandem.plans import answers, progress
 from tandem.plans.models import (
-    ItemProgress,
     LogStatus,
     PlanItem,
     PlanItemAssignee,
@@ -73,8 +72,9 @@ def get_current_plan(session: Session, *, membership: Membership) -> WeeklyPlan:
     return get_plan(session, membership=membership, week_start=current_week(couple))
 
 
-def plan_read(session: Session, plan: WeeklyPlan) -> PlanRead:
-    """The plan with its live items, their progress and their sessions (four queries)."""
+def plan_read(session: Session, plan: WeeklyPlan, *, viewer: Membership, kek: bytes) -> PlanRead:
+    """The plan with its live items, their progress and their sessions (four queries), as
+    `viewer` sees it (the dispute reasons said while they were there)."""
     items = progress.load_items(session, [plan.id])
     item_ids = [i.id for i, _ in items]
     explicit = progress.explicit_assignees(session, item_ids)
@@ -86,12 +86,16 @@ def plan_read(session: Session, plan: WeeklyPlan) -> PlanRead:
             select(SessionLog)
             .where(
                 col(SessionLog.plan_item_id).in_(item_ids),
-                SessionLog.status != LogStatus.withdrawn,
+                # Withdrawn by their author: gone; closed because someone left: kept.
+                (SessionLog.status != LogStatus.withdrawn)
+                | col(SessionLog.withdrawn_reason).is_not(None),
             )
             .order_by(col(SessionLog.created_at).desc())
         ):
             logs[log.plan_item_id].append(log)
             counts[log.plan_item_id][(log.logged_by, log.status)] += 1
+    keyring = crypto.Keyring(session, kek)
+    authors: set[uuid.UUID] = set()
     answer = []
     for item, exercise in items:
         assignees = progress.assignees_of(item, explicit, partners)
@@ -108,11 +112,17 @@ def plan_read(session: Session, plan: WeeklyPlan) -> PlanRead:
                 minutes=item.minutes,
                 instructions=item.instructions,
                 position=item.position,
-                progress=ItemProgress(
-                    done=tally.done, target=tally.target, awaiting_partner=tally.awaiting
-                ),
-                sessions=[SessionLogRead.model_validate(log) for log in logs[item.id]],
+                progress=progress.item_progress(tally),
+                sessions=[_log_read(keyring, log, viewer, authors) for log in logs[item.id]],
             )
+        )
+    if viewer.role == Role.therapist:
+        audit.record_reads(
+            session,
+            action="dispute_reason.read_by_therapist",
+            reader_id=viewer.user_id,
+            couple_id=plan.couple_id,
+            author_ids=authors,
         )
     return PlanRead(
         id=plan.id,
@@ -123,6 +133,19 @@ def plan_read(session: Session, plan: WeeklyPlan) -> PlanRead:
         published_at=plan.published_at,
         items=answer,
     )
+
+
+def _log_read(
+    keyring: crypto.Keyring, log: SessionLog, viewer: Membership, authors: set[uuid.UUID]
+) -> SessionLogRead:
+    read = SessionLogRead.model_validate(log)
+    if answers.reason_readable(viewer.joined_at, log.disputed_at):
+        read.dispute_reason = answers.open_reason(
+            keyring, log_id=log.id, sealed=log.sealed_dispute_reason, disputed_by=log.disputed_by
+        )
+        if read.dispute_reason is not None and log.disputed_by is not None:
+            authors.add(log.disputed_by)
+    return read
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -188,6 +211,11 @@ def put_plan(
     published = plan is not None and plan.status == PlanStatus.published
     assignees = []
     for number, item in enumerate(data.items, start=1):
+        if item.mode == Mode.joint and len(partners) == 1:
+            raise Invalid(
+                f"Item {number}: a joint exercise needs two partners, and this couple has one. "
+                "Choose an individual exercise instead."
+            )
         assignees.append(_explicit_assignees(item, partners, number))
         if published and item.id is not None:
             old = live[item.id]
@@ -253,8 +281,16 @@ def publish(session: Session, *, couple_id: uuid.UUID, week_start: date) -> Week
         raise NotFound("No plan for this week")
     if plan.status == PlanStatus.published:
         return plan  # already published: 200, and nobody is notified twice
-    if not progress.load_items(session, [plan.id]):
+    items = progress.load_items(session, [plan.id])
+    if not items:
         raise Conflict("Add at least one exercise before publishing")
+    partners = progress.active_partner_ids(session, couple_id)
+    if len(partners) == 1 and any(item.mode == Mode.joint for item, _ in items):
+        # Nobody could ever confirm a joint session: it would wait forever.
+        raise Conflict(
+            "This plan has a joint exercise, and the couple has one partner now. "
+            "Make it an individual exercise before publishing."
+        )
     now = utcnow()
     # Conditional: of two publishes at once, only one notifies.
     result = session.execute(
@@ -268,7 +304,7 @@ def publish(session: Session, *, couple_id: uuid.UUID, week_start: date) -> Week
             couple_id=couple_id,
             plan_id=plan.id,
             week_start=week_start,
-            partner_ids=progress.active_partner_ids(session, couple_id),
+            partner_ids=partners,
         )
     session.commit()
     session.refresh(plan)

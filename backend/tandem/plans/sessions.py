@@ -10,7 +10,8 @@ Logging is the busiest write (docs/BENCHMARKS.md, "Load"), so it follows plans/r
 statements built once, run as Core on one connection in one threadpool hop. One query reads the
 sign-in session, the item, its plan, the couple's active members, the item's explicit assignees
 and an earlier request with this client_id; the common case then writes the log and its claim
-(one statement on PostgreSQL, two on SQLite) and commits.
+(one statement on PostgreSQL, two on SQLite) and commits. Answers to a log (confirm,
+dispute, withdraw) live in plans/answers.py.
 """
 
 import uuid
@@ -22,12 +23,11 @@ from sqlalchemy import and_, bindparam, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from tandem import events
 from tandem.accounts import service as accounts
 from tandem.accounts.models import AuthSession, Role, User
-from tandem.couples import service as couples
 from tandem.couples.models import Membership
 from tandem.db import utcnow
 from tandem.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
@@ -65,6 +65,7 @@ _LOG_COLUMNS = (
     SessionLog.disputed_by,
     SessionLog.client_id,
     SessionLog.created_at,
+    SessionLog.withdrawn_reason,
 )
 
 # Built once: constructing a statement costs more CPU than SQLite takes to run it.
@@ -211,6 +212,7 @@ def _read(row: Any, prefix: str = "") -> SessionLogRead:
         disputed_by=getattr(row, prefix + "disputed_by"),
         client_id=getattr(row, prefix + "client_id"),
         created_at=getattr(row, prefix + "created_at"),
+        withdrawn_reason=getattr(row, prefix + "withdrawn_reason"),
     )
 
 
@@ -350,6 +352,12 @@ def _log(
             f"done_on must fall within the plan's week ({first.week_start} to {week_end})"
         )
 
+    if mode == Mode.joint and len(partners) < 2:
+        # Nobody could ever confirm it: it would wait forever.
+        raise Conflict(
+            "This exercise is for the two of you, and you are the only partner in your couple now"
+        )
+
     now = utcnow()
     if mode == Mode.joint:
         confirmed = _confirm_waiting(
@@ -380,6 +388,7 @@ def _log(
         disputed_by=None,
         client_id=data.client_id,
         created_at=now,
+        withdrawn_reason=None,
     )
     if not _insert_new(connection, log):  # this client_id won a race a moment ago
         return _lost_race(tx, user_id=user_id, client_id=data.client_id, item_id=item_id)
@@ -475,86 +484,3 @@ def _finish(
                 )
     tx.commit()
     return Logged(log, created=not confirmed)
-
-
-def _fresh(session: Session, log_id: uuid.UUID) -> SessionLog:
-    return session.exec(
-        select(SessionLog).where(SessionLog.id == log_id).execution_options(populate_existing=True)
-    ).one()
-
-
-def _load(session: Session, *, user: User, log_id: uuid.UUID):
-    row = session.exec(
-        select(SessionLog, PlanItem, WeeklyPlan)
-        .join(PlanItem, col(PlanItem.id) == SessionLog.plan_item_id)
-        .join(WeeklyPlan, col(WeeklyPlan.id) == PlanItem.plan_id)
-        .where(SessionLog.id == log_id)
-    ).first()
-    if row is None:
-        raise NotFound()
-    log, item, plan = row
-    membership = couples.require_membership(session, user=user, couple_id=plan.couple_id)
-    if membership.role != Role.partner:
-        raise Forbidden("Only the couple's partners answer for sessions")
-    return log, item, plan
-
-
-def answer(session: Session, *, user: User, log_id: uuid.UUID, confirm: bool) -> SessionLog:
-    """The other partner confirms (`done`) or disputes a joint session that waits."""
-    log, item, plan = _load(session, user=user, log_id=log_id)
-    if log.logged_by == user.id:
-        raise Forbidden("Your partner confirms or disputes the sessions you log")
-    if item.mode != Mode.joint:
-        raise Conflict("Only joint sessions wait for confirmation")
-    status = LogStatus.done if confirm else LogStatus.disputed
-    values = {"status": status, "updated_at": utcnow()}
-    values["confirmed_by" if confirm else "disputed_by"] = user.id
-    result = session.execute(
-        update(SessionLog)
-        .where(col(SessionLog.id) == log.id, SessionLog.status == LogStatus.awaiting_partner)
-        .values(**values)
-    )
-    log = _fresh(session, log.id)
-    if result.rowcount != 1:
-        answered_by = log.confirmed_by if confirm else log.disputed_by
-        if log.status == status and answered_by == user.id:
-            return log  # the same answer again (a replay from an offline queue)
-        raise Conflict(f"This session is not waiting for confirmation (it is {log.status})")
-    if confirm:
-        events.session_confirmed(
-            session,
-            couple_id=plan.couple_id,
-            session_log_id=log.id,
-            confirmed_by=user.id,
-            notify_user_id=log.logged_by,
-        )
-    session.commit()
-    return log
-
-
-def withdraw(session: Session, *, user: User, log_id: uuid.UUID) -> None:
-    """The author takes a log back: a joint one until it is confirmed, an individual one
-    while its week lasts. It is marked, never deleted, so a replay cannot revive it."""
-    log, item, plan = _load(session, user=user, log_id=log_id)
-    if log.logged_by != user.id:
-        raise Forbidden("Only the partner who logged a session can withdraw it")
-    if log.status == LogStatus.withdrawn:
-        return
-    if item.mode == Mode.joint:
-        allowed = [LogStatus.awaiting_partner, LogStatus.disputed]
-    else:
-        allowed = [LogStatus.done]
-        today = progress.local_today(user.timezone)
-        if today > plan.week_start + timedelta(days=6):
-            raise Conflict("The week of this session is over")
-    result = session.execute(
-        update(SessionLog)
-        .where(col(SessionLog.id) == log.id, col(SessionLog.status).in_(allowed))
-        .values(status=LogStatus.withdrawn, updated_at=utcnow())
-    )
-    if result.rowcount != 1:
-        log = _fresh(session, log.id)
-        if log.status == LogStatus.withdrawn:
-            return
-        raise Conflict("A confirmed session cannot be withdrawn")
-    session.commit()

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, model_validator
 from pydantic import Field as PydanticField
-from sqlalchemy import JSON, Column, Index, String, Text
+from sqlalchemy import JSON, Column, Index, String, Text, text
 from sqlmodel import Field, SQLModel
 
 from tandem.db import optional_timestamp, timestamp, uuid_pk
@@ -31,9 +31,19 @@ class Kind(StrEnum):
     plan_published = "plan_published"
     joint_session_logged = "joint_session_logged"
     session_confirmed = "session_confirmed"
+    partner_left = "partner_left"
     appointment = "appointment"
     measure_due = "measure_due"
     test = "test"
+    # Before an agreed practice time (tandem.practice_times), a partner's proposal of one, and
+    # a partner's nudge.
+    slot = "slot"
+    slot_proposed = "slot_proposed"
+    nudge = "nudge"
+
+
+# Minutes before an agreed practice time that its reminder goes out, unless the person chose.
+DEFAULT_SLOT_LEAD = 30
 
 
 class ReminderPreference(SQLModel, table=True):
@@ -51,6 +61,12 @@ class ReminderPreference(SQLModel, table=True):
     timezone: str = Field(max_length=64)
     discreet: bool = True
     paused_until: date | None = None
+    # Minutes before an agreed practice time (None: no reminder before them).
+    slot_lead_minutes: int | None = Field(
+        default=DEFAULT_SLOT_LEAD, sa_column_kwargs={"server_default": str(DEFAULT_SLOT_LEAD)}
+    )
+    # A partner's nudges reach this person; off, they are dropped without the sender knowing.
+    nudges: bool = Field(default=True, sa_column_kwargs={"server_default": text("true")})
     # The last local date the scheduler has written rows for (None: plan again from today).
     scheduled_until: date | None = None
     updated_at: datetime = timestamp()
@@ -134,6 +150,8 @@ class RemindersBody(Body):
     timezone: TimeZoneName
     discreet: bool = True
     paused_until: date | None = None
+    slot_lead_minutes: int | None = PydanticField(default=DEFAULT_SLOT_LEAD, ge=5, le=24 * 60)
+    nudges: bool = True
 
     @model_validator(mode="after")
     def _consistent(self) -> "RemindersBody":
@@ -156,6 +174,8 @@ class RemindersOut(Out):
     timezone: str
     discreet: bool
     paused_until: date | None
+    slot_lead_minutes: int | None
+    nudges: bool
 
 
 class SubscriptionKeys(Body):

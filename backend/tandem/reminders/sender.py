@@ -29,9 +29,13 @@ DESCRIPTIVE = {
     "plan_published": "Your plan for the week is ready.",
     "joint_session_logged": "Your partner logged a session together — confirm it?",
     "session_confirmed": "Your partner confirmed the session you logged.",
+    "partner_left": "Someone has left your couple in Tandem.",
     "appointment": "Something to prepare for tomorrow: your next appointment.",
     "measure_due": "A short questionnaire from your therapist is waiting for you.",
     "test": "Test notification: reminders reach this device.",
+    "slot": "Soon: the time you set aside for this week's plan.",
+    "slot_proposed": "Your partner suggested a time to practise.",
+    "nudge": "Your partner is thinking of you",
 }
 # A discreet text that still says what to do; it names nothing (the issue asks for this one).
 DISCREET = {"appointment": "Something to prepare for tomorrow"}
@@ -55,10 +59,12 @@ def build_payload(
         "body": DISCREET.get(kind, NEUTRAL) if discreet else DESCRIPTIVE.get(kind, NEUTRAL),
         "url": data.get("url", "/"),
     }
-    for key in ("session_id", "plan_id"):
+    for key in ("session_id", "plan_id", "action_token"):
         if key in data:
             message[key] = data[key]
-    if kind == "joint_session_logged":
+    if "actions" in data:  # reminders: Done / In 1 hour / Tonight (reminders/actions.py)
+        message["actions"] = data["actions"]
+    elif kind == "joint_session_logged":
         message["actions"] = [
             {"action": "confirm", "title": "Confirm"},
             {"action": "open", "title": "Open"},

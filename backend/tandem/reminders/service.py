@@ -17,7 +17,7 @@ from tandem.accounts.models import User
 from tandem.config import Settings
 from tandem.db import utcnow
 from tandem.errors import Invalid
-from tandem.reminders import outbox, scheduler, sender
+from tandem.reminders import hooks, outbox, scheduler, sender
 from tandem.reminders.models import (
     Kind,
     Notification,
@@ -44,6 +44,8 @@ def _out(pref: ReminderPreference) -> RemindersOut:
         timezone=pref.timezone,
         discreet=pref.discreet,
         paused_until=pref.paused_until,
+        slot_lead_minutes=pref.slot_lead_minutes,
+        nudges=pref.nudges,
     )
 
 
@@ -67,6 +69,8 @@ def set_preferences(
     pref.timezone = data.timezone
     pref.discreet = data.discreet
     pref.paused_until = data.paused_until
+    pref.slot_lead_minutes = data.slot_lead_minutes
+    pref.nudges = data.nudges
     pref.updated_at = now
     pref.scheduled_until = None
     # Reminders planned under the old settings go; those that still fit come back with the
@@ -81,6 +85,9 @@ def set_preferences(
     session.add(pref)
     session.flush()
     scheduler.schedule_user(session, pref=pref, now=now)
+    # Reminders other domains keep for this person (agreed practice times) follow the new
+    # lead time, time zone and quiet hours.
+    hooks.preferences_changed(session, user_id=user.id, now=now)
     session.commit()
     return _out(pref)
 

@@ -21,7 +21,7 @@ from sqlmodel import Session, col, select
 from tandem import metrics, progress
 from tandem.config import Settings
 from tandem.db import utcnow, write_session
-from tandem.reminders import clock, outbox, scheduler, sender
+from tandem.reminders import actions, clock, hooks, outbox, scheduler, sender
 from tandem.reminders.models import (
     Kind,
     NotificationState,
@@ -55,6 +55,7 @@ class Dispatcher:
         lease_seconds: float = 300.0,
     ) -> None:
         self.engine = engine
+        self.settings = settings
         self.batch = batch
         self.lease_seconds = lease_seconds
         vapid = sender.load_vapid(settings.vapid_key)
@@ -112,10 +113,18 @@ class Dispatcher:
                 if not devices[row.user_id]:
                     outcomes.append(Outcome(row.id, NotificationState.skipped, error="no device"))
                     continue
+                data = actions.attach(
+                    self.settings,
+                    kind=row.kind,
+                    notification_id=row.id,
+                    user_id=row.user_id,
+                    data=row.payload,
+                    now=now,
+                )
                 payload = sender.build_payload(
                     notification_id=row.id,
                     kind=row.kind,
-                    data=row.payload,
+                    data=data,
                     discreet=pref.discreet if pref else True,
                 )
                 ttl, urgency = self._ttl(row, now)
@@ -133,6 +142,9 @@ class Dispatcher:
             return Outcome(row.id, NotificationState.skipped, error="expired")
         if row.kind == Kind.test.value:
             return None
+        check = hooks.send_check(row.kind)
+        if check is not None and (reason := check(session, row, now)) is not None:
+            return Outcome(row.id, NotificationState.skipped, error=reason)
         if row.kind != Kind.reminder.value:
             if pref is not None and clock.in_quiet_hours(pref, now):
                 # error=None: put back without counting an attempt.

@@ -129,6 +129,14 @@ def brief(
         author_ids={p.author_id for p in preparation},
         detail="session brief",
     )
+    audit.record_reads(
+        session,
+        action="dispute_reason.read_by_therapist",
+        reader_id=therapist_id,
+        couple_id=couple.id,
+        author_ids=found.reasons_read,
+        detail="session brief",
+    )
     return answer
 
 

@@ -24,6 +24,7 @@ from tandem.exercises.models import Exercise, Mode
 from tandem.journal import ranges
 from tandem.journal import service as journal
 from tandem.journal.models import CheckinRead, NoteRead
+from tandem.plans import answers as plan_answers
 from tandem.plans import progress
 from tandem.plans.models import LogStatus, PlanItem, PlanStatus, SessionLog, WeeklyPlan
 from tandem.workspace.models import (
@@ -51,6 +52,8 @@ class History:
     plans: list[WeeklyPlan] = field(default_factory=list)
     # People whose shared entries were opened for this answer: the caller logs the reads.
     authors_read: set[uuid.UUID] = field(default_factory=set)
+    # People whose dispute reasons were opened for this answer (logged apart, as plans does).
+    reasons_read: set[uuid.UUID] = field(default_factory=set)
 
 
 def local_bounds(couple: Couple, since: date, until: date) -> tuple[datetime, datetime]:
@@ -189,52 +192,80 @@ def _weeks(
     return weeks, list(plans.values())
 
 
-def _log_events(couple: Couple, logs: list) -> list[Event]:  # type: ignore[type-arg]
+def _log_events(couple: Couple, logs: list, reasons: dict[uuid.UUID, str]) -> list[Event]:  # type: ignore[type-arg]
     events = []
     for log, _item, title, _week in logs:
         common = {"title": title, "done_on": log.done_on, "status": log.status}
+
+        def at(when: datetime) -> dict:  # type: ignore[type-arg]
+            return {"at": when, "week_start": local_week(couple, when)}
+
         events.append(
-            Event(
-                at=log.created_at,
-                week_start=local_week(couple, log.created_at),
-                kind=EventKind.logged,
-                actor_id=log.logged_by,
-                **common,
-            )
+            Event(kind=EventKind.logged, actor_id=log.logged_by, **at(log.created_at), **common)
         )
-        later = {"at": log.updated_at, "week_start": local_week(couple, log.updated_at)}
-        reason = dispute_reason(log)
         if log.status == LogStatus.done and log.confirmed_by is not None:
             events.append(
-                Event(kind=EventKind.confirmed, actor_id=log.confirmed_by, **later, **common)
+                Event(
+                    kind=EventKind.confirmed,
+                    actor_id=log.confirmed_by,
+                    **at(log.updated_at),
+                    **common,
+                )
             )
-        elif log.status == LogStatus.disputed:
+        if log.disputed_by is not None:
             events.append(
                 Event(
                     kind=EventKind.disputed,
                     actor_id=log.disputed_by,
-                    reason=reason,
-                    **later,
+                    reason=reasons.get(log.id),
+                    **at(log.disputed_at or log.updated_at),
                     **common,
                 )
             )
-        elif log.status == LogStatus.withdrawn:
+        if log.status == LogStatus.withdrawn:
             events.append(
                 Event(
                     kind=EventKind.withdrawn,
                     actor_id=log.logged_by,
-                    reason=reason,
-                    **later,
+                    closed=log.withdrawn_reason,
+                    **at(log.updated_at),
                     **common,
                 )
             )
     return events
 
 
-def dispute_reason(log: SessionLog) -> str | None:
-    """Why the other partner said a session did not happen, when they said. The plans domain
-    does not record reasons yet (issue 12 adds them, sealed); until then there is none."""
-    return None
+def _reasons(
+    session: Session,
+    settings: Settings,
+    found: History,
+    logs: list,  # type: ignore[type-arg]
+    reader_id: uuid.UUID,
+) -> dict[uuid.UUID, str]:
+    """What the disputing partners said, for the reader who was there when they said it (the
+    plans domain's rule); who said it is kept for the access log."""
+    joined = session.exec(
+        select(Membership.joined_at).where(
+            Membership.couple_id == found.couple.id,
+            Membership.user_id == reader_id,
+            col(Membership.left_at).is_(None),
+        )
+    ).first()
+    keyring = crypto.Keyring(session, settings.key_encryption_key)
+    reasons = {}
+    for log, _item, _title, _week in logs:
+        if joined is None or not plan_answers.reason_readable(joined, log.disputed_at):
+            continue
+        text = plan_answers.open_reason(
+            keyring,
+            log_id=log.id,
+            sealed=log.sealed_dispute_reason,
+            disputed_by=log.disputed_by,
+        )
+        if text is not None:
+            reasons[log.id] = text
+            found.reasons_read.add(log.disputed_by)
+    return reasons
 
 
 def _journal(
@@ -362,7 +393,8 @@ def history(
     first, last = progress.week_of(since), progress.week_of(until)
     logs = _logs(session, couple.id, first, last)
     found.weeks, found.plans = _weeks(session, couple, first, last, logs)
-    found.events = [e for e in _log_events(couple, logs) if bounds[0] <= e.at < bounds[1]]
+    reasons = _reasons(session, settings, found, logs, reader_id)
+    found.events = [e for e in _log_events(couple, logs, reasons) if bounds[0] <= e.at < bounds[1]]
     _journal(session, settings, found, reader_id, bounds)
     _other_events(session, found, reader_id, bounds)
     found.events.sort(key=lambda e: e.at, reverse=True)

@@ -14,6 +14,7 @@ from sqlmodel import Field, SQLModel
 from tandem.appointments.models import SharedPrepRead
 from tandem.db import timestamp
 from tandem.journal.models import CheckinRead, NoteRead, RatingsRead, Visibility
+from tandem.plans.models import WithdrawnReason
 from tandem.schemas import Body, Out
 
 DEFAULT_INACTIVE_DAYS = 5
@@ -203,7 +204,8 @@ class Event(Out):
     title: str | None = None  # the exercise, for logs
     done_on: date | None = None
     status: str | None = None  # a log's status now
-    reason: str | None = None  # why a log was disputed or closed, when given
+    reason: str | None = None  # what the disputing partner said, when they said something
+    closed: WithdrawnReason | None = None  # a log closed because someone left the couple
     text: str | None = None  # a shared note's body or a check-in's text
     obstacles: str | None = None
     ratings: RatingsRead | None = None

@@ -124,6 +124,14 @@ def read_timeline(
         author_ids=found.authors_read,
         detail="timeline",
     )
+    audit.record_reads(
+        session,
+        action="dispute_reason.read_by_therapist",
+        reader_id=membership.user_id,
+        couple_id=couple.id,
+        author_ids=found.reasons_read,
+        detail="timeline",
+    )
     return answer
 
 

@@ -2,6 +2,7 @@
 // couple's page and a screen with what the partners prepared.
 import * as api from '../api.js';
 import { busy, dateTime, empty, field, h, say, title } from '../ui.js';
+import { appointmentDownload } from './calendar.js';
 import { sharedSections } from './prep.js';
 
 // `null` while none is booked.
@@ -18,6 +19,7 @@ export async function appointmentCard(coupleId) {
   }
   const links = h('p', { class: 'links' },
     next ? h('a', { href: '#/prep', text: 'Prepare' }) : null,
+    next ? appointmentDownload(coupleId) : null,
     h('a', { href: '#/therapist', text: 'About your therapist' }),
     h('a', { href: '#/guide', text: 'Guide' }));
   return h('section', { class: 'card appointment', 'aria-labelledby': 'appointment-h' },

@@ -50,7 +50,8 @@ function adherence(brief, names) {
   const problems = brief.sessions.length
     ? h('ul', { class: 'plain events' }, brief.sessions.map((e) => h('li', { class: 'event' },
       h('p', { class: 'what', text: `${shortDate(e.at)}: ${eventSentence(e, names)}` }),
-      e.reason ? h('p', { class: 'reason' }, h('strong', { text: 'Reason: ' }), e.reason) : h('p', { class: 'hint', text: 'No reason given.' }))))
+      e.reason ? h('p', { class: 'reason' }, h('strong', { text: 'What they said: ' }), e.reason)
+        : e.kind === 'disputed' ? h('p', { class: 'hint', text: 'Nothing said about why.' }) : null)))
     : h('p', { class: 'hint', text: 'No disputed or withdrawn sessions.' });
   return [chart, weeksTable(weeks, names), h('h3', { text: 'Disputes and withdrawals' }), problems];
 }
@@ -113,7 +114,7 @@ export async function render(root, { params, go }) {
   const [id, since, until] = params;
   root.classList.add('wide', 'printable');
   const query = since && until ? `?from=${since}&to=${until}` : '';
-  const brief = await api.get(`/api/couples/${id}/brief${query}`);
+  const brief = await api.get(api.path`/api/couples/${id}/brief` + query);
   const names = namesOf(brief.partners);
   const range = rangeLabel(brief.since, brief.until);
   pageHeader(`${brief.label} · Session brief · ${range}`);

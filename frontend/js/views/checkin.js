@@ -1,7 +1,12 @@
 // The check-in sheet. Sending needs the network: offline, the draft stays on screen (never stored).
 import * as api from '../api.js';
 import { busy, dateTime, empty, field, h, say, title, VISIBILITY, visibilityPicker } from '../ui.js';
-import { currentPlan } from './week.js';
+import { currentPlan, together } from './week.js';
+
+// Who a check-in can be for: with no partner in the couple, only me or my therapist.
+export function visibilityChoices(people) {
+  return people.partner ? undefined : ['private', 'therapist'];
+}
 
 const RATINGS = [
   ['closeness', 'Closeness'],
@@ -39,9 +44,10 @@ export async function render(root, { state }) {
   const item = h('select', { class: 'input' }, h('option', { value: '', text: 'The week in general' }),
     ((plan && plan.items) || []).map((i) => h('option', { value: i.id, text: i.title })));
   const ratingFields = RATINGS.map(([key, label]) => [key, ratingSelect(label)]);
-  const obstacles = h('textarea', { class: 'input', rows: '3', maxlength: '4000' });
-  const text = h('textarea', { class: 'input', rows: '4', maxlength: '10000' });
-  const picker = visibilityPicker('checkin-visibility', 'private');
+  const obstacles = h('textarea', { class: 'input', rows: '3', maxlength: '2000' });
+  const text = h('textarea', { class: 'input', rows: '4', maxlength: '20000' });
+  const people = together(couple, state.user.id);
+  const picker = visibilityPicker('checkin-visibility', 'private', visibilityChoices(people));
   const errors = h('div');
   const button = h('button', { type: 'submit', class: 'primary', text: 'Save check-in' });
   const form = h('form', {
@@ -54,22 +60,24 @@ export async function render(root, { state }) {
           const value = wrap.querySelector('select').value;
           if (value !== '') ratings[key] = Number(value);
         }
-        const body = {
-          ratings,
-          obstacles: obstacles.value,
-          text: text.value,
-          visibility: picker.querySelector('input:checked').value,
-        };
+        const chosen = picker.querySelector('input:checked');
+        // Everything is optional: an empty box is left out, never sent as "".
+        const body = { ratings, visibility: chosen ? chosen.value : 'private' };
+        if (obstacles.value.trim()) body.obstacles = obstacles.value.trim();
+        if (text.value.trim()) body.text = text.value.trim();
         if (item.value) body.plan_item_id = item.value;
+        if (!Object.keys(ratings).length && !body.obstacles && !body.text) {
+          throw new Error('Add a rating, what got in the way, or a few words, then save.');
+        }
         try {
-          await api.post(`/api/couples/${couple.id}/checkins`, body);
+          await api.post(api.path`/api/couples/${couple.id}/checkins`, body);
         } catch (error) {
           if (error.offline) {
             throw new Error("You're offline. Your check-in is still here; send it when you're back online. It is not stored on this phone.");
           }
           throw error;
         }
-        form.reset();
+        form.reset(); // back to the start: every box empty, "Only me" chosen
         say('Check-in saved.');
         await list();
       }, errors);
@@ -84,12 +92,12 @@ export async function render(root, { state }) {
   button);
   const history = h('section', { 'aria-labelledby': 'checkin-history' });
   root.append(form, history);
-  const names = Object.fromEntries((couple.members || []).map((m) => [m.user_id, m.display_name]));
+  const names = people.names;
   async function list() {
     try {
-      const entries = await api.get(`/api/couples/${couple.id}/checkins`);
+      const entries = await api.get(api.path`/api/couples/${couple.id}/checkins`);
       history.replaceChildren(h('h2', { id: 'checkin-history', text: 'Recent check-ins' }),
-        entries.length ? entries.slice(0, 20).map((c) => checkinCard(c, names, state.user.id)) : empty('No check-ins yet.'));
+        ...(entries.length ? entries.slice(0, 20).map((c) => checkinCard(c, names, state.user.id)) : [empty('No check-ins yet.')]));
     } catch (error) {
       history.replaceChildren(h('h2', { id: 'checkin-history', text: 'Recent check-ins' }), h('p', { class: 'hint', text: error.message }));
     }

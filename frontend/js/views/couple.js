@@ -120,8 +120,11 @@ export function eventSentence(e, names) {
   switch (e.kind) {
     case 'logged': return `${who} logged ${e.title}${day}${e.status !== 'done' ? `, now ${STATUS[e.status]}` : ''}`;
     case 'confirmed': return `${who} confirmed ${e.title}${day}`;
-    case 'disputed': return `${who} said ${e.title}${day} did not happen`;
-    case 'withdrawn': return `${who} withdrew the log of ${e.title}${day}`;
+    case 'disputed': return `${who} said ${e.title}${day} didn't happen`;
+    case 'withdrawn':
+      if (e.closed === 'author_left') return `${who}’s log of ${e.title}${day} was closed: they left the couple`;
+      if (e.closed === 'partner_left') return `${who}’s log of ${e.title}${day} was closed: the partner it waited for left`;
+      return `${who} withdrew the log of ${e.title}${day}`;
     case 'note': return `${who} shared a note ${e.visibility === 'care_team' ? 'with you and their partner' : 'with you'}`;
     case 'checkin': return `${who} checked in${ratingText(e.ratings) ? `: ${ratingText(e.ratings)}` : ''}`;
     case 'prep': return `${who} shared preparation (${e.count} ${e.count === 1 ? 'section' : 'sections'})`;
@@ -137,7 +140,7 @@ function eventItem(e, names, coupleId) {
   return h('li', { class: `event ${e.kind}`, 'data-kind': e.kind },
     h('p', { class: 'meta' }, h('time', { datetime: e.at, text: dateTime(e.at) })),
     h('p', { class: 'what', text: eventSentence(e, names) }),
-    e.reason ? h('p', { class: 'reason' }, h('strong', { text: 'Reason: ' }), e.reason) : null,
+    e.reason ? h('p', { class: 'reason' }, h('strong', { text: 'What they said: ' }), e.reason) : null,
     e.obstacles ? h('p', {}, h('strong', { text: 'What got in the way: ' }), e.obstacles) : null,
     e.text ? h('p', { class: 'body', text: e.text }) : null,
     e.kind === 'prep' ? h('p', {}, h('a', { href: `#/couple/${coupleId}/prep`, text: 'Read the preparation' })) : null);
@@ -190,6 +193,24 @@ async function optional(path) {
   }
 }
 
+// This week's sessions disputed (with what was said) or closed because a partner left.
+function disputesSection(plan, names) {
+  const rows = [];
+  for (const item of (plan && plan.items) || []) {
+    for (const log of item.sessions || []) {
+      const by = names[log.logged_by] || 'A partner';
+      const what = `${by} logged “${item.title}” for ${shortDate(log.done_on)}; `;
+      if (log.status === 'disputed') {
+        rows.push(h('li', { class: 'card' }, h('p', { text: `${what}${names[log.disputed_by] || 'the other partner'} said it didn't happen${log.dispute_reason ? ':' : '.'}` }),
+          log.dispute_reason ? h('blockquote', { class: 'reason', text: log.dispute_reason }) : null));
+      } else if (log.withdrawn_reason) {
+        rows.push(h('li', { class: 'card', text: `${what}it was closed because ${log.withdrawn_reason === 'author_left' ? by : 'the other partner'} left the couple.` }));
+      }
+    }
+  }
+  return rows.length ? h('section', { class: 'card', 'aria-labelledby': 'disputes' }, h('h2', { id: 'disputes', text: 'Sessions disputed or closed this week' }), h('ul', { class: 'plain' }, rows)) : null;
+}
+
 function section(id, heading, ...children) {
   return h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id, text: heading }), ...children);
 }
@@ -198,24 +219,33 @@ export async function render(root, { params }) {
   const id = params[0];
   root.classList.add('wide');
   const [couple, history] = await Promise.all([
-    api.get(`/api/couples/${id}`),
-    api.get(`/api/couples/${id}/timeline`),
+    api.get(api.path`/api/couples/${id}`),
+    api.get(api.path`/api/couples/${id}/timeline`),
   ]);
   const thisWeek = mondayOf(todayIn(couple.timezone));
+  const former = couple.former_members || [];
+  const names = Object.fromEntries([...former, ...(couple.members || [])].map((m) => [m.user_id, m.display_name]));
   const partners = (couple.members || []).filter((m) => m.role === 'partner');
-  const gone = history.partners.filter((p) => p.left_at);
+  const left = former.filter((m) => m.role === 'partner');
+  const here = `#/couple/${encodeURIComponent(id)}`;
   root.append(
     title(couple.label),
     h('p', { class: 'lead', text: partners.length ? partners.map((p) => p.display_name).join(' & ') : 'No partner has joined yet.' }),
-    ...gone.map((p) => h('p', { class: 'waiting', text: `${p.display_name} left on ${shortDate(p.left_at)}.` })),
+    ...(left.length
+      ? [h('p', { class: 'card note-from', role: 'note', text: left.map((m) => `${m.display_name} left the couple on ${shortDate(m.left_at)}.`).join(' ') })]
+      : []),
     h('div', { class: 'actions' },
-      h('a', { href: `#/couple/${id}/plan/${thisWeek}`, class: 'button primary', text: 'This week’s plan' }),
-      h('a', { href: `#/couple/${id}/plan/${addDays(thisWeek, 7)}`, class: 'button secondary', text: 'Next week' }),
-      h('a', { href: `#/couple/${id}/brief`, class: 'button secondary', text: 'Session brief' }),
-      h('a', { href: `#/couple/${id}/measures`, class: 'button secondary', text: 'Questionnaires & goals' })));
-  const [appointment, flags] = await Promise.all([appointmentPanel(id), optional(`/api/couples/${id}/risk-flags`)]);
+      h('a', { href: `${here}/plan/${thisWeek}`, class: 'button primary', text: 'This week’s plan' }),
+      h('a', { href: `${here}/plan/${addDays(thisWeek, 7)}`, class: 'button secondary', text: 'Next week' }),
+      h('a', { href: `${here}/brief`, class: 'button secondary', text: 'Session brief' }),
+      h('a', { href: `${here}/measures`, class: 'button secondary', text: 'Questionnaires & goals' })));
+  const [appointment, flags, plan] = await Promise.all([
+    appointmentPanel(id),
+    optional(api.path`/api/couples/${id}/risk-flags`),
+    optional(api.path`/api/couples/${id}/plans/current`),
+  ]);
   if (Array.isArray(flags) && flags.length) {
-    root.append(h('p', { class: 'card risk', role: 'alert' }, h('a', { href: `#/couple/${id}/measures`, text: `${flags.length} questionnaire ${flags.length === 1 ? 'answer needs' : 'answers need'} your attention` })));
+    root.append(h('p', { class: 'card risk', role: 'alert' }, h('a', { href: `#/couple/${encodeURIComponent(id)}/measures`, text: `${flags.length} questionnaire ${flags.length === 1 ? 'answer needs' : 'answers need'} your attention` })));
   }
   const since = `Since ${shortDate(history.since)}, the weeks this couple has been in Tandem (up to a year).`;
   root.append(h('div', { class: 'workspace-grid' },
@@ -224,6 +254,7 @@ export async function render(root, { params }) {
       section('ratings-h', 'Check-in ratings', h('p', { class: 'hint', text: 'Only check-ins shared with you.' }), ratingCharts(history.ratings, history.partners))),
     h('div', { class: 'column' },
       appointment,
+      disputesSection(plan, names),
       section('timeline-h', 'What happened', timeline(history.events, history.partners, id)),
       section('invites', 'Invitations',
         partners.length < 2 ? invitationsPanel(id, ['partner']) : h('p', { class: 'hint', text: 'Both partners have joined.' })))));

@@ -2,6 +2,8 @@
 // can read besides their author). The two lists come from different sources and never mix.
 import * as api from '../api.js';
 import { busy, confirmDialog, dateTime, empty, field, h, say, title, VISIBILITY, visibilityPicker } from '../ui.js';
+import { visibilityChoices } from './checkin.js';
+import { together } from './week.js';
 
 export function noteCard(note, { names, me, onChange }) {
   const mine = note.author_id === me;
@@ -14,7 +16,7 @@ export function noteCard(note, { names, me, onChange }) {
     remove.addEventListener('click', async () => {
       if (!(await confirmDialog('Delete this note?', 'It will be gone for everyone who could read it.', 'Delete', { danger: true }))) return;
       await busy(remove, async () => {
-        await api.del(`/api/notes/${note.id}`);
+        await api.del(api.path`/api/notes/${note.id}`);
         say('Note deleted.');
         await onChange();
       });
@@ -28,7 +30,10 @@ export async function render(root, { params, state, go }) {
   const tab = params[0] === 'shared' ? 'shared' : 'private';
   const couple = state.couple;
   const me = state.user.id;
-  const names = Object.fromEntries(((couple && couple.members) || []).map((m) => [m.user_id, m.display_name]));
+  const people = together(couple, me);
+  const names = people.names;
+  const choices = visibilityChoices(people);
+  const alone = !people.partner;
   root.append(title('Notes'));
   const tabs = h('div', { class: 'segmented', role: 'tablist', 'aria-label': 'Which notes' },
     [['private', 'Private'], ['shared', 'Shared']].map(([key, label]) =>
@@ -45,13 +50,13 @@ export async function render(root, { params, state, go }) {
   root.append(tabs, panel);
 
   const textarea = h('textarea', { class: 'input', rows: '5', maxlength: '20000', required: true });
-  const picker = visibilityPicker('note-visibility', tab === 'private' ? 'private' : 'partner');
+  const picker = visibilityPicker('note-visibility', tab === 'private' ? 'private' : alone ? 'therapist' : 'partner', choices);
   const errors = h('div');
   const button = h('button', { type: 'submit', class: 'primary', text: 'Save note' });
   const explain = h('p', { class: 'hint', role: 'note' });
   const updateExplain = () => {
     const chosen = picker.querySelector('input:checked').value;
-    explain.textContent = VISIBILITY[chosen].who;
+    explain.textContent = (alone && VISIBILITY[chosen].alone) || VISIBILITY[chosen].who;
   };
   picker.addEventListener('change', updateExplain);
   updateExplain();
@@ -63,7 +68,7 @@ export async function render(root, { params, state, go }) {
         const visibility = picker.querySelector('input:checked').value;
         if (!couple && visibility !== 'private') throw new Error('Sharing needs a couple. Join yours first.');
         try {
-          await api.post(`/api/couples/${couple.id}/notes`, { body: textarea.value, visibility });
+          await api.post(api.path`/api/couples/${couple.id}/notes`, { body: textarea.value, visibility });
         } catch (error) {
           if (error.offline) {
             throw new Error("You're offline. Your note is still here; save it when you're back online. It is not stored on this phone.");
@@ -81,7 +86,9 @@ export async function render(root, { params, state, go }) {
 
   const entries = h('div', { class: 'entries' });
   panel.append(
-    h('p', { class: 'lead', text: tab === 'private' ? 'Only you can read these. Not your partner, not your therapist.' : 'Notes you shared, and notes shared with you.' }),
+    h('p', { class: 'lead', text: tab === 'private'
+      ? (alone ? 'Only you can read these, not even your therapist.' : 'Only you can read these. Not your partner, not your therapist.')
+      : (alone ? 'Notes you shared with your therapist, and anything shared with you.' : 'Notes you shared, and notes shared with you.') }),
     couple ? form : null,
     entries
   );
@@ -92,7 +99,7 @@ export async function render(root, { params, state, go }) {
       if (tab === 'private') {
         notes = (await api.get('/api/me/notes')).filter((n) => n.visibility === 'private' && n.author_id === me);
       } else {
-        notes = couple ? (await api.get(`/api/couples/${couple.id}/notes`)).filter((n) => n.visibility !== 'private') : [];
+        notes = couple ? (await api.get(api.path`/api/couples/${couple.id}/notes`)).filter((n) => n.visibility !== 'private') : [];
       }
     } catch (error) {
       entries.replaceChildren(h('p', { class: 'hint', text: error.offline ? 'Notes are not kept on this phone; they show when you are online.' : error.message }));

@@ -5,18 +5,22 @@ import { addDays, busy, CATEGORY, checkbox, field, h, say, title, weekLabel } fr
 
 async function planFor(coupleId, week) {
   try {
-    return await api.get(`/api/couples/${coupleId}/plans/${week}`);
+    return await api.get(api.path`/api/couples/${coupleId}/plans/${week}`);
   } catch (error) {
     if (error.status === 404) return null;
     throw error;
   }
 }
 
+// One partner: an exercise for two would wait forever for someone who is not there (the
+// server refuses it too). With none yet, the therapist may still plan ahead for two.
+const soloCouple = (partners) => partners.length === 1;
+
 function fromExercise(exercise, partnerIds) {
   return {
     exercise_id: exercise.id,
     title: exercise.title,
-    mode: exercise.default_mode || 'joint',
+    mode: partnerIds.length === 1 ? 'individual' : exercise.default_mode || 'joint',
     times_per_week: exercise.default_times_per_week || 1,
     assignee_ids: [...partnerIds],
     minutes: exercise.default_minutes || null,
@@ -24,14 +28,20 @@ function fromExercise(exercise, partnerIds) {
   };
 }
 
-function itemEditor(item, index, { partners, onRemove, onMove, count }) {
+function itemEditor(item, index, { partners, onRemove, onMove, count, published }) {
   const prefix = `item${index}`;
-  const mode = h('select', { class: 'input', id: `${prefix}-mode`, onchange: () => {
+  const solo = soloCouple(partners);
+  // A published item keeps its mode (its logs depend on it): remove it and add it again.
+  const stuck = solo && item.mode === 'joint' && published && item.id;
+  const mode = h('select', { class: 'input', id: `${prefix}-mode`, disabled: Boolean(stuck), onchange: () => {
     item.mode = mode.value;
     who.hidden = item.mode !== 'individual';
   } },
-  h('option', { value: 'joint', text: 'Together', selected: item.mode === 'joint' }),
+  solo && !stuck ? null : h('option', { value: 'joint', text: 'Together', selected: item.mode === 'joint' }),
   h('option', { value: 'individual', text: 'On their own', selected: item.mode === 'individual' }));
+  const modeHint = !solo ? null : stuck
+    ? 'This couple has one partner now, so an exercise for two can’t be done. Remove it, and add it again as “On their own” if it suits.'
+    : 'Only “On their own”: this couple has one partner.';
   const times = h('input', { type: 'number', class: 'input', min: '1', max: '14', value: String(item.times_per_week), oninput: () => { item.times_per_week = Number(times.value); } });
   const minutes = h('input', { type: 'number', class: 'input', min: '1', max: '240', value: item.minutes ? String(item.minutes) : '', oninput: () => { item.minutes = minutes.value ? Number(minutes.value) : null; } });
   const instructions = h('textarea', { class: 'input', rows: '2', maxlength: '4000', value: item.instructions || '', oninput: () => { item.instructions = instructions.value; } });
@@ -51,7 +61,7 @@ function itemEditor(item, index, { partners, onRemove, onMove, count }) {
         index > 0 ? h('button', { type: 'button', class: 'icon', 'aria-label': `Move ${item.title} up`, text: '↑', onclick: () => onMove(index, -1) }) : null,
         index < count - 1 ? h('button', { type: 'button', class: 'icon', 'aria-label': `Move ${item.title} down`, text: '↓', onclick: () => onMove(index, 1) }) : null,
         h('button', { type: 'button', class: 'link danger-text', text: 'Remove', 'aria-label': `Remove ${item.title}`, onclick: () => onRemove(index) }))),
-    h('div', { class: 'grid2' }, field('Mode', mode), field('Times per week', times)),
+    h('div', { class: 'grid2' }, field('Mode', mode, modeHint), field('Times per week', times)),
     who,
     field('Minutes', minutes),
     field('Extra instructions for this couple', instructions));
@@ -60,7 +70,7 @@ function itemEditor(item, index, { partners, onRemove, onMove, count }) {
 export async function render(root, { params, go }) {
   const [coupleId, week] = params;
   const [couple, plan, library] = await Promise.all([
-    api.get(`/api/couples/${coupleId}`),
+    api.get(api.path`/api/couples/${coupleId}`),
     planFor(coupleId, week),
     api.get('/api/exercises'),
   ]);
@@ -69,6 +79,13 @@ export async function render(root, { params, go }) {
   const byId = Object.fromEntries(library.map((e) => [e.id, e]));
   let items = ((plan && plan.items) || []).map((i) => ({ ...i, title: i.title || (byId[i.exercise_id] || {}).title }));
   const published = plan && plan.status === 'published';
+  // A draft made while there were two partners: its exercises for two become individual
+  // (said on screen; nothing is saved until the therapist saves).
+  const changed = !published && soloCouple(partners) ? items.filter((i) => i.mode === 'joint') : [];
+  for (const item of changed) {
+    item.mode = 'individual';
+    item.assignee_ids = [...partnerIds];
+  }
 
   root.append(
     h('p', { class: 'eyebrow', text: couple.label }),
@@ -79,11 +96,15 @@ export async function render(root, { params, go }) {
       h('a', { href: `#/couple/${coupleId}/plan/${addDays(week, -7)}`, class: 'button secondary', text: '← Previous' }),
       h('a', { href: `#/couple/${coupleId}/plan/${addDays(week, 7)}`, class: 'button secondary', text: 'Next →' }))
   );
+  if (changed.length) {
+    root.append(h('p', { class: 'card note-from', role: 'note', text: `This couple has one partner now, so ${changed.length === 1 ? 'one exercise for two is' : `${changed.length} exercises for two are`} set to “On their own”. Save to keep it that way.` }));
+  }
 
   const note = h('textarea', { class: 'input', rows: '3', maxlength: '4000', value: (plan && plan.note) || '' });
   const list = h('ol', { class: 'plain stack' });
   const draw = () => list.replaceChildren(...(items.length ? items.map((item, i) => itemEditor(item, i, {
     partners,
+    published,
     count: items.length,
     onRemove: (index) => { items.splice(index, 1); draw(); },
     onMove: (index, delta) => {
@@ -112,14 +133,16 @@ export async function render(root, { params, go }) {
   const body = () => ({
     note: note.value,
     items: items.map((i) => {
-      const out = { exercise_id: i.exercise_id, mode: i.mode, times_per_week: i.times_per_week, assignee_ids: i.mode === 'individual' ? i.assignee_ids : partnerIds };
+      const out = { exercise_id: i.exercise_id, mode: i.mode, times_per_week: i.times_per_week };
+      // No partner has joined yet: leave it to "both partners, whoever joins".
+      if (partnerIds.length) out.assignee_ids = i.mode === 'individual' ? i.assignee_ids || [] : partnerIds;
       if (i.id) out.id = i.id;
       if (i.minutes) out.minutes = i.minutes;
       if (i.instructions) out.instructions = i.instructions;
       return out;
     }),
   });
-  const base = `/api/couples/${coupleId}/plans/${week}`;
+  const base = api.path`/api/couples/${coupleId}/plans/${week}`;
   const save = h('button', { type: 'button', class: 'secondary', text: published ? 'Save changes' : 'Save draft' });
   save.addEventListener('click', () => busy(save, async () => {
     await api.put(base, body());
@@ -137,7 +160,8 @@ export async function render(root, { params, go }) {
   copyLast.addEventListener('click', () => busy(copyLast, async () => {
     const last = await planFor(coupleId, addDays(week, -7));
     if (!last || !(last.items || []).length) throw new Error('Last week has no plan to copy.');
-    items = last.items.map(({ id: _id, progress: _p, ...rest }) => ({ ...rest }));
+    items = last.items.map(({ id: _id, progress: _p, sessions: _s, ...rest }) =>
+      soloCouple(partners) && rest.mode === 'joint' ? { ...rest, mode: 'individual', assignee_ids: [...partnerIds] } : { ...rest });
     if (!note.value) note.value = last.note || '';
     draw();
     say('Last week copied. Save or publish to keep it.');

@@ -38,7 +38,7 @@ export async function week(root, { params, state }) {
     return;
   }
   const monday = params[0] || mondayOf(todayIn(couple.timezone));
-  const summary = await api.get(`/api/couples/${couple.id}/summary?week_start=${monday}`);
+  const summary = await api.get(`${api.path`/api/couples/${couple.id}/summary`}?week_start=${monday}`);
   const other = summary.partner ? summary.partner.display_name : 'Your partner';
   const names = { [summary.me.user_id]: 'You' };
   if (summary.partner) names[summary.partner.user_id] = other;
@@ -86,13 +86,13 @@ export async function prep(root, { state }) {
   }
   let mine;
   try {
-    mine = await api.get(`/api/couples/${couple.id}/prep`);
+    mine = await api.get(api.path`/api/couples/${couple.id}/prep`);
   } catch (error) {
     if (error.status !== 404) throw error;
     root.append(empty('There is no appointment booked in Tandem yet, so nothing to print.'));
     return;
   }
-  const shared = (await api.get(`/api/couples/${couple.id}/prep/shared`)).filter((e) => e.appointment_id === mine.appointment_id);
+  const shared = (await api.get(api.path`/api/couples/${couple.id}/prep/shared`)).filter((e) => e.appointment_id === mine.appointment_id);
   const names = Object.fromEntries((couple.members || []).map((m) => [m.user_id, m.display_name]));
   const when = dateTime(mine.appointment_starts_at);
   pageHeader(`${state.user.display_name} · preparation for ${when}`);

@@ -1,14 +1,20 @@
-// Opened from the "Confirm" action of a notification: answer one joint session the partner logged.
-import { h, title, uuid } from '../ui.js';
-import { currentPlan, logsOf, queue } from './week.js';
+// Opened from a notification's "Confirm": answer one joint session the partner logged. The id is
+// checked by the router (a UUID) and encoded in every path.
+import { h, shortDate, title } from '../ui.js';
+import { answerBlock, currentPlan, logsOf, together } from './week.js';
 
 export async function render(root, { params, state, go }) {
   const id = params[0];
   root.append(title('Confirm a session'));
+  const back = h('a', { href: '#/week', class: 'button primary', text: 'Back to this week' });
+  if (!state.couple) {
+    root.append(h('p', { text: 'You are not in a couple any more: there is nothing to answer.' }), back);
+    return;
+  }
   let log = null;
   let item = null;
   try {
-    const plan = state.couple ? await currentPlan(state.couple.id) : null;
+    const plan = await currentPlan(state.couple.id);
     for (const candidate of (plan && plan.items) || []) {
       const found = logsOf(candidate).find((l) => l.id === id);
       if (found) [log, item] = [found, candidate];
@@ -17,17 +23,12 @@ export async function render(root, { params, state, go }) {
     // Offline: the answer can still be queued.
   }
   if (log && log.status !== 'awaiting_partner') {
-    root.append(h('p', { text: 'This session has already been answered.' }), h('a', { href: '#/week', class: 'button primary', text: 'Back to this week' }));
+    root.append(h('p', { text: 'This session has already been answered.' }), back);
     return;
   }
-  const partner = (state.couple.members || []).find((m) => m.role === 'partner' && m.user_id !== state.user.id);
-  const who = partner ? partner.display_name : 'Your partner';
-  root.append(h('p', { class: 'lead', text: item ? `${who} logged “${item.title}” together with you.` : `${who} logged a session together with you.` }));
-  const answer = (kind) => async () => {
-    await queue({ client_id: uuid(), kind, url: `/api/sessions/${id}/${kind}`, session_id: id, plan_item_id: item ? item.id : null }, async () => {});
-    go('week');
-  };
-  root.append(h('div', { class: 'actions' },
-    h('button', { type: 'button', class: 'primary', text: 'Yes, we did it', onclick: answer('confirm') }),
-    h('button', { type: 'button', class: 'secondary', text: "It didn't happen", onclick: answer('dispute') })));
+  const people = together(state.couple, state.user.id);
+  const who = (log && people.names[log.logged_by]) || people.partnerName;
+  const lead = `${who[0].toUpperCase()}${who.slice(1)} logged ${item ? `“${item.title}”` : 'a session'} together with you${log ? ` on ${shortDate(log.done_on)}` : ''}.`;
+  const errors = h('div');
+  root.append(answerBlock(log || { id }, item, { ...people, rerender: async () => go('week') }, errors, lead), errors);
 }

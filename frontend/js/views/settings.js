@@ -3,12 +3,23 @@ import * as api from '../api.js';
 import { loadSession, signOut } from '../app.js';
 import * as push from '../push.js';
 import { busy, checkbox, confirmDialog, dateTime, field, h, say, title } from '../ui.js';
+import { calendarSection } from './calendar.js';
 
 const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 
 function section(heading, ...children) {
   const id = `s-${heading.toLowerCase().replace(/[^a-z]+/g, '-')}`;
   return h('section', { class: 'card stack', 'aria-labelledby': id }, h('h2', { id, text: heading }), ...children);
+}
+
+// Minutes before an agreed practice time (none: no reminder); a value set elsewhere is kept.
+function leadTimeSelect(current) {
+  const choices = [[null, 'No reminder'], [10, '10 minutes before'], [15, '15 minutes before'],
+    [30, '30 minutes before'], [60, '1 hour before'], [120, '2 hours before']];
+  const value = current === undefined ? 30 : current;
+  if (!choices.some(([v]) => v === value)) choices.push([value, `${value} minutes before`]);
+  return h('select', { class: 'input' }, choices.map(([v, label]) =>
+    h('option', { value: v === null ? '' : String(v), text: label, selected: v === value })));
 }
 
 async function remindersSection() {
@@ -25,6 +36,8 @@ async function remindersSection() {
   const quietEnd = h('input', { type: 'time', class: 'input', value: prefs.quiet_hours ? prefs.quiet_hours.end : '' });
   const discreet = checkbox('Discreet: notifications just say “Something is waiting for you in Tandem”', { checked: prefs.discreet !== false });
   const paused = h('input', { type: 'date', class: 'input', value: prefs.paused_until || '' });
+  const lead = leadTimeSelect(prefs.slot_lead_minutes);
+  const nudges = checkbox('Let my partner send me a gentle nudge', { checked: prefs.nudges !== false });
   const errors = h('div');
   const button = h('button', { type: 'submit', class: 'primary', text: 'Save reminders' });
   return section('Reminders',
@@ -42,6 +55,8 @@ async function remindersSection() {
             timezone: Intl.DateTimeFormat().resolvedOptions().timeZone || prefs.timezone,
             discreet: discreet.querySelector('input').checked,
             paused_until: paused.value || null,
+            slot_lead_minutes: lead.value ? Number(lead.value) : null,
+            nudges: nudges.querySelector('input').checked,
           };
           await api.put('/api/me/reminders', body);
           say('Reminders saved.');
@@ -58,6 +73,8 @@ async function remindersSection() {
       h('label', { class: 'sr-only', for: 'quiet-start', text: 'Quiet from' }), Object.assign(quietStart, { id: 'quiet-start' }),
       h('label', { class: 'sr-only', for: 'quiet-end', text: 'Quiet until' }), Object.assign(quietEnd, { id: 'quiet-end' })),
     field('Pause until', paused, 'Travel, illness, a break: no reminders until this day.'),
+    field('Before a time you agreed on', lead, 'A reminder before each time you and your partner agreed on, even while daily reminders are off.'),
+    nudges,
     discreet,
     errors,
     button));
@@ -146,7 +163,7 @@ function dataSection() {
     if (!ok) return;
     await busy(remove, async () => {
       await api.del('/api/me');
-      await signOut({ server: false });
+      await signOut({ server: false, queue: 'discard' });
     }, errors);
   });
   return section('Your data',
@@ -156,10 +173,13 @@ function dataSection() {
 
 export async function render(root, { state, go }) {
   root.append(title('Settings'), h('p', { class: 'lead', text: `Signed in as ${state.user.display_name} (${state.user.email}).` }));
-  const [reminders, devices] = await Promise.all([remindersSection(), devicesSection()]);
+  const [reminders, devices, calendar] = await Promise.all([
+    remindersSection(), devicesSection(), state.user.role === 'partner' ? calendarSection(state) : null,
+  ]);
   const out = h('button', { type: 'button', class: 'primary', text: 'Sign out' });
   out.addEventListener('click', () => busy(out, () => signOut()));
   root.append(reminders, notificationsSection());
+  if (calendar) root.append(calendar);
   if (state.user.role === 'partner') root.append(coupleSection(state, go));
   root.append(devices, dataSection(), h('div', { class: 'actions' }, out));
 }

@@ -1,0 +1,70 @@
+"""Helpers for the agreed practice times tests: a published week, times in it, outbox rows."""
+
+import uuid
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
+
+from tandem.reminders.models import Notification
+from tests.factories import Actor, World
+from tests.plans_support import INDIVIDUAL, JOINT, item, publish, put_plan, this_monday
+
+ZONE = "Europe/Berlin"
+QUIET_OFF = {
+    "enabled": False,
+    "times": [],
+    "weekdays": [0, 1, 2, 3, 4, 5, 6],
+    "timezone": ZONE,
+    "discreet": True,
+    "paused_until": None,
+}
+
+
+def at(day: date, clock: time, zone: str = ZONE) -> datetime:
+    return datetime.combine(day, clock, tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def published(world: World, week: date, *, individual_for: list[str] | None = None) -> dict:
+    """A published plan for `week`: a joint item first, then an individual one (for both
+    partners, or for `individual_for`)."""
+    extra = {"assignee_ids": individual_for} if individual_for else {}
+    put_plan(world, week, [item(JOINT, "joint", 3), item(INDIVIDUAL, "individual", 2, **extra)])
+    return publish(world, week)
+
+
+def next_week(world: World, zone: str = ZONE) -> tuple[date, dict]:
+    """Next week's plan: every time in it is still to come, whatever day the tests run."""
+    week = this_monday(zone) + timedelta(weeks=1)
+    return week, published(world, week)
+
+
+def propose(actor: Actor, item_id: str, starts: datetime) -> dict:
+    answer = actor.post(f"/api/plan-items/{item_id}/slots", json={"starts_at": starts.isoformat()})
+    assert answer.status_code == 201, answer.text
+    return answer.json()
+
+
+def agreed(proposer: Actor, answerer: Actor, item_id: str, starts: datetime) -> dict:
+    slot = propose(proposer, item_id, starts)
+    answer = answerer.post(f"/api/slots/{slot['id']}/accept")
+    assert answer.status_code == 200, answer.text
+    return answer.json()
+
+
+def rows(
+    engine: Engine, user_id: str, kind: str = "slot", state: str | None = None
+) -> list[Notification]:
+    with Session(engine) as session:
+        query = select(Notification).where(
+            Notification.user_id == uuid.UUID(user_id), Notification.kind == kind
+        )
+        if state is not None:
+            query = query.where(Notification.state == state)
+        return list(session.exec(query.order_by(col(Notification.due_at))))
+
+
+def settings_for(actor: Actor, **changes: object) -> None:
+    answer = actor.put("/api/me/reminders", json={**QUIET_OFF, **changes})
+    assert answer.status_code == 200, answer.text
