@@ -54,6 +54,10 @@ class Actor:
     def delete(self, url: str, **kwargs: Any) -> Any:
         return self.request("DELETE", url, **kwargs)
 
+    def delete_account(self) -> Any:
+        """`DELETE /api/me`, confirmed with the password as a person would."""
+        return self.request("DELETE", "/api/me", json={"password": self.password})
+
 
 def unique_email(prefix: str = "user") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:10]}@example.test"

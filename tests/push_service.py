@@ -326,6 +326,8 @@ class Behaviour:
     times: int | None = None
     retry_after: str | int | None = None
     delay: float = 0.0
+    # With a 3xx status: where the answer tells the client to go instead (a hostile service).
+    location: str | None = None
 
     def __post_init__(self) -> None:
         if not 200 <= self.status <= 599:
@@ -619,6 +621,8 @@ class PushService:
                 outcome = _Outcome(behaviour.status, f"answered {behaviour.status} as told")
                 if behaviour.retry_after is not None:
                     outcome.headers.append((b"retry-after", str(behaviour.retry_after).encode()))
+                if behaviour.location is not None:
+                    outcome.headers.append((b"location", behaviour.location.encode()))
             else:
                 self._deliveries.append(
                     Delivery(

@@ -45,7 +45,7 @@ class TestNoCascade:
         partner = register(app, invitation_code=invite(therapist, couple_id))
         before = {e.id for e in _events_about(engine, partner.id)}
         assert before, "joining a couple is audited"
-        assert partner.delete("/api/me").status_code == 204
+        assert partner.delete_account().status_code == 204
         after = _events_about(engine, partner.id)
         assert before <= {e.id for e in after}
         assert "account.deleted" in {e.action for e in after}
@@ -143,7 +143,7 @@ class TestAppendOnlyOnPostgres:
             couple_id = create_couple(therapist)
             partner = register(as_app, invitation_code=invite(therapist, couple_id))
             assert partner.post(f"/api/couples/{couple_id}/leave").status_code == 204
-            assert partner.delete("/api/me").status_code == 204
+            assert partner.delete_account().status_code == 204
             with Session(as_app.state.engine) as session:
                 actions = set(
                     session.exec(

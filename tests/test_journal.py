@@ -440,7 +440,7 @@ class TestExportAndDeletion:
         a_id = w.partner_a.id.replace("-", "") if engine.dialect.name == "sqlite" else None
         key = a_id or w.partner_a.id
         assert _count(engine, "user_data_key", user_id=key) == 1
-        assert w.partner_a.delete("/api/me").status_code == 204
+        assert w.partner_a.delete_account().status_code == 204
         for table in ("private_note", "shared_note", "private_checkin", "shared_checkin"):
             assert _count(engine, table, author_id=key) == 0
         assert _count(engine, "user_data_key", user_id=key) == 0

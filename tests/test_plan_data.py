@@ -24,10 +24,10 @@ def test_export_and_deletion_of_plan_data(app):
         custom["id"]
     ]
 
-    assert world.partner_a.delete("/api/me").status_code == 204
+    assert world.partner_a.delete_account().status_code == 204
     after = world.partner_b.get(f"/api/couples/{world.couple_id}/plans/current").json()
     sessions = {s["id"]: s for i in after["items"] for s in i["sessions"]}
     assert shared["id"] in sessions and sessions[shared["id"]]["status"] == "done"
     assert own["id"] not in sessions
-    assert world.therapist.delete("/api/me").status_code == 204
+    assert world.therapist.delete_account().status_code == 204
     assert world.partner_b.get(f"/api/couples/{world.couple_id}/plans/current").status_code == 200

@@ -183,6 +183,18 @@ class TestAmendingAPublishedPlan:
         export = world.partner_a.get("/api/me/export").json()
         assert logged.json()["id"] in {s["id"] for s in export["session_logs"]}  # ...not the log
 
+    def test_a_waiting_log_of_an_archived_item_cannot_be_answered(self, world):
+        plan = published_week(world)
+        joint, solo = plan["items"]
+        waiting = log(world.partner_a, joint["id"])
+        assert waiting.json()["status"] == "awaiting_partner"
+        put_plan(world, this_monday(), [{**item(INDIVIDUAL, "individual", 2), "id": solo["id"]}])
+        # Gone from the plan: answering its log is 404, as logging it is.
+        session_id = waiting.json()["id"]
+        assert world.partner_b.post(f"/api/sessions/{session_id}/confirm").status_code == 404
+        assert world.partner_b.post(f"/api/sessions/{session_id}/dispute").status_code == 404
+        assert log(world.partner_b, joint["id"]).status_code == 404
+
     def test_a_published_item_keeps_its_exercise_and_mode(self, world):
         plan = published_week(world)
         joint = plan["items"][0]

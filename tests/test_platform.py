@@ -1,5 +1,6 @@
 """Health, headers, limits, settings and migrations: what every request and every start rely on."""
 
+import base64
 import os
 import stat
 import subprocess
@@ -115,8 +116,28 @@ class TestSettings:
             )
         assert len(keys) == 1
 
+    @pytest.mark.parametrize(
+        "value",
+        [
+            "changeme",
+            "a long passphrase that is not base64url at all!",
+            "c2hvcnQta2V5",  # base64url, but 9 bytes
+            "Zm9v" * 7,  # base64url, 21 bytes
+        ],
+    )
+    @pytest.mark.parametrize("name", ["secret_key", "encryption_key"])
+    def test_a_key_that_is_not_base64url_of_32_bytes_stops_the_start(
+        self, tmp_path: Path, name: str, value: str
+    ) -> None:
+        with pytest.raises(ValueError, match=f"TANDEM_{name.upper()}") as refused:
+            Settings(data_dir=tmp_path, **{name: value})
+        assert value not in str(refused.value)
+        good = base64.urlsafe_b64encode(os.urandom(32)).decode().rstrip("=")
+        assert len(Settings(data_dir=tmp_path, **{name: good}).signing_key) >= 32
+        assert Settings(data_dir=tmp_path, **{name: ""}).model_dump()[name] is None
+
     def test_placeholders_and_low_hash_cost_are_refused_on_https(self, tmp_path: Path) -> None:
-        with pytest.raises(ValueError, match="placeholder"):
+        with pytest.raises(ValueError, match="TANDEM_SECRET_KEY"):
             Settings(data_dir=tmp_path, base_url="https://t.example", secret_key="changeme")
         with pytest.raises(ValueError, match="low"):
             Settings(data_dir=tmp_path, base_url="https://t.example", hash_cost="low")

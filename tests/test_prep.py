@@ -328,7 +328,7 @@ class TestExportAndDeletion:
         author = (
             w.partner_a.id.replace("-", "") if engine.dialect.name == "sqlite" else w.partner_a.id
         )
-        assert w.partner_a.delete("/api/me").status_code == 204
+        assert w.partner_a.delete_account().status_code == 204
         with engine.connect() as connection:
             left = connection.execute(
                 text("SELECT count(*) FROM prep_section WHERE author_id = :a"), {"a": author}
@@ -345,7 +345,7 @@ class TestExportAndDeletion:
         w = make_world(app)
         w.therapist.put("/api/me/therapist-profile", json={"fees": "100 EUR"})
         assert w.therapist.get("/api/me/export").json()["therapist_profile"]["fees"] == "100 EUR"
-        assert w.therapist.delete("/api/me").status_code == 204
+        assert w.therapist.delete_account().status_code == 204
         # The couple has no therapist any more, and no profile lingers.
         answer = w.partner_a.get(f"/api/couples/{w.couple_id}/therapist-profile")
         assert answer.status_code == 404

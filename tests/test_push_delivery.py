@@ -13,7 +13,7 @@ from sqlalchemy import delete, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from tandem import events, progress
+from tandem import events, metrics, progress
 from tandem.accounts.models import User
 from tandem.config import Settings
 from tandem.db import utcnow, write_session
@@ -25,7 +25,7 @@ from tandem.reminders.models import (
     RemindersBody,
     SubscriptionBody,
 )
-from tandem.reminders.worker import MAX_SUBSCRIPTION_FAILURES, Dispatcher
+from tandem.reminders.worker import MAX_ATTEMPTS, MAX_SUBSCRIPTION_FAILURES, Dispatcher
 from tests.factories import make_world, register
 from tests.push_service import Behaviour, PushService
 
@@ -502,3 +502,82 @@ def test_serve_embeds_a_worker_that_delivers_and_stops_with_the_app(tmp_path, pu
         assert actor.post("/api/push/test").status_code == 202
         push.wait_for(1, timeout=15, endpoint=subscription["endpoint"])
         assert client.get("/healthz").status_code == 200
+
+
+class TestOutboundRules:
+    def test_a_redirect_is_a_failed_delivery_never_followed(self, app, engine, loopback, push):
+        world = make_world(app)
+        # The push service tells the worker to post elsewhere (here: another endpoint on it).
+        elsewhere = push.new_subscription()
+        hostile = push.new_subscription(Behaviour(status=307, location=elsewhere["endpoint"]))
+        subscribe(engine, loopback, world.partner_b.id, hostile)
+        notification_id = event_for(engine, world.partner_b.id)
+
+        dispatch(Dispatcher(loopback, engine))
+
+        stored = row(engine, notification_id)
+        assert stored.state == "failed" and "307" in (stored.last_error or "")
+        assert [a.status for a in push.attempts(hostile["endpoint"])] == [307]
+        assert push.attempts(elsewhere["endpoint"]) == []
+
+    def test_an_endpoint_no_longer_allowed_is_not_sent_to(
+        self, app, engine, loopback, push, monkeypatch
+    ):
+        world = make_world(app)
+        subscription = push.new_subscription()
+        subscribe(engine, loopback, world.partner_b.id, subscription)
+        notification_id = event_for(engine, world.partner_b.id)
+        # The operator narrowed the allow-list after the device subscribed.
+        monkeypatch.setattr(loopback, "push_allowed_hosts", "push.example.test")
+
+        dispatch(Dispatcher(loopback, engine))
+
+        assert row(engine, notification_id).state == "failed"
+        assert push.attempts(subscription["endpoint"]) == []
+
+
+class TestUnpreparableRows:
+    def test_a_row_that_raises_is_retried_then_set_aside_without_holding_others(
+        self, app, engine, loopback, push, monkeypatch, caplog
+    ):
+        world = make_world(app)
+        subscription = push.new_subscription()
+        subscribe(engine, loopback, world.partner_a.id, subscription)
+        subscribe(engine, loopback, world.partner_b.id, push.new_subscription())
+        bad = event_for(engine, world.partner_b.id)
+        with write_session(engine) as session:
+            events.plan_published(
+                session,
+                couple_id=uuid.UUID(world.couple_id),
+                plan_id=uuid.uuid4(),
+                week_start=utcnow().date(),
+                partner_ids=[uuid.UUID(world.partner_a.id)],
+            )
+            session.commit()
+        real_build = sender.build_payload
+
+        def build(*, notification_id, **kwargs):  # noqa: ANN003, ANN202
+            if notification_id == bad:
+                detail = "secret payload detail"  # as data would be: only in the message
+                raise KeyError(detail)
+            return real_build(notification_id=notification_id, **kwargs)
+
+        monkeypatch.setattr(sender, "build_payload", build)
+        now = utcnow()
+        with caplog.at_level(logging.WARNING):
+            dispatch(Dispatcher(loopback, engine), now=now)
+        assert len(push.deliveries(subscription["endpoint"])) == 1  # the other row went out
+        waiting = row(engine, bad)
+        assert waiting.state == "pending" and waiting.due_at > now and waiting.attempts == 1
+        assert "KeyError" in caplog.text and "build" in caplog.text  # type and frames
+        assert "secret payload detail" not in caplog.text
+
+        for _ in range(20):
+            if row(engine, bad).state != "pending":
+                break
+            dispatch(Dispatcher(loopback, engine), now=row(engine, bad).due_at)
+        stored = row(engine, bad)
+        assert stored.state == "failed" and "could not be prepared" in stored.last_error
+        assert stored.attempts == MAX_ATTEMPTS
+        rendered = metrics.render(None)
+        assert 'tandem_notifications_unpreparable_total{outcome="failed"}' in rendered

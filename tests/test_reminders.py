@@ -241,7 +241,7 @@ class TestSubscriptions:
         actor.put("/api/me/reminders", json=GOOD)
         actor.post("/api/push/test")
         assert rows_for(engine, actor.id)
-        assert actor.delete("/api/me").status_code == 204
+        assert actor.delete_account().status_code == 204
         assert subscriptions_of(engine, actor.id) == []
         assert rows_for(engine, actor.id) == []
         with Session(engine) as session:

@@ -55,10 +55,11 @@ def sso_app(
     application.state.engine.dispose()
 
 
-def _person(provider: str, email: str | None = None) -> str:
+def _person(provider: str, email: str | None = None, **extra: object) -> str:
     """A user at the provider, with its claims; answers the subject to sign in as."""
     sub = f"sub-{uuid.uuid4().hex[:10]}"
-    claims = {"email": email or f"{sub}@{DOMAIN}", "name": "Dr Ada"}
+    claims = {"email": email or f"{sub}@{DOMAIN}", "name": "Dr Ada", "email_verified": True}
+    claims.update(extra)
     assert httpx.put(f"{provider}/users/{sub}", json=claims).status_code == 204
     return sub
 
@@ -151,6 +152,30 @@ class TestSignIn:
         existing = register(sso_app, role="therapist", email=f"pw-{uuid.uuid4().hex[:8]}@{DOMAIN}")
         sub = _person(provider, email=existing.email)
         assert _sign_in(new_client(sso_app), provider, sub).status_code == 409
+
+
+class TestEmailVerification:
+    def test_an_email_the_provider_has_not_verified_is_403(
+        self, sso_app: FastAPI, provider: str
+    ) -> None:
+        answer = _sign_in(new_client(sso_app), provider, _person(provider, email_verified=False))
+        assert answer.status_code == 403
+        assert "not confirmed your email" in answer.json()["detail"]
+
+    def test_an_email_without_the_claim_needs_a_trusted_provider(
+        self, app: FastAPI, sso_app: FastAPI, provider: str, tmp_path: Path
+    ) -> None:
+        sub = _person(provider)
+        assert (
+            httpx.put(
+                f"{provider}/users/{sub}", json={"email": f"{sub}@{DOMAIN}", "name": "Dr Ada"}
+            ).status_code
+            == 204
+        )
+        assert _sign_in(new_client(sso_app), provider, sub).status_code == 403
+        trusting = _sso_app(app, provider, tmp_path, sso_trust_email=True)
+        assert _sign_in(new_client(trusting), provider, sub).status_code == 302
+        trusting.state.engine.dispose()
 
 
 class TestBadCallbacks:

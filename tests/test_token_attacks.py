@@ -276,5 +276,5 @@ class TestSessions:
     def test_a_token_of_a_deleted_account_is_refused(self, app: FastAPI) -> None:
         actor = register(app)
         token = actor.token
-        assert actor.delete("/api/me").status_code == 204
+        assert actor.delete_account().status_code == 204
         _assert_refused(app, token)

@@ -4,7 +4,7 @@ Each therapist's rules for the couples overview: after how many quiet days a cou
 and which shared check-in rating (at or beyond which value) needs attention. Numbers only.
 
 Revision ID: workspace_settings
-Revises: practice_times
+Revises: private_prep
 Create Date: 2026-11-30 09:44:26.004656
 """
 
@@ -16,7 +16,7 @@ import tandem.db
 from alembic import op
 
 revision: str = "workspace_settings"
-down_revision: str | Sequence[str] | None = "practice_times"
+down_revision: str | Sequence[str] | None = "private_prep"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -152,7 +152,7 @@ def cmd_rotate_key(_args: argparse.Namespace, settings: Settings) -> int:
     if not given and settings.encryption_key is None and staged.exists():
         given = staged.read_text().strip()  # finish a rotation that was interrupted
     new_text = given or base64.urlsafe_b64encode(secrets.token_bytes(32)).decode()
-    new = _key_bytes(new_text)
+    new = _key_bytes(new_text, "TANDEM_NEW_ENCRYPTION_KEY")
     if len(new) != 32:
         raise ValueError("TANDEM_NEW_ENCRYPTION_KEY must be 32 bytes, base64url encoded")
     if settings.encryption_key is None:

@@ -3,13 +3,14 @@
 import base64
 import contextlib
 import os
+import re
 import secrets
 from collections.abc import Callable
 from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import field_validator, model_validator
+from pydantic import ValidationInfo, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 # The push services browsers use today; a leading dot also admits subdomains.
@@ -44,7 +45,10 @@ PLACEHOLDER_SECRETS = {"changeme", "change-me", "secret", "changethis", "please-
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="TANDEM_", env_file=".env", extra="ignore")
+    # Errors never repeat the value given: it may be a key.
+    model_config = SettingsConfigDict(
+        env_prefix="TANDEM_", env_file=".env", extra="ignore", hide_input_in_errors=True
+    )
 
     data_dir: Path = Path("./data")
     database_url: str | None = None
@@ -75,8 +79,21 @@ class Settings(BaseSettings):
     sso_client_id: str | None = None
     sso_client_secret: str | None = None
     sso_allowed_domains: str = ""
+    # The provider verifies every email it hands out, even when its tokens omit
+    # `email_verified` (a practice's own directory); otherwise that claim must say true.
+    sso_trust_email: bool = False
     log_level: str = "INFO"
     crisis_resources: str = DEFAULT_CRISIS_RESOURCES
+
+    @field_validator("secret_key", "encryption_key")
+    @classmethod
+    def _base64url_key(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None or not value.strip():
+            return None  # unset (an empty line in .env too): generated into the data directory
+        raw = _key_bytes(value, f"TANDEM_{info.field_name.upper()}")
+        if info.field_name == "encryption_key" and len(raw) != 32:
+            raise ValueError("TANDEM_ENCRYPTION_KEY must be exactly 32 bytes, base64url encoded")
+        return value.strip()
 
     @field_validator("access_token_minutes")
     @classmethod
@@ -132,12 +149,14 @@ class Settings(BaseSettings):
 
     @cached_property
     def signing_key(self) -> bytes:
-        return _key_bytes(self.secret_key) if self.secret_key else self._generated("secret.key")
+        if self.secret_key:
+            return _key_bytes(self.secret_key, "TANDEM_SECRET_KEY")
+        return self._generated("secret.key")
 
     @cached_property
     def key_encryption_key(self) -> bytes:
         if self.encryption_key:
-            key = _key_bytes(self.encryption_key)
+            key = _key_bytes(self.encryption_key, "TANDEM_ENCRYPTION_KEY")
         else:
             key = self._generated("encryption.key")
         if len(key) != 32:
@@ -175,15 +194,23 @@ def _new_vapid_pem() -> bytes:
     )
 
 
-def _key_bytes(value: str) -> bytes:
-    """Keys given in the environment are base64url; anything else is taken as raw text."""
-    try:
-        raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4))
-        if len(raw) >= 32:
-            return raw
-    except ValueError:
-        pass
-    return value.encode()
+_BASE64URL = re.compile(r"[A-Za-z0-9_-]+={0,2}")
+
+
+def _key_bytes(value: str, name: str = "the key") -> bytes:
+    """A key given in the environment: base64url of at least 32 random bytes, nothing else
+    (text taken as the key itself would be a weak key nobody chose knowingly)."""
+    value = value.strip()
+    raw = b""
+    if _BASE64URL.fullmatch(value):
+        with contextlib.suppress(ValueError):
+            raw = base64.urlsafe_b64decode(value.rstrip("=") + "=" * (-len(value.rstrip("=")) % 4))
+    if len(raw) < 32:
+        raise ValueError(
+            f"{name} must be base64url of at least 32 random bytes, for example the output of "
+            'python -c "import secrets; print(secrets.token_urlsafe(32))"'
+        )
+    return raw
 
 
 def create_once(path: Path, make: Callable[[], bytes]) -> bytes:

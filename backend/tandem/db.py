@@ -171,6 +171,21 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
             session.close()
 
 
+async def in_write_session(engine: Engine, function: Callable[..., T], /, **kwargs: Any) -> T:
+    """Run `function(session, **kwargs)` in a write session, in one threadpool hop, SQLite
+    writers of this process taking turns as in get_session; `function` commits, and whatever
+    it left uncommitted is rolled back. Keeps slow work (a password hash) out of the turn."""
+
+    def run() -> T:
+        with write_session(engine) as session:
+            return function(session, **kwargs)
+
+    if is_sqlite(engine):
+        async with _write_gate():
+            return await run_in_threadpool(run)
+    return await run_in_threadpool(run)
+
+
 async def in_write_connection(engine: Engine, function: Callable[..., T], /, **kwargs: Any) -> T:
     """Run `function(connection, **kwargs)` on a connection whose transaction takes SQLite's
     write lock at BEGIN (as write_session's), in one threadpool hop; `function` commits, and

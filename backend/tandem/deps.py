@@ -5,6 +5,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlmodel import Session
 
 from tandem.accounts import service as accounts
 from tandem.accounts.models import Role, User
@@ -48,6 +49,22 @@ def current_user(session: SessionDep, claims: AccessDep) -> User:
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
+
+
+def current_user_unlocked(request: Request, claims: AccessDep) -> User:
+    """The current user, read in a session closed at once: no connection, transaction or
+    SQLite write turn (which a POST's session holds) stays open, for routes that check or hash
+    a password and then write in a turn of their own (db.in_write_session)."""
+    with Session(request.app.state.engine, expire_on_commit=False) as session:
+        user = accounts.user_for_access(
+            session, user_id=claims.user_id, session_id=claims.session_id
+        )
+    if user is None:
+        raise Unauthorized("Signed out")
+    return user
+
+
+CurrentUserUnlocked = Annotated[User, Depends(current_user_unlocked)]
 
 
 def therapist(user: CurrentUser) -> User:

@@ -6,6 +6,7 @@ import traceback
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy import exc as sa
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 log = logging.getLogger("tandem")
@@ -67,6 +68,26 @@ class IntegrityFailure(DomainError):
     default = "Stored data failed an integrity check"
 
 
+# The database is unreachable, restarting, or dropped our connection: nothing the client did,
+# and it passes. 503 with Retry-After (never 500), so clients and proxies retry.
+UNAVAILABLE = "The service is briefly unavailable; please try again in a moment."
+RETRY_AFTER_SECONDS = 5
+DATABASE_UNAVAILABLE = (
+    sa.OperationalError,
+    sa.InterfaceError,
+    sa.TimeoutError,
+    sa.DisconnectionError,
+)
+
+
+def unavailable() -> JSONResponse:
+    return JSONResponse(
+        {"detail": UNAVAILABLE},
+        status_code=503,
+        headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+    )
+
+
 # Refusals worth a log line: not signed in, wrong role, not found (how probing for other
 # couples' ids looks), too many attempts.
 LOGGED_REFUSALS = {401, 403, 404, 429}
@@ -111,6 +132,20 @@ def install_handlers(app: FastAPI) -> None:
             status_code=exc.status_code,
             headers=getattr(exc, "headers", None),
         )
+
+    async def _database_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        # The type only: a driver's message can carry parameters.
+        log.warning("database unavailable on %s: %s", _where(request), type(exc).__name__)
+        return unavailable()
+
+    for kind in DATABASE_UNAVAILABLE:
+        app.add_exception_handler(kind, _database_unavailable)
+
+    @app.exception_handler(sa.DBAPIError)
+    async def _database_error(request: Request, exc: sa.DBAPIError) -> JSONResponse:
+        if exc.connection_invalidated:
+            return await _database_unavailable(request, exc)
+        return await _unexpected(request, exc)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

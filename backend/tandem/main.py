@@ -16,11 +16,17 @@ from tandem.appointments.router import router as appointments_router
 from tandem.config import Settings
 from tandem.couples.router import router as couples_router
 from tandem.db import is_sqlite, make_engine
-from tandem.errors import install_handlers
+from tandem.errors import RETRY_AFTER_SECONDS, install_handlers
 from tandem.exercises.router import router as exercises_router
 from tandem.journal.router import router as journal_router
 from tandem.measures.router import router as measures_router
-from tandem.middleware import BodySizeLimit, ContainHandledErrors, Observe, SecurityHeaders
+from tandem.middleware import (
+    BodySizeLimit,
+    ContainHandledErrors,
+    Observe,
+    RefuseUnstorableText,
+    SecurityHeaders,
+)
 from tandem.plans.router import router as plans_router
 from tandem.practice_times import reminders as practice_reminders
 from tandem.practice_times.router import router as practice_times_router
@@ -103,7 +109,11 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
             migrated = migrations.current_heads(engine) == request.app.state.migration_heads
         except Exception as exc:  # any database failure means "not ready", never a 500
             log.warning("readiness check failed: %s", type(exc).__name__)
-            return JSONResponse({"status": "database unreachable"}, status_code=503)
+            return JSONResponse(
+                {"status": "database unreachable"},
+                status_code=503,
+                headers={"Retry-After": str(RETRY_AFTER_SECONDS)},
+            )
         if not migrated:
             return JSONResponse({"status": "migrations pending"}, status_code=503)
         return JSONResponse({"status": "ready"})
@@ -114,6 +124,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
     sso.install(app, settings)
     openapi.install(app)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(RefuseUnstorableText)
     # Outside Starlette's own error middleware, so even a 500 carries the security headers,
     # and an exception already answered and logged goes no further (middleware.py). Observe is
     # outermost: it times and logs everything, the 413s and the 500s too.

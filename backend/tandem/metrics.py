@@ -28,6 +28,7 @@ CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 # (method, route template, status) -> [count, sum of seconds, count per bucket...]
 _requests: dict[tuple[str, str, str], list[float]] = {}
 _push: defaultdict[str, int] = defaultdict(int)
+_unpreparable: defaultdict[str, int] = defaultdict(int)
 _push_lock = threading.Lock()
 
 
@@ -50,6 +51,12 @@ def push_outcome(status: str) -> None:
     "server_error", "no_answer" or "rejected" (the reminder worker reports each)."""
     with _push_lock:
         _push[status] += 1
+
+
+def notification_unpreparable(outcome: str) -> None:
+    """A notification raised while being prepared: "retried" later, or "failed" for good."""
+    with _push_lock:
+        _unpreparable[outcome] += 1
 
 
 def _label(value: str) -> str:
@@ -128,6 +135,15 @@ def render(outbox: tuple[int, float, dict[str, int]] | None) -> str:
         outcomes = sorted(_push.items())
     for status, count in outcomes:
         lines.append(f'tandem_push_outcomes_total{{status="{_label(status)}"}} {count}')
+    lines += [
+        "# HELP tandem_notifications_unpreparable_total Notifications that raised while being"
+        " prepared, by what became of them (retried, failed).",
+        "# TYPE tandem_notifications_unpreparable_total counter",
+    ]
+    with _push_lock:
+        unpreparable = sorted(_unpreparable.items())
+    for outcome, count in unpreparable:
+        lines.append(f'tandem_notifications_unpreparable_total{{outcome="{outcome}"}} {count}')
     if outbox is not None:
         depth, age, states = outbox
         lines += [

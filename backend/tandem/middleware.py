@@ -7,11 +7,13 @@ import re
 import secrets
 import time
 from typing import Any
+from urllib.parse import unquote_to_bytes
 
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tandem import logs, metrics
+from tandem.schemas import BAD_TEXT
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -114,15 +116,47 @@ class BodySizeLimit:
 
 
 async def _reject(send: Send) -> None:
-    payload: Any = json.dumps({"detail": "Request body too large"}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 413,
-            "headers": [(b"content-type", b"application/json"), (b"connection", b"close")],
-        }
-    )
-    await send({"type": "http.response.body", "body": payload})
+    await _answer(send, 413, {"detail": "Request body too large"}, close=True)
+
+
+async def _answer(send: Send, status: int, content: Any, *, close: bool = False) -> None:
+    headers = [(b"content-type", b"application/json")]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": json.dumps(content).encode()})
+
+
+class RefuseUnstorableText:
+    """A NUL or bytes that are not UTF-8 in the path or the query string: 422 before any route
+    sees it, whatever the parameter (a body's fields are checked by `schemas.Body`)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            where = _unstorable_part(scope)
+            if where is not None:
+                detail = [{"loc": [where], "msg": BAD_TEXT, "type": "text"}]
+                await _answer(send, 422, {"detail": detail})
+                return
+        await self.app(scope, receive, send)
+
+
+def _unstorable_part(scope: Scope) -> str | None:
+    path = scope.get("raw_path") or scope.get("path", "").encode("utf-8", "surrogatepass")
+    for name, raw in (("path", path), ("query", scope.get("query_string", b""))):
+        if b"%" not in raw and b"\x00" not in raw and raw.isascii():
+            continue
+        decoded = unquote_to_bytes(raw.replace(b"+", b" "))
+        if b"\x00" in decoded:
+            return name
+        try:
+            decoded.decode("utf-8")
+        except UnicodeDecodeError:
+            return name
+    return None
 
 
 class ContainHandledErrors:

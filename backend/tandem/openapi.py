@@ -17,6 +17,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
 from tandem import deps
+from tandem.db import get_session
 from tandem.schemas import ErrorOut
 
 DESCRIPTIONS = {
@@ -30,7 +31,7 @@ DESCRIPTIONS = {
     422: "Invalid input",
     429: "Too many attempts; see Retry-After",
     502: "An upstream service could not be reached",
-    503: "Not ready",
+    503: "Not ready, or the database is briefly unavailable: retry after Retry-After seconds",
 }
 
 
@@ -64,6 +65,8 @@ def implied_errors(route: APIRoute) -> set[int]:
         codes |= {400, 413, 422}
     if deps.client_address in calls:
         codes.add(429)
+    if calls & {get_session, deps.access_claims} or route.body_field is not None:
+        codes.add(503)  # the database unreachable (errors.DATABASE_UNAVAILABLE)
     return codes
 
 

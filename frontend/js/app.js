@@ -27,7 +27,15 @@ export const state = { user: null, couples: [], couple: null, offlineMode: false
 
 // The therapist's workspace and the printouts load on first use: a partner's phone never
 // downloads them at start (the service worker still precaches them).
-const later = (load, name = 'render') => async (...args) => (await load())[name](...args);
+const later = (load, name = 'render') => async (...args) => {
+  let screen;
+  try {
+    screen = await load();
+  } catch {
+    throw new Error("This screen couldn't be loaded. Please check your connection and try again.");
+  }
+  return screen[name](...args);
+};
 const overview = later(() => import('./views/overview.js'));
 const couple = later(() => import('./views/couple.js'));
 const brief = later(() => import('./views/brief.js'));

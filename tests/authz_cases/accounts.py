@@ -40,7 +40,20 @@ CASES = [
     ),
     Case("GET", "/api/me", expect={"everyone": 200}),
     Case("PATCH", "/api/me", expect={"everyone": 200}, body=lambda w: {"timezone": "UTC"}),
-    Case("DELETE", "/api/me", fresh="case", expect={"everyone": 204}),
+    Case(
+        "DELETE",
+        "/api/me",
+        fresh="case",
+        expect={"everyone": 204},
+        body=lambda w: {"password": PASSWORD},
+    ),
+    Case(
+        "POST",
+        "/api/me/recovery-code",
+        fresh="case",
+        expect={"everyone": 200},
+        body=lambda w: {"password": PASSWORD},
+    ),
     Case(
         "POST",
         "/api/me/password",

@@ -100,6 +100,13 @@ class PasswordChangeBody(Body):
     new_password: Password
 
 
+class PasswordConfirmBody(Body):
+    """The password again, before what cannot be undone (an account without one, from single
+    sign-on, sends nothing and needs a recent sign-in instead)."""
+
+    password: Password | None = None
+
+
 class UserUpdate(Body):
     display_name: DisplayName | None = None
     timezone: TimeZoneName | None = None

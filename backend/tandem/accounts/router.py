@@ -3,12 +3,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Cookie, Request, Response, status
 
 from tandem import audit, content
-from tandem.accounts import service
+from tandem.accounts import credentials, service
 from tandem.accounts.models import (
     AccessLogEntry,
     LoginBody,
     LogoutBody,
     PasswordChangeBody,
+    PasswordConfirmBody,
     RecoverBody,
     RecoveryCodeRead,
     RegisterBody,
@@ -20,7 +21,13 @@ from tandem.accounts.models import (
     UserUpdate,
 )
 from tandem.db import SessionDep
-from tandem.deps import AccessDep, ClientAddress, CurrentUser, SettingsDep
+from tandem.deps import (
+    AccessDep,
+    ClientAddress,
+    CurrentUser,
+    CurrentUserUnlocked,
+    SettingsDep,
+)
 from tandem.errors import NotFound
 from tandem.openapi import errors
 from tandem.schemas import parse_id
@@ -61,26 +68,27 @@ def _signed_out(response: Response) -> None:
     response_model=RegisteredUser,
     responses=errors(403, 409),
 )
-def register(
-    data: RegisterBody, session: SessionDep, settings: SettingsDep, address: ClientAddress
+async def register(
+    data: RegisterBody, request: Request, settings: SettingsDep, address: ClientAddress
 ) -> RegisteredUser:
-    user, recovery_code = service.register(session, settings=settings, data=data, address=address)
+    user, recovery_code = await credentials.register(
+        request.app.state.engine, settings=settings, data=data, address=address
+    )
     return RegisteredUser.model_validate(
         {**UserRead.model_validate(user).model_dump(), "recovery_code": recovery_code}
     )
 
 
 @router.post("/auth/login", response_model=TokenRead, responses=errors(401))
-def login(
+async def login(
     data: LoginBody,
     request: Request,
     response: Response,
-    session: SessionDep,
     settings: SettingsDep,
     address: ClientAddress,
 ) -> TokenRead:
-    sign_in = service.login(
-        session,
+    sign_in = await credentials.login(
+        request.app.state.engine,
         settings=settings,
         email=data.email,
         password=data.password,
@@ -120,11 +128,11 @@ def logout(
 
 
 @router.post("/auth/recover", response_model=RecoveryCodeRead)
-def recover(
-    data: RecoverBody, session: SessionDep, settings: SettingsDep, address: ClientAddress
+async def recover(
+    data: RecoverBody, request: Request, settings: SettingsDep, address: ClientAddress
 ) -> RecoveryCodeRead:
-    code = service.recover(
-        session,
+    code = await credentials.recover(
+        request.app.state.engine,
         settings=settings,
         email=data.email,
         code=data.recovery_code,
@@ -144,28 +152,68 @@ def update_me(data: UserUpdate, user: CurrentUser, session: SessionDep) -> User:
     return service.update_me(session, user=user, data=data)
 
 
-@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT)
-def delete_me(response: Response, user: CurrentUser, session: SessionDep) -> None:
-    service.delete_account(session, user=user)
+@router.delete("/me", status_code=status.HTTP_204_NO_CONTENT, responses=errors(403))
+async def delete_me(
+    request: Request,
+    response: Response,
+    user: CurrentUserUnlocked,
+    claims: AccessDep,
+    settings: SettingsDep,
+    address: ClientAddress,
+    data: Annotated[PasswordConfirmBody | None, Body()] = None,
+) -> None:
+    """Crypto-shreds everything the person wrote: the password again first (`{password}`);
+    an account without one (single sign-on) needs a sign-in from the last 5 minutes (403)."""
+    await credentials.delete_account(
+        request.app.state.engine,
+        settings=settings,
+        user=user,
+        auth_session_id=claims.session_id,
+        password=data.password if data else None,
+        address=address,
+    )
     _signed_out(response)
 
 
-@router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT)
-def change_password(
+@router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT, responses=errors(403))
+async def change_password(
     data: PasswordChangeBody,
-    user: CurrentUser,
+    request: Request,
+    user: CurrentUserUnlocked,
     claims: AccessDep,
-    session: SessionDep,
     settings: SettingsDep,
+    address: ClientAddress,
 ) -> None:
-    service.change_password(
-        session,
+    await credentials.change_password(
+        request.app.state.engine,
         settings=settings,
         user=user,
         current=data.current_password,
         new=data.new_password,
-        session_id=claims.session_id,
+        auth_session_id=claims.session_id,
+        address=address,
     )
+
+
+@router.post("/me/recovery-code", response_model=RecoveryCodeRead, responses=errors(403, 409))
+async def renew_recovery_code(
+    data: PasswordConfirmBody,
+    request: Request,
+    user: CurrentUserUnlocked,
+    claims: AccessDep,
+    settings: SettingsDep,
+    address: ClientAddress,
+) -> RecoveryCodeRead:
+    """A new recovery code (the old one stops working), shown once; the password again first."""
+    code = await credentials.renew_recovery_code(
+        request.app.state.engine,
+        settings=settings,
+        user=user,
+        auth_session_id=claims.session_id,
+        password=data.password,
+        address=address,
+    )
+    return RecoveryCodeRead(recovery_code=code)
 
 
 @router.get("/me/sessions", response_model=list[SessionRead])

@@ -1,5 +1,6 @@
 """Accounts: registration, sign-in sessions with rotating refresh tokens, recovery, deletion."""
 
+import hashlib
 import hmac
 import uuid
 from dataclasses import dataclass
@@ -25,16 +26,16 @@ from tandem.couples import service as couples
 from tandem.db import utcnow
 from tandem.errors import Conflict, Forbidden, Invalid, Unauthorized
 from tandem.security import (
+    b64url,
     digest,
     hash_password,
     issue_access_token,
     new_code,
     new_token,
-    normalize_code,
-    verify_password,
 )
 
 WRONG_LOGIN = "Incorrect email or password"
+MAX_SUCCESSOR_HOPS = 5
 
 
 @dataclass
@@ -48,35 +49,43 @@ class SignIn:
 # --- registration -------------------------------------------------------------------------
 
 
-def register(
-    session: Session, *, settings: Settings, data: RegisterBody, address: str | None
-) -> tuple[User, str]:
-    check_new_password(data.password, email=data.email, display_name=data.display_name)
-    has_code = bool(data.invitation_code)
-    if not has_code and not settings.open_signup:
+def check_signup_allowed(settings: Settings, data: RegisterBody) -> None:
+    if not data.invitation_code and not settings.open_signup:
         raise Forbidden("Registration needs an invitation code on this server")
-    if data.role == Role.therapist and not settings.allow_therapist_signup and not has_code:
+    if (
+        data.role == Role.therapist
+        and not settings.allow_therapist_signup
+        and not data.invitation_code
+    ):
         raise Forbidden("Therapist registration is closed on this server")
-    keys = throttle.keys(settings, "register", account=None, address=address)
-    throttle.check(session, keys)
-    if has_code:
+
+
+def create_account(
+    session: Session,
+    *,
+    settings: Settings,
+    data: RegisterBody,
+    password_hash: str,
+    address: str | None,
+) -> tuple[User, str]:
+    """The account itself, its password already hashed (never inside this transaction)."""
+    if data.invitation_code:
         # Checked before the email, so without a valid code nobody learns which emails exist.
-        invitation = couples.find_usable_invitation(session, data.invitation_code or "")
+        invite_keys = couples.invitation_throttle_keys(settings, user=None, address=address)
+        throttle.attempt(session, invite_keys)
+        invitation = couples.find_usable_invitation(session, data.invitation_code)
         if invitation is None:
-            invite_keys = couples.invitation_throttle_keys(settings, user=None, address=address)
-            throttle.fail(session, keys + invite_keys)
-            session.commit()
+            session.commit()  # the guess counts
             raise Invalid("This invitation code is not valid, was already used or has expired")
         if invitation.role != data.role:
             raise Invalid(f"This invitation is for a {invitation.role} account")
+        throttle.succeeded(session, invite_keys)
     if session.exec(select(User.id).where(User.email == data.email)).first():
-        throttle.fail(session, keys)
-        session.commit()
         raise Conflict("An account with this email already exists")
     recovery_code = new_code()
     user = User(
         email=data.email,
-        password_hash=hash_password(data.password, settings),
+        password_hash=password_hash,
         display_name=data.display_name,
         role=data.role,
         timezone=data.timezone,
@@ -89,12 +98,12 @@ def register(
         session.rollback()
         raise Conflict("An account with this email already exists") from exc
     audit.record(session, action="account.created", actor_id=user.id, subject_user_id=user.id)
-    if has_code:
+    if data.invitation_code:
         couples.accept_invitation(
             session,
             settings=settings,
             user=user,
-            code=data.invitation_code or "",
+            code=data.invitation_code,
             address=address,
             commit=False,
         )
@@ -116,35 +125,23 @@ def create_user(
     data = RegisterBody(
         email=email, password=password, display_name=display_name, role=role, timezone=timezone
     )
-    relaxed = settings.model_copy(update={"open_signup": True, "allow_therapist_signup": True})
-    return register(session, settings=relaxed, data=data, address=None)
+    check_new_password(data.password, email=data.email, display_name=data.display_name)
+    return create_account(
+        session,
+        settings=settings,
+        data=data,
+        password_hash=hash_password(data.password, settings),
+        address=None,
+    )
 
 
 # --- signing in ---------------------------------------------------------------------------
 
 
-def login(
-    session: Session,
-    *,
-    settings: Settings,
-    email: str,
-    password: str,
-    address: str | None,
-    device: str | None,
-) -> SignIn:
-    email = email.strip().lower()
-    keys = throttle.keys(settings, "login", account=email, address=address)
-    throttle.check(session, keys)
-    user = session.exec(
-        select(User).where(User.email == email, col(User.deleted_at).is_(None))
+def find_account(session: Session, email: str) -> User | None:
+    return session.exec(
+        select(User).where(User.email == email.strip().lower(), col(User.deleted_at).is_(None))
     ).first()
-    # verify_password spends the same time on an unknown email as on a wrong password.
-    if not verify_password(password, user.password_hash if user else None, settings) or not user:
-        throttle.fail(session, keys)
-        session.commit()
-        raise Unauthorized(WRONG_LOGIN)
-    throttle.clear(session, keys[:1])
-    return start_session(session, settings=settings, user=user, device=device)
 
 
 def start_session(
@@ -224,14 +221,43 @@ def refresh(session: Session, *, settings: Settings, token: str | None) -> SignI
             )
             session.commit()
             raise Unauthorized("Signed out")
+        # Within the grace: the same successor as the first rotation gave (idempotent), never
+        # a new branch of the family.
+        new_refresh = _live_successor(session, token, settings)
+        if new_refresh is None:
+            raise Unauthorized("Signed out")
+    else:
+        new_refresh = successor(token, settings)
+        session.add(RefreshToken(session_id=auth_session.id, token_hash=digest(new_refresh)))
     auth_session.last_used_at = now
     session.add(auth_session)
-    new_refresh = _new_refresh_token(session, auth_session.id)
     session.commit()
     access, expires_in = issue_access_token(
         user_id=auth_session.user_id, session_id=auth_session.id, settings=settings
     )
     return SignIn(access, expires_in, new_refresh, auth_session.id)
+
+
+def successor(token: str, settings: Settings) -> str:
+    """The token that replaces `token` on rotation: derived from it under the server's key, so
+    a replay within the grace gets the very same successor, and only its hash is stored."""
+    mac = hmac.new(settings.signing_key, b"refresh-successor:" + token.encode(), hashlib.sha256)
+    return b64url(mac.digest())
+
+
+def _live_successor(session: Session, token: str, settings: Settings) -> str | None:
+    """Follow the chain of successors (a tab may have rotated twice meanwhile) to the one not
+    yet rotated."""
+    for _ in range(MAX_SUCCESSOR_HOPS):
+        token = successor(token, settings)
+        row = session.exec(
+            select(RefreshToken).where(RefreshToken.token_hash == digest(token))
+        ).first()
+        if row is None:
+            return None
+        if row.rotated_at is None:
+            return token
+    return None
 
 
 def logout(
@@ -309,81 +335,64 @@ def sign_out_device(session: Session, *, user: User, auth_session_id: uuid.UUID)
 # --- passwords ----------------------------------------------------------------------------
 
 
-def change_password(
+def set_password(
     session: Session,
     *,
-    settings: Settings,
-    user: User,
-    current: str,
-    new: str,
-    session_id: uuid.UUID,
-) -> None:
-    if not verify_password(current, user.password_hash, settings):
-        raise Invalid("The current password is not right")
-    check_new_password(new, email=user.email, display_name=user.display_name)
-    user.password_hash = hash_password(new, settings)
-    session.add(user)
-    revoke_all_sessions(session, user_id=user.id, except_id=session_id)
-    audit.record(
-        session, action="account.password_changed", actor_id=user.id, subject_user_id=user.id
-    )
-    session.commit()
-
-
-def recover(
-    session: Session,
-    *,
-    settings: Settings,
-    email: str,
-    code: str,
-    new_password: str,
-    address: str | None,
-) -> str:
-    email = email.strip().lower()
-    keys = throttle.keys(settings, "recover", account=email, address=address)
-    throttle.check(session, keys)
-    user = session.exec(
-        select(User).where(User.email == email, col(User.deleted_at).is_(None))
-    ).first()
-    expected = user.recovery_code_hash if user and user.recovery_code_hash else digest(new_token())
-    if not hmac.compare_digest(expected, digest(normalize_code(code))) or user is None:
-        throttle.fail(session, keys)
-        session.commit()
+    user_id: uuid.UUID,
+    password_hash: str,
+    keep_session_id: uuid.UUID | None,
+    action: str,
+    new_recovery_code: bool = False,
+    while_code_hash: str | None = None,
+) -> str | None:
+    """Store a new password hash (made outside this transaction) and sign out every other
+    device; with `new_recovery_code`, also replace the recovery code and return it. With
+    `while_code_hash`, only while that is still the account's recovery code (two recoveries
+    racing with one code: one wins); False when the race was lost. The caller commits."""
+    code = new_code() if new_recovery_code else None
+    statement = update(User).where(col(User.id) == user_id, col(User.deleted_at).is_(None))
+    if while_code_hash is not None:
+        statement = statement.where(col(User.recovery_code_hash) == while_code_hash)
+    values: dict[str, Any] = {"password_hash": password_hash}
+    if code is not None:
+        values["recovery_code_hash"] = digest(code)
+    if session.execute(statement.values(**values)).rowcount != 1:
         raise Invalid("That email and recovery code do not match")
-    check_new_password(new_password, email=user.email, display_name=user.display_name)
-    return _set_new_password(
-        session, settings=settings, user=user, password=new_password, action="account.recovered"
+    revoke_all_sessions(session, user_id=user_id, except_id=keep_session_id)
+    audit.record(session, action=action, actor_id=user_id, subject_user_id=user_id)
+    return code
+
+
+def renew_recovery_code(session: Session, *, user: User) -> str:
+    code = new_code()
+    session.execute(
+        update(User).where(col(User.id) == user.id).values(recovery_code_hash=digest(code))
     )
+    audit.record(
+        session, action="account.recovery_code_renewed", actor_id=user.id, subject_user_id=user.id
+    )
+    return code
 
 
 def reset_password(session: Session, *, settings: Settings, email: str, password: str) -> str:
-    """The operator's reset from the CLI. Returns a new recovery code."""
-    user = session.exec(
-        select(User).where(User.email == email.strip().lower(), col(User.deleted_at).is_(None))
-    ).first()
+    """The operator's reset from the CLI (the password exactly as given). Returns a new
+    recovery code."""
+    user = find_account(session, email)
     if user is None:
         raise Invalid("No account with that email")
     check_new_password(password, email=user.email, display_name=user.display_name)
-    return _set_new_password(
+    password_hash = hash_password(password, settings)
+    code = set_password(
         session,
-        settings=settings,
-        user=user,
-        password=password,
+        user_id=user.id,
+        password_hash=password_hash,
+        keep_session_id=None,
         action="account.password_reset_by_operator",
+        new_recovery_code=True,
     )
-
-
-def _set_new_password(
-    session: Session, *, settings: Settings, user: User, password: str, action: str
-) -> str:
-    recovery_code = new_code()
-    user.password_hash = hash_password(password, settings)
-    user.recovery_code_hash = digest(recovery_code)
-    session.add(user)
-    revoke_all_sessions(session, user_id=user.id)
-    audit.record(session, action=action, actor_id=user.id, subject_user_id=user.id)
     session.commit()
-    return recovery_code
+    assert code is not None
+    return code
 
 
 # --- profile, export, deletion ------------------------------------------------------------

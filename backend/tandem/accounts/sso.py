@@ -161,6 +161,9 @@ async def sso_callback(request: Request) -> RedirectResponse:
     claims = token.get("userinfo")
     if not claims or not claims.get("sub"):
         raise CallbackRefused()
+    if not email_trusted(claims, settings):
+        log.info("sso: callback refused: email not verified by the provider")
+        raise Forbidden(UNVERIFIED_EMAIL)
     issuer = str(claims.get("iss") or settings.sso_issuer)
     sign_in = await run_in_threadpool(
         _sign_in,
@@ -174,6 +177,23 @@ async def sso_callback(request: Request) -> RedirectResponse:
     response = RedirectResponse(f"{settings.base_url.rstrip('/')}/#/signed-in", status_code=302)
     set_refresh_cookie(response, sign_in.refresh_token, settings)
     return response
+
+
+UNVERIFIED_EMAIL = (
+    "Your sign-in provider has not confirmed your email address, so it cannot be used here."
+)
+
+
+def email_trusted(claims: dict, settings: Settings) -> bool:
+    """An account is keyed to the provider's subject, but made with its email: an email the
+    provider says it has not verified is refused; one it says nothing about only when the
+    operator marked the provider as verifying every email (TANDEM_SSO_TRUST_EMAIL)."""
+    verified = claims.get("email_verified")
+    if isinstance(verified, str):  # some providers send the string "true"
+        verified = verified.strip().lower() == "true"
+    if verified is None:
+        return settings.sso_trust_email
+    return verified is True
 
 
 def _sign_in(

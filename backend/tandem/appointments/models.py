@@ -89,38 +89,48 @@ class Appointment(SQLModel, table=True):
     updated_at: datetime = timestamp()
 
 
-class PrepSection(SQLModel, table=True):
-    """One section of one partner's preparation for one appointment, sealed at rest.
-
-    Like the journal's shared entries, a section records who held the other partner's and the
-    therapist's place when it was written (or its visibility last changed); a private section
-    records nobody, and the shared read path asks for rows naming the reader, so it has one
-    read path: its author.
-    """
-
-    __tablename__ = "prep_section"
-    __table_args__ = (
-        Index(
-            "uq_prep_section_appointment_author_key",
-            "appointment_id",
-            "author_id",
-            "key",
-            unique=True,
-        ),
-        Index("ix_prep_section_couple_created", "couple_id", "created_at"),
-    )
-
+class _PrepFields(SQLModel):
     id: uuid.UUID = uuid_pk()
     couple_id: uuid.UUID = Field(foreign_key="couple.id", ondelete="CASCADE")
     appointment_id: uuid.UUID = Field(foreign_key="appointment.id", ondelete="CASCADE")
     author_id: uuid.UUID = Field(foreign_key="user_account.id", ondelete="CASCADE", index=True)
     key: str = Field(sa_type=String(16))
-    visibility: str = Field(sa_type=String(16))
-    partner_reader_id: uuid.UUID | None = Field(default=None, index=True)
-    therapist_reader_id: uuid.UUID | None = Field(default=None, index=True)
     sealed_text: bytes = Field(sa_type=LargeBinary)
     created_at: datetime = timestamp()
     updated_at: datetime = timestamp()
+
+
+def _prep_indexes(table: str) -> tuple[Index, Index]:
+    return (
+        Index(
+            f"uq_{table}_appointment_author_key", "appointment_id", "author_id", "key", unique=True
+        ),
+        Index(f"ix_{table}_couple_created", "couple_id", "created_at"),
+    )
+
+
+class PrepSection(_PrepFields, table=True):
+    """One shared section of one partner's preparation for one appointment, sealed at rest.
+
+    Like the journal's shared entries, a section records who held the other partner's and the
+    therapist's place when it was written (or its visibility last changed); the shared read
+    path asks for rows naming the reader.
+    """
+
+    __tablename__ = "prep_section"
+    __table_args__ = _prep_indexes("prep_section")
+
+    visibility: str = Field(sa_type=String(16))
+    partner_reader_id: uuid.UUID | None = Field(default=None, index=True)
+    therapist_reader_id: uuid.UUID | None = Field(default=None, index=True)
+
+
+class PrivatePrepSection(_PrepFields, table=True):
+    """A private section: apart from the shared ones, as private journal entries are; its only
+    read path is its author."""
+
+    __tablename__ = "private_prep_section"
+    __table_args__ = _prep_indexes("private_prep_section")
 
 
 # --- bodies -------------------------------------------------------------------------------

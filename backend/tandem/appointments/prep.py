@@ -1,10 +1,10 @@
 """Session preparation: each partner's notes for one appointment, sealed section by section.
 
-Sealed with the journal's envelope encryption (`tandem.crypto`), bound to this table, the row
-and its author. A section records who held the other partner's and the therapist's place when
-it was written (or its visibility last changed), like the journal's shared entries; a private
-section records nobody, so the shared read path, which asks for rows naming the reader, never
-returns it.
+Sealed with the journal's envelope encryption (`tandem.crypto`), bound to the row, its author
+and the field. A shared section records who held the other partner's and the therapist's place
+when it was written (or its visibility last changed), like the journal's shared entries. A
+private section lives apart, in its own table (`private_prep_section`), whose only read path
+is its author; a change of visibility moves the section from one table to the other.
 """
 
 import uuid
@@ -23,6 +23,7 @@ from tandem.appointments.models import (
     PrepRead,
     PrepSection,
     PrepSectionRead,
+    PrivatePrepSection,
     SharedPrepRead,
 )
 from tandem.appointments.service import next_appointment, require_next_appointment
@@ -33,11 +34,15 @@ from tandem.errors import Conflict
 from tandem.journal import service as journal
 from tandem.journal.models import Visibility
 
+# The label sealed into every section's associated data, in both tables: private sections
+# were kept in prep_section before they moved to a table of their own, and a migration holds
+# no key to seal them anew. The row id, author and field still bind each ciphertext to its row.
 PREP_TABLE = PrepSection.__tablename__
 PREP_FIELD = "text"
+Section = PrepSection | PrivatePrepSection
 
 
-def _open_section(keyring: crypto.Keyring, row: PrepSection) -> str:
+def _open_section(keyring: crypto.Keyring, row: Section) -> str:
     return keyring.open(
         row.sealed_text,
         table=PREP_TABLE,
@@ -47,15 +52,19 @@ def _open_section(keyring: crypto.Keyring, row: PrepSection) -> str:
     )
 
 
-def _seal_section(keyring: crypto.Keyring, row: PrepSection, text: str) -> None:
+def _seal_section(keyring: crypto.Keyring, row: Section, text: str) -> None:
     # Bound to this table, row and author: a ciphertext copied elsewhere fails to open.
     row.sealed_text = keyring.seal(
         text, table=PREP_TABLE, row_id=row.id, author_id=row.author_id, field=PREP_FIELD
     )
 
 
+def _visibility(row: Section) -> Visibility:
+    return Visibility(row.visibility) if isinstance(row, PrepSection) else Visibility.private
+
+
 def _sections(
-    rows: list[PrepSection], texts: dict[uuid.UUID, str], *, blanks: bool
+    rows: list[Section], texts: dict[uuid.UUID, str], *, blanks: bool
 ) -> list[PrepSectionRead]:
     by_key = {row.key: row for row in rows}
     sections = []
@@ -63,23 +72,22 @@ def _sections(
         row = by_key.get(key)
         if row is not None:
             sections.append(
-                PrepSectionRead(key=key, text=texts[row.id], visibility=Visibility(row.visibility))
+                PrepSectionRead(key=key, text=texts[row.id], visibility=_visibility(row))
             )
         elif blanks:
             sections.append(PrepSectionRead(key=key, text="", visibility=Visibility.therapist))
     return sections
 
 
-def _my_rows(
-    session: Session, *, appointment_id: uuid.UUID, author_id: uuid.UUID
-) -> list[PrepSection]:
-    return list(
-        session.exec(
-            select(PrepSection).where(
-                PrepSection.appointment_id == appointment_id, PrepSection.author_id == author_id
+def _my_rows(session: Session, *, appointment_id: uuid.UUID, author_id: uuid.UUID) -> list[Section]:
+    rows: list[Section] = []
+    for table in (PrepSection, PrivatePrepSection):
+        rows += session.exec(
+            select(table).where(
+                table.appointment_id == appointment_id, table.author_id == author_id
             )
         ).all()
-    )
+    return rows
 
 
 def _my_prep_read(
@@ -120,30 +128,28 @@ def put_my_prep(
     now = utcnow()
     for section in data.sections:
         row = existing.get(section.key)
+        private = section.visibility == Visibility.private
+        if row is not None and (not section.text or isinstance(row, PrivatePrepSection) != private):
+            # Cleared, or crossing between private and shared: it leaves its table.
+            session.delete(row)
+            session.flush()
+            row = None
         if not section.text:
-            if row is not None:
-                session.delete(row)
             continue
         if (
             row is not None
-            and row.visibility == section.visibility
+            and _visibility(row) == section.visibility
             and _open_section(keyring, row) == section.text
         ):
             # Unchanged: it keeps its time. The form sends every section, and a shared one
             # touched by saving a private one would tell its readers that something was written.
             continue
+        new = row is None
         if row is None:
-            row = PrepSection(
-                couple_id=couple_id,
-                appointment_id=appointment.id,
-                author_id=me,
-                key=section.key,
-                visibility=section.visibility,
+            row = (PrivatePrepSection if private else PrepSection)(
+                couple_id=couple_id, appointment_id=appointment.id, author_id=me, key=section.key
             )
-            row.partner_reader_id, row.therapist_reader_id = journal.readers(
-                session, couple_id=couple_id, author_id=me, visibility=section.visibility
-            )
-        elif row.visibility != section.visibility:
+        if isinstance(row, PrepSection) and (new or row.visibility != section.visibility):
             row.visibility = section.visibility
             row.partner_reader_id, row.therapist_reader_id = journal.readers(
                 session, couple_id=couple_id, author_id=me, visibility=section.visibility
@@ -244,13 +250,15 @@ def shared_for_appointment(
 
 def export_authored(session: Session, *, settings: Settings, user: User) -> list[dict[str, Any]]:
     """Every preparation the person wrote, opened, newest appointment first."""
-    rows = session.exec(
-        select(PrepSection, Appointment)
-        .join(Appointment, col(Appointment.id) == PrepSection.appointment_id)
-        .where(PrepSection.author_id == user.id)
-    ).all()
+    rows: list[tuple[Section, Appointment]] = []
+    for table in (PrepSection, PrivatePrepSection):
+        rows += session.exec(
+            select(table, Appointment)
+            .join(Appointment, col(Appointment.id) == table.appointment_id)
+            .where(table.author_id == user.id)
+        ).all()
     keyring = crypto.Keyring(session, settings.key_encryption_key)
-    groups: dict[uuid.UUID, tuple[Appointment, list[PrepSection]]] = {}
+    groups: dict[uuid.UUID, tuple[Appointment, list[Section]]] = {}
     for row, appointment in rows:
         groups.setdefault(appointment.id, (appointment, []))[1].append(row)
     preparations = []
@@ -273,4 +281,5 @@ def export_authored(session: Session, *, settings: Settings, user: User) -> list
 
 def delete_authored(session: Session, *, user_id: uuid.UUID) -> None:
     """Remove every preparation the person wrote (the caller commits)."""
-    session.execute(delete(PrepSection).where(col(PrepSection.author_id) == user_id))
+    for table in (PrepSection, PrivatePrepSection):
+        session.execute(delete(table).where(col(table.author_id) == user_id))

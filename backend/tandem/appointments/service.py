@@ -1,6 +1,7 @@
 """Therapist profiles, invitation previews, next appointments and session preparation."""
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -78,11 +79,11 @@ def preview_invitation(
     couple's therapist is. Nothing about the couple or its partners, and for a bad code
     nothing at all (one answer for unknown, used, revoked and expired)."""
     keys = couples.invitation_throttle_keys(settings, user=None, address=address)
-    throttle.check(session, keys)
+    _write_apart(session, throttle.attempt, keys)
     invitation = couples.find_usable_invitation(session, code)
     if invitation is None:
-        _count_failure(session, keys)
         raise NotFound(NO_INVITATION)
+    _write_apart(session, throttle.succeeded, keys)
     therapist = None
     if invitation.role == Role.partner:
         therapist_id = couples.therapist_id(session, invitation.couple_id)
@@ -92,12 +93,15 @@ def preview_invitation(
     return InvitationPreview(role=invitation.role, therapist=therapist)
 
 
-def _count_failure(session: Session, keys: list[str]) -> None:
-    # End the request's transaction first, then write in a session that takes SQLite's write
-    # lock up front (the preview's GET form reads in a deferred transaction).
+def _write_apart(
+    session: Session, count: Callable[[Session, list[throttle.Key]], None], keys: list
+) -> None:
+    """Count (or give back) an attempt, committed at once: end the request's transaction
+    first, then write in a session that takes SQLite's write lock up front (the preview's GET
+    form reads in a deferred transaction)."""
     session.commit()
     with write_session(session.get_bind()) as counter:  # type: ignore[arg-type]
-        throttle.fail(counter, keys)
+        count(counter, keys)
         counter.commit()
 
 

@@ -320,10 +320,10 @@ def accept_invitation(
     commit: bool = True,
 ) -> Membership:
     keys = invitation_throttle_keys(settings, user=user, address=address)
-    throttle.check(session, keys)
+    # Counted before the code is looked at (atomic: see throttle.py); a right code gives it back.
+    throttle.attempt(session, keys)
     invitation = find_usable_invitation(session, code)
     if invitation is None:
-        throttle.fail(session, keys)
         session.commit()
         raise NotFound("This invitation code is not valid, was already used or has expired")
     couple = _lock_couple(session, invitation.couple_id)
@@ -337,7 +337,7 @@ def accept_invitation(
     if claimed.rowcount != 1:
         session.rollback()
         raise NotFound("This invitation code is not valid, was already used or has expired")
-    throttle.clear(session, keys[:1])
+    throttle.succeeded(session, keys)
     if commit:
         session.commit()
     return membership

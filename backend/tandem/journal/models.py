@@ -50,9 +50,14 @@ class _Shared(_Entry):
 
 
 class _CheckinFields(SQLModel):
-    # Opaque references into the plans domain (no foreign keys yet: written in parallel).
-    plan_item_id: uuid.UUID | None = None
-    session_id: uuid.UUID | None = None
+    # What the check-in is about; when that item or log goes (a draft item deleted, an account
+    # deleted), the check-in stays and forgets the reference.
+    plan_item_id: uuid.UUID | None = Field(
+        default=None, foreign_key="plan_item.id", ondelete="SET NULL"
+    )
+    session_id: uuid.UUID | None = Field(
+        default=None, foreign_key="session_log.id", ondelete="SET NULL"
+    )
     sealed_ratings: bytes | None = Field(default=None, sa_type=LargeBinary)
     sealed_obstacles: bytes | None = Field(default=None, sa_type=LargeBinary)
     sealed_text: bytes | None = Field(default=None, sa_type=LargeBinary)

@@ -1,11 +1,9 @@
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
 from tandem.db import SessionDep
 from tandem.deps import CoupleMember, CouplePartner, CurrentUser, SettingsDep
-from tandem.errors import Invalid
 from tandem.journal import service
 from tandem.journal.models import (
     CheckinCreate,
@@ -16,7 +14,7 @@ from tandem.journal.models import (
     NoteUpdate,
     Visibility,
 )
-from tandem.schemas import parse_id
+from tandem.schemas import Instant, parse_id
 
 router = APIRouter(prefix="/api", tags=["journal"])
 
@@ -29,11 +27,9 @@ LISTS = (
 
 def _page(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
-    before: datetime | None = None,
+    before: Instant | None = None,
     visibility: Visibility | None = None,
 ) -> service.Page:
-    if before is not None and before.tzinfo is None:
-        raise Invalid("before needs a time zone offset, e.g. 2026-11-26T10:00:00Z")
     return service.Page(limit=limit, before=before, visibility=visibility)
 
 

@@ -66,6 +66,9 @@ def answer(
     """The other partner confirms (`done`) or disputes a joint session that waits; a dispute
     may say what happened (`reason`, sealed under the disputing partner's data key)."""
     log, item, plan = _load(session, user=user, log_id=log_id)
+    if item.archived_at is not None:
+        # Removed from the published plan: as gone for answering as for logging.
+        raise NotFound()
     if log.logged_by == user.id:
         raise Forbidden("Your partner confirms or disputes the sessions you log")
     if item.mode != Mode.joint:

@@ -30,14 +30,12 @@ from tandem.plans.models import (
     SessionLogRead,
     WeeklyPlan,
 )
+from tandem.schemas import parse_day
 
 
 def parse_week(value: str) -> date:
     """A week in a path: an ISO date that is a Monday, or 422."""
-    try:
-        day = date.fromisoformat(value)
-    except ValueError as exc:
-        raise Invalid("week_start must be a date such as 2026-11-23") from exc
+    day = parse_day(value, name="week_start")
     if day.weekday() != 0:
         raise Invalid("week_start must be a Monday")
     return day

@@ -142,7 +142,10 @@ def forget_user(session: Session, *, user_id: uuid.UUID) -> None:
 
 def serve(session: Session, *, settings: Settings, secret: str, address: str | None) -> bytes:
     """The feed's iCalendar text. An unknown or ended secret is 404, counted per address."""
-    misses = throttle.keys(settings, MISS_KIND, account=None, address=address)
+    # Nobody with a feed misses it: misses from one address slow down as an account's would.
+    misses = throttle.keys(
+        settings, MISS_KIND, account=None, address=address, address_rule=throttle.ACCOUNT
+    )
     throttle.check(session, misses)
     feed = session.exec(
         select(CalendarFeed).where(CalendarFeed.secret_hash == digest(secret))

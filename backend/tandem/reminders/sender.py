@@ -7,6 +7,7 @@ import json
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -40,6 +41,9 @@ DESCRIPTIVE = {
 # A discreet text that still says what to do; it names nothing (the issue asks for this one).
 DISCREET = {"appointment": "Something to prepare for tomorrow"}
 VAPID_LIFETIME = 12 * 60 * 60
+# The status recorded for an endpoint refused before sending (not an allowed push service):
+# not delivered, not retried, counted against the subscription.
+NOT_ALLOWED = 421
 VAPID_RENEW_BEFORE = 60 * 60
 
 
@@ -169,9 +173,17 @@ class Sender:
     """
 
     def __init__(
-        self, vapid: Vapid, subject: str, *, concurrency: int = 64, timeout: float = 10.0
+        self,
+        vapid: Vapid,
+        subject: str,
+        *,
+        concurrency: int = 64,
+        timeout: float = 10.0,
+        endpoint_allowed: Callable[[str], bool] = lambda _endpoint: True,
     ) -> None:
         self.headers = VapidHeaders(vapid, subject)
+        # Checked again at send time: the allow-list may have shrunk since the subscription.
+        self.endpoint_allowed = endpoint_allowed
         self.concurrency = concurrency
         self.timeout = timeout
         self._session: aiohttp.ClientSession | None = None
@@ -208,6 +220,9 @@ class Sender:
 
     async def send(self, client: aiohttp.ClientSession, job: Job) -> Result:
         origin = origin_of(job.endpoint)
+        if not self.endpoint_allowed(job.endpoint):
+            log.warning("push %s to %s: not an allowed push service", job.notification_id, origin)
+            return Result(job, NOT_ALLOWED)
         subscription = {"endpoint": job.endpoint, "keys": {"p256dh": job.p256dh, "auth": job.auth}}
         try:
             body = WebPusher(subscription).encode(job.payload, "aes128gcm")["body"]
@@ -223,7 +238,11 @@ class Sender:
             "Topic": topic(job.notification_id),
         }
         try:
-            async with client.post(job.endpoint, data=body, headers=headers) as response:
+            # Never follow a redirect: a push service answering 3xx could send the payload, and
+            # our VAPID signature, anywhere it names. A 3xx is a failed delivery.
+            async with client.post(
+                job.endpoint, data=body, headers=headers, allow_redirects=False
+            ) as response:
                 await response.read()
                 status = response.status
                 retry_after = retry_after_seconds(response.headers.get("Retry-After"))

@@ -134,6 +134,15 @@ def validate_endpoint(endpoint: str, settings: Settings) -> None:
         raise Invalid("endpoint is not on a known push service")
 
 
+def endpoint_allowed(endpoint: str, settings: Settings) -> bool:
+    """The subscription rule, asked again at send time."""
+    try:
+        validate_endpoint(endpoint, settings)
+    except Invalid:
+        return False
+    return True
+
+
 def validate_keys(p256dh: str, auth: str) -> None:
     point = _b64url(p256dh, "keys.p256dh")
     if len(point) != 65 or point[0] != 4:

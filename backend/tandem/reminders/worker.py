@@ -9,6 +9,7 @@ import asyncio
 import logging
 import random
 import threading
+import traceback
 import uuid
 from collections import defaultdict
 from collections.abc import Callable
@@ -21,7 +22,9 @@ from sqlmodel import Session, col, select
 from tandem import metrics, progress
 from tandem.config import Settings
 from tandem.db import utcnow, write_session
+from tandem.errors import DATABASE_UNAVAILABLE
 from tandem.reminders import actions, clock, hooks, outbox, scheduler, sender
+from tandem.reminders import service as reminders
 from tandem.reminders.models import (
     Kind,
     NotificationState,
@@ -43,6 +46,11 @@ def backoff(attempts: int) -> float:
     return min(3600.0, 30.0 * 2 ** max(0, attempts - 1)) * random.uniform(0.8, 1.2)
 
 
+def outage_backoff(failures: int) -> float:
+    """0.5 s, 1, 2, 4 ... up to 30 s between tries while the database is away."""
+    return min(30.0, 0.5 * 2 ** (failures - 1)) * random.uniform(0.8, 1.2)
+
+
 class Dispatcher:
     def __init__(
         self,
@@ -60,7 +68,11 @@ class Dispatcher:
         self.lease_seconds = lease_seconds
         vapid = sender.load_vapid(settings.vapid_key)
         self.sender = sender.Sender(
-            vapid, settings.vapid_subject, concurrency=concurrency, timeout=timeout
+            vapid,
+            settings.vapid_subject,
+            concurrency=concurrency,
+            timeout=timeout,
+            endpoint_allowed=lambda endpoint: reminders.endpoint_allowed(endpoint, settings),
         )
 
     async def close(self) -> None:
@@ -105,34 +117,71 @@ class Dispatcher:
             ):
                 devices[device.user_id].append(device)
             for row in rows:
-                pref = prefs.get(row.user_id)
-                held = self._hold(session, row, pref, now)
+                try:
+                    held, row_jobs = self._prepare_row(session, row, prefs, devices, now)
+                except DATABASE_UNAVAILABLE:
+                    raise  # not this row's fault: the batch goes back to the queue
+                except Exception as exc:
+                    # One row that cannot be prepared never holds the others back.
+                    session.rollback()
+                    outcomes.append(self._unpreparable(row, exc, now))
+                    continue
                 if held is not None:
                     outcomes.append(held)
-                    continue
-                if not devices[row.user_id]:
-                    outcomes.append(Outcome(row.id, NotificationState.skipped, error="no device"))
-                    continue
-                data = actions.attach(
-                    self.settings,
-                    kind=row.kind,
-                    notification_id=row.id,
-                    user_id=row.user_id,
-                    data=row.payload,
-                    now=now,
-                )
-                payload = sender.build_payload(
-                    notification_id=row.id,
-                    kind=row.kind,
-                    data=data,
-                    discreet=pref.discreet if pref else True,
-                )
-                ttl, urgency = self._ttl(row, now)
-                jobs += [
-                    sender.Job(row.id, d.id, d.endpoint, d.p256dh, d.auth, payload, ttl, urgency)
-                    for d in devices[row.user_id]
-                ]
+                jobs += row_jobs
         return outcomes, jobs
+
+    def _prepare_row(
+        self,
+        session: Session,
+        row: Claimed,
+        prefs: dict[uuid.UUID, ReminderPreference],
+        devices: dict[uuid.UUID, list[PushSubscription]],
+        now: datetime,
+    ) -> tuple[Outcome | None, list[sender.Job]]:
+        pref = prefs.get(row.user_id)
+        held = self._hold(session, row, pref, now)
+        if held is not None:
+            return held, []
+        if not devices[row.user_id]:
+            return Outcome(row.id, NotificationState.skipped, error="no device"), []
+        data = actions.attach(
+            self.settings,
+            kind=row.kind,
+            notification_id=row.id,
+            user_id=row.user_id,
+            data=row.payload,
+            now=now,
+        )
+        payload = sender.build_payload(
+            notification_id=row.id,
+            kind=row.kind,
+            data=data,
+            discreet=pref.discreet if pref else True,
+        )
+        ttl, urgency = self._ttl(row, now)
+        return None, [
+            sender.Job(row.id, d.id, d.endpoint, d.p256dh, d.auth, payload, ttl, urgency)
+            for d in devices[row.user_id]
+        ]
+
+    def _unpreparable(self, row: Claimed, exc: Exception, now: datetime) -> Outcome:
+        """Retried with backoff, then set aside as failed; logged with its traceback (the
+        frames and the type, never the message, which may carry a payload)."""
+        frames = "".join(traceback.format_tb(exc.__traceback__))
+        error = f"could not be prepared: {type(exc).__name__}"
+        if row.attempts < MAX_ATTEMPTS:
+            metrics.notification_unpreparable("retried")
+            log.warning("notification %s %s (attempt %d)\n%s", row.id, error, row.attempts, frames)
+            return Outcome(
+                row.id,
+                NotificationState.pending,
+                due_at=now + timedelta(seconds=backoff(row.attempts)),
+                error=error,
+            )
+        metrics.notification_unpreparable("failed")
+        log.error("notification %s %s; set aside as failed\n%s", row.id, error, frames)
+        return Outcome(row.id, NotificationState.failed, error=error)
 
     def _hold(
         self, session: Session, row: Claimed, pref: ReminderPreference | None, now: datetime
@@ -275,6 +324,7 @@ class Worker:
         async def lane(schedules: bool) -> None:
             nonlocal claimed
             next_schedule = 0.0
+            failures = 0
             while not self.stopping.is_set():
                 if schedules and loop.time() >= next_schedule:
                     try:
@@ -284,9 +334,15 @@ class Worker:
                     next_schedule = loop.time() + self.schedule_every
                 try:
                     count = await self.dispatcher.dispatch_once(now=self.now())
+                    failures = 0
                 except Exception as exc:
-                    log.warning("dispatch failed: %s", type(exc).__name__)
-                    count = 0
+                    # The database unreachable (a restart, a failover): wait longer after each
+                    # failure, then carry on where the outbox says, without a restart.
+                    failures += 1
+                    wait = outage_backoff(failures)
+                    log.warning("dispatch failed: %s; next try in %.1f s", type(exc).__name__, wait)
+                    await asyncio.to_thread(self.stopping.wait, wait)
+                    continue
                 claimed += count
                 if count == 0:
                     if until_empty:

@@ -157,18 +157,24 @@ function dataSection() {
   const errors = h('div');
   const exportButton = h('button', { type: 'button', class: 'secondary', text: 'Download my data' });
   exportButton.addEventListener('click', () => busy(exportButton, () => api.download('/api/me/export', 'tandem-export.json'), errors));
+  // The server asks for the password again before deleting (an account from the practice's
+  // sign-in has none: it sends nothing and needs a recent sign-in instead).
+  const password = h('input', { type: 'password', name: 'password', autocomplete: 'current-password' });
+  const removeErrors = h('div');
   const remove = h('button', { type: 'button', class: 'danger', text: 'Delete my account' });
   remove.addEventListener('click', async () => {
     const ok = await confirmDialog('Delete your account?', 'Everything you wrote is deleted at once and cannot be brought back. Your partner’s own entries stay theirs.', 'Delete my account', { danger: true });
     if (!ok) return;
     await busy(remove, async () => {
-      await api.del('/api/me');
+      await api.del('/api/me', password.value ? { password: password.value } : undefined);
       await signOut({ server: false, queue: 'discard' });
-    }, errors);
+    }, removeErrors);
   });
   return section('Your data',
     h('p', { class: 'hint', text: 'A copy of everything you wrote, as a JSON file.' }),
-    exportButton, errors, remove);
+    exportButton, errors,
+    field('Your password, to delete your account', password, 'If you sign in through your practice, leave this empty.'),
+    removeErrors, remove);
 }
 
 export async function render(root, { state, go }) {

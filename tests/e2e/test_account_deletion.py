@@ -1,0 +1,36 @@
+"""Deleting an account from Settings: the password again, as the server asks; a wrong one is a
+sentence next to the button and deletes nothing."""
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from tests.e2e.steps import PASSWORD, email, heading, sign_up
+
+pytestmark = pytest.mark.browser
+
+
+def test_a_partner_deletes_their_account_with_their_password(app: FastAPI, new_context) -> None:  # noqa: ANN001
+    page = new_context().new_page()
+    address = email("leaving")
+    sign_up(page, name="Robin", address=address)
+    page.goto("/#/settings")
+    heading(page, "Settings")
+    page.get_by_label("Your password, to delete your account").fill("not my password at all")
+    page.get_by_role("button", name="Delete my account").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete my account").click()
+    page.get_by_text("That password is not right.").wait_for()
+    heading(page, "Settings")
+    page.screenshot(path="test-results/delete-account-wrong-password.png")
+    client = TestClient(app, base_url="https://testserver")
+    assert (
+        client.post("/api/auth/login", json={"email": address, "password": PASSWORD}).status_code
+        == 200
+    )
+
+    page.get_by_label("Your password, to delete your account").fill(PASSWORD)
+    page.get_by_role("button", name="Delete my account").click()
+    page.get_by_role("dialog").get_by_role("button", name="Delete my account").click()
+    heading(page, "Welcome back")
+    answer = client.post("/api/auth/login", json={"email": address, "password": PASSWORD})
+    assert answer.status_code == 401
