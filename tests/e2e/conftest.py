@@ -132,16 +132,11 @@ def new_context(browser, server):  # noqa: ANN001, ANN201
         n = next(_DEVICES)
         headers = {"X-Forwarded-For": f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"}
         headers.update(kwargs.pop("extra_http_headers", {}))
-        options = {
-            "viewport": PHONE,
-            "device_scale_factor": 2,
-            "is_mobile": True,
-            "has_touch": True,
-            "base_url": server,
-            "service_workers": "allow",
-            **kwargs,
-        }
-        context = browser.new_context(extra_http_headers=headers, **options)
+        # A phone unless the test asks for another device (a desktop: viewport, is_mobile...).
+        device = {"viewport": PHONE, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+        context = browser.new_context(
+            base_url=server, service_workers="allow", extra_http_headers=headers, **(device | kwargs)
+        )
         context.on("request", lambda r: requests.urls.append(r.url))
         context.on("page", problems.watch)
         context.set_default_timeout(15000)
