@@ -135,7 +135,10 @@ def new_context(browser, server):  # noqa: ANN001, ANN201
         # A phone unless the test asks for another device (a desktop: viewport, is_mobile...).
         device = {"viewport": PHONE, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
         context = browser.new_context(
-            base_url=server, service_workers="allow", extra_http_headers=headers, **(device | kwargs)
+            base_url=server,
+            service_workers="allow",
+            extra_http_headers=headers,
+            **(device | kwargs),
         )
         context.on("request", lambda r: requests.urls.append(r.url))
         context.on("page", problems.watch)
