@@ -81,6 +81,9 @@ def cluster(database: str, tmp_path: Path) -> Iterator[Cluster]:
         "TANDEM_PUSH_ALLOWED_HOSTS": "127.0.0.1",
         "TANDEM_PUSH_ALLOW_INSECURE": "true",
         "TANDEM_LOG_LEVEL": "WARNING",
+        # Each phone of the load has its own address (X-Forwarded-For), as people at home do;
+        # all from one address, the sign-up limit would rightly stop them.
+        "TANDEM_TRUSTED_PROXIES": "127.0.0.1",
     }
     engine = make_engine(database)
     migrations.upgrade(engine)  # what the compose file's one-shot `migrate` does
@@ -127,6 +130,9 @@ def cluster(database: str, tmp_path: Path) -> Iterator[Cluster]:
                 process.wait()
 
 
+_ADDRESSES: list[str] = []
+
+
 @dataclass
 class Client:
     """One person's phone: it talks to either API and fails over when one is gone."""
@@ -138,7 +144,12 @@ class Client:
     clients: list[httpx.Client] = field(default_factory=list)
 
     def __post_init__(self) -> None:
-        self.clients = [httpx.Client(base_url=url, timeout=15) for url in self.urls]
+        address = f"198.51.100.{len(_ADDRESSES) % 250 + 1}"
+        _ADDRESSES.append(address)
+        self.clients = [
+            httpx.Client(base_url=url, timeout=15, headers={"X-Forwarded-For": address})
+            for url in self.urls
+        ]
 
     def call(self, method: str, path: str, *, retry: bool = True, **kwargs) -> httpx.Response:
         headers = {"Authorization": f"Bearer {self.token}"} if self.token else {}

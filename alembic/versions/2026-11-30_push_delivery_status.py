@@ -5,7 +5,7 @@ device ("the last notification did not get through") even after the app re-regis
 resets the failure count.
 
 Revision ID: push_delivery_status
-Revises: private_prep
+Revises: workspace_settings
 Create Date: 2026-11-30 09:45:00
 """
 
@@ -17,7 +17,7 @@ import tandem.db
 from alembic import op
 
 revision: str = "push_delivery_status"
-down_revision: str | Sequence[str] | None = "private_prep"
+down_revision: str | Sequence[str] | None = "workspace_settings"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -55,19 +55,35 @@ def record_reads(
     served. The caller's (read) session is ended first and the events go through a write
     session of their own: on SQLite a read transaction that turns into a write can fail at once
     under concurrent writers."""
-    if not author_ids:
+    record_reads_in_couples(
+        session, action=action, reader_id=reader_id, reads={couple_id: author_ids}, detail=detail
+    )
+
+
+def record_reads_in_couples(
+    session: Session,
+    *,
+    action: str,
+    reader_id: uuid.UUID,
+    reads: dict[uuid.UUID, set[uuid.UUID]],
+    detail: str | None = None,
+) -> None:
+    """`record_reads` for a read across couples (couple id -> authors shown), in one write:
+    an overview of many couples must not cost a transaction per couple."""
+    if not any(reads.values()):
         return
     session.commit()
     with write_session(session.get_bind()) as log_session:  # type: ignore[arg-type]
-        for author_id in sorted(author_ids):
-            record(
-                log_session,
-                action=action,
-                actor_id=reader_id,
-                couple_id=couple_id,
-                subject_user_id=author_id,
-                detail=detail,
-            )
+        for couple_id in sorted(reads):
+            for author_id in sorted(reads[couple_id]):
+                record(
+                    log_session,
+                    action=action,
+                    actor_id=reader_id,
+                    couple_id=couple_id,
+                    subject_user_id=author_id,
+                    detail=detail,
+                )
         log_session.commit()
 
 

@@ -21,6 +21,7 @@ from tandem.plans import personal as plans
 from tandem.practice_times import feed, nudges
 from tandem.practice_times import service as practice_times
 from tandem.reminders import service as reminders
+from tandem.workspace import service as workspace
 
 
 def export_authored(session: Session, *, user: User, settings: Settings) -> dict[str, Any]:
@@ -48,6 +49,7 @@ def export_authored(session: Session, *, user: User, settings: Settings) -> dict
         **appointments.export_authored(session, settings=settings, user=user),
         "practice_times": practice_times.export(session, user=user),
         "calendar_feed": feed.status(session, user=user).model_dump(mode="json"),
+        **workspace.export(session, user_id=user.id),
         **measures.export_authored(session, settings=settings, user=user),
     }
 
@@ -65,6 +67,7 @@ def delete_authored(session: Session, *, user: User) -> None:
     # Last: other domains' sealed texts (session preparation) use the same data key.
     crypto.destroy_data_key(session, user_id=user.id)
     reminders.forget_user(session, user_id=user.id)
+    workspace.forget(session, user_id=user.id)
 
 
 def forget_device(session: Session, *, user: User, endpoint: str) -> None:

@@ -80,6 +80,17 @@ class Keyring:
         self._kek_id = kek_id(kek)
         self._ciphers: dict[uuid.UUID, AESGCM] = {}
 
+    def preload(self, user_ids: set[uuid.UUID]) -> None:
+        """Unwrap the data keys of these authors with one query (a read across many couples
+        would otherwise cost a query per author)."""
+        wanted = [u for u in user_ids if u not in self._ciphers]
+        if not wanted:
+            return
+        for row in self._session.exec(
+            select(UserDataKey).where(col(UserDataKey.user_id).in_(wanted))
+        ):
+            self._ciphers[row.user_id] = AESGCM(self._unwrap(row))
+
     def _cipher(self, user_id: uuid.UUID, *, create: bool) -> AESGCM:
         cipher = self._ciphers.get(user_id)
         if cipher is None:
@@ -95,6 +106,10 @@ class Keyring:
                 log.error("no data key for user %s", user_id)
                 raise IntegrityFailure()
             return self._create(user_id)
+        return self._unwrap(row)
+
+    def _unwrap(self, row: UserDataKey) -> bytes:
+        user_id = row.user_id
         if row.kek_id != self._kek_id:
             log.error(
                 "data key of user %s is wrapped by key %s, but the configured key is %s",

@@ -31,6 +31,7 @@ from tandem.plans.router import router as plans_router
 from tandem.practice_times import reminders as practice_reminders
 from tandem.practice_times.router import router as practice_times_router
 from tandem.reminders.router import router as reminders_router
+from tandem.workspace.router import router as workspace_router
 
 log = logging.getLogger("tandem")
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
@@ -44,6 +45,7 @@ ROUTERS = [
     journal_router,
     reminders_router,
     appointments_router,
+    workspace_router,
     measures_router,
     practice_times_router,
 ]

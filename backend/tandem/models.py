@@ -14,5 +14,6 @@ from tandem.measures import models as measures  # noqa: F401
 from tandem.plans import models as plans  # noqa: F401
 from tandem.practice_times import models as practice_times  # noqa: F401
 from tandem.reminders import models as reminders  # noqa: F401
+from tandem.workspace import models as workspace  # noqa: F401
 
 __all__ = ["metadata"]

@@ -7,8 +7,6 @@ import { h, say, title } from './ui.js';
 import * as appointment from './views/appointment.js';
 import * as auth from './views/auth.js';
 import * as checkin from './views/checkin.js';
-import * as couple from './views/couple.js';
-import * as couples from './views/couples.js';
 import * as exercise from './views/exercise.js';
 import * as guide from './views/guide.js';
 import * as invite from './views/invite.js';
@@ -28,6 +26,23 @@ import * as week from './views/week.js';
 
 export const state = { user: null, couples: [], couple: null, offlineMode: false };
 
+// The therapist's workspace and the printouts load on first use: a partner's phone never
+// downloads them at start (the service worker still precaches them).
+const later = (load, name = 'render') => async (...args) => {
+  let screen;
+  try {
+    screen = await load();
+  } catch {
+    throw new Error("This screen couldn't be loaded. Please check your connection and try again.");
+  }
+  return screen[name](...args);
+};
+const overview = later(() => import('./views/overview.js'));
+const couple = later(() => import('./views/couple.js'));
+const brief = later(() => import('./views/brief.js'));
+const printWeek = later(() => import('./views/printouts.js'), 'week');
+const printPrep = later(() => import('./views/printouts.js'), 'prep');
+
 // Route parameters are checked before a screen sees them: a crafted link
 // (#/sessions/..%2F..%2Fleave) must never become another API path.
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -42,6 +57,8 @@ const is = {
   code: (value) => /^[A-Za-z0-9][A-Za-z0-9 -]{2,62}[A-Za-z0-9]$/.test(value),
   tab: (value) => value === 'private' || value === 'shared',
   section: (value) => /^[a-z-]{1,40}$/.test(value),
+  // A real date.
+  day: (value) => /^\d{4}-\d{2}-\d{2}$/.test(value) && new Date(`${value}T00:00:00Z`).toISOString().slice(0, 10) === value,
 };
 
 // [pattern, screen, {open, role, params: a check per captured parameter}]
@@ -57,8 +74,8 @@ const ROUTES = [
   [/^sessions?\/([^/]+)$/, session.render, { role: 'partner', params: [is.id] }],
   [/^invite$/, invite.render, { role: 'partner' }],
   [/^settings$/, settings.render, {}],
-  [/^couples$/, couples.render, { role: 'therapist' }],
-  [/^couple\/([^/]+)$/, couple.render, { role: 'therapist', params: [is.id] }],
+  [/^couples$/, overview, { role: 'therapist' }],
+  [/^couple\/([^/]+)$/, couple, { role: 'therapist', params: [is.id] }],
   [/^couple\/([^/]+)\/plan\/([^/]+)$/, plan.render, { role: 'therapist', params: [is.id, is.monday] }],
   [/^library$/, library.render, { role: 'therapist' }],
   [/^guide$/, guide.render, { open: true }],
@@ -67,6 +84,9 @@ const ROUTES = [
   [/^prep$/, prep.render, { role: 'partner' }],
   [/^profile$/, profileView.render, { role: 'therapist' }],
   [/^couple\/([^/]+)\/prep$/, appointment.renderPrep, { role: 'therapist', params: [is.id] }],
+  [/^couple\/([^/]+)\/brief(?:\/([^/]+)\/([^/]+))?$/, brief, { role: 'therapist', params: [is.id, is.day, is.day] }],
+  [/^print\/week(?:\/([^/]+))?$/, printWeek, { role: 'partner', params: [is.monday] }],
+  [/^print\/prep$/, printPrep, { role: 'partner' }],
   [/^questionnaire\/([^/]+)$/, measures.renderAnswer, { role: 'partner', params: [is.id] }],
   [/^my-measures$/, measures.renderHistory, { role: 'partner' }],
   [/^couple\/([^/]+)\/measures$/, coupleMeasures.render, { role: 'therapist', params: [is.id] }],

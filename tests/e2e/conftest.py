@@ -1,5 +1,6 @@
 """Browser tests: the real app under uvicorn in a thread, driven by Debian's Chromium."""
 
+import itertools
 import os
 import socket
 import threading
@@ -14,6 +15,8 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
+from tandem.config import Settings
+from tests.conftest import make_settings
 from tests.e2e.steps import screen_is_clean
 
 CHROMIUM = "/usr/bin/chromium"
@@ -26,12 +29,24 @@ ARGS = [
     "--disable-sync",
 ]
 PHONE = {"width": 390, "height": 844}
+# Every browser context is a device of its own, with an address of its own (see `settings`).
+_DEVICES = itertools.count(1)
 
 
 def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@pytest.fixture(scope="session")
+def settings(tmp_path_factory: pytest.TempPathFactory, database_url: str) -> Settings:
+    # The browser contexts all connect from 127.0.0.1; each says it is its own device with
+    # X-Forwarded-For (new_context), so per-address limits such as sign-ups see people, not
+    # the test machine.
+    return make_settings(
+        tmp_path_factory.mktemp("data"), database_url, trusted_proxies="127.0.0.1,::1"
+    )
 
 
 @pytest.fixture(scope="session")
@@ -114,14 +129,16 @@ def new_context(browser, server):  # noqa: ANN001, ANN201
     problems = PageProblems()
 
     def make(**kwargs):  # noqa: ANN003, ANN202
+        n = next(_DEVICES)
+        headers = {"X-Forwarded-For": f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"}
+        headers.update(kwargs.pop("extra_http_headers", {}))
+        # A phone unless the test asks for another device (a desktop: viewport, is_mobile...).
+        device = {"viewport": PHONE, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
         context = browser.new_context(
-            viewport=PHONE,
-            device_scale_factor=2,
-            is_mobile=True,
-            has_touch=True,
             base_url=server,
             service_workers="allow",
-            **kwargs,
+            extra_http_headers=headers,
+            **(device | kwargs),
         )
         context.on("request", lambda r: requests.urls.append(r.url))
         context.on("page", problems.watch)

@@ -88,7 +88,7 @@ class TestTheWholeJourney:
         therapist.goto("/#/couples")
         therapist.get_by_text("1/2").wait_for()
         therapist.goto(couple_url)
-        therapist.locator("svg.chart").wait_for()  # adherence over the weeks
+        therapist.locator("svg.chart").first.wait_for()  # adherence over the weeks
 
         # Alex keeps a private note and shares another; only the shared one reaches the others.
         alex.goto("/#/notes/private")

@@ -136,6 +136,14 @@ def put_my_prep(
             row = None
         if not section.text:
             continue
+        if (
+            row is not None
+            and _visibility(row) == section.visibility
+            and _open_section(keyring, row) == section.text
+        ):
+            # Unchanged: it keeps its time. The form sends every section, and a shared one
+            # touched by saving a private one would tell its readers that something was written.
+            continue
         new = row is None
         if row is None:
             row = (PrivatePrepSection if private else PrepSection)(
@@ -199,6 +207,40 @@ def shared_prep(
             reader_id=me,
             couple_id=couple_id,
             author_ids={a.author_id for a in answers},
+        )
+    return answers
+
+
+def shared_for_appointment(
+    session: Session, *, keyring: crypto.Keyring, appointment: Appointment, reader_id: uuid.UUID
+) -> list[SharedPrepRead]:
+    """What others prepared for one appointment and shared with `reader_id`, by author. Only
+    reads: a caller that shows it to a therapist records the read (`audit.record_reads`)."""
+    rows = list(
+        session.exec(
+            select(PrepSection).where(
+                PrepSection.appointment_id == appointment.id,
+                PrepSection.author_id != reader_id,
+                or_(
+                    col(PrepSection.partner_reader_id) == reader_id,
+                    col(PrepSection.therapist_reader_id) == reader_id,
+                ),
+            )
+        ).all()
+    )
+    by_author: dict[uuid.UUID, list[PrepSection]] = {}
+    for row in rows:
+        by_author.setdefault(row.author_id, []).append(row)
+    answers = []
+    for author_id, sections in sorted(by_author.items(), key=lambda kv: str(kv[0])):
+        texts = {row.id: _open_section(keyring, row) for row in sections}
+        answers.append(
+            SharedPrepRead(
+                author_id=author_id,
+                appointment_id=appointment.id,
+                appointment_starts_at=appointment.starts_at,
+                sections=_sections(sections, texts, blanks=False),
+            )
         )
     return answers
 

@@ -31,10 +31,7 @@ def create_couple(data: CoupleCreate, user: CurrentUser, session: SessionDep) ->
 
 @router.get("/couples", response_model=list[CoupleRead])
 def list_my_couples(user: CurrentUser, session: SessionDep) -> list[CoupleRead]:
-    return [
-        service.couple_read(session, c, viewer_id=user.id)
-        for c in service.my_couples(session, user)
-    ]
+    return service.couples_read(session, service.my_couples(session, user), viewer_id=user.id)
 
 
 @router.get("/couples/{couple_id}", response_model=CoupleRead)

@@ -83,27 +83,53 @@ def therapist_id(session: Session, couple_id: uuid.UUID) -> uuid.UUID | None:
 def couple_read(
     session: Session, couple: Couple, *, viewer_id: uuid.UUID | None = None
 ) -> CoupleRead:
-    rows = session.exec(
-        select(Membership, User)
-        .join(User, col(User.id) == Membership.user_id)
-        .where(Membership.couple_id == couple.id)
-        .order_by(col(Membership.joined_at))
-    ).all()
-    active = [(m, u) for m, u in rows if m.left_at is None]
-    members = [
-        MemberRead(user_id=m.user_id, display_name=u.display_name, role=m.role) for m, u in active
-    ]
+    return couples_read(session, [couple], viewer_id=viewer_id)[0]
+
+
+def couples_read(
+    session: Session, couples: list[Couple], *, viewer_id: uuid.UUID | None = None
+) -> list[CoupleRead]:
+    """Couples as their members see them, in a fixed number of queries whatever their number
+    (a therapist's list of 200 couples must not cost a thousand)."""
     from tandem.plans import progress  # plans build on couples, not the other way round
 
-    totals = progress.week_totals(session, couple)
-    return CoupleRead(
-        id=couple.id,
-        label=couple.label,
-        timezone=couple.timezone,
-        members=members,
-        this_week=WeekProgress(done=totals[0], target=totals[1]) if totals else None,
-        former_members=_former_members(rows, viewer_id),
-    )
+    rows: dict[uuid.UUID, list[tuple[Membership, User]]] = {c.id: [] for c in couples}
+    if couples:
+        for membership, user in session.exec(
+            select(Membership, User)
+            .join(User, col(User.id) == Membership.user_id)
+            .where(col(Membership.couple_id).in_(list(rows)))
+            .order_by(col(Membership.joined_at))
+        ).all():
+            rows[membership.couple_id].append((membership, user))
+    active = {c: [(m, u) for m, u in found if m.left_at is None] for c, found in rows.items()}
+    partners = {
+        couple_id: [m.user_id for m, _ in members if m.role == Role.partner]
+        for couple_id, members in active.items()
+    }
+    weeks = progress.current_weeks(session, couples, partners)
+    answers = []
+    for couple in couples:
+        tallies = weeks.get(couple.id)
+        this_week = None
+        if tallies is not None:
+            this_week = WeekProgress(
+                done=sum(t.done for _, t in tallies), target=sum(t.target for _, t in tallies)
+            )
+        answers.append(
+            CoupleRead(
+                id=couple.id,
+                label=couple.label,
+                timezone=couple.timezone,
+                members=[
+                    MemberRead(user_id=m.user_id, display_name=u.display_name, role=m.role)
+                    for m, u in active[couple.id]
+                ],
+                this_week=this_week,
+                former_members=_former_members(rows[couple.id], viewer_id),
+            )
+        )
+    return answers
 
 
 def _former_members(

@@ -107,6 +107,11 @@ def _open(keyring: crypto.Keyring, kind: Kind, row: Any) -> Values:
     return values
 
 
+def opened(keyring: crypto.Keyring, kind: Kind, rows: list[Any]) -> list[NoteRead | CheckinRead]:
+    """Rows of `kind` (private or shared) as their readers see them, texts opened."""
+    return [_read(kind, row, _open(keyring, kind, row)) for row in rows]
+
+
 def _visibility(kind: Kind, row: Any) -> Visibility:
     return row.visibility if isinstance(row, kind.shared) else Visibility.private
 

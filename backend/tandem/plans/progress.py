@@ -188,6 +188,39 @@ def week_totals(session: Session, couple: Couple) -> tuple[int, int] | None:
     return done, target
 
 
+def current_weeks(
+    session: Session, couples: list[Couple], partners: dict[uuid.UUID, list[uuid.UUID]]
+) -> dict[uuid.UUID, list[tuple[PlanItem, Tally]]]:
+    """Each couple's published plan for its current week (in its own time zone), item by item
+    with its tally; a couple without one is absent. Four queries whatever the number of
+    couples: a list of couples must not cost a query per couple."""
+    weeks = {c.id: week_of(local_today(c.timezone)) for c in couples}
+    if not weeks:
+        return {}
+    plans = {
+        p.id: p.couple_id
+        for p in session.exec(
+            select(WeeklyPlan).where(
+                col(WeeklyPlan.couple_id).in_(list(weeks)),
+                col(WeeklyPlan.week_start).in_(set(weeks.values())),
+                WeeklyPlan.status == PlanStatus.published,
+            )
+        )
+        if weeks[p.couple_id] == p.week_start
+    }
+    items = load_items(session, plans)
+    item_ids = [i.id for i, _ in items]
+    explicit = explicit_assignees(session, item_ids)
+    counts = log_counts(session, item_ids)
+    found: dict[uuid.UUID, list[tuple[PlanItem, Tally]]] = {c: [] for c in plans.values()}
+    for item, _ in items:
+        couple_id = plans[item.plan_id]
+        assignees = assignees_of(item, explicit, partners.get(couple_id, []))
+        tally = tally_item(item.mode, item.times_per_week, assignees, counts[item.id])
+        found[couple_id].append((item, tally))
+    return found
+
+
 def has_unfinished_work(session: Session, *, user_id: uuid.UUID, today: date) -> bool:
     rows = session.exec(
         select(WeeklyPlan)

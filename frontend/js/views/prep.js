@@ -54,7 +54,8 @@ export async function render(root, { state }) {
   }
   root.append(
     h('p', { class: 'lead', text: `For your appointment on ${dateTime(prep.appointment_starts_at)}. Fill in what you like; every section is optional.` }),
-    h('p', { class: 'hint', text: 'Each section says who can read it. It is not stored on this phone.' }));
+    h('p', { class: 'hint', text: 'Each section says who can read it. It is not stored on this phone.' }),
+    h('p', { class: 'links' }, h('a', { href: '#/print/prep', text: 'Print what I saved' })));
   const rows = prep.sections.map((section) => {
     const [label, hint] = SECTIONS[section.key];
     const text = h('textarea', { class: 'input', rows: 3, maxlength: 5000, name: section.key });

@@ -291,5 +291,6 @@ export async function render(root, { state, render: rerender }) {
   const ctx = { me, names: people.names, partnerName: people.partnerName, people, pending, rerender, today, slots, coupleId: couple.id, weekStart: plan.week_start };
   root.append(h('div', { class: 'items' }, items.map((item) => itemCard(item, ctx))));
   root.append(h('p', { class: 'links' }, h('a', { href: '#/checkin', text: 'How did it go? Write a check-in' }),
-    h('a', { href: '#/my-measures', text: 'My questionnaires' })));
+    h('a', { href: '#/my-measures', text: 'My questionnaires' }),
+    h('a', { href: '#/print/week', text: 'Print this week' })));
 }

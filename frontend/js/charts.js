@@ -1,0 +1,155 @@
+// Small charts drawn by the app itself as SVG: no library, nothing from elsewhere. Every chart
+// comes with the same numbers as a table, which screen readers read instead of the drawing
+// (the drawing is one image with a one-line summary). Colours come from app.css classes (light
+// and dark); series also differ by dash and marker shape, so no chart relies on colour alone.
+// Shared by the therapist's workspace and the questionnaire trends: keep it free of any screen.
+import { h, svg } from './ui.js';
+
+const SHAPES = ['circle', 'square', 'triangle', 'diamond'];
+
+// --- tables --------------------------------------------------------------------------------
+
+// `columns`: header labels; `rows`: arrays of cells (the first is the row's header).
+// Hidden tables sit in a clipped box: a table itself ignores the width that clips it.
+export function dataTable({ caption, columns, rows, visible = false }) {
+  const table = h('table', { class: 'data' },
+    h('caption', { text: caption }),
+    h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', text: c })))),
+    h('tbody', {}, rows.map((row) => h('tr', {},
+      row.map((cell, i) => (i === 0 ? h('th', { scope: 'row', text: String(cell) }) : h('td', { text: String(cell) })))))));
+  return visible ? table : h('div', { class: 'sr-only' }, table);
+}
+
+function figure(chart, { legend, table, className = '' }) {
+  return h('figure', { class: `chart-wrap ${className}`.trim() }, chart, legend || null, table);
+}
+
+export function legend(series) {
+  return h('figcaption', { class: 'legend', 'aria-hidden': 'true' },
+    series.map((s, i) => h('span', { class: 'legend-item' },
+      svg('svg', { viewBox: '0 0 28 12', width: '28', height: '12', class: `chart key-line s${i % 4}` },
+        svg('line', { x1: '2', y1: '6', x2: '26', y2: '6', class: 'line' }),
+        marker(i, 14, 6)),
+      s.label)));
+}
+
+function image(viewBox, summary, extra = {}) {
+  // One image with a one-line summary: the table beside it holds the numbers.
+  return svg('svg', { viewBox, class: 'chart', role: 'img', 'aria-label': summary, ...extra });
+}
+
+// --- markers and scales ----------------------------------------------------------------------
+
+function marker(series, x, y, r = 3.2) {
+  const shape = SHAPES[series % SHAPES.length];
+  const cls = 'marker';
+  if (shape === 'circle') return svg('circle', { cx: x, cy: y, r, class: cls });
+  if (shape === 'square') return svg('rect', { x: x - r, y: y - r, width: 2 * r, height: 2 * r, class: cls });
+  if (shape === 'triangle') return svg('path', { d: `M${x} ${y - r * 1.2}L${x + r * 1.1} ${y + r}L${x - r * 1.1} ${y + r}Z`, class: cls });
+  return svg('path', { d: `M${x} ${y - r * 1.3}L${x + r * 1.3} ${y}L${x} ${y + r * 1.3}L${x - r * 1.3} ${y}Z`, class: cls });
+}
+
+function linear(d0, d1, r0, r1) {
+  const span = d1 - d0 || 1;
+  return (v) => r0 + ((v - d0) / span) * (r1 - r0);
+}
+
+const shortDay = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' });
+export const dayLabel = (ms) => shortDay.format(new Date(ms));
+
+// --- line charts ---------------------------------------------------------------------------
+
+// One panel: several series of {x (ms), y} over shared scales. Returns the SVG only.
+function linePanel({ series, xMin, xMax, yMin, yMax, width, height, title, yTicks, summary }) {
+  const pad = { top: title ? 22 : 10, right: 10, bottom: 22, left: 26 };
+  const x = linear(xMin, xMax, pad.left, width - pad.right);
+  const y = linear(yMin, yMax, height - pad.bottom, pad.top);
+  const chart = image(`0 0 ${width} ${height}`, summary);
+  if (title) chart.append(svg('text', { x: pad.left, y: 14, class: 'panel-title' }, title));
+  for (const tick of yTicks) {
+    chart.append(
+      svg('line', { x1: pad.left, x2: width - pad.right, y1: y(tick), y2: y(tick), class: 'grid' }),
+      svg('text', { x: pad.left - 6, y: y(tick) + 3.5, 'text-anchor': 'end', class: 'axis' }, String(tick)));
+  }
+  const ticks = xMin === xMax ? [xMin] : [xMin, xMax];
+  ticks.forEach((t, i) => chart.append(svg('text', {
+    x: x(t), y: height - 6, 'text-anchor': ticks.length === 1 ? 'middle' : i ? 'end' : 'start', class: 'axis',
+  }, dayLabel(t))));
+  series.forEach((s, i) => {
+    const group = svg('g', { class: `s${i % 4}` });
+    const points = [...s.points].sort((a, b) => a.x - b.x);
+    if (points.length > 1) {
+      group.append(svg('polyline', { class: 'line', points: points.map((p) => `${x(p.x).toFixed(1)},${y(p.y).toFixed(1)}`).join(' ') }));
+    }
+    points.forEach((p) => group.append(marker(i, x(p.x), y(p.y))));
+    chart.append(group);
+  });
+  return chart;
+}
+
+function extent(values, fallback) {
+  return values.length ? [Math.min(...values), Math.max(...values)] : fallback;
+}
+
+// A line chart: `series` [{label, points: [{x: ms, y}]}], with `table` {caption, columns, rows}.
+export function lineChart({ title, series, table, yMin = 0, yMax = 10, yTicks = [yMin, (yMin + yMax) / 2, yMax], width = 340, height = 170 }) {
+  const [xMin, xMax] = extent(series.flatMap((s) => s.points.map((p) => p.x)), [Date.now(), Date.now()]);
+  const chart = linePanel({ series, xMin, xMax, yMin, yMax, width, height, title: null, yTicks, summary: title });
+  return figure(chart, { legend: legend(series), table: dataTable(table) });
+}
+
+// Small multiples: one panel per measure, sharing the time scale and the value scale, so the
+// eye compares shapes; one table for them all.
+export function smallMultiples({ title, panels, series, table, yMin = 0, yMax = 10, yTicks = [yMin, (yMin + yMax) / 2, yMax], width = 260, height = 140 }) {
+  const all = panels.flatMap((p) => p.series.flatMap((s) => s.points.map((pt) => pt.x)));
+  const [xMin, xMax] = extent(all, [Date.now(), Date.now()]);
+  const grid = h('div', { class: 'multiples', role: 'img', 'aria-label': title },
+    panels.map((panel) => {
+      const chart = linePanel({ ...panel, xMin, xMax, yMin, yMax, width, height, yTicks, summary: panel.title });
+      chart.setAttribute('aria-hidden', 'true');
+      chart.removeAttribute('role');
+      return chart;
+    }));
+  return figure(grid, { legend: legend(series), table: dataTable(table), className: 'wide-figure' });
+}
+
+// --- bars ------------------------------------------------------------------------------------
+
+// Done against target per week, with marks for disputed and withdrawn sessions.
+// `weeks`: [{label, done, target, disputed, withdrawn}], oldest first.
+export function weekBars({ title, weeks, table, width = 360, height = 170 }) {
+  const pad = { top: 18, right: 8, bottom: 24, left: 26 };
+  const max = Math.max(1, ...weeks.map((w) => Math.max(w.target, w.done)));
+  const slot = (width - pad.left - pad.right) / Math.max(1, weeks.length);
+  const bar = Math.max(3, Math.min(26, slot * 0.7));
+  const y = linear(0, max, height - pad.bottom, pad.top);
+  const chart = image(`0 0 ${width} ${height}`, title);
+  for (const tick of [0, max]) {
+    chart.append(svg('text', { x: pad.left - 6, y: y(tick) + 3.5, 'text-anchor': 'end', class: 'axis' }, String(tick)));
+  }
+  const every = Math.ceil(weeks.length / 8);
+  weeks.forEach((w, i) => {
+    const x = pad.left + slot * i + (slot - bar) / 2;
+    chart.append(
+      svg('rect', { class: 'target', x, y: y(w.target), width: bar, height: Math.max(0, y(0) - y(w.target)), rx: 2 }),
+      svg('rect', { class: 'done', x: x + bar * 0.2, y: y(w.done), width: bar * 0.6, height: Math.max(0, y(0) - y(w.done)), rx: 2 }));
+    if (w.disputed) chart.append(svg('text', { x: x + bar / 2, y: y(w.target) - 4, 'text-anchor': 'middle', class: 'flag-mark' }, '!'));
+    else if (w.withdrawn) chart.append(svg('text', { x: x + bar / 2, y: y(w.target) - 4, 'text-anchor': 'middle', class: 'axis' }, '×'));
+    if (i % every === 0 || i === weeks.length - 1) {
+      chart.append(svg('text', { x: x + bar / 2, y: height - 8, 'text-anchor': 'middle', class: 'axis' }, w.label));
+    }
+  });
+  const key = h('figcaption', { class: 'legend', 'aria-hidden': 'true' },
+    h('span', { class: 'key target' }), 'target', h('span', { class: 'key done' }), 'done',
+    h('span', { class: 'flag-mark' }, '!'), 'a dispute', h('span', {}, '×'), 'withdrawn');
+  return figure(chart, { legend: key, table: dataTable(table) });
+}
+
+// A small horizontal bar for a table cell: the numbers are written next to it, so the bar
+// itself is decoration.
+export function miniBar(done, target) {
+  const ratio = target ? Math.min(1, done / target) : 0;
+  return svg('svg', { viewBox: '0 0 60 8', class: 'minibar', 'aria-hidden': 'true', focusable: 'false' },
+    svg('rect', { class: 'target', x: '0', y: '0', width: '60', height: '8', rx: '4' }),
+    svg('rect', { class: ratio >= 1 ? 'done full' : 'done', x: '0', y: '0', width: String(Math.round(60 * ratio)), height: '8', rx: '4' }));
+}
