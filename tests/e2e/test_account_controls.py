@@ -243,6 +243,7 @@ class TestAccessLog:
         page.reload()
         heading(page, "Settings")
         log = page.get_by_test_id("access-log")
+        # The couple's page shows the timeline: where it was read is said, never what it said.
         expect(log.locator("li").first).to_contain_text("Dr Rivera read your shared notes")
         assert "CANARY" not in log.inner_text()
         reads = [

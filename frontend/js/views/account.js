@@ -85,7 +85,21 @@ export async function devicesSection() {
   return section('Signed-in devices', list, errors, everywhere);
 }
 
-const WHAT = { notes: 'your shared notes', checkins: 'your shared check-ins' };
+// What a therapist's read was of (the event's kind and where it was shown; never the text).
+const JOURNAL = {
+  notes: 'your shared notes',
+  checkins: 'your shared check-ins',
+  timeline: 'your shared notes and check-ins, in your couple’s timeline',
+  'session brief': 'your shared notes and check-ins, preparing a session',
+};
+const READ = {
+  'prep.read_by_therapist': 'what you shared to prepare your appointment',
+  'dispute_reason.read_by_therapist': 'why you said a session didn’t happen',
+  'measures.read_by_therapist': 'your questionnaire answers',
+  // Worded like any questionnaire read: a partner is never told an answer was flagged.
+  'measures.risk_read_by_therapist': 'your questionnaire answers',
+};
+const readOf = (e) => (e.action === 'journal.read_by_therapist' ? JOURNAL[e.what] : READ[e.action]) || 'your shared entries';
 
 export async function accessLogSection(state) {
   const body = h('div', { 'data-testid': 'access-log' });
@@ -96,7 +110,7 @@ export async function accessLogSection(state) {
       ? h('ul', { class: 'plain log' }, events.map((e) => h('li', {},
         h('span', {},
           h('strong', { text: e.actor_display_name || 'A former therapist' }),
-          ` read ${e.action.startsWith('prep') ? 'what you shared to prepare your appointment' : WHAT[e.what] || 'your shared entries'}`,
+          ` read ${readOf(e)}`,
           couples[e.couple_id] && state.user.role === 'therapist' ? ` (${couples[e.couple_id]})` : ''),
         h('span', { class: 'hint', text: dateTime(e.at) }))))
       : empty('Nobody has read your shared entries yet.'));
