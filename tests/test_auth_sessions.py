@@ -4,6 +4,7 @@ devices, and signing out one device or all of them. Time passes by moving rows b
 import uuid
 from datetime import timedelta
 
+import pytest
 from fastapi import FastAPI
 from sqlalchemy import update
 from sqlmodel import Session
@@ -12,6 +13,20 @@ from tandem.accounts.models import AuthSession
 from tandem.db import utcnow
 from tandem.security import read_access_token
 from tests.factories import Actor, login, new_client, register
+
+ANDROID_CHROME = (
+    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/130.0.0.0 Mobile Safari/537.36"
+)
+IPHONE_SAFARI = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1"
+)
+MAC_FIREFOX = "Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:132.0) Gecko/20100101 Firefox/132.0"
+WINDOWS_EDGE = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) "
+    "Chrome/131.0.0.0 Safari/537.36 Edg/131.0.0.0"
+)
 
 
 def _session_id(app: FastAPI, actor: Actor) -> uuid.UUID:
@@ -97,25 +112,51 @@ class TestLifetimes:
 
 
 class TestMyDevices:
-    def test_lists_each_signed_in_device_with_its_user_agent(self, app: FastAPI) -> None:
+    def test_lists_each_signed_in_device_by_browser_and_system(self, app: FastAPI) -> None:
         actor = register(app)
         phone = Actor(new_client(app), actor.id, actor.email, actor.role, "")
-        phone.client.headers["user-agent"] = "Mozilla/5.0 (iPhone; CPU iPhone OS 18_0) Safari"
+        phone.client.headers["user-agent"] = ANDROID_CHROME
         login(phone)
         sessions = phone.get("/api/me/sessions").json()
         assert len(sessions) == 2
         current = [s for s in sessions if s["current"]]
         assert len(current) == 1
-        assert current[0]["device"].startswith("Mozilla/5.0 (iPhone")
+        assert current[0]["device"] == "Chrome on Android"
         assert {"id", "device", "created_at", "last_used_at", "current"} <= set(sessions[0])
 
-    def test_a_very_long_user_agent_is_cut_short(self, app: FastAPI) -> None:
+    def test_only_the_short_name_is_kept_never_the_user_agent(self, app: FastAPI) -> None:
+        actor = register(app)
+        phone = Actor(new_client(app), actor.id, actor.email, actor.role, "")
+        phone.client.headers["user-agent"] = IPHONE_SAFARI
+        login(phone)
+        assert _row(app, _session_id(app, phone)).device == "Safari on iOS"
+
+    @pytest.mark.parametrize(
+        ("user_agent", "named"),
+        [
+            (MAC_FIREFOX, "Firefox on macOS"),
+            (WINDOWS_EDGE, "Edge on Windows"),
+            ("X" * 5000, None),
+            ("python-httpx/0.28.1", None),
+        ],
+    )
+    def test_browsers_are_named_and_the_unknown_stays_unnamed(
+        self, app: FastAPI, user_agent: str, named: str | None
+    ) -> None:
         actor = register(app)
         other = Actor(new_client(app), actor.id, actor.email, actor.role, "")
-        other.client.headers["user-agent"] = "X" * 5000
+        other.client.headers["user-agent"] = user_agent
         login(other)
         devices = [s["device"] for s in other.get("/api/me/sessions").json() if s["current"]]
-        assert len(devices[0]) == 120
+        assert devices == [named]
+
+    def test_a_device_signed_in_before_names_existed_is_named_when_listed(
+        self, app: FastAPI
+    ) -> None:
+        actor = register(app)
+        _age(app, _session_id(app, actor), device=ANDROID_CHROME[:120])
+        [listed] = actor.get("/api/me/sessions").json()
+        assert listed["device"] == "Chrome on Android"
 
     def test_signing_out_one_device_leaves_the_others(self, app: FastAPI) -> None:
         actor = register(app)

@@ -395,6 +395,7 @@ class TestAccessLog:
         assert len(reads) == 1
         assert reads[0]["actor_id"] == w.therapist.id
         assert reads[0]["couple_id"] == w.couple_id
+        assert reads[0]["what"] == "notes"  # which entries, by kind; never their text
         # The therapist was shown nothing of partner B's: nothing to log for B.
         b_log = w.partner_b.get("/api/me/access-log").json()
         assert not [e for e in b_log if e["action"] == "journal.read_by_therapist"]

@@ -255,7 +255,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = Settings()
-        logs.configure(settings.log_level)
+        logs.configure(settings.log_level, settings.log_format)
         return args.handler(args, settings)
     except DomainError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)

@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     # `email_verified` (a practice's own directory); otherwise that claim must say true.
     sso_trust_email: bool = False
     log_level: str = "INFO"
+    # auto: readable lines on a terminal, JSON lines otherwise (log collectors); or text, json.
+    log_format: Literal["auto", "text", "json"] = "auto"
     crisis_resources: str = DEFAULT_CRISIS_RESOURCES
 
     @field_validator("secret_key", "encryption_key")

@@ -100,6 +100,21 @@ def _where(request: Request) -> str:
     return f"{request.method} {getattr(route, 'path', '(no route)')}"
 
 
+# The limits a field broke (never the value sent), so the app can say "1 or more" in words.
+_LIMIT_KEYS = ("ge", "gt", "le", "lt", "min_length", "max_length")
+
+
+def _limits(ctx: object) -> dict[str, object]:
+    if not isinstance(ctx, dict):
+        return {}
+    found = {
+        k: v
+        for k, v in ctx.items()
+        if k in _LIMIT_KEYS and isinstance(v, int | float) and not isinstance(v, bool)
+    }
+    return {"ctx": found} if found else {}
+
+
 def install_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain(request: Request, exc: DomainError) -> JSONResponse:
@@ -120,6 +135,7 @@ def install_handlers(app: FastAPI) -> None:
                 "loc": list(err.get("loc", ())),
                 "msg": err.get("msg", ""),
                 "type": err.get("type", ""),
+                **_limits(err.get("ctx")),
             }
             for err in exc.errors()
         ]

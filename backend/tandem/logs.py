@@ -1,7 +1,9 @@
-"""Structured logs: one JSON object per line, with the request id of the request being served.
+"""Logs: one JSON object per line for log collectors, or a readable line for a person at a
+terminal (`TANDEM_LOG_FORMAT=auto|text|json`; auto picks text when stderr is a terminal).
 
 What goes in a log line is chosen by the code that logs it: ids, routes, statuses, durations and
 exception class names; never bodies, query strings, emails, tokens or anything a person wrote.
+Both formats carry the same fields.
 """
 
 import json
@@ -9,6 +11,7 @@ import logging
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
+from typing import TextIO
 
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
@@ -36,9 +39,54 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, default=str, separators=(",", ":"))
 
 
-def configure(level: str = "INFO") -> None:
-    handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(JsonFormatter())
+class TextFormatter(logging.Formatter):
+    """`09:41:07 INFO  GET /api/me 200 3.1 ms` for requests; `time LEVEL logger: message
+    key=value` for the rest. Local time: the person reading it is next to the machine."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        fields = {k: v for k, v in vars(record).items() if k not in _STANDARD}
+        fields = {k: v for k, v in fields.items() if not k.startswith("_")}
+        at = datetime.fromtimestamp(record.created).strftime("%H:%M:%S")
+        head = f"{at} {record.levelname:<7}"
+        if record.getMessage() == "request" and {"method", "route", "status"} <= fields.keys():
+            line = (
+                f"{head} {fields.pop('method')} {fields.pop('route')} {fields.pop('status')}"
+                f" {fields.pop('duration_ms', '?')} ms"
+            )
+            fields.pop("request_id", None)
+        else:
+            line = f"{head} {record.name}: {record.getMessage()}"
+        current = fields.pop("request_id", None) or request_id.get()
+        if current is not None and record.getMessage() != "request":
+            fields["request_id"] = current
+        if fields:
+            line += " " + " ".join(f"{k}={v}" for k, v in fields.items())
+        if record.exc_info and record.exc_info[0] is not None:
+            line += f" exception={record.exc_info[0].__name__}"
+        return line
+
+
+FORMATS = ("auto", "text", "json")
+
+
+def formatter_for(log_format: str, stream: TextIO) -> logging.Formatter:
+    """JSON unless asked for text, or `auto` and a person is watching the terminal."""
+    if log_format == "text" or (log_format == "auto" and _is_terminal(stream)):
+        return TextFormatter()
+    return JsonFormatter()
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):  # closed or not a real file
+        return False
+
+
+def configure(level: str = "INFO", log_format: str = "auto", stream: TextIO | None = None) -> None:
+    stream = stream or sys.stderr
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter_for(log_format, stream))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

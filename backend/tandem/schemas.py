@@ -98,6 +98,8 @@ class FieldError(BaseModel):
     loc: list[str | int]
     msg: str
     type: str
+    # The limit broken, e.g. {"ge": 1} or {"max_length": 80}: what the app puts into words.
+    ctx: dict[str, int | float] | None = None
 
 
 class ErrorOut(BaseModel):
@@ -112,7 +114,7 @@ _TIMEZONES = available_timezones()
 
 def _known_timezone(value: str) -> str:
     if value not in _TIMEZONES:
-        raise ValueError("unknown time zone; use an IANA name such as Europe/Berlin")
+        raise ValueError("Tandem doesn't know this time zone. Choose one such as Europe/Berlin.")
     ZoneInfo(value)
     return value
 

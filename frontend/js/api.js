@@ -5,10 +5,13 @@ let refreshing = null;
 const HINT = 'tandem.signedIn'; // "a refresh cookie may exist": no secret, avoids a 401 on first visits
 
 export class ApiError extends Error {
-  constructor(status, message, detail) {
+  constructor(status, message, detail, fields = []) {
     super(message);
     this.status = status;
     this.detail = detail;
+    // [{path: 'items.0.times_per_week', message: 'Please enter 1 or more.', where}]: what the
+    // forms put next to the control concerned (ui.js `busy`).
+    this.fields = fields;
   }
   get offline() {
     return this.status === 0;
@@ -17,29 +20,130 @@ export class ApiError extends Error {
 
 const MESSAGES = {
   0: "You're offline. This needs the network; please try again when you're connected.",
-  400: 'That request could not be understood.',
+  400: 'That request could not be understood. Please reload the page and try again.',
   401: 'Please sign in again.',
   403: "Your role in Tandem can't do that.",
   404: "That isn't here (any more).",
-  409: "That doesn't fit what's happened in the meantime. The screen has been refreshed.",
-  413: 'That is too long to send.',
+  409: "That doesn't fit what's happened in the meantime. Please reload the page.",
+  413: 'That is too long to send. Please shorten it.',
   422: 'Please check what you entered.',
   429: 'Too many attempts. Please wait a moment and try again.',
 };
+const RELOAD = 'Something in this form could not be sent. Please reload the page and try again.';
+
+// --- plain words for validation errors -------------------------------------------------------
+// One table from pydantic's error types (with the limit the server sends along in `ctx`) to a
+// sentence for a person. The field itself is named by where the sentence is shown.
+const n = (value) => (typeof value === 'number' ? value.toLocaleString() : value);
+const TYPES = {
+  missing: () => 'Please fill this in.',
+  string_too_short: (c) => (!c.min_length || c.min_length <= 1 ? 'Please fill this in.' : `Please use at least ${n(c.min_length)} characters.`),
+  string_too_long: (c) => (c.max_length ? `Please keep this to ${n(c.max_length)} characters or fewer.` : 'Please shorten this.'),
+  too_short: (c) => (!c.min_length || c.min_length <= 1 ? 'Please choose at least one.' : `Please choose at least ${n(c.min_length)}.`),
+  too_long: (c) => (c.max_length ? `Please choose no more than ${n(c.max_length)}.` : 'Please choose fewer.'),
+  greater_than_equal: (c) => `Please enter ${n(c.ge)} or more.`,
+  greater_than: (c) => `Please enter more than ${n(c.gt)}.`,
+  less_than_equal: (c) => `Please enter ${n(c.le)} or less.`,
+  less_than: (c) => `Please enter less than ${n(c.lt)}.`,
+  int_parsing: () => 'Please enter a whole number.',
+  int_type: () => 'Please enter a whole number.',
+  int_from_float: () => 'Please enter a whole number.',
+  float_parsing: () => 'Please enter a number.',
+  float_type: () => 'Please enter a number.',
+  bool_parsing: () => 'Please choose yes or no.',
+  bool_type: () => 'Please choose yes or no.',
+  enum: () => 'Please choose one of the options.',
+  literal_error: () => 'Please choose one of the options.',
+  date_parsing: () => 'Please enter a date.',
+  date_type: () => 'Please enter a date.',
+  date_from_datetime_parsing: () => 'Please enter a date.',
+  date_from_datetime_inexact: () => 'Please enter a date.',
+  datetime_parsing: () => 'Please enter a date and a time.',
+  datetime_type: () => 'Please enter a date and a time.',
+  datetime_from_date_parsing: () => 'Please enter a date and a time.',
+  timezone_aware: () => 'Please enter a date and a time.',
+  time_parsing: () => 'Please enter a time of day, such as 08:30.',
+  time_type: () => 'Please enter a time of day, such as 08:30.',
+  date_future: () => 'Please choose a date in the future.',
+  datetime_future: () => 'Please choose a time in the future.',
+  date_past: () => 'Please choose a date in the past.',
+  datetime_past: () => 'Please choose a time in the past.',
+  uuid_parsing: () => 'Please choose from the list.',
+  uuid_type: () => 'Please choose from the list.',
+  string_pattern_mismatch: () => 'Please check how this is written.',
+  string_type: () => 'Please enter some text here.',
+  list_type: () => 'Please choose from the options.',
+  extra_forbidden: () => RELOAD,
+  json_invalid: () => RELOAD,
+  json_type: () => RELOAD,
+  model_type: () => RELOAD,
+  model_attributes_type: () => RELOAD,
+  dict_type: () => RELOAD,
+};
+// pydantic's own wording, written for developers: never shown.
+const DEVELOPER_WORDING = /^(Input|String|Value|Field|List|Dictionary|Object|Decimal|Date|Datetime|Time|URL|UUID|Tuple|Set)\b.*\b(should|required)\b|^Field required/i;
+
+function sentence(text) {
+  const trimmed = String(text || '').trim().replace(/^(Value error|Assertion failed), /, '');
+  if (!trimmed) return '';
+  const first = trimmed[0].toUpperCase() + trimmed.slice(1);
+  return /[.!?]$/.test(first) ? first : `${first}.`;
+}
+
+// The sentence for one entry of a 422's `detail`. Our own validators (value_error and the
+// custom types) already speak in sentences: those are kept.
+export function plainMessage(entry) {
+  const type = String(entry.type || '');
+  if (TYPES[type]) return TYPES[type](entry.ctx || {});
+  const own = sentence(entry.msg);
+  if (!own || DEVELOPER_WORDING.test(own)) return 'Please check this.';
+  return own;
+}
+
+const NAMES = {
+  display_name: 'Your name', email: 'Email', password: 'Password', new_password: 'New password',
+  current_password: 'Current password', timezone: 'Time zone', label: 'Label', body: 'Note',
+  text: 'Text', obstacles: 'What got in the way', minutes: 'Minutes', instructions: 'Instructions',
+  times_per_week: 'Times per week', starts_at: 'Date and time', note: 'Note', code: 'Invitation code',
+  invitation_code: 'Invitation code', recovery_code: 'Recovery code', times: 'Reminder times',
+  weekdays: 'Days', quiet_hours: 'Quiet hours', paused_until: 'Pause until', assignee_ids: 'Who',
+  mode: 'Mode', exercise_id: 'Exercise', reason: 'Reason', items: 'Exercise', ratings: 'Ratings',
+  visibility: 'Who can read it', title: 'Title', role: 'Role',
+};
+
+// ["items", 0, "times_per_week"] → "Exercise 1, times per week".
+export function placeName(path) {
+  const parts = [];
+  path.forEach((part, i) => {
+    if (typeof part === 'number') {
+      if (parts.length) parts[parts.length - 1] += ` ${part + 1}`;
+      return;
+    }
+    const name = NAMES[part] || String(part).replace(/_/g, ' ');
+    parts.push(i === 0 ? name : name.toLowerCase());
+  });
+  const joined = parts.join(', ');
+  return joined ? joined[0].toUpperCase() + joined.slice(1) : '';
+}
+
+function located(entry) {
+  const loc = (entry.loc || []).filter((p, i) => !(i === 0 && ['body', 'query', 'path'].includes(p)));
+  const path = loc.map((p) => (/^\d+$/.test(String(p)) ? Number(p) : p));
+  return { path: path.join('.'), where: placeName(path), message: plainMessage(entry) };
+}
 
 function describe(status, detail) {
-  if (typeof detail === 'string' && detail) return detail;
+  if (typeof detail === 'string' && detail) return { message: sentence(detail), fields: [] };
   if (Array.isArray(detail) && detail.length) {
-    return detail
-      .map((e) => {
-        const field = (e.loc || []).filter((p) => p !== 'body').join(' ');
-        const msg = String(e.msg || '').replace(/^Value error, /, '');
-        return field ? `${field.replace(/_/g, ' ')}: ${msg}` : msg;
-      })
-      .join('. ');
+    const fields = detail.map(located);
+    const message = fields
+      .map((f) => (f.where ? `${f.where}: ${f.message[0].toLowerCase()}${f.message.slice(1)}` : f.message))
+      .filter((m, i, all) => all.indexOf(m) === i)
+      .join(' ');
+    return { message, fields };
   }
-  if (status >= 500) return 'Something went wrong on the server. Please try again in a moment.';
-  return MESSAGES[status] || `Unexpected answer (${status}).`;
+  if (status >= 500) return { message: 'Something went wrong on the server. Please try again in a moment.', fields: [] };
+  return { message: MESSAGES[status] || 'Something went wrong. Please try again.', fields: [] };
 }
 
 async function send(method, path, body) {
@@ -66,7 +170,8 @@ async function failure(response) {
   } catch {
     detail = null;
   }
-  return new ApiError(response.status, describe(response.status, detail), detail);
+  const { message, fields } = describe(response.status, detail);
+  return new ApiError(response.status, message, detail, fields);
 }
 
 // path`/api/sessions/${id}/confirm`: every value encoded as one path segment.

@@ -1,5 +1,6 @@
 // The app: who is signed in, hash routing (#/week, #/join/CODE), tabs, start-up and sign-out.
 import * as api from './api.js';
+import * as drafts from './drafts.js';
 import * as offline from './offline.js';
 import * as push from './push.js';
 import { h, say, title } from './ui.js';
@@ -190,6 +191,8 @@ export async function signOut({ server = true, queue = 'ask' } = {}) {
     // Offline: the server session ends at its own expiry; this device forgets everything now.
   }
   api.signedOutLocally();
+  drafts.clear();
+  auth.forgetRecoveryCode();
   await offline.forget({ keepQueue });
   await tellWorker({ type: 'logout' });
   if ('caches' in window) {
@@ -271,6 +274,14 @@ export async function render() {
     return;
   }
   const main = document.getElementById('main');
+  if (auth.recoveryCodePending()) {
+    // Nothing else until the person has saved their new recovery code (Back included).
+    document.getElementById('tabs').hidden = true;
+    const held = h('div', { class: 'view' });
+    main.replaceChildren(held);
+    auth.recoveryCodeScreen(held);
+    return;
+  }
   const found = ROUTES.map(([pattern, view, opts]) => [path.match(pattern), view, opts]).find(([m]) => m);
   if (!found) {
     go(home());

@@ -1,6 +1,8 @@
 // Notification permission and the push subscription. Permission is asked only when the person
-// asks for reminders; once granted, every start re-sends the subscription so the server's copy
-// never drifts from the browser's (endpoints change, and a shared phone may move it).
+// asks for notifications; once granted, every start re-sends the subscription so the server's
+// copy never drifts from the browser's (endpoints change, and a shared phone may move it).
+// `status()` says what is true now: permission, this device's subscription, and how the last
+// push to it went, from the server.
 import * as api from './api.js';
 
 export const supported = () =>
@@ -23,23 +25,29 @@ async function send(subscription) {
   await api.post('/api/push/subscriptions', subscription.toJSON ? subscription.toJSON() : subscription);
 }
 
-export async function enable() {
+// Asks for permission (the screen has said what notifications are for), subscribes this
+// device and registers it. `fresh` drops an existing subscription first (one the server lost).
+export async function enable({ fresh = false } = {}) {
   if (!supported()) throw new Error('This browser cannot show notifications from Tandem.');
   const answer = await Notification.requestPermission();
   if (answer !== 'granted') {
-    throw new Error('Notifications are blocked. You can allow them in your browser settings.');
+    throw new Error('Notifications are blocked. You can allow them for this site in your browser’s settings.');
   }
   const { public_key: publicKey } = await api.get('/api/push/vapid-public-key');
   const registration = await navigator.serviceWorker.ready;
   let subscription = await registration.pushManager.getSubscription();
   const key = keyBytes(publicKey);
   const existing = subscription && subscription.options.applicationServerKey;
-  if (existing && !sameKey(new Uint8Array(existing), key)) {
-    await subscription.unsubscribe(); // the server's key changed
+  if (subscription && (fresh || (existing && !sameKey(new Uint8Array(existing), key)))) {
+    await subscription.unsubscribe(); // lost by the server, or the server's key changed
     subscription = null;
   }
   if (!subscription) {
-    subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+    try {
+      subscription = await registration.pushManager.subscribe({ userVisibleOnly: true, applicationServerKey: key });
+    } catch {
+      throw new Error('This browser could not set up notifications just now (its push service did not answer). Please try again later.');
+    }
   }
   await send(subscription);
 }
@@ -48,13 +56,30 @@ function sameKey(a, b) {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
 
-export async function syncOnLoad() {
+let syncing = Promise.resolve();
+
+// At each start: re-send this device's subscription; one the server dropped because the push
+// service called it gone is dead, so a fresh one replaces it (permission was given already).
+export function syncOnLoad() {
+  syncing = (async () => {
+    try {
+      if (permission() !== 'granted') return;
+      const subscription = await current();
+      if (!subscription) return;
+      if ((await lookup(subscription)) === 'unknown') await enable({ fresh: true });
+      else await send(subscription);
+    } catch {
+      // Offline or no push service: the next start tries again.
+    }
+  })();
+  return syncing;
+}
+
+async function lookup(subscription) {
   try {
-    if (permission() !== 'granted') return;
-    const subscription = await current();
-    if (subscription) await send(subscription);
-  } catch {
-    // Offline or no push service: the next start tries again.
+    return await api.post('/api/push/subscriptions/status', { endpoint: subscription.endpoint });
+  } catch (error) {
+    return error.status === 404 ? 'unknown' : 'unreachable';
   }
 }
 
@@ -82,6 +107,24 @@ export async function unsubscribe() {
   }
 }
 
+// {permission, subscribed, server}: server is the server's record of this device
+// ({delivery, last_success_at, last_failure_at}), 'unknown' when it holds none (never
+// registered, or dropped after the push service called it gone), or 'unreachable'.
+export async function status() {
+  await syncing; // what the start-up sync changed counts
+  const answer = { permission: permission(), subscribed: false, server: null };
+  if (answer.permission !== 'granted') return answer;
+  let subscription = null;
+  try {
+    subscription = await current();
+  } catch {
+    subscription = null;
+  }
+  answer.subscribed = Boolean(subscription);
+  if (subscription) answer.server = await lookup(subscription);
+  return answer;
+}
+
 export async function sendTest() {
-  await api.post('/api/push/test');
+  return api.post('/api/push/test');
 }

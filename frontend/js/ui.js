@@ -64,46 +64,161 @@ export function errorBox(error) {
   return h('p', { class: 'error', role: 'alert', text: error.message || String(error) });
 }
 
-// Runs an action from a button: disables it meanwhile, shows the error next to the form.
+// A problem found before sending, about one control: shown next to it like the server's.
+export class FieldProblem extends Error {
+  constructor(control, message) {
+    super(message);
+    this.control = control;
+  }
+}
+
+// The control a server error's path names: data-field or name, the longest prefix first
+// ("quiet_hours.start" falls back to the "quiet_hours" group), then a unique leaf name.
+function controlFor(scope, path) {
+  if (!scope || !path) return null;
+  const parts = path.split('.');
+  for (let size = parts.length; size > 0; size--) {
+    const key = CSS.escape(parts.slice(0, size).join('.'));
+    const found = scope.querySelector(`[data-field="${key}"], [name="${key}"]`);
+    if (found) return found;
+  }
+  const leaf = CSS.escape(parts[parts.length - 1]);
+  const byLeaf = scope.querySelectorAll(`[data-field="${leaf}"], [name="${leaf}"]`);
+  return byLeaf.length === 1 ? byLeaf[0] : null;
+}
+
+export function clearFieldErrors(scope) {
+  if (scope) for (const note of scope.querySelectorAll('.field-error')) removeError(note);
+}
+
+function removeError(note) {
+  const control = note.fieldControl;
+  if (control) {
+    control.removeAttribute('aria-invalid');
+    const ids = (control.getAttribute('aria-describedby') || '').split(' ').filter((id) => id && id !== note.id);
+    if (ids.length) control.setAttribute('aria-describedby', ids.join(' '));
+    else control.removeAttribute('aria-describedby');
+  }
+  note.remove();
+}
+
+export function showFieldError(control, message) {
+  const anchor = control.closest('.field, fieldset, .check') || control;
+  const note = h('p', { class: 'field-error', id: nextId('err'), text: message });
+  note.fieldControl = control;
+  if (anchor === control) control.after(note);
+  else anchor.append(note);
+  control.setAttribute('aria-invalid', 'true');
+  const ids = (control.getAttribute('aria-describedby') || '').split(' ').filter(Boolean);
+  control.setAttribute('aria-describedby', [...ids, note.id].join(' '));
+  control.addEventListener('input', () => removeError(note), { once: true });
+  return note;
+}
+
+// Puts each error next to its control within `scope`; returns what found no place.
+export function placeErrors(scope, error) {
+  clearFieldErrors(scope);
+  if (error instanceof FieldProblem && error.control) {
+    showFieldError(error.control, error.message);
+    error.control.focus();
+    return [];
+  }
+  const fields = (error && error.fields) || [];
+  if (!fields.length) return [error.message || String(error)];
+  const rest = [];
+  let first = null;
+  for (const f of fields) {
+    const control = controlFor(scope, f.path);
+    if (control) {
+      showFieldError(control, f.message);
+      first = first || control;
+    } else {
+      rest.push(f.where ? `${f.where}: ${f.message[0].toLowerCase()}${f.message.slice(1)}` : f.message);
+    }
+  }
+  if (first) first.focus();
+  return [...new Set(rest)];
+}
+
+// Runs an action from a button: disables it meanwhile; errors go next to the fields they
+// concern, and the rest next to the form.
 export async function busy(button, action, errorSlot) {
+  const scope = button.form || (errorSlot && errorSlot.closest('form')) || button.closest('form, dialog, section, .card, .view');
   button.disabled = true;
   if (errorSlot) errorSlot.replaceChildren();
+  clearFieldErrors(scope);
   try {
     return await action();
   } catch (error) {
-    if (errorSlot) errorSlot.replaceChildren(errorBox(error));
-    else say(error.message);
+    const rest = placeErrors(scope, error);
+    if (rest.length && errorSlot) errorSlot.replaceChildren(...rest.map((text) => errorBox({ message: text })));
+    else if (rest.length) say(rest.join(' '));
     return undefined;
   } finally {
     button.disabled = false;
   }
 }
 
-export function confirmDialog(title, message, confirmLabel, { danger = false } = {}) {
+function dialogShell(titleText, content, actions) {
+  const id = nextId('dialog');
+  const dialog = h('dialog', { class: 'dialog', 'aria-labelledby': id },
+    h('h2', { id, text: titleText }),
+    ...(Array.isArray(content) ? content : [content]).map((c) => (typeof c === 'string' ? h('p', { text: c }) : c)),
+    actions);
+  return dialog;
+}
+
+export function confirmDialog(titleText, message, confirmLabel, { danger = false } = {}) {
   return new Promise((resolve) => {
-    const dialog = h(
-      'dialog',
-      { class: 'dialog', 'aria-labelledby': 'dialog-title' },
-      h('h2', { id: 'dialog-title', text: title }),
-      h('p', { text: message }),
-      h(
-        'div',
-        { class: 'actions' },
+    const dialog = dialogShell(titleText, message,
+      h('div', { class: 'actions' },
         h('button', { type: 'button', class: 'secondary', text: 'Cancel', onclick: () => dialog.close('no') }),
         h('button', {
           type: 'button',
           class: danger ? 'danger' : 'primary',
           text: confirmLabel,
           onclick: () => dialog.close('yes'),
-        })
-      )
-    );
+        })));
     dialog.addEventListener('close', () => {
       dialog.remove();
       resolve(dialog.returnValue === 'yes');
     });
     document.body.append(dialog);
     dialog.showModal();
+  });
+}
+
+// Asks for the password again before something that can't be undone; `action(password)` runs
+// inside the dialog, so a wrong password is said there and nothing typed is lost.
+export function passwordDialog(titleText, content, confirmLabel, action, { danger = false } = {}) {
+  return new Promise((resolve) => {
+    // Not required: an account from the practice's sign-in has no password (the server then
+    // asks for a recent sign-in instead, and says so).
+    const password = h('input', { type: 'password', class: 'input', name: 'password', autocomplete: 'current-password' });
+    const errors = h('div');
+    const confirm = h('button', { type: 'submit', class: danger ? 'danger' : 'primary', text: confirmLabel });
+    let result;
+    const form = h('form', {
+      class: 'stack',
+      onsubmit: (event) => {
+        event.preventDefault();
+        busy(confirm, async () => {
+          result = await action(password.value);
+          dialog.close('yes');
+        }, errors);
+      },
+    }, field('Your password', password, 'Signed in through your practice? Leave it empty.'), errors,
+    h('div', { class: 'actions' },
+      h('button', { type: 'button', class: 'secondary', text: 'Cancel', onclick: () => dialog.close('no') }),
+      confirm));
+    const dialog = dialogShell(titleText, content, form);
+    dialog.addEventListener('close', () => {
+      dialog.remove();
+      resolve(dialog.returnValue === 'yes' ? result ?? true : null);
+    });
+    document.body.append(dialog);
+    dialog.showModal();
+    password.focus();
   });
 }
 
@@ -150,6 +265,17 @@ export function shortDate(iso) {
   const opts = { weekday: 'short', day: 'numeric', month: 'short' };
   if (iso.length === 10) opts.timeZone = 'UTC';
   return new Intl.DateTimeFormat(undefined, opts).format(d);
+}
+
+// "just now", "5 min. ago", "2 hr. ago", "3 days ago"; older than a month: the date.
+export function ago(iso) {
+  const seconds = (Date.now() - new Date(iso).getTime()) / 1000;
+  if (!(seconds >= 0) || seconds < 60) return 'just now';
+  const rtf = new Intl.RelativeTimeFormat(undefined, { numeric: 'auto', style: 'short' });
+  if (seconds < 3600) return rtf.format(-Math.floor(seconds / 60), 'minute');
+  if (seconds < 86400) return rtf.format(-Math.floor(seconds / 3600), 'hour');
+  if (seconds < 30 * 86400) return rtf.format(-Math.floor(seconds / 86400), 'day');
+  return dateTime(iso);
 }
 
 export function dateTime(iso) {

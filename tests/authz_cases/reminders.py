@@ -5,6 +5,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from tests.authz import Case
+from tests.factories import register
 
 
 def _b64(data: bytes) -> str:
@@ -53,3 +54,21 @@ CASES = [
     Case("GET", "/api/me/reminders", expect={"everyone": 200}),
     Case("PUT", "/api/me/reminders", expect={"everyone": 200}, body=lambda w: REMINDERS),
 ]
+
+# How the caller's own device is doing: another person's endpoint is as unknown as none.
+CASES.append(
+    Case(
+        "POST",
+        "/api/push/subscriptions/status",
+        expect={"everyone": 404},
+        body=lambda w: {"endpoint": _someone_elses_endpoint(w)},
+    )
+)
+
+
+def _someone_elses_endpoint(w):
+    if "bystander_endpoint" not in w.context:
+        body = subscription(w)
+        assert register(w.app).post("/api/push/subscriptions", json=body).status_code == 201
+        w.context["bystander_endpoint"] = body["endpoint"]
+    return w.context["bystander_endpoint"]

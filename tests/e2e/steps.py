@@ -51,12 +51,23 @@ def screen_is_clean(page) -> None:  # noqa: ANN001
             text: document.body ? document.body.innerText : '',
             wide: document.documentElement.scrollWidth,
             window: document.documentElement.clientWidth,
+            culprits: [...document.querySelectorAll('body *')]
+                .filter((e) => e.getBoundingClientRect().right > innerWidth + 1)
+                .filter((e) => {
+                    for (let p = e.parentElement; p && p !== document.body; p = p.parentElement) {
+                        if (getComputedStyle(p).overflowX !== 'visible') return false;
+                    }
+                    return true;
+                })
+                .slice(0, 3)
+                .map((e) => `<${e.tagName.toLowerCase()} class="${e.className}">`),
         })"""
     )
     broken = BROKEN_TEXT.search(seen["text"])
     assert broken is None, f"{page.url} shows {broken.group(0)!r}: {seen['text'][:2000]}"
     assert seen["wide"] <= seen["window"], (
         f"{page.url} overflows sideways: {seen['wide']} px in a {seen['window']} px window"
+        f" (past its edge: {seen['culprits']})"
     )
 
 

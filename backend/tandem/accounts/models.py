@@ -151,3 +151,5 @@ class AccessLogEntry(Out):
     actor_id: uuid.UUID | None
     actor_display_name: str | None
     couple_id: uuid.UUID | None
+    # Which entries, by kind ("notes", "checkins") where the event says; never their content.
+    what: str | None = None

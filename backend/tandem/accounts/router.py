@@ -3,7 +3,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, Cookie, Request, Response, status
 
 from tandem import audit, content
-from tandem.accounts import credentials, service
+from tandem.accounts import credentials, devices, service
 from tandem.accounts.models import (
     AccessLogEntry,
     LoginBody,
@@ -221,7 +221,7 @@ def my_sessions(user: CurrentUser, claims: AccessDep, session: SessionDep) -> li
     return [
         SessionRead(
             id=s.id,
-            device=s.device,
+            device=devices.stored_label(s.device),
             created_at=s.created_at,
             last_used_at=s.last_used_at,
             current=s.id == claims.session_id,
@@ -266,6 +266,7 @@ def access_log(user: CurrentUser, session: SessionDep) -> list[AccessLogEntry]:
             actor_id=e.actor_id,
             actor_display_name=names.get(e.actor_id) if e.actor_id else None,
             couple_id=e.couple_id,
+            what=e.detail if e.action.endswith("read_by_therapist") else None,
         )
         for e in events
     ]

@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from tandem import audit, throttle
+from tandem.accounts import devices
 from tandem.accounts.models import (
     AuthSession,
     RefreshToken,
@@ -158,7 +159,7 @@ def start_session(
         user_id=user.id,
         expires_at=now + absolute,
         idle_seconds=int(idle.total_seconds()),
-        device=(device or "")[:120] or None,
+        device=devices.describe(device),
     )
     session.add(auth_session)
     session.flush()

@@ -13,7 +13,7 @@ import hmac
 import logging
 import uuid
 
-import httpx
+import httpx2
 from authlib.common.errors import AuthlibBaseError
 from authlib.integrations.starlette_client import OAuth
 from fastapi import APIRouter, FastAPI, Request
@@ -126,7 +126,7 @@ async def sso_login(request: Request) -> RedirectResponse:
         if not await _issuer_matches(client, settings):
             raise ProviderUnavailable("The sign-in provider is not the one configured")
         return await client.authorize_redirect(request, _callback_url(settings))
-    except (httpx.HTTPError, AuthlibBaseError, ValueError, KeyError) as exc:
+    except (httpx2.HTTPError, AuthlibBaseError, ValueError, KeyError) as exc:
         log.warning("sso: provider unreachable or misconfigured: %s", type(exc).__name__)
         raise ProviderUnavailable() from exc
 
@@ -151,7 +151,7 @@ async def sso_callback(request: Request) -> RedirectResponse:
         # Checks the state against the signed cookie (then forgets it), sends the PKCE
         # verifier with the code, and validates the ID token's signature, iss, aud, exp, nonce.
         token = await client.authorize_access_token(request)
-    except httpx.HTTPError as exc:
+    except httpx2.HTTPError as exc:
         log.warning("sso: token exchange failed: %s", type(exc).__name__)
         raise ProviderUnavailable() from exc
     except (AuthlibBaseError, JoseError, ValueError, KeyError, TypeError) as exc:

@@ -84,6 +84,9 @@ class PushSubscription(SQLModel, table=True):
     user_agent: str | None = Field(default=None, max_length=200)
     created_at: datetime = timestamp()
     last_success_at: datetime | None = optional_timestamp()
+    # Kept when the app re-registers the device (which resets failure_count), so the person
+    # can still be told that the last notification did not get through.
+    last_failure_at: datetime | None = optional_timestamp()
     failure_count: int = 0
 
 
@@ -117,7 +120,7 @@ _HHMM = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 def _clock(value: str) -> str:
     if not _HHMM.match(value):
-        raise ValueError('a time of day is "HH:MM", 00:00 to 23:59')
+        raise ValueError("Please enter a time of day, such as 08:30.")
     return value
 
 
@@ -136,7 +139,7 @@ class QuietHours(Body):
     @model_validator(mode="after")
     def _not_empty(self) -> "QuietHours":
         if self.start == self.end:
-            raise ValueError("quiet hours start and end at different times")
+            raise ValueError("Quiet hours need different start and end times.")
         return self
 
 
@@ -156,13 +159,13 @@ class RemindersBody(Body):
     @model_validator(mode="after")
     def _consistent(self) -> "RemindersBody":
         if len(set(self.times)) != len(self.times):
-            raise ValueError("each reminder time once")
+            raise ValueError("Please choose each reminder time only once.")
         if len(set(self.weekdays)) != len(self.weekdays):
-            raise ValueError("each weekday once")
+            raise ValueError("Please choose each day only once.")
         if self.enabled and not self.times:
-            raise ValueError("reminders that are on need at least one time")
+            raise ValueError("Reminders that are on need at least one time of day.")
         if self.enabled and not self.weekdays:
-            raise ValueError("reminders that are on need at least one weekday")
+            raise ValueError("Reminders that are on need at least one day.")
         return self
 
 
@@ -195,9 +198,32 @@ class UnsubscribeBody(Body):
     endpoint: str = PydanticField(min_length=1, max_length=2048)
 
 
+class SubscriptionStatusBody(UnsubscribeBody):
+    """This device's endpoint, in a body: an endpoint is a capability URL, and query strings
+    end up in proxies' logs."""
+
+
 class SubscriptionOut(Out):
     endpoint: str
     created_at: datetime
+
+
+class Delivery(StrEnum):
+    """The last push to one device, as its owner is told: `delivered` (the push service took
+    it), `failing` (the last attempt did not get through), `none_yet` (nothing sent since it
+    was registered). A device the push service called gone is deleted: it is not found."""
+
+    delivered = "delivered"
+    failing = "failing"
+    none_yet = "none_yet"
+
+
+class SubscriptionStatusOut(Out):
+    endpoint: str
+    created_at: datetime
+    last_success_at: datetime | None
+    last_failure_at: datetime | None
+    delivery: Delivery
 
 
 class VapidKeyOut(Out):

@@ -264,7 +264,7 @@ def _record_subscriptions(
         session.execute(
             update(SUBSCRIPTIONS)
             .where(SUBSCRIPTIONS.c.id.in_(chunk))
-            .values(failure_count=SUBSCRIPTIONS.c.failure_count + 1)
+            .values(failure_count=SUBSCRIPTIONS.c.failure_count + 1, last_failure_at=now)
         )
         # A device that keeps failing is gone in all but name.
         session.execute(

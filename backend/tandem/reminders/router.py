@@ -6,12 +6,15 @@ from fastapi import APIRouter, Header, status
 
 from tandem.db import SessionDep
 from tandem.deps import CurrentUser, SettingsDep
+from tandem.openapi import errors
 from tandem.reminders import service
 from tandem.reminders.models import (
     RemindersBody,
     RemindersOut,
     SubscriptionBody,
     SubscriptionOut,
+    SubscriptionStatusBody,
+    SubscriptionStatusOut,
     TestNotificationOut,
     UnsubscribeBody,
     VapidKeyOut,
@@ -37,6 +40,14 @@ def subscribe(
         session, user=user, data=data, settings=settings, user_agent=user_agent
     )
     return SubscriptionOut.model_validate(subscription)
+
+
+@router.post("/push/subscriptions/status", responses=errors(404))
+def subscription_status(
+    data: SubscriptionStatusBody, user: CurrentUser, session: SessionDep
+) -> SubscriptionStatusOut:
+    """This device's registration and how its last notification went (the caller's own only)."""
+    return service.subscription_status(session, user=user, endpoint=data.endpoint)
 
 
 @router.delete("/push/subscriptions", status_code=status.HTTP_204_NO_CONTENT)

@@ -16,9 +16,10 @@ from sqlmodel import Session, col, select
 from tandem.accounts.models import User
 from tandem.config import Settings
 from tandem.db import utcnow
-from tandem.errors import Invalid
+from tandem.errors import Invalid, NotFound
 from tandem.reminders import hooks, outbox, scheduler, sender
 from tandem.reminders.models import (
+    Delivery,
     Kind,
     Notification,
     NotificationState,
@@ -27,6 +28,7 @@ from tandem.reminders.models import (
     RemindersBody,
     RemindersOut,
     SubscriptionBody,
+    SubscriptionStatusOut,
 )
 
 # --- preferences --------------------------------------------------------------------------
@@ -196,6 +198,32 @@ def unsubscribe(session: Session, *, user: User, endpoint: str) -> None:
     session.commit()
 
 
+def subscription_status(session: Session, *, user: User, endpoint: str) -> SubscriptionStatusOut:
+    """How the last push to the caller's own device went. Another person's endpoint (a shared
+    phone) looks the same as one the server dropped: not found."""
+    subscription = session.exec(
+        select(PushSubscription).where(
+            PushSubscription.endpoint == endpoint, PushSubscription.user_id == user.id
+        )
+    ).first()
+    if subscription is None:
+        raise NotFound("This device is not registered for notifications")
+    success, failure = subscription.last_success_at, subscription.last_failure_at
+    if failure is not None and (success is None or failure > success):
+        delivery = Delivery.failing
+    elif success is not None:
+        delivery = Delivery.delivered
+    else:
+        delivery = Delivery.none_yet
+    return SubscriptionStatusOut(
+        endpoint=subscription.endpoint,
+        created_at=subscription.created_at,
+        last_success_at=success,
+        last_failure_at=failure,
+        delivery=delivery,
+    )
+
+
 def forget_device(session: Session, *, user: User, endpoint: str) -> None:
     session.execute(
         delete(PushSubscription).where(
@@ -224,6 +252,7 @@ def export(session: Session, *, user: User) -> dict[str, object]:
                 "user_agent": d.user_agent,
                 "created_at": d.created_at.isoformat(),
                 "last_success_at": d.last_success_at.isoformat() if d.last_success_at else None,
+                "last_failure_at": d.last_failure_at.isoformat() if d.last_failure_at else None,
             }
             for d in devices
         ],

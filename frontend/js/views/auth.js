@@ -1,12 +1,18 @@
-// Sign in, sign up (the recovery code is shown once), and recovering a password with that code.
+// Sign in, sign up (the recovery code is shown once, and kept in memory until the person says
+// they saved it), and recovering a password with that code.
 import * as api from '../api.js';
 import { signedIn } from '../app.js';
 import { busy, checkbox, field, h, title } from '../ui.js';
-
-const zone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+import { timeZoneField } from '../zones.js';
 
 function input(attrs) {
   return h('input', { class: 'input', ...attrs });
+}
+
+// --- what the sign-in screen says next (after a deletion, a password change) ---------------
+let notice = null;
+export function tellSignIn(message) {
+  notice = message;
 }
 
 export function signInForm({ onDone, submitLabel = 'Sign in' } = {}) {
@@ -39,11 +45,12 @@ export function signUpForm({ code = null, onDone, role = null } = {}) {
   const email = input({ type: 'email', name: 'email', autocomplete: 'email', required: true });
   const password = input({
     type: 'password',
-    name: 'new-password',
+    name: 'password',
     autocomplete: 'new-password',
     required: true,
     minlength: '10',
   });
+  const zone = timeZoneField('Your time zone', { hint: 'Your reminders and your week follow it. Type a city to search.' });
   const therapist = checkbox("I'm a therapist", { name: 'therapist' });
   const errors = h('div');
   const button = h('button', { type: 'submit', class: 'primary', text: 'Create account' });
@@ -60,28 +67,63 @@ export function signUpForm({ code = null, onDone, role = null } = {}) {
             password: password.value,
             display_name: name.value.trim(),
             role: chosenRole,
-            timezone: zone(),
+            timezone: zone.read(),
           };
           if (code) body.invitation_code = code;
           const user = await api.post('/api/auth/register', body);
           await api.login(body.email, body.password);
           await signedIn();
-          showRecoveryCode(user.recovery_code, onDone);
+          holdRecoveryCode(user.recovery_code, { email: body.email, onDone, first: true });
         }, errors);
       },
     },
     field('Your name', name, 'How others in Tandem see you. A first name is enough.'),
     field('Email', email, 'Used only to sign in. Tandem sends no email.'),
     field('Password', password, 'At least 10 characters. A few unrelated words work well.'),
+    zone.element,
     role ? null : therapist,
     errors,
     button
   );
 }
 
-// The recovery code is the only way back in without the operator: say it plainly, once.
-function showRecoveryCode(code, onDone) {
-  const main = document.querySelector('#main .view');
+// --- the recovery code: the only way back in without the operator -------------------------
+// Kept in this tab's memory (never stored) until the person says they saved it: Back, another
+// tab of the app or a tap on a link shows it again instead of losing it.
+let pending = null;
+
+export const recoveryCodePending = () => pending !== null;
+
+export function holdRecoveryCode(code, { email = '', onDone = () => {}, first = false } = {}) {
+  pending = { code, email, onDone, first };
+  window.addEventListener('beforeunload', warnBeforeUnload);
+  const view = document.querySelector('#main .view');
+  if (view) recoveryCodeScreen(view);
+}
+
+export function forgetRecoveryCode() {
+  pending = null;
+  window.removeEventListener('beforeunload', warnBeforeUnload);
+}
+
+function warnBeforeUnload(event) {
+  // Closing the tab would lose the code for good: browsers then ask the person to confirm.
+  event.preventDefault();
+  event.returnValue = '';
+}
+
+function downloadText(filename, text) {
+  const url = URL.createObjectURL(new Blob([text], { type: 'text/plain' }));
+  const link = h('a', { href: url, download: filename });
+  document.body.append(link);
+  link.click();
+  link.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 1000);
+}
+
+export function recoveryCodeScreen(root) {
+  const { code, email, onDone, first } = pending;
+  const done = h('p', { class: 'hint', 'aria-live': 'polite' });
   const copy = h('button', {
     type: 'button',
     class: 'secondary',
@@ -89,29 +131,57 @@ function showRecoveryCode(code, onDone) {
     onclick: async () => {
       try {
         await navigator.clipboard.writeText(code);
-        copy.textContent = 'Copied';
+        done.textContent = 'Copied. Paste it into your password manager or a note you keep safe.';
       } catch {
-        copy.textContent = 'Select the code and copy it';
+        done.textContent = 'Copying is not allowed here: select the code and copy it, or download it.';
       }
     },
   });
-  main.replaceChildren(
+  const download = h('button', {
+    type: 'button',
+    class: 'secondary',
+    text: 'Download as text',
+    onclick: () => {
+      downloadText('tandem-recovery-code.txt',
+        `Tandem recovery code${email ? ` for ${email}` : ''}\n\n${code}\n\n` +
+        'If you forget your password, open Tandem, choose "Forgot your password?" and enter this code.\n' +
+        'Keep it somewhere safe and private. It works once; Tandem then gives you a new one.\n');
+      done.textContent = 'Downloaded as tandem-recovery-code.txt. Keep it somewhere private.';
+    },
+  });
+  const saved = h('button', {
+    type: 'button',
+    class: 'primary',
+    text: "I've saved it",
+    onclick: async () => {
+      forgetRecoveryCode();
+      await onDone();
+    },
+  });
+  root.replaceChildren(
     title('Your recovery code'),
-    h('p', { text: 'Write this code down, or keep it in your password manager. It is shown only this once.' }),
+    h('p', { text: first
+      ? 'Write this code down, or keep it in your password manager. It is shown only this once.'
+      : 'This is your new recovery code. The old one no longer works. It is shown only this once.' }),
     h('p', { class: 'code', 'data-testid': 'recovery-code', text: code }),
     h('p', {
       text:
         'If you forget your password, this code lets you set a new one. Tandem sends no email, and ' +
         'nobody else can reset it for you: your private notes stay yours.',
     }),
-    h('div', { class: 'actions' }, copy, h('button', { type: 'button', class: 'primary', text: "I've saved it", onclick: onDone }))
+    h('div', { class: 'actions' }, copy, download),
+    done,
+    h('div', { class: 'actions' }, saved)
   );
-  main.querySelector('h1').focus();
+  root.querySelector('h1').focus();
 }
 
 export function signIn(root, { go }) {
+  const said = notice;
+  notice = null;
   root.append(
     title('Welcome back'),
+    said ? h('p', { class: 'card notice', role: 'status', text: said }) : '',
     h('p', { class: 'lead', text: 'Your week, your reminders and your journal, in one quiet place.' }),
     signInForm({ onDone: () => go('') }),
     h(
@@ -138,9 +208,9 @@ export function signUp(root, { go }) {
 }
 
 export function recover(root) {
-  const email = input({ type: 'email', autocomplete: 'username', required: true });
-  const code = input({ autocomplete: 'off', required: true, spellcheck: 'false' });
-  const password = input({ type: 'password', autocomplete: 'new-password', required: true, minlength: '10' });
+  const email = input({ type: 'email', name: 'email', autocomplete: 'username', required: true });
+  const code = input({ name: 'recovery_code', autocomplete: 'off', required: true, spellcheck: 'false' });
+  const password = input({ type: 'password', name: 'new_password', autocomplete: 'new-password', required: true, minlength: '10' });
   const errors = h('div');
   const button = h('button', { type: 'submit', class: 'primary', text: 'Set new password' });
   const form = h(
@@ -155,18 +225,16 @@ export function recover(root) {
             recovery_code: code.value.trim(),
             new_password: password.value,
           });
-          form.replaceWith(
-            h('div', { class: 'stack' },
-              h('p', { text: 'If the email and code matched, your password is changed. Your new recovery code (the old one no longer works):' }),
-              h('p', { class: 'code', text: answer.recovery_code }),
-              h('a', { href: '#/signin', class: 'button primary', text: 'Sign in' })
-            )
-          );
+          tellSignIn('Your password is changed. Sign in with the new one.');
+          holdRecoveryCode(answer.recovery_code, {
+            email: email.value.trim(),
+            onDone: () => { location.hash = '#/signin'; },
+          });
         }, errors);
       },
     },
     field('Email', email),
-    field('Recovery code', code, 'The code you were shown when you created your account.'),
+    field('Recovery code', code, 'The code you were shown when you created your account, or your latest one.'),
     field('New password', password, 'At least 10 characters.'),
     errors,
     button

@@ -2,11 +2,12 @@
 import * as api from '../api.js';
 import { loadSession } from '../app.js';
 import { busy, field, h } from '../ui.js';
+import { timeZoneField } from '../zones.js';
 
 // Folded away once the therapist has couples; open while they have none.
 export function newCoupleCard(go, { open = true } = {}) {
-  const label = h('input', { class: 'input', required: true, maxlength: '120', autocomplete: 'off' });
-  const zone = h('input', { class: 'input', required: true, value: Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC' });
+  const label = h('input', { class: 'input', name: 'label', required: true, maxlength: '120', autocomplete: 'off' });
+  const zone = timeZoneField('Time zone', { hint: 'The couple’s weeks start on Monday in this time zone. Type a city to search.' });
   const errors = h('div');
   const button = h('button', { type: 'submit', class: 'primary', text: 'Create couple' });
   return h('details', { class: 'card new-couple', open },
@@ -16,13 +17,13 @@ export function newCoupleCard(go, { open = true } = {}) {
       onsubmit: (event) => {
         event.preventDefault();
         busy(button, async () => {
-          const couple = await api.post('/api/couples', { label: label.value.trim(), timezone: zone.value.trim() });
+          const couple = await api.post('/api/couples', { label: label.value.trim(), timezone: zone.read() });
           await loadSession();
           go(`couple/${couple.id}`);
         }, errors);
       },
     },
     field('Label', label, 'Only you and the couple see it. Initials or a nickname are enough.'),
-    field('Time zone', zone, 'The couple’s weeks start on Monday in this time zone.'),
+    zone.element,
     errors, button));
 }

@@ -1,47 +1,84 @@
 // Joining a couple with an invitation code (links carry it in the fragment: #/join/CODE).
+// The code is checked first, so a wrong or used one is said at once, before any form is filled.
 import * as api from '../api.js';
 import { loadSession, signOut } from '../app.js';
-import { busy, field, h, title } from '../ui.js';
+import { busy, field, FieldProblem, h, showFieldError, title } from '../ui.js';
 import { signInForm, signUpForm } from './auth.js';
 import { profileCard } from './therapist.js';
 
-async function preview(code) {
+const BAD_CODE =
+  'This code doesn’t work: it may be mistyped, already used, withdrawn or more than 7 days old. ' +
+  'Ask the person who invited you for a new one.';
+
+let checked = null; // {code, offer} of the last code checked, so the next screen needn't ask again
+
+// {offer} for a good code, {bad: true} for one the server refused, {unknown: message} when it
+// could not be checked (offline, too many attempts): accepting will say.
+async function check(code) {
+  if (checked && checked.code === code) return { offer: checked.offer };
   try {
     // POST keeps the code out of URLs, where it could reach a log (it came in the fragment).
-    return await api.post('/api/invitations/preview', { code });
-  } catch {
-    return null; // the preview is a courtesy; accepting says whether the code is good
+    const offer = await api.post('/api/invitations/preview', { code });
+    checked = { code, offer };
+    return { offer };
+  } catch (error) {
+    if (error.status === 404 || error.status === 422) return { bad: true };
+    return { unknown: error.message };
   }
+}
+
+function codeForm({ go, value = '', problem = null }) {
+  const input = h('input', { class: 'input', name: 'code', autocomplete: 'off', spellcheck: 'false', required: true, value });
+  const errors = h('div');
+  const button = h('button', { type: 'submit', class: 'primary', text: 'Check the code' });
+  const form = h('form', {
+    class: 'stack',
+    onsubmit: (event) => {
+      event.preventDefault();
+      busy(button, async () => {
+        const code = input.value.trim();
+        if (!code) throw new FieldProblem(input, 'Please enter the code you were given.');
+        const found = await check(code);
+        if (found.bad) throw new FieldProblem(input, BAD_CODE);
+        if (found.unknown) throw new Error(found.unknown);
+        go(`join/${encodeURIComponent(code)}`);
+      }, errors);
+    },
+  }, field('Invitation code', input, 'Letters and numbers, as you were given them.'), errors, button);
+  // The link's code was checked already: said as soon as the screen opens.
+  if (problem) showFieldError(input, problem);
+  return form;
+}
+
+function otherWay(state) {
+  return state.user
+    ? h('p', { class: 'links' }, h('button', { type: 'button', class: 'link', text: 'Sign out', onclick: () => signOut() }))
+    : h('p', { class: 'links' }, h('a', { href: '#/signin', text: 'Sign in' }));
 }
 
 export async function render(root, { params, state, go }) {
   const code = (params[0] || '').trim();
   root.append(title('Join with a code'));
   if (!code) {
-    const input = h('input', { class: 'input', autocomplete: 'off', spellcheck: 'false', required: true });
-    root.append(
-      h('p', { class: 'lead', text: 'Your therapist or your partner can give you an invitation code.' }),
-      h('form', {
-        class: 'stack',
-        onsubmit: (event) => {
-          event.preventDefault();
-          if (input.value.trim()) go(`join/${encodeURIComponent(input.value.trim())}`);
-        },
-      }, field('Invitation code', input), h('button', { type: 'submit', class: 'primary', text: 'Continue' })),
-      state.user
-        ? h('p', { class: 'links' }, h('button', { type: 'button', class: 'link', text: 'Sign out', onclick: () => signOut() }))
-        : h('p', { class: 'links' }, h('a', { href: '#/signin', text: 'Sign in' }))
-    );
+    root.append(h('p', { class: 'lead', text: 'Your therapist or your partner can give you an invitation code.' }), codeForm({ go }), otherWay(state));
     return;
   }
-  const offer = await preview(code);
+  const found = await check(code);
+  if (found.bad) {
+    root.append(codeForm({ go, value: code, problem: BAD_CODE }), otherWay(state));
+    return;
+  }
+  const offer = found.offer || null;
   if (offer) {
     root.append(h('p', { class: 'lead', text: offer.role === 'therapist' ? "You're invited to join a couple as their therapist." : "You're invited to join as a partner." }));
     const profile = profileCard(offer.therapist);
     if (profile) root.append(profile);
+  } else {
+    root.append(h('p', { class: 'hint', text: `The code could not be checked just now (${found.unknown}). You can still go on; joining will check it.` }));
   }
   const errors = h('div');
   const accepted = async () => {
+    checked = null;
     await loadSession();
     go('');
   };
@@ -68,7 +105,7 @@ export async function render(root, { params, state, go }) {
   );
   root.append(
     h('h2', { text: 'New to Tandem' }),
-    signUpForm({ code, role: offer ? offer.role : null, onDone: () => go('') }),
+    signUpForm({ code, role: offer ? offer.role : null, onDone: () => { checked = null; go(''); } }),
     haveAccount
   );
 }

@@ -1,6 +1,7 @@
 // Notes: a Private tab (only the author's private entries) and a Shared tab (entries someone
 // can read besides their author). The two lists come from different sources and never mix.
 import * as api from '../api.js';
+import * as drafts from '../drafts.js';
 import { busy, confirmDialog, dateTime, empty, field, h, say, title, VISIBILITY, visibilityPicker } from '../ui.js';
 import { visibilityChoices } from './checkin.js';
 import { together } from './week.js';
@@ -49,8 +50,21 @@ export async function render(root, { params, state, go }) {
   const panel = h('div', { id: 'notes-panel', role: 'tabpanel', 'aria-labelledby': `tab-${tab}` });
   root.append(tabs, panel);
 
-  const textarea = h('textarea', { class: 'input', rows: '5', maxlength: '20000', required: true });
-  const picker = visibilityPicker('note-visibility', tab === 'private' ? 'private' : alone ? 'therapist' : 'partner', choices);
+  // A note being written survives leaving the screen or a failed send: in memory only.
+  const draftKey = `note:${me}`;
+  const draft = drafts.get(draftKey);
+  const textarea = h('textarea', { class: 'input', name: 'body', rows: '5', maxlength: '20000', required: true, value: draft ? draft.body : '' });
+  const picker = visibilityPicker('visibility', draft ? draft.visibility : tab === 'private' ? 'private' : alone ? 'therapist' : 'partner', choices);
+  const kept = h('p', { class: 'hint', 'data-testid': 'draft-kept', hidden: !draft, text: 'Your unfinished note is kept here while Tandem is open. It is not stored on this phone.' });
+  const keep = () => {
+    const checked = picker.querySelector('input:checked');
+    drafts.set(draftKey, textarea.value ? { body: textarea.value, visibility: checked ? checked.value : 'private' } : null);
+  };
+  textarea.addEventListener('input', keep);
+  picker.addEventListener('change', keep);
+  window.addEventListener('hashchange', () => {
+    if (textarea.value.trim()) say('Your unfinished note is kept while Tandem is open. It is not stored on this phone.');
+  }, { once: true });
   const errors = h('div');
   const button = h('button', { type: 'submit', class: 'primary', text: 'Save note' });
   const explain = h('p', { class: 'hint', role: 'note' });
@@ -71,18 +85,20 @@ export async function render(root, { params, state, go }) {
           await api.post(api.path`/api/couples/${couple.id}/notes`, { body: textarea.value, visibility });
         } catch (error) {
           if (error.offline) {
-            throw new Error("You're offline. Your note is still here; save it when you're back online. It is not stored on this phone.");
+            throw new Error("You're offline. Your note is kept here while Tandem is open; save it when you're back online. It is not stored on this phone.");
           }
           throw error;
         }
         textarea.value = '';
+        drafts.forget(draftKey);
+        kept.hidden = true;
         say('Note saved.');
         const target = visibility === 'private' ? 'private' : 'shared';
         if (target !== tab) go(`notes/${target}`);
         else await list();
       }, errors);
     },
-  }, field('New note', textarea), picker, explain, errors, button);
+  }, field('New note', textarea), kept, picker, explain, errors, button);
 
   const entries = h('div', { class: 'entries' });
   panel.append(

@@ -1,6 +1,7 @@
 // The plan editor for one couple and week: pick from the library, set targets, copy last week,
 // save a draft, publish, amend a published plan (items keep their id, so no log is lost).
 import * as api from '../api.js';
+import * as drafts from '../drafts.js';
 import { addDays, busy, CATEGORY, checkbox, field, h, say, title, weekLabel } from '../ui.js';
 
 async function planFor(coupleId, week) {
@@ -33,7 +34,7 @@ function itemEditor(item, index, { partners, onRemove, onMove, count, published 
   const solo = soloCouple(partners);
   // A published item keeps its mode (its logs depend on it): remove it and add it again.
   const stuck = solo && item.mode === 'joint' && published && item.id;
-  const mode = h('select', { class: 'input', id: `${prefix}-mode`, disabled: Boolean(stuck), onchange: () => {
+  const mode = h('select', { class: 'input', id: `${prefix}-mode`, 'data-field': `items.${index}.mode`, disabled: Boolean(stuck), onchange: () => {
     item.mode = mode.value;
     who.hidden = item.mode !== 'individual';
   } },
@@ -42,10 +43,10 @@ function itemEditor(item, index, { partners, onRemove, onMove, count, published 
   const modeHint = !solo ? null : stuck
     ? 'This couple has one partner now, so an exercise for two can’t be done. Remove it, and add it again as “On their own” if it suits.'
     : 'Only “On their own”: this couple has one partner.';
-  const times = h('input', { type: 'number', class: 'input', min: '1', max: '14', value: String(item.times_per_week), oninput: () => { item.times_per_week = Number(times.value); } });
-  const minutes = h('input', { type: 'number', class: 'input', min: '1', max: '240', value: item.minutes ? String(item.minutes) : '', oninput: () => { item.minutes = minutes.value ? Number(minutes.value) : null; } });
-  const instructions = h('textarea', { class: 'input', rows: '2', maxlength: '4000', value: item.instructions || '', oninput: () => { item.instructions = instructions.value; } });
-  const who = h('fieldset', { class: 'row', hidden: item.mode !== 'individual' }, h('legend', { text: 'Who' }),
+  const times = h('input', { type: 'number', class: 'input', 'data-field': `items.${index}.times_per_week`, min: '1', max: '14', value: String(item.times_per_week), oninput: () => { item.times_per_week = Number(times.value); } });
+  const minutes = h('input', { type: 'number', class: 'input', 'data-field': `items.${index}.minutes`, min: '1', max: '240', value: item.minutes ? String(item.minutes) : '', oninput: () => { item.minutes = minutes.value ? Number(minutes.value) : null; } });
+  const instructions = h('textarea', { class: 'input', 'data-field': `items.${index}.instructions`, rows: '2', maxlength: '4000', value: item.instructions || '', oninput: () => { item.instructions = instructions.value; } });
+  const who = h('fieldset', { class: 'row', 'data-field': `items.${index}.assignee_ids`, hidden: item.mode !== 'individual' }, h('legend', { text: 'Who' }),
     partners.map((p) => checkbox(p.display_name, {
       checked: (item.assignee_ids || []).includes(p.user_id),
       onchange: (event) => {
@@ -77,7 +78,11 @@ export async function render(root, { params, go }) {
   const partners = (couple.members || []).filter((m) => m.role === 'partner');
   const partnerIds = partners.map((p) => p.user_id);
   const byId = Object.fromEntries(library.map((e) => [e.id, e]));
-  let items = ((plan && plan.items) || []).map((i) => ({ ...i, title: i.title || (byId[i.exercise_id] || {}).title }));
+  // Unsaved edits live in memory while the app is open: Back, another screen or a failed
+  // save never throws them away.
+  const draftKey = `plan:${coupleId}:${week}`;
+  const draft = drafts.get(draftKey);
+  let items = draft ? structuredClone(draft.items) : ((plan && plan.items) || []).map((i) => ({ ...i, title: i.title || (byId[i.exercise_id] || {}).title }));
   const published = plan && plan.status === 'published';
   // A draft made while there were two partners: its exercises for two become individual
   // (said on screen; nothing is saved until the therapist saves).
@@ -100,9 +105,28 @@ export async function render(root, { params, go }) {
     root.append(h('p', { class: 'card note-from', role: 'note', text: `This couple has one partner now, so ${changed.length === 1 ? 'one exercise for two is' : `${changed.length} exercises for two are`} set to “On their own”. Save to keep it that way.` }));
   }
 
-  const note = h('textarea', { class: 'input', rows: '3', maxlength: '4000', value: (plan && plan.note) || '' });
+  const note = h('textarea', { class: 'input', 'data-field': 'note', rows: '3', maxlength: '4000', value: draft ? draft.note : (plan && plan.note) || '' });
+  const keep = () => drafts.set(draftKey, { items: structuredClone(items), note: note.value });
+  const unsaved = h('div', { class: 'card notice', role: 'status', 'data-testid': 'plan-draft', hidden: !draft },
+    h('p', { text: 'You have unsaved changes to this plan, kept while Tandem is open. Save or publish to keep them.' }),
+    h('button', { type: 'button', class: 'link', text: 'Discard my changes', onclick: () => { drafts.forget(draftKey); go(`couple/${coupleId}/plan/${week}`); } }));
+  const edited = (event) => {
+    if (event.target.id === 'library-pick') return; // choosing what to add changes nothing yet
+    keep();
+    unsaved.hidden = false;
+  };
+  root.addEventListener('input', edited);
+  root.addEventListener('change', edited);
+  window.addEventListener('hashchange', () => {
+    if (drafts.has(draftKey)) say('Your unsaved plan changes are kept while Tandem is open.');
+  }, { once: true });
   const list = h('ol', { class: 'plain stack' });
-  const draw = () => list.replaceChildren(...(items.length ? items.map((item, i) => itemEditor(item, i, {
+  const draw = () => {
+    keep();
+    unsaved.hidden = false;
+    drawList();
+  };
+  const drawList = () => list.replaceChildren(...(items.length ? items.map((item, i) => itemEditor(item, i, {
     partners,
     published,
     count: items.length,
@@ -113,7 +137,8 @@ export async function render(root, { params, go }) {
       draw();
     },
   })) : [h('li', { class: 'empty', text: 'No exercises yet. Add one from the library below.' })]));
-  draw();
+  drawList();
+  root.append(unsaved);
 
   const picker = h('select', { class: 'input', id: 'library-pick' }, h('option', { value: '', text: 'Choose an exercise…' }),
     Object.entries(CATEGORY).map(([key, label]) => {
@@ -146,6 +171,7 @@ export async function render(root, { params, go }) {
   const save = h('button', { type: 'button', class: 'secondary', text: published ? 'Save changes' : 'Save draft' });
   save.addEventListener('click', () => busy(save, async () => {
     await api.put(base, body());
+    drafts.forget(draftKey);
     say(published ? 'Plan amended.' : 'Draft saved.');
     go(`couple/${coupleId}/plan/${week}`);
   }, errors));
@@ -153,6 +179,7 @@ export async function render(root, { params, go }) {
   publish.addEventListener('click', () => busy(publish, async () => {
     await api.put(base, body());
     await api.post(`${base}/publish`);
+    drafts.forget(draftKey);
     say('Published. The partners can see it now.');
     go(`couple/${coupleId}`);
   }, errors));
