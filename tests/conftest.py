@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
 from tandem import migrations
-from tandem.config import Settings
+from tandem.core.config import Settings
 from tandem.main import create_app
 
 PG_ADMIN_URL = os.environ.get(

@@ -10,8 +10,8 @@ from sqlalchemy import update
 from sqlmodel import Session
 
 from tandem.accounts.models import AuthSession
-from tandem.db import utcnow
-from tandem.security import read_access_token
+from tandem.core.db import utcnow
+from tandem.core.security import read_access_token
 from tests.factories import Actor, login, new_client, register
 
 ANDROID_CHROME = (

@@ -10,10 +10,10 @@ from pwdlib import PasswordHash
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
-from tandem import db, throttle
 from tandem.accounts import credentials, passwords
 from tandem.accounts import service as accounts
 from tandem.accounts.models import AuthSession, RefreshToken, Role, User
+from tandem.core import db, throttle
 from tests.factories import PASSWORD, Actor, login, new_client, register, unique_email
 
 REFRESH_COOKIE = "__Secure-tandem_refresh"

@@ -21,8 +21,8 @@ from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
 from tandem import events
-from tandem.db import write_session
-from tandem.errors import UNAVAILABLE
+from tandem.core.db import write_session
+from tandem.core.errors import UNAVAILABLE
 from tandem.journal.models import SharedNote
 from tandem.main import create_app
 from tandem.reminders.models import Notification

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from tandem.db import utcnow, write_session
+from tandem.core.db import utcnow, write_session
 from tandem.measures import reminders as measure_reminders
 from tandem.reminders import scheduler
 from tests.factories import make_world, register

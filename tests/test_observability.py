@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 
-from tandem import metrics, migrations
-from tandem.db import utcnow, write_session
-from tandem.logs import JsonFormatter
+from tandem import migrations
+from tandem.core import metrics
+from tandem.core.db import utcnow, write_session
+from tandem.core.logs import JsonFormatter
 from tandem.main import create_app
 from tandem.reminders.models import Notification
 from tests.conftest import _create_pg_database, _drop_pg_database, database_kind, make_settings

@@ -7,9 +7,9 @@ from datetime import timedelta
 from fastapi import FastAPI
 from sqlmodel import Session
 
+from tandem.core.security import AccessClaims
 from tandem.couples import service as couples
 from tandem.plans import reads, service
-from tandem.security import AccessClaims
 from tests.factories import make_world
 from tests.plans_support import (
     INDIVIDUAL,
@@ -23,7 +23,7 @@ from tests.plans_support import (
 
 
 def _claims(actor) -> AccessClaims:  # noqa: ANN001
-    from tandem.security import read_access_token
+    from tandem.core.security import read_access_token
 
     return read_access_token(actor.token, actor.client.app.state.settings)
 

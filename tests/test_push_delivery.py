@@ -13,10 +13,11 @@ from sqlalchemy import delete, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from tandem import events, metrics, progress
+from tandem import events, progress
 from tandem.accounts.models import User
-from tandem.config import Settings
-from tandem.db import utcnow, write_session
+from tandem.core import metrics
+from tandem.core.config import Settings
+from tandem.core.db import utcnow, write_session
 from tandem.reminders import outbox, scheduler, sender, service
 from tandem.reminders.models import (
     Notification,

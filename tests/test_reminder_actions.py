@@ -14,8 +14,8 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from tandem.config import Settings
-from tandem.db import utcnow, write_session
+from tandem.core.config import Settings
+from tandem.core.db import utcnow, write_session
 from tandem.plans.models import SessionLog
 from tandem.practice_times.actions import snooze_until
 from tandem.practice_times.models import ReminderAction

@@ -14,8 +14,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from tandem import events
-from tandem.config import Settings
-from tandem.db import write_session
+from tandem.core.config import Settings
+from tandem.core.db import write_session
 from tandem.reminders import clock, scheduler, sender
 from tandem.reminders.models import Notification, PushSubscription, ReminderPreference
 from tests.factories import make_world, register

@@ -10,7 +10,7 @@ import uuid
 import pytest
 from sqlmodel import Session, col, func, select
 
-from tandem.db import utcnow, write_engine
+from tandem.core.db import utcnow, write_engine
 from tandem.plans import sessions
 from tandem.plans.models import LogStatus, SessionLog, SessionLogRead
 from tests.factories import make_world

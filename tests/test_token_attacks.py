@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from tandem.security import ACCESS_TOKEN_TYPE, MAX_TOKEN_LENGTH, read_access_token
+from tandem.core.security import ACCESS_TOKEN_TYPE, MAX_TOKEN_LENGTH, read_access_token
 from tests.factories import Actor, new_client, register
 
 # Routes that need a signed-in user: a reader, a writer and a couple route.

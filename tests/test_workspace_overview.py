@@ -12,7 +12,7 @@ from sqlalchemy import event, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from tandem.config import Settings
+from tandem.core.config import Settings
 from tandem.plans.models import SessionLog
 from tests.factories import Actor, World, login, make_world, new_client
 from tests.journal_helpers import marker

@@ -14,15 +14,15 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from tandem import crypto
 from tandem.accounts.models import Role, User
 from tandem.appointments.models import Appointment, PrepSection
-from tandem.config import Settings
+from tandem.core import crypto
+from tandem.core.config import Settings
+from tandem.core.security import hash_password
 from tandem.couples.models import Couple, Membership
 from tandem.exercises.service import builtin_id, ensure_library
 from tandem.journal.models import SharedCheckin, SharedNote
 from tandem.plans.models import LogStatus, PlanItem, PlanStatus, SessionLog, WeeklyPlan
-from tandem.security import hash_password
 from tests.plans_support import this_monday
 
 PASSWORD = "correct horse battery"

@@ -8,12 +8,13 @@ import secrets
 import sys
 from pathlib import Path
 
-from tandem import crypto, logs, migrations
+from tandem import migrations
 from tandem.accounts import service as accounts
 from tandem.accounts.models import Role
-from tandem.config import Settings, _key_bytes
-from tandem.db import make_engine, write_session
-from tandem.errors import DomainError
+from tandem.core import crypto, logs
+from tandem.core.config import Settings, _key_bytes
+from tandem.core.db import make_engine, write_session
+from tandem.core.errors import DomainError
 from tandem.exercises import service as exercises
 
 # Registers the due-questionnaire reminders with the scheduler of a standalone worker.

@@ -8,12 +8,12 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from tandem import crypto
 from tandem.accounts.models import User
 from tandem.appointments import service as appointments
-from tandem.config import Settings
+from tandem.core import crypto
+from tandem.core.config import Settings
+from tandem.core.db import utcnow
 from tandem.couples.models import Couple, Membership
-from tandem.db import utcnow
 from tandem.exercises import service as exercises
 from tandem.journal import service as journal
 from tandem.measures import results as measures

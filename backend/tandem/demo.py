@@ -11,10 +11,10 @@ from sqlmodel import select
 from tandem import migrations
 from tandem.accounts import service as accounts
 from tandem.accounts.models import Role, User
-from tandem.config import Settings
+from tandem.core.config import Settings
+from tandem.core.db import make_engine, write_session
 from tandem.couples import service as couples
 from tandem.couples.models import CoupleCreate
-from tandem.db import make_engine, write_session
 from tandem.exercises import service as exercises
 from tandem.exercises.models import Mode
 from tandem.plans import answers, progress, sessions

@@ -18,8 +18,8 @@ from playwright.sync_api import expect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from tandem.config import Settings
-from tandem.db import utcnow
+from tandem.core.config import Settings
+from tandem.core.db import utcnow
 from tandem.plans.models import SessionLog
 from tandem.reminders.models import Notification
 from tandem.reminders.worker import Dispatcher

@@ -17,14 +17,14 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from tandem import throttle
 from tandem.accounts import service
 from tandem.accounts.models import AuthSession, RegisterBody, User
 from tandem.accounts.passwords import check_new_password
-from tandem.config import Settings
-from tandem.db import in_write_session, utcnow
-from tandem.errors import Conflict, Forbidden, Invalid, Unauthorized
-from tandem.security import digest, hash_password, new_token, normalize_code, verify_password
+from tandem.core import throttle
+from tandem.core.config import Settings
+from tandem.core.db import in_write_session, utcnow
+from tandem.core.errors import Conflict, Forbidden, Invalid, Unauthorized
+from tandem.core.security import digest, hash_password, new_token, normalize_code, verify_password
 
 REAUTH_WINDOW = timedelta(minutes=5)
 WRONG_PASSWORD = "That password is not right."

@@ -6,8 +6,8 @@ from pydantic import Field as PydanticField
 from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
-from tandem.db import optional_timestamp, timestamp, uuid_pk
-from tandem.schemas import Body, DisplayName, Email, Out, Password, TimeZoneName
+from tandem.core.db import optional_timestamp, timestamp, uuid_pk
+from tandem.core.schemas import Body, DisplayName, Email, Out, Password, TimeZoneName
 
 
 class Role(StrEnum):

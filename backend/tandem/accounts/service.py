@@ -11,7 +11,6 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from tandem import audit, throttle
 from tandem.accounts import devices
 from tandem.accounts.models import (
     AuthSession,
@@ -22,11 +21,11 @@ from tandem.accounts.models import (
     UserUpdate,
 )
 from tandem.accounts.passwords import check_new_password
-from tandem.config import Settings
-from tandem.couples import service as couples
-from tandem.db import utcnow
-from tandem.errors import Conflict, Forbidden, Invalid, Unauthorized
-from tandem.security import (
+from tandem.core import audit, throttle
+from tandem.core.config import Settings
+from tandem.core.db import utcnow
+from tandem.core.errors import Conflict, Forbidden, Invalid, Unauthorized
+from tandem.core.security import (
     b64url,
     digest,
     hash_password,
@@ -34,6 +33,7 @@ from tandem.security import (
     new_code,
     new_token,
 )
+from tandem.couples import service as couples
 
 WRONG_LOGIN = "Incorrect email or password"
 MAX_SUCCESSOR_HOPS = 5

@@ -14,7 +14,6 @@ from sqlalchemy import delete, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from tandem import audit, crypto
 from tandem.accounts.models import Role, User
 from tandem.appointments.models import (
     PREP_KEYS,
@@ -27,10 +26,11 @@ from tandem.appointments.models import (
     SharedPrepRead,
 )
 from tandem.appointments.service import next_appointment, require_next_appointment
-from tandem.config import Settings
+from tandem.core import audit, crypto
+from tandem.core.config import Settings
+from tandem.core.db import utcnow
+from tandem.core.errors import Conflict
 from tandem.couples.models import Membership
-from tandem.db import utcnow
-from tandem.errors import Conflict
 from tandem.journal import service as journal
 from tandem.journal.models import Visibility
 

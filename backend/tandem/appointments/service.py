@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from tandem import throttle
 from tandem.accounts.models import Role, User
 from tandem.appointments.models import (
     PROFILE_FIELDS,
@@ -20,11 +19,12 @@ from tandem.appointments.models import (
     TherapistProfileBody,
     TherapistProfileRead,
 )
-from tandem.config import Settings
+from tandem.core import throttle
+from tandem.core.config import Settings
+from tandem.core.db import utcnow, write_session
+from tandem.core.errors import Invalid, NotFound
 from tandem.couples import service as couples
 from tandem.couples.models import Couple, Membership
-from tandem.db import utcnow, write_session
-from tandem.errors import Invalid, NotFound
 from tandem.reminders import clock, outbox
 from tandem.reminders.models import Kind, ReminderPreference
 

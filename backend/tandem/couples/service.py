@@ -7,9 +7,13 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from tandem import audit, events, throttle
+from tandem import events
 from tandem.accounts.models import Role, User
-from tandem.config import Settings
+from tandem.core import audit, throttle
+from tandem.core.config import Settings
+from tandem.core.db import utcnow
+from tandem.core.errors import Conflict, Forbidden, NotFound
+from tandem.core.security import digest, new_code, normalize_code
 from tandem.couples.models import (
     Couple,
     CoupleCreate,
@@ -21,9 +25,6 @@ from tandem.couples.models import (
     Membership,
     WeekProgress,
 )
-from tandem.db import utcnow
-from tandem.errors import Conflict, Forbidden, NotFound
-from tandem.security import digest, new_code, normalize_code
 
 INVITATION_LIFETIME = timedelta(days=7)
 MAX_PARTNERS = 2

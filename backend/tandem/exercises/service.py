@@ -16,9 +16,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from tandem.accounts.models import Role, User
+from tandem.core.db import utcnow, write_session
+from tandem.core.errors import Forbidden, Invalid, NotFound
 from tandem.couples.models import Membership
-from tandem.db import utcnow, write_session
-from tandem.errors import Forbidden, Invalid, NotFound
 from tandem.exercises.models import STAGES, Exercise, ExerciseCreate, ExerciseUpdate
 
 LIBRARY_PATH = Path(__file__).with_name("library.json")

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from tandem import crypto
+from tandem.core import crypto
 from tandem.journal.models import CheckinRead, NoteRead
 from tandem.journal.service import Kind, opened
 

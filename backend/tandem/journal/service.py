@@ -16,13 +16,13 @@ from typing import Any
 from sqlalchemy import delete, or_
 from sqlmodel import Session, SQLModel, col, select
 
-from tandem import audit, crypto
 from tandem.accounts.models import Role, User
-from tandem.config import Settings
+from tandem.core import audit, crypto
+from tandem.core.config import Settings
+from tandem.core.db import utcnow
+from tandem.core.errors import Conflict, Forbidden, Invalid, NotFound
 from tandem.couples import service as couples
 from tandem.couples.models import Membership
-from tandem.db import utcnow
-from tandem.errors import Conflict, Forbidden, Invalid, NotFound
 from tandem.journal.models import (
     CheckinCreate,
     CheckinRead,

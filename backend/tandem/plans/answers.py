@@ -11,11 +11,12 @@ from sqlalchemy import and_, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from tandem import crypto, events
+from tandem import events
 from tandem.accounts.models import Role, User
+from tandem.core import crypto
+from tandem.core.db import utcnow
+from tandem.core.errors import Conflict, Forbidden, NotFound
 from tandem.couples import service as couples
-from tandem.db import utcnow
-from tandem.errors import Conflict, Forbidden, NotFound
 from tandem.exercises.models import Mode
 from tandem.plans import progress
 from tandem.plans.models import (

@@ -8,9 +8,9 @@ from pydantic import StringConstraints
 from sqlalchemy import Index, LargeBinary, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from tandem.db import optional_timestamp, timestamp, uuid_pk
+from tandem.core.db import optional_timestamp, timestamp, uuid_pk
+from tandem.core.schemas import Body, Out, not_blank
 from tandem.exercises.models import Category, Mode
-from tandem.schemas import Body, Out, not_blank
 
 MAX_ITEMS = 30
 MAX_DISPUTE_REASON = 500

@@ -6,8 +6,8 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
-from tandem import crypto
 from tandem.accounts.models import Role, User
+from tandem.core import crypto
 from tandem.couples.models import Membership
 from tandem.exercises.models import Exercise, Mode
 from tandem.plans import answers, progress

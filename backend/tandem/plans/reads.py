@@ -17,11 +17,12 @@ from sqlalchemy import and_, bindparam, or_
 from sqlalchemy.engine import Connection, Engine, Row
 from sqlmodel import Session, col, select
 
-from tandem import audit, crypto
 from tandem.accounts import service as accounts
 from tandem.accounts.models import AuthSession, Role, User
+from tandem.core import audit, crypto
+from tandem.core.errors import NotFound, Unauthorized
+from tandem.core.security import AccessClaims
 from tandem.couples.models import Couple, Membership
-from tandem.errors import NotFound, Unauthorized
 from tandem.exercises.models import Exercise, Mode
 from tandem.plans import answers, progress
 from tandem.plans.models import (
@@ -35,7 +36,6 @@ from tandem.plans.models import (
     SessionLogRead,
     WeeklyPlan,
 )
-from tandem.security import AccessClaims
 
 NO_PLAN = "No plan for this week"
 

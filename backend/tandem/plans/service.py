@@ -8,12 +8,14 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from tandem import audit, crypto, events
+from tandem import events
 from tandem.accounts.models import Role, User
+from tandem.core import audit, crypto
+from tandem.core.db import utcnow
+from tandem.core.errors import Conflict, Invalid, NotFound
+from tandem.core.schemas import parse_day
 from tandem.couples import service as couples
 from tandem.couples.models import Couple, Membership
-from tandem.db import utcnow
-from tandem.errors import Conflict, Invalid, NotFound
 from tandem.exercises import service as exercises
 from tandem.exercises.models import Exercise, Mode
 from tandem.plans import answers, progress
@@ -30,7 +32,6 @@ from tandem.plans.models import (
     SessionLogRead,
     WeeklyPlan,
 )
-from tandem.schemas import parse_day
 
 
 def parse_week(value: str) -> date:

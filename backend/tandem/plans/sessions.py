@@ -28,9 +28,10 @@ from sqlmodel import Session, col
 from tandem import events
 from tandem.accounts import service as accounts
 from tandem.accounts.models import AuthSession, Role, User
+from tandem.core.db import utcnow
+from tandem.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from tandem.core.security import AccessClaims
 from tandem.couples.models import Membership
-from tandem.db import utcnow
-from tandem.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from tandem.exercises.models import Mode
 from tandem.plans import progress
 from tandem.plans.models import (
@@ -44,7 +45,6 @@ from tandem.plans.models import (
     SessionLogRequest,
     WeeklyPlan,
 )
-from tandem.security import AccessClaims
 
 
 @dataclass

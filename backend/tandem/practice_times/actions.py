@@ -15,10 +15,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from tandem.accounts.models import Role, User
-from tandem.config import Settings
+from tandem.core.config import Settings
+from tandem.core.db import utcnow
+from tandem.core.errors import Conflict, DomainError, Gone
+from tandem.core.security import digest
 from tandem.couples.models import Couple, Membership
-from tandem.db import utcnow
-from tandem.errors import Conflict, DomainError, Gone
 from tandem.exercises.models import Mode
 from tandem.plans import progress, sessions
 from tandem.plans.models import LogStatus, PlanItem, SessionLog, SessionLogCreate
@@ -27,7 +28,6 @@ from tandem.practice_times.models import PracticeSlot, ReminderAction, ReminderA
 from tandem.reminders import actions as tokens
 from tandem.reminders import clock, outbox
 from tandem.reminders.models import Kind, Notification, ReminderPreference
-from tandem.security import digest
 
 SPENT = ReminderAction.__table__  # type: ignore[attr-defined]
 GONE = "This reminder can no longer be answered from the notification; open Tandem instead"

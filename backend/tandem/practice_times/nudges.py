@@ -13,9 +13,9 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from tandem.accounts.models import User
+from tandem.core.db import utcnow
+from tandem.core.errors import Conflict, NotFound, TooManyRequests
 from tandem.couples.models import Membership
-from tandem.db import utcnow
-from tandem.errors import Conflict, NotFound, TooManyRequests
 from tandem.plans import progress
 from tandem.plans.models import LogStatus, PlanItem, SessionLog, WeeklyPlan
 from tandem.practice_times import reminders

@@ -16,10 +16,10 @@ from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from tandem.accounts.models import Role, User
+from tandem.core.db import utcnow
+from tandem.core.errors import Conflict, Forbidden, Invalid, NotFound
 from tandem.couples import service as couples
 from tandem.couples.models import Couple, Membership
-from tandem.db import utcnow
-from tandem.errors import Conflict, Forbidden, Invalid, NotFound
 from tandem.exercises.models import Mode
 from tandem.plans import progress
 from tandem.plans.models import PlanItem, PlanStatus, WeeklyPlan

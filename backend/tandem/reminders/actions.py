@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from tandem.config import Settings
+from tandem.core.config import Settings
 from tandem.reminders.models import Kind
 
 LIFETIME = timedelta(hours=24)

@@ -11,8 +11,8 @@ from pydantic import Field as PydanticField
 from sqlalchemy import JSON, Column, Index, String, Text, text
 from sqlmodel import Field, SQLModel
 
-from tandem.db import optional_timestamp, timestamp, uuid_pk
-from tandem.schemas import Body, Out, TimeZoneName
+from tandem.core.db import optional_timestamp, timestamp, uuid_pk
+from tandem.core.schemas import Body, Out, TimeZoneName
 
 ALL_WEEKDAYS = [0, 1, 2, 3, 4, 5, 6]
 MAX_TIMES = 3

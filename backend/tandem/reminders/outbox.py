@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from tandem import events
-from tandem.db import utcnow, write_session
+from tandem.core.db import utcnow, write_session
 from tandem.reminders import clock
 from tandem.reminders.models import (
     Kind,

@@ -14,9 +14,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from tandem.accounts.models import User
-from tandem.config import Settings
-from tandem.db import utcnow
-from tandem.errors import Invalid, NotFound
+from tandem.core.config import Settings
+from tandem.core.db import utcnow
+from tandem.core.errors import Invalid, NotFound
 from tandem.reminders import hooks, outbox, scheduler, sender
 from tandem.reminders.models import (
     Delivery,

@@ -19,10 +19,11 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from tandem import metrics, progress
-from tandem.config import Settings
-from tandem.db import utcnow, write_session
-from tandem.errors import DATABASE_UNAVAILABLE
+from tandem import progress
+from tandem.core import metrics
+from tandem.core.config import Settings
+from tandem.core.db import utcnow, write_session
+from tandem.core.errors import DATABASE_UNAVAILABLE
 from tandem.reminders import actions, clock, hooks, outbox, scheduler, sender
 from tandem.reminders import service as reminders
 from tandem.reminders.models import (

@@ -13,12 +13,12 @@ from datetime import date, timedelta
 
 from sqlmodel import Session
 
-from tandem import audit, crypto
 from tandem.appointments import prep
 from tandem.appointments.models import Appointment
-from tandem.config import Settings
+from tandem.core import audit, crypto
+from tandem.core.config import Settings
+from tandem.core.errors import Invalid, NotFound
 from tandem.couples.models import Couple
-from tandem.errors import Invalid, NotFound
 from tandem.exercises.models import Mode
 from tandem.journal import ranges
 from tandem.journal import service as journal

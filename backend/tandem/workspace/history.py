@@ -15,10 +15,10 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from tandem import crypto
 from tandem.accounts.models import Role, User
 from tandem.appointments.models import Appointment, PrepSection
-from tandem.config import Settings
+from tandem.core import crypto
+from tandem.core.config import Settings
 from tandem.couples.models import Couple, Membership
 from tandem.exercises.models import Exercise, Mode
 from tandem.journal import ranges

@@ -17,12 +17,12 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import and_, func, or_, union_all
 from sqlmodel import Session, col, select
 
-from tandem import audit, crypto
 from tandem.accounts.models import Role, User
 from tandem.appointments.models import Appointment, PrepSection
-from tandem.config import Settings
+from tandem.core import audit, crypto
+from tandem.core.config import Settings
+from tandem.core.db import utcnow
 from tandem.couples.models import Couple, Membership
-from tandem.db import utcnow
 from tandem.exercises.models import Mode
 from tandem.journal import service as journal
 from tandem.journal.models import CheckinRead, SharedCheckin, SharedNote

@@ -26,14 +26,14 @@ from starlette.concurrency import run_in_threadpool
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from tandem import audit
 from tandem.accounts import service
 from tandem.accounts.models import Role, User
-from tandem.accounts.router import set_refresh_cookie
-from tandem.config import Settings
-from tandem.db import write_session
-from tandem.errors import Conflict, DomainError, Forbidden, NotFound
-from tandem.openapi import errors
+from tandem.api.accounts import set_refresh_cookie
+from tandem.api.openapi import errors
+from tandem.core import audit
+from tandem.core.config import Settings
+from tandem.core.db import write_session
+from tandem.core.errors import Conflict, DomainError, Forbidden, NotFound
 
 log = logging.getLogger("tandem")
 

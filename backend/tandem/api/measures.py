@@ -4,9 +4,11 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 
 from tandem.accounts.models import Role, User
-from tandem.db import SessionDep
-from tandem.deps import CoupleMember, CoupleTherapist, CurrentUser, SettingsDep, Therapist
-from tandem.errors import Forbidden
+from tandem.api.access import CoupleMember, CoupleTherapist, CurrentUser, SettingsDep, Therapist
+from tandem.api.openapi import errors
+from tandem.core.db import SessionDep
+from tandem.core.errors import Forbidden
+from tandem.core.schemas import parse_id
 from tandem.measures import catalogue, goals, results, service
 from tandem.measures.models import (
     AssignmentBody,
@@ -25,8 +27,6 @@ from tandem.measures.models import (
     RiskFlagRead,
     TherapistResultRead,
 )
-from tandem.openapi import errors
-from tandem.schemas import parse_id
 
 router = APIRouter(prefix="/api", tags=["measures"])
 

@@ -4,9 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, status
 
-from tandem.db import SessionDep
-from tandem.deps import CurrentUser, SettingsDep
-from tandem.openapi import errors
+from tandem.api.access import CurrentUser, SettingsDep
+from tandem.api.openapi import errors
+from tandem.core.db import SessionDep
 from tandem.reminders import service
 from tandem.reminders.models import (
     RemindersBody,

@@ -2,11 +2,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
-from tandem.db import SessionDep
-from tandem.deps import CurrentUser, Therapist
+from tandem.api.access import CurrentUser, Therapist
+from tandem.core.db import SessionDep
+from tandem.core.schemas import parse_id
 from tandem.exercises import service
 from tandem.exercises.models import Category, ExerciseCreate, ExerciseRead, ExerciseUpdate
-from tandem.schemas import parse_id
 
 router = APIRouter(prefix="/api", tags=["exercises"], dependencies=[Depends(service.library_ready)])
 

@@ -9,13 +9,13 @@ from sqlmodel import Session
 
 from tandem.accounts import service as accounts
 from tandem.accounts.models import Role, User
-from tandem.config import Settings
+from tandem.core.config import Settings
+from tandem.core.db import SessionDep
+from tandem.core.errors import Forbidden, NotFound, Unauthorized
+from tandem.core.schemas import parse_id
+from tandem.core.security import AccessClaims, read_access_token
 from tandem.couples import service as couples
 from tandem.couples.models import Membership
-from tandem.db import SessionDep
-from tandem.errors import Forbidden, NotFound, Unauthorized
-from tandem.schemas import parse_id
-from tandem.security import AccessClaims, read_access_token
 
 bearer = HTTPBearer(auto_error=False)
 

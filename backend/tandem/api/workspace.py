@@ -3,11 +3,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from tandem import audit
+from tandem.api.access import CouplePartner, CoupleTherapist, SettingsDep, Therapist
+from tandem.api.openapi import errors
+from tandem.core import audit
+from tandem.core.db import SessionDep
 from tandem.couples import service as couples
-from tandem.db import SessionDep
-from tandem.deps import CouplePartner, CoupleTherapist, SettingsDep, Therapist
-from tandem.openapi import errors
 from tandem.workspace import brief, overview, service
 from tandem.workspace.history import history
 from tandem.workspace.models import (

@@ -1,5 +1,9 @@
 from fastapi import APIRouter, status
 
+from tandem.api.access import ClientAddress, CoupleMember, CurrentUser, SettingsDep
+from tandem.api.openapi import errors
+from tandem.core.db import SessionDep
+from tandem.core.schemas import parse_id
 from tandem.couples import service
 from tandem.couples.models import (
     CoupleCreate,
@@ -10,10 +14,6 @@ from tandem.couples.models import (
     InvitationRead,
     MembershipRead,
 )
-from tandem.db import SessionDep
-from tandem.deps import ClientAddress, CoupleMember, CurrentUser, SettingsDep
-from tandem.openapi import errors
-from tandem.schemas import parse_id
 
 router = APIRouter(prefix="/api", tags=["couples"])
 

@@ -3,9 +3,10 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
+from tandem.api.access import AccessDep, CoupleMember, CoupleTherapist, CurrentUser, SettingsDep
+from tandem.core.db import SessionDep, in_write_connection
+from tandem.core.schemas import parse_id
 from tandem.couples import service as couples
-from tandem.db import SessionDep, in_write_connection
-from tandem.deps import AccessDep, CoupleMember, CoupleTherapist, CurrentUser, SettingsDep
 from tandem.exercises.service import library_ready
 from tandem.plans import answers, progress, reads, service, sessions
 from tandem.plans.models import (
@@ -16,7 +17,6 @@ from tandem.plans.models import (
     SessionLogCreate,
     SessionLogRead,
 )
-from tandem.schemas import parse_id
 
 router = APIRouter(prefix="/api", tags=["plans"], dependencies=[Depends(library_ready)])
 

@@ -22,10 +22,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from tandem.accounts.models import Throttle
-from tandem.config import Settings
-from tandem.db import UTCDateTime, utcnow
-from tandem.errors import TooManyRequests
-from tandem.security import keyed_digest
+from tandem.core.config import Settings
+from tandem.core.db import UTCDateTime, utcnow
+from tandem.core.errors import TooManyRequests
+from tandem.core.security import keyed_digest
 
 FORGET_AFTER = timedelta(hours=24)
 TABLE = Throttle.__table__  # type: ignore[attr-defined]

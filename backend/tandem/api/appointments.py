@@ -1,5 +1,14 @@
 from fastapi import APIRouter, Query
 
+from tandem.api.access import (
+    ClientAddress,
+    CoupleMember,
+    CouplePartner,
+    CoupleTherapist,
+    SettingsDep,
+    Therapist,
+)
+from tandem.api.openapi import errors
 from tandem.appointments import prep, service
 from tandem.appointments.models import (
     AppointmentRead,
@@ -12,16 +21,7 @@ from tandem.appointments.models import (
     TherapistProfileBody,
     TherapistProfileRead,
 )
-from tandem.db import SessionDep
-from tandem.deps import (
-    ClientAddress,
-    CoupleMember,
-    CouplePartner,
-    CoupleTherapist,
-    SettingsDep,
-    Therapist,
-)
-from tandem.openapi import errors
+from tandem.core.db import SessionDep
 
 router = APIRouter(prefix="/api", tags=["appointments"])
 

@@ -27,7 +27,7 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from tandem.errors import Invalid, NotFound
+from tandem.core.errors import Invalid, NotFound
 
 EARLIEST = date(2000, 1, 1)
 LATEST = date(2099, 12, 31)

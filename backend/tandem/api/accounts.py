@@ -2,7 +2,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Cookie, Request, Response, status
 
-from tandem import audit, content
+from tandem import content
 from tandem.accounts import credentials, devices, service
 from tandem.accounts.models import (
     AccessLogEntry,
@@ -20,17 +20,18 @@ from tandem.accounts.models import (
     UserRead,
     UserUpdate,
 )
-from tandem.db import SessionDep
-from tandem.deps import (
+from tandem.api.access import (
     AccessDep,
     ClientAddress,
     CurrentUser,
     CurrentUserUnlocked,
     SettingsDep,
 )
-from tandem.errors import NotFound
-from tandem.openapi import errors
-from tandem.schemas import parse_id
+from tandem.api.openapi import errors
+from tandem.core import audit
+from tandem.core.db import SessionDep
+from tandem.core.errors import NotFound
+from tandem.core.schemas import parse_id
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 

@@ -16,9 +16,9 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from tandem import deps
-from tandem.db import get_session
-from tandem.schemas import ErrorOut
+from tandem.api import access as deps
+from tandem.core.db import get_session
+from tandem.core.schemas import ErrorOut
 
 DESCRIPTIONS = {
     400: "Bad request",

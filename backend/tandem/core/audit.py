@@ -5,7 +5,7 @@ from datetime import datetime
 
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from tandem.db import timestamp, uuid_pk, write_session
+from tandem.core.db import timestamp, uuid_pk, write_session
 
 
 class AuditEvent(SQLModel, table=True):

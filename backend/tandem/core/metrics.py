@@ -1,6 +1,6 @@
 """Prometheus metrics, per process (each replica is scraped on its own), without a dependency.
 
-Requests and latencies are counted by the request middleware (`tandem.middleware.Observe`);
+Requests and latencies are counted by the request middleware (`tandem.core.middleware.Observe`);
 the reminder sender reports each push outcome with `push_outcome(status)`; the outbox is
 measured from the database when `/metrics` is scraped.
 """
@@ -17,7 +17,7 @@ from fastapi.responses import JSONResponse, Response
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from tandem.db import utcnow
+from tandem.core.db import utcnow
 
 log = logging.getLogger(__name__)
 router = APIRouter()

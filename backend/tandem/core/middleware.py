@@ -12,8 +12,8 @@ from urllib.parse import unquote_to_bytes
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tandem import logs, metrics
-from tandem.schemas import BAD_TEXT
+from tandem.core import logs, metrics
+from tandem.core.schemas import BAD_TEXT
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

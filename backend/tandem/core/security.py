@@ -15,8 +15,8 @@ from joserfc.jwk import OctKey
 from pwdlib import PasswordHash
 from pwdlib.hashers.argon2 import Argon2Hasher
 
-from tandem.config import Settings
-from tandem.errors import Unauthorized
+from tandem.core.config import Settings
+from tandem.core.errors import Unauthorized
 
 ACCESS_TOKEN_TYPE = "at+jwt"
 # The only algorithm accepted: tokens are made and checked by this server alone.

@@ -2,9 +2,10 @@
 
 from fastapi import APIRouter, Query, Response, status
 
-from tandem.db import SessionDep
-from tandem.deps import ClientAddress, CoupleMember, CouplePartner, CurrentUser, SettingsDep
-from tandem.openapi import errors
+from tandem.api.access import ClientAddress, CoupleMember, CouplePartner, CurrentUser, SettingsDep
+from tandem.api.openapi import errors
+from tandem.core.db import SessionDep
+from tandem.core.schemas import parse_id
 from tandem.practice_times import actions, feed, nudges, service
 from tandem.practice_times.models import (
     FeedCreate,
@@ -17,7 +18,6 @@ from tandem.practice_times.models import (
     SlotMove,
     SlotRead,
 )
-from tandem.schemas import parse_id
 
 router = APIRouter(prefix="/api", tags=["practice times"])
 

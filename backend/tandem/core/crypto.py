@@ -21,8 +21,8 @@ from sqlalchemy import LargeBinary, delete
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, Session, SQLModel, col, select
 
-from tandem.db import optional_timestamp, timestamp, utcnow
-from tandem.errors import IntegrityFailure
+from tandem.core.db import optional_timestamp, timestamp, utcnow
+from tandem.core.errors import IntegrityFailure
 
 log = logging.getLogger("tandem.crypto")
 

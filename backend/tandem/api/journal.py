@@ -2,8 +2,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
-from tandem.db import SessionDep
-from tandem.deps import CoupleMember, CouplePartner, CurrentUser, SettingsDep
+from tandem.api.access import CoupleMember, CouplePartner, CurrentUser, SettingsDep
+from tandem.core.db import SessionDep
+from tandem.core.schemas import Instant, parse_id
 from tandem.journal import service
 from tandem.journal.models import (
     CheckinCreate,
@@ -14,7 +15,6 @@ from tandem.journal.models import (
     NoteUpdate,
     Visibility,
 )
-from tandem.schemas import Instant, parse_id
 
 router = APIRouter(prefix="/api", tags=["journal"])
 
