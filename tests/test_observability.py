@@ -205,10 +205,20 @@ def _scrape(app: FastAPI) -> str:
     return answer.text
 
 
+def _series_key(series: str) -> tuple[str, frozenset[str]]:
+    # The exposition format leaves the order of labels to the writer: compare them as a set.
+    name, _, labels = series.partition("{")
+    return name, frozenset(labels.rstrip("}").split(",")) if labels else frozenset()
+
+
 def _value(text: str, series: str, default: float | None = None) -> float:
+    wanted = _series_key(series)
     for line in text.splitlines():
-        if line.startswith(series + " "):
-            return float(line.rsplit(" ", 1)[1])
+        if line.startswith("#") or not line.strip():
+            continue
+        found, _, value = line.rpartition(" ")
+        if _series_key(found) == wanted:
+            return float(value)
     if default is not None:
         return default
     raise AssertionError(f"{series} not in the metrics")

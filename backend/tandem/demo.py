@@ -8,7 +8,7 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from tandem import migrations
+from tandem import migrations, wiring
 from tandem.accounts import service as accounts
 from tandem.accounts.models import Role, User
 from tandem.core.config import Settings
@@ -55,6 +55,7 @@ def _user(session, email: str) -> User | None:
 
 def seed(settings: Settings) -> DemoLogins:
     settings.ensure_keys()
+    wiring.register()
     engine = make_engine(settings.database)
     try:
         migrations.upgrade(engine)

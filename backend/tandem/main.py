@@ -9,7 +9,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from tandem import frontend, migrations
+from tandem import frontend, migrations, wiring
 from tandem.api import openapi, sso
 from tandem.api.accounts import router as accounts_router
 from tandem.api.appointments import router as appointments_router
@@ -32,7 +32,7 @@ from tandem.core.middleware import (
     RefuseUnstorableText,
     SecurityHeaders,
 )
-from tandem.practice_times import reminders as practice_reminders
+from tandem.reminders.worker import Worker
 
 log = logging.getLogger("tandem")
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
@@ -55,16 +55,14 @@ ROUTERS = [
 def create_app(settings: Settings | None = None, *, run_worker: bool = False) -> FastAPI:
     settings = settings or Settings()
     settings.ensure_keys()
-    # Domains that plug into the reminders (tandem/reminders/hooks.py), before any worker runs.
-    practice_reminders.register()
+    # Every domain fills the registries below it (tandem/wiring.py), before anything runs.
+    wiring.register()
     engine = make_engine(settings.database)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         worker = None
         if run_worker:
-            from tandem.reminders.worker import Worker
-
             worker = Worker(settings, engine)
             worker.start_thread()
         yield

@@ -58,16 +58,6 @@ class RefreshToken(SQLModel, table=True):
     rotated_at: datetime | None = optional_timestamp()
 
 
-class Throttle(SQLModel, table=True):
-    """Failed attempts per account or client address, shared by every replica."""
-
-    __tablename__ = "throttle"
-
-    key: str = Field(primary_key=True, max_length=80)
-    failures: int = 0
-    last_failure_at: datetime = timestamp()
-
-
 # --- bodies -------------------------------------------------------------------------------
 
 

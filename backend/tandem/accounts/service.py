@@ -11,7 +11,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from tandem.accounts import devices
+from tandem.accounts import devices, hooks, person_data
 from tandem.accounts.models import (
     AuthSession,
     RefreshToken,
@@ -21,7 +21,7 @@ from tandem.accounts.models import (
     UserUpdate,
 )
 from tandem.accounts.passwords import check_new_password
-from tandem.core import audit, throttle
+from tandem.core import audit, crypto
 from tandem.core.config import Settings
 from tandem.core.db import utcnow
 from tandem.core.errors import Conflict, Forbidden, Invalid, Unauthorized
@@ -33,7 +33,6 @@ from tandem.core.security import (
     new_code,
     new_token,
 )
-from tandem.couples import service as couples
 
 WRONG_LOGIN = "Incorrect email or password"
 MAX_SUCCESSOR_HOPS = 5
@@ -72,15 +71,7 @@ def create_account(
     """The account itself, its password already hashed (never inside this transaction)."""
     if data.invitation_code:
         # Checked before the email, so without a valid code nobody learns which emails exist.
-        invite_keys = couples.invitation_throttle_keys(settings, user=None, address=address)
-        throttle.attempt(session, invite_keys)
-        invitation = couples.find_usable_invitation(session, data.invitation_code)
-        if invitation is None:
-            session.commit()  # the guess counts
-            raise Invalid("This invitation code is not valid, was already used or has expired")
-        if invitation.role != data.role:
-            raise Invalid(f"This invitation is for a {invitation.role} account")
-        throttle.succeeded(session, invite_keys)
+        hooks.signup_invitations().check(session, settings=settings, data=data, address=address)
     if session.exec(select(User.id).where(User.email == data.email)).first():
         raise Conflict("An account with this email already exists")
     recovery_code = new_code()
@@ -100,13 +91,8 @@ def create_account(
         raise Conflict("An account with this email already exists") from exc
     audit.record(session, action="account.created", actor_id=user.id, subject_user_id=user.id)
     if data.invitation_code:
-        couples.accept_invitation(
-            session,
-            settings=settings,
-            user=user,
-            code=data.invitation_code,
-            address=address,
-            commit=False,
+        hooks.signup_invitations().accept(
+            session, settings=settings, user=user, code=data.invitation_code, address=address
         )
     session.commit()
     return user, recovery_code
@@ -266,9 +252,7 @@ def logout(
 ) -> None:
     revoke_session(session, auth_session_id=auth_session_id)
     if endpoint:
-        from tandem import content
-
-        content.forget_device(session, user=user, endpoint=endpoint)
+        person_data.device_signed_out(session, user=user, endpoint=endpoint)
     session.commit()
 
 
@@ -410,17 +394,10 @@ def update_me(session: Session, *, user: User, data: UserUpdate) -> User:
 def delete_account(session: Session, *, user: User) -> None:
     """Remove what the person wrote and who they were; keep a nameless tombstone row so the
     couple's plans and the other partner's history keep their shape."""
-    from tandem import content  # every domain's per-user clean-up
-
-    for membership in session.exec(
-        select(couples.Membership).where(
-            couples.Membership.user_id == user.id, col(couples.Membership.left_at).is_(None)
-        )
-    ):
-        couples.end_membership(
-            session, membership=membership, actor=user, action="membership.account_deleted"
-        )
-    content.delete_authored(session, user=user)
+    # Every domain's part, the couples first (leaving closes what waited on the person)...
+    person_data.erase(session, user=user)
+    # ...then the data key, last: every domain's sealed texts were sealed under it.
+    crypto.destroy_data_key(session, user_id=user.id)
     session.execute(
         update(AuthSession).where(col(AuthSession.user_id) == user.id).values(revoked_at=utcnow())
     )

@@ -2,8 +2,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Cookie, Request, Response, status
 
-from tandem import content
-from tandem.accounts import credentials, devices, service
+from tandem.accounts import credentials, devices, person_data, service
 from tandem.accounts.models import (
     AccessLogEntry,
     LoginBody,
@@ -28,6 +27,7 @@ from tandem.api.access import (
     SettingsDep,
 )
 from tandem.api.openapi import errors
+from tandem.api.refresh_cookie import REFRESH_COOKIE, clear_refresh_cookie, set_refresh_cookie
 from tandem.core import audit
 from tandem.core.db import SessionDep
 from tandem.core.errors import NotFound
@@ -35,32 +35,10 @@ from tandem.core.schemas import parse_id
 
 router = APIRouter(prefix="/api", tags=["accounts"])
 
-# `__Secure-`: browsers accept it only over https with the Secure flag (ASVS 3.3.1).
-REFRESH_COOKIE = "__Secure-tandem_refresh"
-REFRESH_PATH = "/api/auth"
-
-
-def set_refresh_cookie(response: Response, refresh_token: str, settings: Any) -> None:
-    response.set_cookie(
-        REFRESH_COOKIE,
-        refresh_token,
-        max_age=settings.session_absolute_days * 86400,
-        path=REFRESH_PATH,
-        httponly=True,
-        secure=True,
-        samesite="strict",
-    )
-
 
 def _signed_in(response: Response, sign_in: service.SignIn, settings: Any) -> TokenRead:
     set_refresh_cookie(response, sign_in.refresh_token, settings)
     return TokenRead(access_token=sign_in.access_token, expires_in=sign_in.expires_in)
-
-
-def _signed_out(response: Response) -> None:
-    response.delete_cookie(
-        REFRESH_COOKIE, path=REFRESH_PATH, httponly=True, secure=True, samesite="strict"
-    )
 
 
 @router.post(
@@ -125,7 +103,7 @@ def logout(
         auth_session_id=claims.session_id,
         endpoint=data.endpoint if data else None,
     )
-    _signed_out(response)
+    clear_refresh_cookie(response)
 
 
 @router.post("/auth/recover", response_model=RecoveryCodeRead)
@@ -173,7 +151,7 @@ async def delete_me(
         password=data.password if data else None,
         address=address,
     )
-    _signed_out(response)
+    clear_refresh_cookie(response)
 
 
 @router.post("/me/password", status_code=status.HTTP_204_NO_CONTENT, responses=errors(403))
@@ -241,7 +219,7 @@ def sign_out_device(session_id: str, user: CurrentUser, session: SessionDep) -> 
 def sign_out_everywhere(response: Response, user: CurrentUser, session: SessionDep) -> None:
     service.revoke_all_sessions(session, user_id=user.id)
     session.commit()
-    _signed_out(response)
+    clear_refresh_cookie(response)
 
 
 @router.get("/me/export")
@@ -249,7 +227,7 @@ def export_me(user: CurrentUser, session: SessionDep, settings: SettingsDep) -> 
     data = {
         "format": "tandem-export/1",
         "user": UserRead.model_validate(user).model_dump(mode="json"),
-        **content.export_authored(session, user=user, settings=settings),
+        **person_data.export(session, user=user, settings=settings),
     }
     audit.record(session, action="account.exported", actor_id=user.id, subject_user_id=user.id)
     session.commit()

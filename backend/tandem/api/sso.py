@@ -28,8 +28,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tandem.accounts import service
 from tandem.accounts.models import Role, User
-from tandem.api.accounts import set_refresh_cookie
 from tandem.api.openapi import errors
+from tandem.api.refresh_cookie import set_refresh_cookie
 from tandem.core import audit
 from tandem.core.config import Settings
 from tandem.core.db import write_session

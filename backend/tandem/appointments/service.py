@@ -186,26 +186,17 @@ def _remind_partners(session: Session, *, appointment: Appointment, now: datetim
 # --- export and deletion (through tandem.content) -----------------------------------------
 
 
-def export_authored(session: Session, *, settings: Settings, user: User) -> dict[str, Any]:
-    """Every preparation the person wrote, opened, and their therapist profile."""
-    # Imported here: prep builds on this module (the next appointment).
-    from tandem.appointments import prep
-
-    exported: dict[str, Any] = {
-        "preparations": prep.export_authored(session, settings=settings, user=user)
-    }
+def export_profile(session: Session, *, user: User) -> dict[str, Any]:
+    """The therapist profile, if the person has one (their preparations: prep.py)."""
     profile = session.get(TherapistProfile, user.id)
-    if profile is not None:
-        exported["therapist_profile"] = TherapistProfileRead.model_validate(profile).model_dump(
-            mode="json"
-        )
-    return exported
+    if profile is None:
+        return {}
+    return {
+        "therapist_profile": TherapistProfileRead.model_validate(profile).model_dump(mode="json")
+    }
 
 
-def delete_authored(session: Session, *, user_id: uuid.UUID) -> None:
-    """Remove the person's preparations and profile (the caller commits). Appointments belong
-    to the couple and stay."""
-    from tandem.appointments import prep
-
-    prep.delete_authored(session, user_id=user_id)
+def delete_profile(session: Session, *, user_id: uuid.UUID) -> None:
+    """Remove the person's profile (the caller commits). Appointments belong to the couple and
+    stay."""
     session.execute(delete(TherapistProfile).where(col(TherapistProfile.user_id) == user_id))

@@ -1,164 +1,117 @@
-"""Prometheus metrics, per process (each replica is scraped on its own), without a dependency.
+"""Prometheus metrics, through `prometheus_client` (its registry, histogram and exposition).
 
 Requests and latencies are counted by the request middleware (`tandem.core.middleware.Observe`);
-the reminder sender reports each push outcome with `push_outcome(status)`; the outbox is
-measured from the database when `/metrics` is scraped.
+the reminder worker reports each push outcome with `push_outcome(status)`; what only the
+database knows (the outbox) is measured when `/metrics` is scraped, by collectors the domains
+register at start-up (`register_at_scrape`), so this module imports no domain.
+
+One process: its own registry, scraped on its own. Several processes on one host (`tandem
+serve` and `tandem worker`s) may share their counts through prometheus_client's multi-process
+mode: `PROMETHEUS_MULTIPROC_DIR` names a directory they all write to (the CLI creates it;
+docs/DEPLOYING.md), and any of them then answers for all.
 """
 
 import hmac
-import logging
-import math
-import threading
-from collections import defaultdict
-from datetime import UTC, datetime
+import os
+from collections.abc import Callable, Iterable, Iterator
 
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse, Response
-from sqlalchemy import func
-from sqlmodel import Session, col, select
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+    multiprocess,
+)
+from prometheus_client.exposition import CONTENT_TYPE_PLAIN_0_0_4
+from prometheus_client.metrics_core import Metric
+from sqlalchemy.engine import Engine
 
-from tandem.core.db import utcnow
-
-log = logging.getLogger(__name__)
 router = APIRouter()
 
-BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+# The `_created` series would double every counter for nobody's use.
+disable_created_metrics()
 
-# (method, route template, status) -> [count, sum of seconds, count per bucket...]
-_requests: dict[tuple[str, str, str], list[float]] = {}
-_push: defaultdict[str, int] = defaultdict(int)
-_unpreparable: defaultdict[str, int] = defaultdict(int)
-_push_lock = threading.Lock()
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+MULTIPROCESS_ENV = "PROMETHEUS_MULTIPROC_DIR"
+
+REGISTRY = CollectorRegistry()
+REQUESTS = Counter(
+    "tandem_http_requests",
+    "HTTP requests by method, route template and status.",
+    ["method", "route", "status"],
+    registry=REGISTRY,
+)
+DURATION = Histogram(
+    "tandem_http_request_duration_seconds",
+    "Time to answer, by method, route and status.",
+    ["method", "route", "status"],
+    buckets=BUCKETS,
+    registry=REGISTRY,
+)
+PUSH_OUTCOMES = Counter(
+    "tandem_push_outcomes", "Push attempts by outcome.", ["status"], registry=REGISTRY
+)
+UNPREPARABLE = Counter(
+    "tandem_notifications_unpreparable",
+    "Notifications that raised while being prepared, by what became of them (retried, failed).",
+    ["outcome"],
+    registry=REGISTRY,
+)
+
+# What a domain measures from the database at each scrape: (engine) -> metric families. It
+# must not raise (a database that is gone is /readyz's news; /metrics still answers).
+ScrapeCollector = Callable[[Engine], Iterable[Metric]]
+_at_scrape: dict[str, ScrapeCollector] = {}
+
+
+def register_at_scrape(name: str, collect: ScrapeCollector) -> None:
+    """Keyed by name, so registering twice (several apps in one process) adds nothing."""
+    _at_scrape[name] = collect
 
 
 def observe_request(method: str, route: str, status: int, seconds: float) -> None:
-    """Called on the event loop for every request (so no lock is needed)."""
-    key = (method, route, str(status))
-    series = _requests.get(key)
-    if series is None:
-        series = _requests[key] = [0.0] * (2 + len(BUCKETS))
-    series[0] += 1
-    series[1] += seconds
-    for i, bound in enumerate(BUCKETS):
-        if seconds <= bound:
-            series[2 + i] += 1
-            break
+    labels = (method, route, str(status))
+    REQUESTS.labels(*labels).inc()
+    DURATION.labels(*labels).observe(seconds)
 
 
 def push_outcome(status: str) -> None:
-    """Count one push request's outcome in this process: "delivered", "gone", "throttled",
-    "server_error", "no_answer" or "rejected" (the reminder worker reports each)."""
-    with _push_lock:
-        _push[status] += 1
+    """Count one push request's outcome: "delivered", "gone", "throttled", "server_error",
+    "no_answer" or "rejected" (the reminder worker reports each)."""
+    PUSH_OUTCOMES.labels(status).inc()
 
 
 def notification_unpreparable(outcome: str) -> None:
     """A notification raised while being prepared: "retried" later, or "failed" for good."""
-    with _push_lock:
-        _unpreparable[outcome] += 1
+    UNPREPARABLE.labels(outcome).inc()
 
 
-def _label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+class _Scrape:
+    """What one scrape answers: the counters (this process's, or every process's on the host
+    in multi-process mode), then what the registered collectors read from the database."""
+
+    def __init__(self, engine: Engine | None) -> None:
+        self.engine = engine
+
+    def collect(self) -> Iterator[Metric]:
+        if os.environ.get(MULTIPROCESS_ENV):
+            shared = CollectorRegistry()
+            multiprocess.MultiProcessCollector(shared)
+            yield from shared.collect()
+        else:
+            yield from REGISTRY.collect()
+        if self.engine is not None:
+            for collect in _at_scrape.values():
+                yield from collect(self.engine)
 
 
-def _number(value: float) -> str:
-    if math.isinf(value):
-        return "+Inf"
-    return repr(float(value)) if value != int(value) else str(int(value))
-
-
-def _outbox(request: Request) -> tuple[int, float, dict[str, int]] | None:
-    """Notifications due and not yet sent, how long the oldest of them has waited, and every
-    notification by state (what `tandem worker` processes did, seen from any replica)."""
-    from tandem.reminders.models import Notification, NotificationState
-
-    now = utcnow()
-    due = [NotificationState.pending, NotificationState.sending]
-    try:
-        with Session(request.app.state.engine) as session:
-            count, oldest = session.exec(
-                select(func.count(), func.min(Notification.due_at)).where(
-                    col(Notification.state).in_(due), Notification.due_at <= now
-                )
-            ).one()
-            states = dict(
-                session.exec(
-                    select(Notification.state, func.count()).group_by(col(Notification.state))
-                ).all()
-            )
-    except Exception as exc:  # the database is gone: /readyz says so; metrics still answer
-        log.warning("outbox not measured: %s", type(exc).__name__)
-        return None
-    age = 0.0
-    if oldest is not None:
-        if isinstance(oldest, str):  # SQLite hands an aggregate back untyped
-            oldest = datetime.fromisoformat(oldest)
-        if oldest.tzinfo is None:
-            oldest = oldest.replace(tzinfo=UTC)
-        age = max(0.0, (now - oldest).total_seconds())
-    return int(count), age, states
-
-
-def render(outbox: tuple[int, float, dict[str, int]] | None) -> str:
-    lines = [
-        "# HELP tandem_http_requests_total HTTP requests by method, route template and status.",
-        "# TYPE tandem_http_requests_total counter",
-    ]
-    series = sorted(_requests.items())
-    for (method, route, status), values in series:
-        labels = f'method="{method}",route="{_label(route)}",status="{status}"'
-        lines.append(f"tandem_http_requests_total{{{labels}}} {_number(values[0])}")
-    lines += [
-        "# HELP tandem_http_request_duration_seconds Time to answer, by method, route and status.",
-        "# TYPE tandem_http_request_duration_seconds histogram",
-    ]
-    for (method, route, status), values in series:
-        labels = f'method="{method}",route="{_label(route)}",status="{status}"'
-        cumulative = 0.0
-        for bound, count in zip((*BUCKETS, math.inf), (*values[2:], 0.0), strict=True):
-            cumulative += count
-            if math.isinf(bound):
-                cumulative = values[0]
-            lines.append(
-                f'tandem_http_request_duration_seconds_bucket{{{labels},le="{_number(bound)}"}} '
-                f"{_number(cumulative)}"
-            )
-        lines.append(f"tandem_http_request_duration_seconds_sum{{{labels}}} {values[1]!r}")
-        lines.append(f"tandem_http_request_duration_seconds_count{{{labels}}} {_number(values[0])}")
-    lines += [
-        "# HELP tandem_push_outcomes_total Push attempts by outcome.",
-        "# TYPE tandem_push_outcomes_total counter",
-    ]
-    with _push_lock:
-        outcomes = sorted(_push.items())
-    for status, count in outcomes:
-        lines.append(f'tandem_push_outcomes_total{{status="{_label(status)}"}} {count}')
-    lines += [
-        "# HELP tandem_notifications_unpreparable_total Notifications that raised while being"
-        " prepared, by what became of them (retried, failed).",
-        "# TYPE tandem_notifications_unpreparable_total counter",
-    ]
-    with _push_lock:
-        unpreparable = sorted(_unpreparable.items())
-    for outcome, count in unpreparable:
-        lines.append(f'tandem_notifications_unpreparable_total{{outcome="{outcome}"}} {count}')
-    if outbox is not None:
-        depth, age, states = outbox
-        lines += [
-            "# HELP tandem_outbox_due Notifications due and not yet sent.",
-            "# TYPE tandem_outbox_due gauge",
-            f"tandem_outbox_due {depth}",
-            "# HELP tandem_outbox_oldest_due_age_seconds Age of the oldest due notification.",
-            "# TYPE tandem_outbox_oldest_due_age_seconds gauge",
-            f"tandem_outbox_oldest_due_age_seconds {age!r}",
-            "# HELP tandem_notifications Notifications in the outbox by state.",
-            "# TYPE tandem_notifications gauge",
-        ]
-        for state, n in sorted(states.items()):
-            lines.append(f'tandem_notifications{{state="{_label(str(state))}"}} {n}')
-    return "\n".join(lines) + "\n"
+def render(engine: Engine | None) -> str:
+    """The exposition text; without an engine, only what the processes counted."""
+    # generate_latest only calls .collect() on what it is given.
+    return generate_latest(_Scrape(engine)).decode()  # type: ignore[arg-type]
 
 
 @router.get("/metrics", include_in_schema=False)
@@ -177,4 +130,18 @@ def metrics(request: Request) -> Response:
             status_code=401,
             headers={"WWW-Authenticate": "Bearer"},
         )
-    return Response(render(_outbox(request)), media_type=CONTENT_TYPE)
+    return Response(render(request.app.state.engine), media_type=CONTENT_TYPE_PLAIN_0_0_4)
+
+
+def prepare_multiprocess_dir() -> None:
+    """Called by the CLI before anything counts: the shared directory must exist (an operator
+    who names one in a fresh container should not see the process fail on a missing path)."""
+    directory = os.environ.get(MULTIPROCESS_ENV)
+    if directory:
+        os.makedirs(directory, exist_ok=True)
+
+
+def process_exited(pid: int) -> None:
+    """Multi-process mode: a stopped process's live gauges no longer count (its counters do)."""
+    if os.environ.get(MULTIPROCESS_ENV):
+        multiprocess.mark_process_dead(pid)

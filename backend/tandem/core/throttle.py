@@ -19,13 +19,23 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import case, delete, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlmodel import Session
+from sqlmodel import Field, Session, SQLModel
 
-from tandem.accounts.models import Throttle
 from tandem.core.config import Settings
-from tandem.core.db import UTCDateTime, utcnow
+from tandem.core.db import UTCDateTime, timestamp, utcnow
 from tandem.core.errors import TooManyRequests
 from tandem.core.security import keyed_digest
+
+
+class Throttle(SQLModel, table=True):
+    """Failed attempts per account or client address, shared by every replica."""
+
+    __tablename__ = "throttle"
+
+    key: str = Field(primary_key=True, max_length=80)
+    failures: int = 0
+    last_failure_at: datetime = timestamp()
+
 
 FORGET_AFTER = timedelta(hours=24)
 TABLE = Throttle.__table__  # type: ignore[attr-defined]

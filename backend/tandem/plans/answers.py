@@ -11,12 +11,12 @@ from sqlalchemy import and_, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from tandem import events
 from tandem.accounts.models import Role, User
 from tandem.core import crypto
 from tandem.core.db import utcnow
 from tandem.core.errors import Conflict, Forbidden, NotFound
 from tandem.couples import service as couples
+from tandem.couples.hooks import PartnerLeft
 from tandem.exercises.models import Mode
 from tandem.plans import progress
 from tandem.plans.models import (
@@ -27,6 +27,7 @@ from tandem.plans.models import (
     WeeklyPlan,
     WithdrawnReason,
 )
+from tandem.reminders import notices
 
 # What a dispute reason is sealed as (tandem.crypto binds it to this table, row and field).
 REASON_TABLE = "session_log"
@@ -98,7 +99,7 @@ def answer(
             return _answer_read(session, log, kek)  # the same answer again (a replay)
         raise Conflict(f"This session is not waiting for confirmation (it is {log.status})")
     if confirm:
-        events.session_confirmed(
+        notices.session_confirmed(
             session,
             couple_id=plan.couple_id,
             session_log_id=log.id,
@@ -172,8 +173,7 @@ def withdraw(session: Session, *, user: User, log_id: uuid.UUID) -> None:
     session.commit()
 
 
-@events.on_partner_left
-def close_on_leaving(session: Session, event: events.PartnerLeft) -> None:
+def close_on_leaving(session: Session, event: PartnerLeft) -> None:
     """A partner left: their joint logs still waiting can never be confirmed, and the other
     partner's logs waiting for them never will be. Both are withdrawn, with the reason kept on
     the log, so the partner left behind sees what happened instead of waiting forever."""

@@ -306,3 +306,13 @@ def adherence(session: Session, *, couple: Couple, weeks: int) -> AdherenceRead:
         ]
         answer.append(week)
     return AdherenceRead(weeks=answer)
+
+
+def week_done_and_target(
+    session: Session, couples: list[Couple], partners: dict[uuid.UUID, list[uuid.UUID]]
+) -> dict[uuid.UUID, tuple[int, int]]:
+    """Each couple's progress this week, for its card (couples/hooks.py asks)."""
+    return {
+        couple_id: (sum(t.done for _, t in tallies), sum(t.target for _, t in tallies))
+        for couple_id, tallies in current_weeks(session, couples, partners).items()
+    }

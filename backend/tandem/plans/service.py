@@ -8,7 +8,6 @@ from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from tandem import events
 from tandem.accounts.models import Role, User
 from tandem.core import audit, crypto
 from tandem.core.db import utcnow
@@ -32,6 +31,7 @@ from tandem.plans.models import (
     SessionLogRead,
     WeeklyPlan,
 )
+from tandem.reminders import notices
 
 
 def parse_week(value: str) -> date:
@@ -298,7 +298,7 @@ def publish(session: Session, *, couple_id: uuid.UUID, week_start: date) -> Week
         .values(status=PlanStatus.published, published_at=now, updated_at=now)
     )
     if result.rowcount == 1:
-        events.plan_published(
+        notices.plan_published(
             session,
             couple_id=couple_id,
             plan_id=plan.id,

@@ -25,7 +25,6 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col
 
-from tandem import events
 from tandem.accounts import service as accounts
 from tandem.accounts.models import AuthSession, Role, User
 from tandem.core.db import utcnow
@@ -45,6 +44,7 @@ from tandem.plans.models import (
     SessionLogRequest,
     WeeklyPlan,
 )
+from tandem.reminders import notices
 
 
 @dataclass
@@ -465,7 +465,7 @@ def _finish(
 ) -> Logged:
     """The log is written and its client_id claimed: the events, then the commit."""
     if confirmed:
-        events.session_confirmed(
+        notices.session_confirmed(
             tx.session(),
             couple_id=couple_id,
             session_log_id=log.id,
@@ -475,7 +475,7 @@ def _finish(
     elif log.status == LogStatus.awaiting_partner:
         for other in partners:
             if other != user_id:
-                events.joint_session_logged(
+                notices.joint_session_logged(
                     tx.session(),
                     couple_id=couple_id,
                     session_log_id=log.id,

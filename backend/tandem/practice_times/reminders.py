@@ -20,7 +20,7 @@ from tandem.exercises.models import Mode
 from tandem.plans import progress
 from tandem.plans.models import LogStatus, PlanItem, SessionLog, WeeklyPlan
 from tandem.practice_times.models import PracticeSlot, SlotStatus
-from tandem.reminders import clock, hooks, outbox
+from tandem.reminders import clock, outbox
 from tandem.reminders.models import DEFAULT_SLOT_LEAD, Kind, ReminderPreference
 from tandem.reminders.outbox import Claimed
 
@@ -215,11 +215,3 @@ def nudge_still_fits(session: Session, row: Claimed, now: datetime) -> str | Non
     if slot is not None and slot.status == SlotStatus.proposed:
         return None
     return "answered"
-
-
-def register() -> None:
-    """Plug into the reminders (idempotent): called at start-up by tandem.main and the worker."""
-    hooks.register_send_check(Kind.slot.value, slot_reminder_wanted)
-    hooks.register_send_check(Kind.slot_proposed.value, proposal_still_open)
-    hooks.register_send_check(Kind.nudge.value, nudge_still_fits)
-    hooks.on_preferences_changed("practice_times", replan_person)

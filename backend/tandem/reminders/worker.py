@@ -19,7 +19,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from tandem import progress
 from tandem.core import metrics
 from tandem.core.config import Settings
 from tandem.core.db import utcnow, write_session
@@ -209,7 +208,7 @@ class Dispatcher:
             return Outcome(row.id, NotificationState.skipped, error="paused or not today")
         if clock.in_quiet_hours(pref, now):
             return Outcome(row.id, NotificationState.skipped, error="quiet hours")
-        if not progress.has_unfinished_work(session, user_id=row.user_id, today=today):
+        if not hooks.has_unfinished_work(session, user_id=row.user_id, today=today):
             return Outcome(row.id, NotificationState.skipped, error="nothing left to do")
         return None
 
