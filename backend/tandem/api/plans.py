@@ -64,7 +64,7 @@ def put_plan(
         session,
         user=user,
         couple_id=membership.couple_id,
-        week_start=service.parse_week(week_start),
+        week_start=progress.parse_week(week_start),
         data=data,
     )
     return service.plan_read(session, plan, viewer=membership, kek=settings.key_encryption_key)
@@ -75,7 +75,7 @@ def publish_plan(
     week_start: str, membership: CoupleTherapist, session: SessionDep, settings: SettingsDep
 ) -> PlanRead:
     plan = service.publish(
-        session, couple_id=membership.couple_id, week_start=service.parse_week(week_start)
+        session, couple_id=membership.couple_id, week_start=progress.parse_week(week_start)
     )
     return service.plan_read(session, plan, viewer=membership, kek=settings.key_encryption_key)
 
@@ -96,7 +96,7 @@ def copy_plan_forward(
         session,
         user=user,
         couple_id=membership.couple_id,
-        week_start=service.parse_week(week_start),
+        week_start=progress.parse_week(week_start),
     )
     return service.plan_read(session, plan, viewer=membership, kek=settings.key_encryption_key)
 

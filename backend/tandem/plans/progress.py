@@ -17,6 +17,8 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from tandem.accounts.models import Role
+from tandem.core.errors import Invalid
+from tandem.core.schemas import parse_day
 from tandem.couples.models import Couple, Membership
 from tandem.exercises.models import Exercise, Mode
 from tandem.plans.models import (
@@ -316,3 +318,11 @@ def week_done_and_target(
         couple_id: (sum(t.done for _, t in tallies), sum(t.target for _, t in tallies))
         for couple_id, tallies in current_weeks(session, couples, partners).items()
     }
+
+
+def parse_week(value: str) -> date:
+    """A week in a path: an ISO date that is a Monday, or 422."""
+    day = parse_day(value, name="week_start")
+    if day.weekday() != 0:
+        raise Invalid("week_start must be a Monday")
+    return day
