@@ -118,10 +118,10 @@ class TestDatabaseUnreachable:
         assert 1 <= failed_rounds <= 12, failed_rounds
 
         with write_session(app.state.engine) as session:  # written while the worker is cut off
-            notices.session_confirmed(
+            notices.practice_confirmed(
                 session,
                 couple_id=uuid.uuid4(),
-                session_log_id=uuid.uuid4(),
+                practice_log_id=uuid.uuid4(),
                 confirmed_by=uuid.uuid4(),
                 notify_user_id=uuid.UUID(someone.id),
             )

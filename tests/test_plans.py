@@ -32,8 +32,10 @@ def calls(monkeypatch):
     monkeypatch.setattr(
         notices, "plan_published", lambda _s, **kw: seen["plan_published"].append(kw)
     )
-    monkeypatch.setattr(notices, "joint_session_logged", lambda _s, **kw: seen["joint"].append(kw))
-    monkeypatch.setattr(notices, "session_confirmed", lambda _s, **kw: seen["confirmed"].append(kw))
+    monkeypatch.setattr(notices, "joint_practice_logged", lambda _s, **kw: seen["joint"].append(kw))
+    monkeypatch.setattr(
+        notices, "practice_confirmed", lambda _s, **kw: seen["confirmed"].append(kw)
+    )
     return seen
 
 

@@ -103,12 +103,12 @@ def only_row(engine: Engine) -> Notification:
 
 
 def event_for(engine: Engine, user_id: str) -> uuid.UUID:
-    session_log_id = uuid.uuid4()
+    practice_log_id = uuid.uuid4()
     with write_session(engine) as session:
-        notices.joint_session_logged(
+        notices.joint_practice_logged(
             session,
             couple_id=uuid.uuid4(),
-            session_log_id=session_log_id,
+            practice_log_id=practice_log_id,
             logged_by=uuid.uuid4(),
             notify_user_id=uuid.UUID(user_id),
         )
@@ -172,17 +172,17 @@ class TestDelivery:
                 partner_ids=[a, b],
             )
             for notify in (a, b):
-                notices.joint_session_logged(
+                notices.joint_practice_logged(
                     session,
                     couple_id=uuid.uuid4(),
-                    session_log_id=uuid.uuid4(),
+                    practice_log_id=uuid.uuid4(),
                     logged_by=uuid.uuid4(),
                     notify_user_id=notify,
                 )
-                notices.session_confirmed(
+                notices.practice_confirmed(
                     session,
                     couple_id=uuid.uuid4(),
-                    session_log_id=uuid.uuid4(),
+                    practice_log_id=uuid.uuid4(),
                     confirmed_by=uuid.uuid4(),
                     notify_user_id=notify,
                 )

@@ -274,17 +274,17 @@ class TestEvents:
         log_id = uuid.uuid4()
         a, b = uuid.UUID(world.partner_a.id), uuid.UUID(world.partner_b.id)
         with write_session(engine) as session:
-            notices.joint_session_logged(
+            notices.joint_practice_logged(
                 session,
                 couple_id=uuid.uuid4(),
-                session_log_id=log_id,
+                practice_log_id=log_id,
                 logged_by=a,
                 notify_user_id=b,
             )
-            notices.session_confirmed(
+            notices.practice_confirmed(
                 session,
                 couple_id=uuid.uuid4(),
-                session_log_id=log_id,
+                practice_log_id=log_id,
                 confirmed_by=b,
                 notify_user_id=a,
             )
@@ -298,10 +298,10 @@ class TestEvents:
     def test_a_rolled_back_cause_leaves_no_notification(self, app, engine):
         world = make_world(app)
         with write_session(engine) as session:
-            notices.session_confirmed(
+            notices.practice_confirmed(
                 session,
                 couple_id=uuid.uuid4(),
-                session_log_id=uuid.uuid4(),
+                practice_log_id=uuid.uuid4(),
                 confirmed_by=uuid.uuid4(),
                 notify_user_id=uuid.UUID(world.partner_a.id),
             )
@@ -315,10 +315,10 @@ class TestEvents:
             json={**GOOD, "enabled": False, "quiet_hours": {"start": "00:00", "end": "23:59"}},
         )
         with write_session(engine) as session:
-            notices.session_confirmed(
+            notices.practice_confirmed(
                 session,
                 couple_id=uuid.uuid4(),
-                session_log_id=uuid.uuid4(),
+                practice_log_id=uuid.uuid4(),
                 confirmed_by=uuid.uuid4(),
                 notify_user_id=uuid.UUID(actor.id),
             )

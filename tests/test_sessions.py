@@ -29,8 +29,10 @@ def plan(world):
 @pytest.fixture
 def calls(monkeypatch):
     seen: dict[str, list[dict]] = {"joint": [], "confirmed": []}
-    monkeypatch.setattr(notices, "joint_session_logged", lambda _s, **kw: seen["joint"].append(kw))
-    monkeypatch.setattr(notices, "session_confirmed", lambda _s, **kw: seen["confirmed"].append(kw))
+    monkeypatch.setattr(notices, "joint_practice_logged", lambda _s, **kw: seen["joint"].append(kw))
+    monkeypatch.setattr(
+        notices, "practice_confirmed", lambda _s, **kw: seen["confirmed"].append(kw)
+    )
     return seen
 
 

@@ -33,7 +33,7 @@ class User(SQLModel, table=True):
     deleted_at: datetime | None = optional_timestamp()
 
 
-class AuthSession(SQLModel, table=True):
+class SignIn(SQLModel, table=True):
     """One signed-in device: the family of its rotating refresh tokens."""
 
     __tablename__ = "auth_session"
@@ -52,6 +52,7 @@ class RefreshToken(SQLModel, table=True):
     __tablename__ = "refresh_token"
 
     id: uuid.UUID = uuid_pk()
+    # The sign-in it belongs to (the column keeps the table's older name).
     session_id: uuid.UUID = Field(foreign_key="auth_session.id", ondelete="CASCADE", index=True)
     token_hash: str = Field(max_length=64, unique=True)
     created_at: datetime = timestamp()
@@ -127,7 +128,7 @@ class RecoveryCodeRead(Out):
     recovery_code: str
 
 
-class SessionRead(Out):
+class SignInRead(Out):
     id: uuid.UUID
     device: str | None
     created_at: datetime

@@ -13,10 +13,10 @@ from sqlmodel import Session, col, select
 
 from tandem.accounts import devices, hooks, person_data
 from tandem.accounts.models import (
-    AuthSession,
     RefreshToken,
     RegisterBody,
     Role,
+    SignIn,
     User,
     UserUpdate,
 )
@@ -39,11 +39,11 @@ MAX_SUCCESSOR_HOPS = 5
 
 
 @dataclass
-class SignIn:
+class Tokens:
     access_token: str
     expires_in: int
     refresh_token: str
-    session_id: uuid.UUID
+    sign_in_id: uuid.UUID
 
 
 # --- registration -------------------------------------------------------------------------
@@ -131,9 +131,9 @@ def find_account(session: Session, email: str) -> User | None:
     ).first()
 
 
-def start_session(
+def start_sign_in(
     session: Session, *, settings: Settings, user: User, device: str | None
-) -> SignIn:
+) -> Tokens:
     now = utcnow()
     if user.role == Role.therapist:
         idle = timedelta(hours=settings.therapist_session_idle_hours)
@@ -141,52 +141,52 @@ def start_session(
     else:
         idle = timedelta(days=settings.session_idle_days)
         absolute = timedelta(days=settings.session_absolute_days)
-    auth_session = AuthSession(
+    sign_in = SignIn(
         user_id=user.id,
         expires_at=now + absolute,
         idle_seconds=int(idle.total_seconds()),
         device=devices.describe(device),
     )
-    session.add(auth_session)
+    session.add(sign_in)
     session.flush()
-    refresh = _new_refresh_token(session, auth_session.id)
+    refresh = _new_refresh_token(session, sign_in.id)
     session.commit()
     access, expires_in = issue_access_token(
-        user_id=user.id, session_id=auth_session.id, settings=settings
+        user_id=user.id, sign_in_id=sign_in.id, settings=settings
     )
-    return SignIn(access, expires_in, refresh, auth_session.id)
+    return Tokens(access, expires_in, refresh, sign_in.id)
 
 
-def _new_refresh_token(session: Session, session_id: uuid.UUID) -> str:
+def _new_refresh_token(session: Session, sign_in_id: uuid.UUID) -> str:
     token = new_token()
-    session.add(RefreshToken(session_id=session_id, token_hash=digest(token)))
+    session.add(RefreshToken(session_id=sign_in_id, token_hash=digest(token)))
     return token
 
 
-def session_alive(auth_session: Any) -> bool:
+def sign_in_alive(sign_in: Any) -> bool:
     """Whether a sign-in session (a row with its revoked_at, last_used_at, idle_seconds and
     expires_at) is still good; plans/reads.py checks it on rows of its own."""
-    return _session_alive(auth_session)
+    return _sign_in_alive(sign_in)
 
 
-def _session_alive(auth_session: AuthSession | None) -> bool:
-    if auth_session is None or auth_session.revoked_at is not None:
+def _sign_in_alive(sign_in: SignIn | None) -> bool:
+    if sign_in is None or sign_in.revoked_at is not None:
         return False
     now = utcnow()
-    idle_limit = auth_session.last_used_at + timedelta(seconds=auth_session.idle_seconds)
-    return now < auth_session.expires_at and now < idle_limit
+    idle_limit = sign_in.last_used_at + timedelta(seconds=sign_in.idle_seconds)
+    return now < sign_in.expires_at and now < idle_limit
 
 
-def refresh(session: Session, *, settings: Settings, token: str | None) -> SignIn:
+def refresh(session: Session, *, settings: Settings, token: str | None) -> Tokens:
     if not token or len(token) > 200:
         raise Unauthorized("Not signed in")
     row = session.exec(select(RefreshToken).where(RefreshToken.token_hash == digest(token))).first()
     if row is None:
         raise Unauthorized("Not signed in")
-    auth_session = session.get(AuthSession, row.session_id)
-    if not _session_alive(auth_session):
+    sign_in = session.get(SignIn, row.session_id)
+    if not _sign_in_alive(sign_in):
         raise Unauthorized("Signed out")
-    assert auth_session is not None
+    assert sign_in is not None
     now = utcnow()
     # Conditional update: of several tabs refreshing at once, one rotates the token...
     rotated = session.execute(
@@ -199,12 +199,12 @@ def refresh(session: Session, *, settings: Settings, token: str | None) -> SignI
         grace = timedelta(seconds=settings.refresh_grace_seconds)
         if row.rotated_at is None or now - row.rotated_at > grace:
             # ...and a rotated token seen again later means it was stolen: end the family.
-            revoke_session(session, auth_session_id=auth_session.id)
+            end_sign_in(session, sign_in_id=sign_in.id)
             audit.record(
                 session,
                 action="session.reuse_detected",
-                actor_id=auth_session.user_id,
-                subject_user_id=auth_session.user_id,
+                actor_id=sign_in.user_id,
+                subject_user_id=sign_in.user_id,
             )
             session.commit()
             raise Unauthorized("Signed out")
@@ -215,14 +215,14 @@ def refresh(session: Session, *, settings: Settings, token: str | None) -> SignI
             raise Unauthorized("Signed out")
     else:
         new_refresh = successor(token, settings)
-        session.add(RefreshToken(session_id=auth_session.id, token_hash=digest(new_refresh)))
-    auth_session.last_used_at = now
-    session.add(auth_session)
+        session.add(RefreshToken(session_id=sign_in.id, token_hash=digest(new_refresh)))
+    sign_in.last_used_at = now
+    session.add(sign_in)
     session.commit()
     access, expires_in = issue_access_token(
-        user_id=auth_session.user_id, session_id=auth_session.id, settings=settings
+        user_id=sign_in.user_id, sign_in_id=sign_in.id, settings=settings
     )
-    return SignIn(access, expires_in, new_refresh, auth_session.id)
+    return Tokens(access, expires_in, new_refresh, sign_in.id)
 
 
 def successor(token: str, settings: Settings) -> str:
@@ -247,10 +247,8 @@ def _live_successor(session: Session, token: str, settings: Settings) -> str | N
     return None
 
 
-def logout(
-    session: Session, *, user: User, auth_session_id: uuid.UUID, endpoint: str | None
-) -> None:
-    revoke_session(session, auth_session_id=auth_session_id)
+def logout(session: Session, *, user: User, sign_in_id: uuid.UUID, endpoint: str | None) -> None:
+    end_sign_in(session, sign_in_id=sign_in_id)
     if endpoint:
         person_data.device_signed_out(session, user=user, endpoint=endpoint)
     session.commit()
@@ -263,53 +261,53 @@ def display_names(session: Session, user_ids: set[uuid.UUID]) -> dict[uuid.UUID,
     return dict(rows.all())
 
 
-def revoke_session(session: Session, *, auth_session_id: uuid.UUID) -> None:
+def end_sign_in(session: Session, *, sign_in_id: uuid.UUID) -> None:
     session.execute(
-        update(AuthSession)
-        .where(col(AuthSession.id) == auth_session_id, col(AuthSession.revoked_at).is_(None))
+        update(SignIn)
+        .where(col(SignIn.id) == sign_in_id, col(SignIn.revoked_at).is_(None))
         .values(revoked_at=utcnow())
     )
 
 
-def revoke_all_sessions(
+def end_all_sign_ins(
     session: Session, *, user_id: uuid.UUID, except_id: uuid.UUID | None = None
 ) -> None:
-    statement = update(AuthSession).where(
-        col(AuthSession.user_id) == user_id, col(AuthSession.revoked_at).is_(None)
+    statement = update(SignIn).where(
+        col(SignIn.user_id) == user_id, col(SignIn.revoked_at).is_(None)
     )
     if except_id is not None:
-        statement = statement.where(col(AuthSession.id) != except_id)
+        statement = statement.where(col(SignIn.id) != except_id)
     session.execute(statement.values(revoked_at=utcnow()))
 
 
-def user_for_access(session: Session, *, user_id: uuid.UUID, session_id: uuid.UUID) -> User | None:
+def user_for_access(session: Session, *, user_id: uuid.UUID, sign_in_id: uuid.UUID) -> User | None:
     """The user behind an access token, only while its sign-in session is alive."""
     found = session.exec(
-        select(User, AuthSession)
-        .join(AuthSession, col(AuthSession.user_id) == User.id)
-        .where(AuthSession.id == session_id, User.id == user_id, col(User.deleted_at).is_(None))
+        select(User, SignIn)
+        .join(SignIn, col(SignIn.user_id) == User.id)
+        .where(SignIn.id == sign_in_id, User.id == user_id, col(User.deleted_at).is_(None))
     ).first()
-    if found is None or not _session_alive(found[1]):
+    if found is None or not _sign_in_alive(found[1]):
         return None
     return found[0]
 
 
-def active_sessions(session: Session, user: User) -> list[AuthSession]:
+def active_sign_ins(session: Session, user: User) -> list[SignIn]:
     rows = session.exec(
-        select(AuthSession)
-        .where(AuthSession.user_id == user.id, col(AuthSession.revoked_at).is_(None))
-        .order_by(col(AuthSession.last_used_at).desc())
+        select(SignIn)
+        .where(SignIn.user_id == user.id, col(SignIn.revoked_at).is_(None))
+        .order_by(col(SignIn.last_used_at).desc())
     )
-    return [row for row in rows if _session_alive(row)]
+    return [row for row in rows if _sign_in_alive(row)]
 
 
-def sign_out_device(session: Session, *, user: User, auth_session_id: uuid.UUID) -> bool:
+def sign_out_device(session: Session, *, user: User, sign_in_id: uuid.UUID) -> bool:
     result = session.execute(
-        update(AuthSession)
+        update(SignIn)
         .where(
-            col(AuthSession.id) == auth_session_id,
-            col(AuthSession.user_id) == user.id,
-            col(AuthSession.revoked_at).is_(None),
+            col(SignIn.id) == sign_in_id,
+            col(SignIn.user_id) == user.id,
+            col(SignIn.revoked_at).is_(None),
         )
         .values(revoked_at=utcnow())
     )
@@ -325,7 +323,7 @@ def set_password(
     *,
     user_id: uuid.UUID,
     password_hash: str,
-    keep_session_id: uuid.UUID | None,
+    keep_sign_in_id: uuid.UUID | None,
     action: str,
     new_recovery_code: bool = False,
     while_code_hash: str | None = None,
@@ -343,7 +341,7 @@ def set_password(
         values["recovery_code_hash"] = digest(code)
     if session.execute(statement.values(**values)).rowcount != 1:
         raise Invalid("That email and recovery code do not match")
-    revoke_all_sessions(session, user_id=user_id, except_id=keep_session_id)
+    end_all_sign_ins(session, user_id=user_id, except_id=keep_sign_in_id)
     audit.record(session, action=action, actor_id=user_id, subject_user_id=user_id)
     return code
 
@@ -371,7 +369,7 @@ def reset_password(session: Session, *, settings: Settings, email: str, password
         session,
         user_id=user.id,
         password_hash=password_hash,
-        keep_session_id=None,
+        keep_sign_in_id=None,
         action="account.password_reset_by_operator",
         new_recovery_code=True,
     )
@@ -399,7 +397,7 @@ def delete_account(session: Session, *, user: User) -> None:
     # ...then the data key, last: every domain's sealed texts were sealed under it.
     crypto.destroy_data_key(session, user_id=user.id)
     session.execute(
-        update(AuthSession).where(col(AuthSession.user_id) == user.id).values(revoked_at=utcnow())
+        update(SignIn).where(col(SignIn.user_id) == user.id).values(revoked_at=utcnow())
     )
     user.email = f"deleted-{user.id}@invalid"
     user.display_name = "Former member"

@@ -42,7 +42,7 @@ AccessDep = Annotated[AccessClaims, Depends(access_claims)]
 
 def current_user(session: SessionDep, claims: AccessDep) -> User:
     # The session is looked up on every request: logout and deletion bite at once.
-    user = accounts.user_for_access(session, user_id=claims.user_id, session_id=claims.session_id)
+    user = accounts.user_for_access(session, user_id=claims.user_id, sign_in_id=claims.sign_in_id)
     if user is None:
         raise Unauthorized("Signed out")
     return user
@@ -57,7 +57,7 @@ def current_user_unlocked(request: Request, claims: AccessDep) -> User:
     a password and then write in a turn of their own (db.in_write_session)."""
     with Session(request.app.state.engine, expire_on_commit=False) as session:
         user = accounts.user_for_access(
-            session, user_id=claims.user_id, session_id=claims.session_id
+            session, user_id=claims.user_id, sign_in_id=claims.sign_in_id
         )
     if user is None:
         raise Unauthorized("Signed out")

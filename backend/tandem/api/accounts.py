@@ -13,7 +13,7 @@ from tandem.accounts.models import (
     RecoveryCodeRead,
     RegisterBody,
     RegisteredUser,
-    SessionRead,
+    SignInRead,
     TokenRead,
     User,
     UserRead,
@@ -36,9 +36,9 @@ from tandem.core.schemas import parse_id
 router = APIRouter(prefix="/api", tags=["accounts"])
 
 
-def _signed_in(response: Response, sign_in: service.SignIn, settings: Any) -> TokenRead:
-    set_refresh_cookie(response, sign_in.refresh_token, settings)
-    return TokenRead(access_token=sign_in.access_token, expires_in=sign_in.expires_in)
+def _signed_in(response: Response, tokens: service.Tokens, settings: Any) -> TokenRead:
+    set_refresh_cookie(response, tokens.refresh_token, settings)
+    return TokenRead(access_token=tokens.access_token, expires_in=tokens.expires_in)
 
 
 @router.post(
@@ -66,7 +66,7 @@ async def login(
     settings: SettingsDep,
     address: ClientAddress,
 ) -> TokenRead:
-    sign_in = await credentials.login(
+    tokens = await credentials.login(
         request.app.state.engine,
         settings=settings,
         email=data.email,
@@ -74,7 +74,7 @@ async def login(
         address=address,
         device=request.headers.get("user-agent"),
     )
-    return _signed_in(response, sign_in, settings)
+    return _signed_in(response, tokens, settings)
 
 
 @router.post("/auth/refresh", response_model=TokenRead, responses=errors(401))
@@ -100,7 +100,7 @@ def logout(
     service.logout(
         session,
         user=user,
-        auth_session_id=claims.session_id,
+        sign_in_id=claims.sign_in_id,
         endpoint=data.endpoint if data else None,
     )
     clear_refresh_cookie(response)
@@ -147,7 +147,7 @@ async def delete_me(
         request.app.state.engine,
         settings=settings,
         user=user,
-        auth_session_id=claims.session_id,
+        sign_in_id=claims.sign_in_id,
         password=data.password if data else None,
         address=address,
     )
@@ -169,7 +169,7 @@ async def change_password(
         user=user,
         current=data.current_password,
         new=data.new_password,
-        auth_session_id=claims.session_id,
+        sign_in_id=claims.sign_in_id,
         address=address,
     )
 
@@ -188,36 +188,36 @@ async def renew_recovery_code(
         request.app.state.engine,
         settings=settings,
         user=user,
-        auth_session_id=claims.session_id,
+        sign_in_id=claims.sign_in_id,
         password=data.password,
         address=address,
     )
     return RecoveryCodeRead(recovery_code=code)
 
 
-@router.get("/me/sessions", response_model=list[SessionRead])
-def my_sessions(user: CurrentUser, claims: AccessDep, session: SessionDep) -> list[SessionRead]:
+@router.get("/me/sessions", response_model=list[SignInRead])
+def my_sign_ins(user: CurrentUser, claims: AccessDep, session: SessionDep) -> list[SignInRead]:
     return [
-        SessionRead(
+        SignInRead(
             id=s.id,
             device=devices.stored_label(s.device),
             created_at=s.created_at,
             last_used_at=s.last_used_at,
-            current=s.id == claims.session_id,
+            current=s.id == claims.sign_in_id,
         )
-        for s in service.active_sessions(session, user)
+        for s in service.active_sign_ins(session, user)
     ]
 
 
 @router.delete("/me/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
 def sign_out_device(session_id: str, user: CurrentUser, session: SessionDep) -> None:
-    if not service.sign_out_device(session, user=user, auth_session_id=parse_id(session_id)):
+    if not service.sign_out_device(session, user=user, sign_in_id=parse_id(session_id)):
         raise NotFound()
 
 
 @router.delete("/me/sessions", status_code=status.HTTP_204_NO_CONTENT)
 def sign_out_everywhere(response: Response, user: CurrentUser, session: SessionDep) -> None:
-    service.revoke_all_sessions(session, user_id=user.id)
+    service.end_all_sign_ins(session, user_id=user.id)
     session.commit()
     clear_refresh_cookie(response)
 

@@ -8,14 +8,14 @@ from tandem.core.db import SessionDep, in_write_connection
 from tandem.core.schemas import parse_id
 from tandem.couples import service as couples
 from tandem.exercises.service import library_ready
-from tandem.plans import answers, progress, reads, service, sessions
+from tandem.plans import answers, practice_logs, progress, reads, service
 from tandem.plans.models import (
     AdherenceRead,
     DisputeBody,
     PlanPut,
     PlanRead,
-    SessionLogCreate,
-    SessionLogRead,
+    PracticeLogCreate,
+    PracticeLogRead,
 )
 
 router = APIRouter(prefix="/api", tags=["plans"], dependencies=[Depends(library_ready)])
@@ -114,16 +114,16 @@ def read_adherence(
 @router.post(
     "/plan-items/{item_id}/sessions",
     status_code=status.HTTP_201_CREATED,
-    response_model=SessionLogRead,
+    response_model=PracticeLogRead,
 )
-async def log_session(
-    item_id: str, data: SessionLogCreate, request: Request, claims: AccessDep
+async def log_practice(
+    item_id: str, data: PracticeLogCreate, request: Request, claims: AccessDep
 ) -> Response:
     # The busiest write: authentication, the use case and the answer in one threadpool hop,
-    # one query for every check (plans/sessions.py).
+    # one query for every check (plans/practice_logs.py).
     code, body = await in_write_connection(
         request.app.state.engine,
-        sessions.log_session_json,
+        practice_logs.log_practice_json,
         claims=claims,
         item_id=item_id,
         data=data,
@@ -131,19 +131,19 @@ async def log_session(
     return Response(body, status_code=code, media_type="application/json")
 
 
-@router.post("/sessions/{session_id}/confirm", response_model=SessionLogRead)
-def confirm_session(session_id: str, user: CurrentUser, session: SessionDep) -> SessionLogRead:
+@router.post("/sessions/{session_id}/confirm", response_model=PracticeLogRead)
+def confirm_practice(session_id: str, user: CurrentUser, session: SessionDep) -> PracticeLogRead:
     return answers.answer(session, user=user, log_id=parse_id(session_id), confirm=True)
 
 
-@router.post("/sessions/{session_id}/dispute", response_model=SessionLogRead)
-def dispute_session(
+@router.post("/sessions/{session_id}/dispute", response_model=PracticeLogRead)
+def dispute_practice(
     session_id: str,
     user: CurrentUser,
     session: SessionDep,
     settings: SettingsDep,
     data: Annotated[DisputeBody | None, Body()] = None,
-) -> SessionLogRead:
+) -> PracticeLogRead:
     # The body is optional: an offline queue replays a dispute made without a reason as a
     # bare POST.
     return answers.answer(
@@ -157,5 +157,5 @@ def dispute_session(
 
 
 @router.delete("/sessions/{session_id}", status_code=status.HTTP_204_NO_CONTENT)
-def withdraw_session(session_id: str, user: CurrentUser, session: SessionDep) -> None:
+def withdraw_practice(session_id: str, user: CurrentUser, session: SessionDep) -> None:
     answers.withdraw(session, user=user, log_id=parse_id(session_id))

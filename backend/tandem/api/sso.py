@@ -165,7 +165,7 @@ async def sso_callback(request: Request) -> RedirectResponse:
         log.info("sso: callback refused: email not verified by the provider")
         raise Forbidden(UNVERIFIED_EMAIL)
     issuer = str(claims.get("iss") or settings.sso_issuer)
-    sign_in = await run_in_threadpool(
+    tokens = await run_in_threadpool(
         _sign_in,
         request.app.state.engine,
         settings,
@@ -175,7 +175,7 @@ async def sso_callback(request: Request) -> RedirectResponse:
         device=request.headers.get("user-agent"),
     )
     response = RedirectResponse(f"{settings.base_url.rstrip('/')}/#/signed-in", status_code=302)
-    set_refresh_cookie(response, sign_in.refresh_token, settings)
+    set_refresh_cookie(response, tokens.refresh_token, settings)
     return response
 
 
@@ -198,7 +198,7 @@ def email_trusted(claims: dict, settings: Settings) -> bool:
 
 def _sign_in(
     engine: Engine, settings: Settings, *, subject: str, email: str, name: str, device: str | None
-) -> service.SignIn:
+) -> service.Tokens:
     if len(subject) > 255:
         raise CallbackRefused()
     email = email.strip().lower()
@@ -237,4 +237,4 @@ def _sign_in(
         elif allowed and user.email.rpartition("@")[2] not in allowed:
             raise Forbidden("Accounts of this email domain cannot sign in here")
         audit.record(session, action="session.sso", actor_id=user.id, subject_user_id=user.id)
-        return service.start_session(session, settings=settings, user=user, device=device)
+        return service.start_sign_in(session, settings=settings, user=user, device=device)

@@ -73,18 +73,18 @@ def record_reads_in_couples(
     if not any(reads.values()):
         return
     session.commit()
-    with write_session(session.get_bind()) as log_session:  # type: ignore[arg-type]
+    with write_session(session.get_bind()) as log_writer:  # type: ignore[arg-type]
         for couple_id in sorted(reads):
             for author_id in sorted(reads[couple_id]):
                 record(
-                    log_session,
+                    log_writer,
                     action=action,
                     actor_id=reader_id,
                     couple_id=couple_id,
                     subject_user_id=author_id,
                     detail=detail,
                 )
-        log_session.commit()
+        log_writer.commit()
 
 
 def events_about(session: Session, user_id: uuid.UUID, limit: int = 200) -> list[AuditEvent]:

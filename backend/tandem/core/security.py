@@ -81,7 +81,7 @@ def normalize_code(code: str) -> str:
 @dataclass(frozen=True)
 class AccessClaims:
     user_id: uuid.UUID
-    session_id: uuid.UUID
+    sign_in_id: uuid.UUID  # the sign-in (signed-in device) it was issued for: claim "sid"
 
 
 def _key(settings: Settings) -> OctKey:
@@ -89,7 +89,7 @@ def _key(settings: Settings) -> OctKey:
 
 
 def issue_access_token(
-    *, user_id: uuid.UUID, session_id: uuid.UUID, settings: Settings
+    *, user_id: uuid.UUID, sign_in_id: uuid.UUID, settings: Settings
 ) -> tuple[str, int]:
     now = datetime.now(UTC)
     lifetime = timedelta(minutes=settings.access_token_minutes)
@@ -97,7 +97,7 @@ def issue_access_token(
         "iss": settings.base_url,
         "aud": settings.base_url + "/api",
         "sub": str(user_id),
-        "sid": str(session_id),
+        "sid": str(sign_in_id),
         "iat": int(now.timestamp()),
         "exp": int((now + lifetime).timestamp()),
         "jti": secrets.token_hex(8),

@@ -37,7 +37,7 @@ from tandem.journal.models import (
     SharedNote,
     Visibility,
 )
-from tandem.plans.models import PlanItem, SessionLog, WeeklyPlan
+from tandem.plans.models import PlanItem, PracticeLog, WeeklyPlan
 
 log = logging.getLogger("tandem.journal")
 
@@ -246,10 +246,10 @@ def _check_references(session: Session, *, couple_id: uuid.UUID, data: CheckinCr
             raise Invalid("plan_item_id is not an exercise of this couple's plans")
     if data.session_id is not None:
         item_id = session.exec(
-            select(SessionLog.plan_item_id)
-            .join(PlanItem, col(PlanItem.id) == SessionLog.plan_item_id)
+            select(PracticeLog.plan_item_id)
+            .join(PlanItem, col(PlanItem.id) == PracticeLog.plan_item_id)
             .join(WeeklyPlan, col(WeeklyPlan.id) == PlanItem.plan_id)
-            .where(SessionLog.id == data.session_id, WeeklyPlan.couple_id == couple_id)
+            .where(PracticeLog.id == data.session_id, WeeklyPlan.couple_id == couple_id)
         ).first()
         if item_id is None:
             raise Invalid("session_id is not a session of this couple")

@@ -26,8 +26,8 @@ from tandem.plans.models import (
     PlanItemRead,
     PlanRead,
     PlanStatus,
-    SessionLog,
-    SessionLogRead,
+    PracticeLog,
+    PracticeLogRead,
     WeeklyPlan,
 )
 
@@ -51,17 +51,17 @@ _PLAN = (
         Exercise.title,
         Exercise.category,
         PlanItemAssignee.user_id.label("assignee_id"),
-        SessionLog.id.label("log_id"),
-        SessionLog.logged_by,
-        SessionLog.done_on,
-        SessionLog.status.label("log_status"),
-        SessionLog.confirmed_by,
-        SessionLog.disputed_by,
-        SessionLog.client_id,
-        SessionLog.created_at,
-        SessionLog.disputed_at,
-        SessionLog.sealed_dispute_reason,
-        SessionLog.withdrawn_reason,
+        PracticeLog.id.label("log_id"),
+        PracticeLog.logged_by,
+        PracticeLog.done_on,
+        PracticeLog.status.label("log_status"),
+        PracticeLog.confirmed_by,
+        PracticeLog.disputed_by,
+        PracticeLog.client_id,
+        PracticeLog.created_at,
+        PracticeLog.disputed_at,
+        PracticeLog.sealed_dispute_reason,
+        PracticeLog.withdrawn_reason,
     )
     .select_from(WeeklyPlan)
     .outerjoin(
@@ -71,14 +71,14 @@ _PLAN = (
     .outerjoin(Exercise, col(Exercise.id) == PlanItem.exercise_id)
     .outerjoin(PlanItemAssignee, col(PlanItemAssignee.plan_item_id) == PlanItem.id)
     .outerjoin(
-        SessionLog,
+        PracticeLog,
         and_(
-            col(SessionLog.plan_item_id) == PlanItem.id,
+            col(PracticeLog.plan_item_id) == PlanItem.id,
             # Withdrawn by their author: gone. Closed because someone left: kept, so the
             # partner left behind sees why nothing waits any more.
             or_(
-                SessionLog.status != LogStatus.withdrawn,
-                col(SessionLog.withdrawn_reason).is_not(None),
+                PracticeLog.status != LogStatus.withdrawn,
+                col(PracticeLog.withdrawn_reason).is_not(None),
             ),
         ),
     )
@@ -90,7 +90,7 @@ _PLAN = (
         col(PlanItem.position),
         col(PlanItem.created_at),
         col(PlanItem.id),
-        col(SessionLog.created_at).desc(),
+        col(PracticeLog.created_at).desc(),
     )
 )
 
@@ -119,10 +119,10 @@ class _Reasons:
     was said (plans.answers.reason_readable), with one keyring for all of them."""
 
     def __init__(self) -> None:
-        self.sealed: list[tuple[SessionLogRead, Row]] = []
+        self.sealed: list[tuple[PracticeLogRead, Row]] = []
         self.authors: set[uuid.UUID] = set()
 
-    def add(self, read: SessionLogRead, row: Row) -> None:
+    def add(self, read: PracticeLogRead, row: Row) -> None:
         if row.sealed_dispute_reason is not None:
             self.sealed.append((read, row))
 
@@ -142,7 +142,7 @@ class _Reasons:
         else:
             self._open(crypto.Keyring(session, kek), readable)
 
-    def _open(self, keyring: crypto.Keyring, readable: list[tuple[SessionLogRead, Row]]) -> None:
+    def _open(self, keyring: crypto.Keyring, readable: list[tuple[PracticeLogRead, Row]]) -> None:
         for read, row in readable:
             read.dispute_reason = answers.open_reason(
                 keyring,
@@ -187,7 +187,7 @@ def _plan(
         tally = progress.tally_item(mode, row.times_per_week, assignees, counts)
         sessions = []
         for log in logs[item_id].values():
-            read = SessionLogRead(
+            read = PracticeLogRead(
                 id=log.log_id,
                 plan_item_id=item_id,
                 logged_by=log.logged_by,

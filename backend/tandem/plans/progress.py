@@ -32,7 +32,7 @@ from tandem.plans.models import (
     PlanItem,
     PlanItemAssignee,
     PlanStatus,
-    SessionLog,
+    PracticeLog,
     WeeklyPlan,
 )
 
@@ -145,12 +145,14 @@ def log_counts(session: Session, item_ids: Iterable[uuid.UUID]) -> dict[uuid.UUI
     if not item_ids:
         return counts
     rows = session.exec(
-        select(SessionLog.plan_item_id, SessionLog.logged_by, SessionLog.status, func.count())
+        select(PracticeLog.plan_item_id, PracticeLog.logged_by, PracticeLog.status, func.count())
         .where(
-            col(SessionLog.plan_item_id).in_(item_ids),
-            col(SessionLog.status).in_([LogStatus.done, LogStatus.awaiting_partner]),
+            col(PracticeLog.plan_item_id).in_(item_ids),
+            col(PracticeLog.status).in_([LogStatus.done, LogStatus.awaiting_partner]),
         )
-        .group_by(col(SessionLog.plan_item_id), col(SessionLog.logged_by), col(SessionLog.status))
+        .group_by(
+            col(PracticeLog.plan_item_id), col(PracticeLog.logged_by), col(PracticeLog.status)
+        )
     )
     for item_id, user_id, status, n in rows:
         counts[item_id][(user_id, LogStatus(status))] = n

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from tandem.accounts import service as accounts
-from tandem.accounts.models import AuthSession, Role, User
+from tandem.accounts.models import Role, SignIn, User
 from tandem.core import audit
 from tandem.core.errors import NotFound, Unauthorized
 from tandem.core.security import AccessClaims
@@ -27,17 +27,17 @@ from tandem.plans import plan_answer, progress
 #    zone (as deps.couple_member), in one query: no row means signed out.
 _ACCESS = (
     select(
-        AuthSession.revoked_at,
-        AuthSession.last_used_at,
-        AuthSession.idle_seconds,
-        AuthSession.expires_at,
+        SignIn.revoked_at,
+        SignIn.last_used_at,
+        SignIn.idle_seconds,
+        SignIn.expires_at,
         Membership.user_id,
         Membership.role,
         Membership.joined_at,
         Couple.timezone,
     )
-    .select_from(AuthSession)
-    .join(User, and_(col(User.id) == AuthSession.user_id, col(User.deleted_at).is_(None)))
+    .select_from(SignIn)
+    .join(User, and_(col(User.id) == SignIn.user_id, col(User.deleted_at).is_(None)))
     .outerjoin(
         Membership,
         and_(
@@ -46,7 +46,7 @@ _ACCESS = (
         ),
     )
     .outerjoin(Couple, col(Couple.id) == Membership.couple_id)
-    .where(AuthSession.id == bindparam("session_id"), User.id == bindparam("user_id"))
+    .where(SignIn.id == bindparam("sign_in_id"), User.id == bindparam("user_id"))
     .order_by(col(Membership.joined_at))
 )
 
@@ -67,9 +67,9 @@ def plan_json(
             couple = None  # 404, once the caller is known to be signed in
         rows = connection.execute(
             _ACCESS,
-            {"session_id": claims.session_id, "user_id": claims.user_id, "couple_id": couple},
+            {"sign_in_id": claims.sign_in_id, "user_id": claims.user_id, "couple_id": couple},
         ).all()
-        if not rows or not accounts.session_alive(rows[0]):
+        if not rows or not accounts.sign_in_alive(rows[0]):
             raise Unauthorized("Signed out")
         me = next((r for r in rows if r.user_id == claims.user_id), None)
         if couple is None or me is None:

@@ -21,8 +21,8 @@ from tandem.core.errors import Conflict, DomainError, Gone
 from tandem.core.security import digest
 from tandem.couples.models import Couple, Membership
 from tandem.exercises.models import Mode
-from tandem.plans import progress, sessions
-from tandem.plans.models import LogStatus, PlanItem, SessionLog, SessionLogCreate
+from tandem.plans import practice_logs, progress
+from tandem.plans.models import LogStatus, PlanItem, PracticeLog, PracticeLogCreate
 from tandem.practice_times import reminders
 from tandem.practice_times.models import PracticeSlot, ReminderAction, ReminderActionBody
 from tandem.reminders import actions as tokens
@@ -123,11 +123,11 @@ def _done(session: Session, *, user: User, notification: Notification, now: date
     client_id = uuid.uuid5(_DONE_NAMESPACE, str(notification.id))
     # The app's own use case: its checks (still a partner, item still in a published plan,
     # the day within the week) and its events; it commits, the spent token with it.
-    sessions.log_session(
+    practice_logs.log_practice(
         session,
         user=user,
         item_id=item_id,
-        data=SessionLogCreate(client_id=client_id, done_on=done_on),
+        data=PracticeLogCreate(client_id=client_id, done_on=done_on),
     )
 
 
@@ -142,10 +142,10 @@ def _already_logged(session: Session, *, item: PlanItem, user: User, day: Any) -
     """Logged that day by this person, or (joint) done together: a second log would count a
     session twice. A partner's log still waiting is not: logging confirms it."""
     logs = session.exec(
-        select(SessionLog).where(
-            SessionLog.plan_item_id == item.id,
-            SessionLog.done_on == day,
-            col(SessionLog.status).in_([LogStatus.done, LogStatus.awaiting_partner]),
+        select(PracticeLog).where(
+            PracticeLog.plan_item_id == item.id,
+            PracticeLog.done_on == day,
+            col(PracticeLog.status).in_([LogStatus.done, LogStatus.awaiting_partner]),
         )
     ).all()
     return any(

@@ -17,7 +17,7 @@ from tandem.core.db import utcnow
 from tandem.core.errors import Conflict, NotFound, TooManyRequests
 from tandem.couples.models import Membership
 from tandem.plans import progress
-from tandem.plans.models import LogStatus, PlanItem, SessionLog, WeeklyPlan
+from tandem.plans.models import LogStatus, PlanItem, PracticeLog, WeeklyPlan
 from tandem.practice_times import reminders
 from tandem.practice_times.models import Nudge, NudgeBody, PracticeSlot, SlotStatus
 from tandem.reminders import clock, outbox
@@ -33,7 +33,7 @@ def _subject(
 ) -> tuple[uuid.UUID, str]:
     """What the nudge is about, if it is this sender's and still waits: (id, link)."""
     if data.session_id is not None:
-        log = session.get(SessionLog, data.session_id)
+        log = session.get(PracticeLog, data.session_id)
         item = session.get(PlanItem, log.plan_item_id) if log else None
         plan = session.get(WeeklyPlan, item.plan_id) if item else None
         if log is None or plan is None or plan.couple_id != membership.couple_id:

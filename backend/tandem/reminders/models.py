@@ -29,8 +29,8 @@ class NotificationState(StrEnum):
 class Kind(StrEnum):
     reminder = "reminder"
     plan_published = "plan_published"
-    joint_session_logged = "joint_session_logged"
-    session_confirmed = "session_confirmed"
+    joint_practice_logged = "joint_session_logged"
+    practice_confirmed = "session_confirmed"
     partner_left = "partner_left"
     appointment = "appointment"
     measure_due = "measure_due"

@@ -33,29 +33,29 @@ def plan_published(
         )
 
 
-def joint_session_logged(
+def joint_practice_logged(
     session: Session,
     *,
     couple_id: uuid.UUID,
-    session_log_id: uuid.UUID,
+    practice_log_id: uuid.UUID,
     logged_by: uuid.UUID,
     notify_user_id: uuid.UUID,
 ) -> None:
-    """A partner logged a joint session: the other partner is asked to confirm it."""
+    """A partner logged a joint practice: the other partner is asked to confirm it."""
     outbox.enqueue_event(
         session,
         user_id=notify_user_id,
-        kind=Kind.joint_session_logged,
-        payload={"session_id": str(session_log_id), "url": f"/#/sessions/{session_log_id}"},
-        dedupe_key=f"logged:{session_log_id}:{notify_user_id}",
+        kind=Kind.joint_practice_logged,
+        payload={"session_id": str(practice_log_id), "url": f"/#/sessions/{practice_log_id}"},
+        dedupe_key=f"logged:{practice_log_id}:{notify_user_id}",
     )
 
 
-def session_confirmed(
+def practice_confirmed(
     session: Session,
     *,
     couple_id: uuid.UUID,
-    session_log_id: uuid.UUID,
+    practice_log_id: uuid.UUID,
     confirmed_by: uuid.UUID,
     notify_user_id: uuid.UUID,
 ) -> None:
@@ -63,9 +63,9 @@ def session_confirmed(
     outbox.enqueue_event(
         session,
         user_id=notify_user_id,
-        kind=Kind.session_confirmed,
-        payload={"session_id": str(session_log_id), "url": "/"},
-        dedupe_key=f"confirmed:{session_log_id}:{notify_user_id}",
+        kind=Kind.practice_confirmed,
+        payload={"session_id": str(practice_log_id), "url": "/"},
+        dedupe_key=f"confirmed:{practice_log_id}:{notify_user_id}",
     )
 
 

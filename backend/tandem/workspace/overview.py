@@ -28,7 +28,7 @@ from tandem.journal import service as journal
 from tandem.journal.models import CheckinRead, SharedCheckin, SharedNote
 from tandem.measures import results as measures
 from tandem.plans import progress
-from tandem.plans.models import LogStatus, PlanItem, SessionLog, WeeklyPlan
+from tandem.plans.models import LogStatus, PlanItem, PracticeLog, WeeklyPlan
 from tandem.workspace.models import (
     WAITING_DAYS,
     WINDOW_DAYS,
@@ -96,20 +96,20 @@ def _log_flags(
 ) -> dict[uuid.UUID, dict[str, int]]:
     """Per couple: joint logs waiting too long, and logs disputed within the window."""
     waiting = and_(
-        SessionLog.status == LogStatus.awaiting_partner,
-        col(SessionLog.created_at) < now - timedelta(days=WAITING_DAYS),
+        PracticeLog.status == LogStatus.awaiting_partner,
+        col(PracticeLog.created_at) < now - timedelta(days=WAITING_DAYS),
     )
     disputed = and_(
-        SessionLog.status == LogStatus.disputed,
-        col(SessionLog.updated_at) >= now - timedelta(days=WINDOW_DAYS),
+        PracticeLog.status == LogStatus.disputed,
+        col(PracticeLog.updated_at) >= now - timedelta(days=WINDOW_DAYS),
     )
     found: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
     for couple_id, status, n in session.exec(
-        select(WeeklyPlan.couple_id, SessionLog.status, func.count())
-        .join(PlanItem, col(PlanItem.id) == SessionLog.plan_item_id)
+        select(WeeklyPlan.couple_id, PracticeLog.status, func.count())
+        .join(PlanItem, col(PlanItem.id) == PracticeLog.plan_item_id)
         .join(WeeklyPlan, col(WeeklyPlan.id) == PlanItem.plan_id)
         .where(col(WeeklyPlan.couple_id).in_(couple_ids), or_(waiting, disputed))
-        .group_by(col(WeeklyPlan.couple_id), col(SessionLog.status))
+        .group_by(col(WeeklyPlan.couple_id), col(PracticeLog.status))
     ).all():
         found[couple_id][status] = n
     return found
@@ -121,8 +121,8 @@ def _last_activity(
     """The latest thing the partners did that this therapist can see: a session logged,
     confirmed, disputed or withdrawn; an entry or a preparation section shared with them."""
     logs = (
-        select(WeeklyPlan.couple_id, func.max(SessionLog.updated_at).label("at"))
-        .join(PlanItem, col(PlanItem.id) == SessionLog.plan_item_id)
+        select(WeeklyPlan.couple_id, func.max(PracticeLog.updated_at).label("at"))
+        .join(PlanItem, col(PlanItem.id) == PracticeLog.plan_item_id)
         .join(WeeklyPlan, col(WeeklyPlan.id) == PlanItem.plan_id)
         .where(col(WeeklyPlan.couple_id).in_(couple_ids))
         .group_by(col(WeeklyPlan.couple_id))
