@@ -31,7 +31,7 @@ from tandem.core.config import Settings
 from tandem.core.db import utcnow
 from tandem.core.errors import Conflict
 from tandem.couples.models import Membership
-from tandem.journal import service as journal
+from tandem.journal import entries
 from tandem.journal.models import Visibility
 
 # The label sealed into every section's associated data, in both tables: private sections
@@ -151,7 +151,7 @@ def put_my_prep(
             )
         if isinstance(row, PrepSection) and (new or row.visibility != section.visibility):
             row.visibility = section.visibility
-            row.partner_reader_id, row.therapist_reader_id = journal.readers(
+            row.partner_reader_id, row.therapist_reader_id = entries.readers(
                 session, couple_id=couple_id, author_id=me, visibility=section.visibility
             )
         row.updated_at = now

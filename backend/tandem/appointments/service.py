@@ -26,7 +26,7 @@ from tandem.core.errors import Invalid, NotFound
 from tandem.couples import service as couples
 from tandem.couples.models import Couple, Membership
 from tandem.reminders import clock, outbox
-from tandem.reminders.models import Kind, ReminderPreference
+from tandem.reminders.models import NotificationKind, ReminderPreference
 
 # Far enough for any real booking, near enough to catch a mistyped year.
 BOOKING_HORIZON = timedelta(days=2 * 366)
@@ -175,7 +175,7 @@ def _remind_partners(session: Session, *, appointment: Appointment, now: datetim
         outbox.enqueue_event(
             session,
             user_id=user.id,
-            kind=Kind.appointment,
+            kind=NotificationKind.appointment,
             payload={"appointment_id": str(appointment.id), "url": "/#/prep"},
             dedupe_key=f"{reminder_prefix(appointment.id)}{user.id}:{stamp}",
             now=due_at,

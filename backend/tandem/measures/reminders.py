@@ -21,7 +21,7 @@ from tandem.couples.models import Couple, Membership
 from tandem.measures import catalogue, due
 from tandem.measures.models import Cadence, MeasureAssignment, MeasureRespondent
 from tandem.reminders import clock, outbox
-from tandem.reminders.models import Kind, ReminderPreference
+from tandem.reminders.models import NotificationKind, ReminderPreference
 
 REMINDER_TIME = time(10, 0)
 # How often an assignment waiting for an appointment to be booked is looked at again.
@@ -116,7 +116,7 @@ def _remind(
     outbox.enqueue_event(
         session,
         user_id=user.id,
-        kind=Kind.measure_due,
+        kind=NotificationKind.measure_due,
         payload={"assignment_id": str(assignment.id), "url": "/"},
         dedupe_key=prefix(assignment.id, user.id, key),
         now=due_at,

@@ -27,7 +27,7 @@ from tandem.practice_times import reminders
 from tandem.practice_times.models import PracticeSlot, ReminderAction, ReminderActionBody
 from tandem.reminders import actions as tokens
 from tandem.reminders import clock, outbox
-from tandem.reminders.models import Kind, Notification, ReminderPreference
+from tandem.reminders.models import Notification, NotificationKind, ReminderPreference
 
 SPENT = ReminderAction.__table__  # type: ignore[attr-defined]
 GONE = "This reminder can no longer be answered from the notification; open Tandem instead"
@@ -102,7 +102,7 @@ def _done(session: Session, *, user: User, notification: Notification, now: date
     the partner's waiting log, as logging in the app does). Nothing left to log: nothing is."""
     # "Today" as the logging use case reads it (the account's zone), so the day always fits.
     today = now.astimezone(ZoneInfo(user.timezone)).date()
-    if notification.kind == Kind.slot.value:
+    if notification.kind == NotificationKind.slot.value:
         slot = _slot(session, notification.payload)
         if slot is None:
             raise Gone(GONE)

@@ -21,7 +21,7 @@ from tandem.plans.models import LogStatus, PlanItem, PracticeLog, WeeklyPlan
 from tandem.practice_times import reminders
 from tandem.practice_times.models import Nudge, NudgeBody, PracticeSlot, SlotStatus
 from tandem.reminders import clock, outbox
-from tandem.reminders.models import Kind, ReminderPreference
+from tandem.reminders.models import NotificationKind, ReminderPreference
 
 NUDGES = Nudge.__table__  # type: ignore[attr-defined]
 # A nudge delayed by quiet hours still makes sense the next morning; not much later.
@@ -93,7 +93,7 @@ def nudge(
         outbox.enqueue_event(
             session,
             user_id=receiver,
-            kind=Kind.nudge,
+            kind=NotificationKind.nudge,
             payload={"subject_id": str(subject_id), "url": url},
             dedupe_key=f"nudge:{nudge_id}",
             now=now,

@@ -21,7 +21,7 @@ from tandem.plans import progress
 from tandem.plans.models import LogStatus, PlanItem, PracticeLog, WeeklyPlan
 from tandem.practice_times.models import PracticeSlot, SlotStatus
 from tandem.reminders import clock, outbox
-from tandem.reminders.models import DEFAULT_SLOT_LEAD, Kind, ReminderPreference
+from tandem.reminders.models import DEFAULT_SLOT_LEAD, NotificationKind, ReminderPreference
 from tandem.reminders.outbox import Claimed
 
 
@@ -84,7 +84,7 @@ def _remind(session: Session, *, slot: PracticeSlot, user_id: uuid.UUID, now: da
         [
             {
                 "user_id": user_id,
-                "kind": Kind.slot.value,
+                "kind": NotificationKind.slot.value,
                 "payload": {
                     "slot_id": str(slot.id),
                     "version": str(slot.version),

@@ -33,7 +33,7 @@ from tandem.practice_times.models import (
     SlotStatus,
 )
 from tandem.reminders import outbox
-from tandem.reminders.models import Kind
+from tandem.reminders.models import NotificationKind
 
 # More than any plan asks for in a week (14 times), fewer than a runaway client would make.
 MAX_ACTIVE_PER_ITEM = 28
@@ -155,7 +155,7 @@ def _changed(
         outbox.enqueue_event(
             session,
             user_id=partner,
-            kind=Kind.slot_proposed,
+            kind=NotificationKind.slot_proposed,
             payload={"slot_id": str(slot.id), "version": str(slot.version), "url": "/#/week"},
             dedupe_key=f"proposed:{slot.id}:{slot.version}:{partner}",
             now=now,

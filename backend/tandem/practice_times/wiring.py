@@ -10,7 +10,7 @@ from tandem.core.config import Settings
 from tandem.core.db import utcnow
 from tandem.practice_times import feed, nudges, reminders, service
 from tandem.reminders import hooks
-from tandem.reminders.models import Kind
+from tandem.reminders.models import NotificationKind
 
 
 def _export(session: Session, user: User, _settings: Settings) -> dict[str, Any]:
@@ -28,8 +28,8 @@ def _erase(session: Session, user: User) -> None:
 
 def register() -> None:
     # Asked by the worker just before a row of these kinds goes out: is it still wanted?
-    hooks.register_send_check(Kind.slot.value, reminders.slot_reminder_wanted)
-    hooks.register_send_check(Kind.slot_proposed.value, reminders.proposal_still_open)
-    hooks.register_send_check(Kind.nudge.value, reminders.nudge_still_fits)
+    hooks.register_send_check(NotificationKind.slot.value, reminders.slot_reminder_wanted)
+    hooks.register_send_check(NotificationKind.slot_proposed.value, reminders.proposal_still_open)
+    hooks.register_send_check(NotificationKind.nudge.value, reminders.nudge_still_fits)
     hooks.on_preferences_changed("practice_times", reminders.replan_person)
     person_data.register("practice_times", export=_export, erase=_erase)

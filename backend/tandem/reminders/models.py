@@ -26,7 +26,7 @@ class NotificationState(StrEnum):
     skipped = "skipped"
 
 
-class Kind(StrEnum):
+class NotificationKind(StrEnum):
     reminder = "reminder"
     plan_published = "plan_published"
     joint_practice_logged = "joint_session_logged"

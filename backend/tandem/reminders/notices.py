@@ -11,7 +11,7 @@ from datetime import date
 from sqlmodel import Session
 
 from tandem.reminders import outbox
-from tandem.reminders.models import Kind
+from tandem.reminders.models import NotificationKind
 
 
 def plan_published(
@@ -27,7 +27,7 @@ def plan_published(
         outbox.enqueue_event(
             session,
             user_id=user_id,
-            kind=Kind.plan_published,
+            kind=NotificationKind.plan_published,
             payload={"plan_id": str(plan_id), "url": "/"},
             dedupe_key=f"published:{plan_id}:{user_id}",
         )
@@ -45,7 +45,7 @@ def joint_practice_logged(
     outbox.enqueue_event(
         session,
         user_id=notify_user_id,
-        kind=Kind.joint_practice_logged,
+        kind=NotificationKind.joint_practice_logged,
         payload={"session_id": str(practice_log_id), "url": f"/#/sessions/{practice_log_id}"},
         dedupe_key=f"logged:{practice_log_id}:{notify_user_id}",
     )
@@ -63,7 +63,7 @@ def practice_confirmed(
     outbox.enqueue_event(
         session,
         user_id=notify_user_id,
-        kind=Kind.practice_confirmed,
+        kind=NotificationKind.practice_confirmed,
         payload={"session_id": str(practice_log_id), "url": "/"},
         dedupe_key=f"confirmed:{practice_log_id}:{notify_user_id}",
     )
@@ -86,7 +86,7 @@ def partner_left(
         outbox.enqueue_event(
             session,
             user_id=user_id,
-            kind=Kind.partner_left,
+            kind=NotificationKind.partner_left,
             payload={"couple_id": str(couple_id), "url": url},
             dedupe_key=f"left:{membership_id}:{user_id}",
         )

@@ -20,8 +20,8 @@ from sqlmodel import Session, col
 from tandem.core.db import utcnow, write_session
 from tandem.reminders import clock
 from tandem.reminders.models import (
-    Kind,
     Notification,
+    NotificationKind,
     NotificationState,
     PushSubscription,
     ReminderPreference,
@@ -51,7 +51,7 @@ def enqueue_event(
     session: Session,
     *,
     user_id: uuid.UUID,
-    kind: Kind,
+    kind: NotificationKind,
     payload: dict[str, str],
     dedupe_key: str,
     now: datetime | None = None,

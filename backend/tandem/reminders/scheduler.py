@@ -12,7 +12,7 @@ from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from tandem.reminders import clock, hooks, outbox
-from tandem.reminders.models import Kind, ReminderPreference, parse_clock
+from tandem.reminders.models import NotificationKind, ReminderPreference, parse_clock
 
 HORIZON_DAYS = 2
 
@@ -51,7 +51,7 @@ def occurrences(pref: ReminderPreference, *, now: datetime) -> tuple[list[dict[s
                 rows.append(
                     {
                         "user_id": pref.user_id,
-                        "kind": Kind.reminder.value,
+                        "kind": NotificationKind.reminder.value,
                         "payload": {"url": "/"},
                         "due_at": due_at,
                         "dedupe_key": reminder_key(pref.user_id, day, at),

@@ -26,7 +26,7 @@ from tandem.core.errors import DATABASE_UNAVAILABLE
 from tandem.reminders import actions, clock, hooks, outbox, scheduler, sender
 from tandem.reminders import service as reminders
 from tandem.reminders.models import (
-    Kind,
+    NotificationKind,
     NotificationState,
     PushSubscription,
     ReminderPreference,
@@ -189,12 +189,12 @@ class Dispatcher:
         """Why this row must not go out now, if it must not."""
         if row.expires_at is not None and now >= row.expires_at:
             return Outcome(row.id, NotificationState.skipped, error="expired")
-        if row.kind == Kind.test.value:
+        if row.kind == NotificationKind.test.value:
             return None
         check = hooks.send_check(row.kind)
         if check is not None and (reason := check(session, row, now)) is not None:
             return Outcome(row.id, NotificationState.skipped, error=reason)
-        if row.kind != Kind.reminder.value:
+        if row.kind != NotificationKind.reminder.value:
             if pref is not None and clock.in_quiet_hours(pref, now):
                 # error=None: put back without counting an attempt.
                 return Outcome(
@@ -213,7 +213,7 @@ class Dispatcher:
         return None
 
     def _ttl(self, row: Claimed, now: datetime) -> tuple[int, str]:
-        if row.kind == Kind.test.value:
+        if row.kind == NotificationKind.test.value:
             return TEST_TTL, "high"
         if row.expires_at is not None:
             return max(60, int((row.expires_at - now).total_seconds())), "normal"

@@ -21,8 +21,8 @@ from tandem.core import crypto
 from tandem.core.config import Settings
 from tandem.couples.models import Couple, Membership
 from tandem.exercises.models import Exercise, Mode
+from tandem.journal import entries as journal_entries
 from tandem.journal import ranges
-from tandem.journal import service as journal
 from tandem.journal.models import CheckinRead, NoteRead
 from tandem.plans import answers as plan_answers
 from tandem.plans import progress
@@ -276,7 +276,7 @@ def _journal(
     bounds: tuple[datetime, datetime],
 ) -> None:
     keyring = crypto.Keyring(session, settings.key_encryption_key)
-    for kind in (journal.NOTE, journal.CHECKIN):
+    for kind in (journal_entries.NOTE, journal_entries.CHECKIN):
         entries = ranges.shared_with(
             session,
             keyring=keyring,

@@ -24,7 +24,7 @@ from tandem.core.config import Settings
 from tandem.core.db import utcnow
 from tandem.couples.models import Couple, Membership
 from tandem.exercises.models import Mode
-from tandem.journal import service as journal
+from tandem.journal import entries
 from tandem.journal.models import CheckinRead, SharedCheckin, SharedNote
 from tandem.measures import results as measures
 from tandem.plans import progress
@@ -180,7 +180,7 @@ def _rating_flags(
     keyring = crypto.Keyring(session, settings.key_encryption_key)
     keyring.preload({row.author_id for row in rows})
     worst: dict[tuple[uuid.UUID, uuid.UUID], RatingFlag] = {}
-    for entry in journal.opened(keyring, journal.CHECKIN, rows):
+    for entry in entries.opened(keyring, entries.CHECKIN, rows):
         assert isinstance(entry, CheckinRead)
         value = getattr(entry.ratings, rule.key)
         if value is None or not rule.hits(value):
