@@ -2,6 +2,9 @@
 
 import json
 import logging
+import os
+import subprocess
+import sys
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -222,3 +225,24 @@ def _value(text: str, series: str, default: float | None = None) -> float:
     if default is not None:
         return default
     raise AssertionError(f"{series} not in the metrics")
+
+
+class TestMetricsAcrossProcesses:
+    def test_processes_sharing_a_directory_count_together(self, tmp_path: Path) -> None:
+        """PROMETHEUS_MULTIPROC_DIR: what two workers counted shows on any process's /metrics."""
+        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
+        count = (
+            "from tandem.core import metrics; metrics.prepare_multiprocess_dir(); "
+            "metrics.push_outcome('gone')"
+        )
+        for _ in range(2):
+            subprocess.run([sys.executable, "-c", count], env=env, check=True, timeout=60)
+        shown = subprocess.run(
+            [sys.executable, "-c", "from tandem.core import metrics; print(metrics.render(None))"],
+            env=env,
+            check=True,
+            timeout=60,
+            capture_output=True,
+            text=True,
+        ).stdout
+        assert _value(shown, 'tandem_push_outcomes_total{status="gone"}') == 2
