@@ -34,7 +34,7 @@ def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 # No version banner (`server: uvicorn`), no clock hint; the client address comes from
-# Tandem's own trusted-proxy rule (deps.client_address), never from uvicorn's.
+# Tandem's own trusted-proxy rule (api/access.py::client_address), never from uvicorn's.
 UVICORN_OPTIONS = {
     "server_header": False,
     "date_header": False,

@@ -1,4 +1,4 @@
-"""Accounts: registration, sign-in sessions with rotating refresh tokens, recovery, deletion."""
+"""Accounts: registration, sign-ins with rotating refresh tokens, recovery, deletion."""
 
 import hashlib
 import hmac
@@ -164,8 +164,9 @@ def _new_refresh_token(session: Session, sign_in_id: uuid.UUID) -> str:
 
 
 def sign_in_alive(sign_in: Any) -> bool:
-    """Whether a sign-in session (a row with its revoked_at, last_used_at, idle_seconds and
-    expires_at) is still good; plans/reads.py checks it on rows of its own."""
+    """Whether a sign-in (a row with its revoked_at, last_used_at, idle_seconds and expires_at)
+    is still good; api/access.py::couple_access and the practice-log write check it on rows of
+    their own."""
     return _sign_in_alive(sign_in)
 
 
@@ -281,7 +282,7 @@ def end_all_sign_ins(
 
 
 def user_for_access(session: Session, *, user_id: uuid.UUID, sign_in_id: uuid.UUID) -> User | None:
-    """The user behind an access token, only while its sign-in session is alive."""
+    """The user behind an access token, only while its sign-in is alive."""
     found = session.exec(
         select(User, SignIn)
         .join(SignIn, col(SignIn.user_id) == User.id)

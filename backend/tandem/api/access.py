@@ -1,21 +1,28 @@
-"""The one place where who-is-asking and membership are checked, on every request."""
+"""The one place where who-is-asking and membership are checked, on every request: as FastAPI
+dependencies (CurrentUser, CoupleMember, ...) for the routes, and on a plain connection
+(`couple_access`) for the fast paths that skip the dependencies."""
 
 import ipaddress
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlmodel import Session
+from sqlalchemy import and_, bindparam
+from sqlalchemy.engine import Connection
+from sqlmodel import Session, col, select
 
 from tandem.accounts import service as accounts
-from tandem.accounts.models import Role, User
+from tandem.accounts.models import Role, SignIn, User
 from tandem.core.config import Settings
 from tandem.core.db import SessionDep
 from tandem.core.errors import Forbidden, NotFound, Unauthorized
 from tandem.core.schemas import parse_id
 from tandem.core.security import AccessClaims, read_access_token
 from tandem.couples import service as couples
-from tandem.couples.models import Membership
+from tandem.couples.models import Couple, Membership
 
 bearer = HTTPBearer(auto_error=False)
 
@@ -120,3 +127,73 @@ def client_address(request: Request, settings: SettingsDep) -> str | None:
 
 
 ClientAddress = Annotated[str | None, Depends(client_address)]
+
+
+# --- the same checks on a plain connection, for the fast paths -------------------------------
+# A fast path answers from one connection in one threadpool hop, without dependencies; it asks
+# here, so who-is-asking and membership keep one home (tests/test_plan_reads.py holds the plan
+# read's answers to the dependencies').
+
+# Built once: constructing a statement costs more CPU than SQLite takes to run it. The sign-in
+# (as current_user) and the couple's active members with its time zone (as couple_member), in
+# one query: no row means signed out.
+_COUPLE_ACCESS = (
+    select(
+        SignIn.revoked_at,
+        SignIn.last_used_at,
+        SignIn.idle_seconds,
+        SignIn.expires_at,
+        Membership.user_id,
+        Membership.role,
+        Membership.joined_at,
+        Couple.timezone,
+    )
+    .select_from(SignIn)
+    .join(User, and_(col(User.id) == SignIn.user_id, col(User.deleted_at).is_(None)))
+    .outerjoin(
+        Membership,
+        and_(
+            Membership.couple_id == bindparam("couple_id"),
+            col(Membership.left_at).is_(None),
+        ),
+    )
+    .outerjoin(Couple, col(Couple.id) == Membership.couple_id)
+    .where(SignIn.id == bindparam("sign_in_id"), User.id == bindparam("user_id"))
+    .order_by(col(Membership.joined_at))
+)
+
+
+@dataclass(frozen=True)
+class CoupleAccess:
+    couple_id: uuid.UUID
+    user_id: uuid.UUID
+    role: str
+    joined_at: datetime
+    timezone: str  # the couple's
+    partner_ids: list[uuid.UUID]  # the active partners, by the time they joined
+
+
+def couple_access(connection: Connection, *, claims: AccessClaims, couple_id: str) -> CoupleAccess:
+    """What CurrentUser and CoupleMember check: 401 when signed out, then 404 when `couple_id`
+    is malformed or not a couple the caller belongs to now."""
+    try:
+        couple: uuid.UUID | None = uuid.UUID(couple_id)
+    except ValueError:
+        couple = None  # 404, once the caller is known to be signed in
+    rows = connection.execute(
+        _COUPLE_ACCESS,
+        {"sign_in_id": claims.sign_in_id, "user_id": claims.user_id, "couple_id": couple},
+    ).all()
+    if not rows or not accounts.sign_in_alive(rows[0]):
+        raise Unauthorized("Signed out")
+    me = next((r for r in rows if r.user_id == claims.user_id), None)
+    if couple is None or me is None:
+        raise NotFound()
+    return CoupleAccess(
+        couple_id=couple,
+        user_id=me.user_id,
+        role=me.role,
+        joined_at=me.joined_at,
+        timezone=rows[0].timezone,
+        partner_ids=[r.user_id for r in rows if r.role == Role.partner],
+    )

@@ -16,7 +16,7 @@ from fastapi import FastAPI
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute, iter_route_contexts
 
-from tandem.api import access as deps
+from tandem.api import access
 from tandem.core.db import get_session
 from tandem.core.schemas import ErrorOut
 
@@ -54,18 +54,18 @@ def _path_params(dependant: Dependant) -> bool:
 def implied_errors(route: APIRoute) -> set[int]:
     calls = set(_calls(route.dependant))
     codes: set[int] = set()
-    if deps.access_claims in calls:
+    if access.access_claims in calls:
         codes.add(401)
-    if calls & {deps.therapist, deps.couple_partner, deps.couple_therapist}:
+    if calls & {access.therapist, access.couple_partner, access.couple_therapist}:
         codes.add(403)
-    if deps.couple_member in calls or _path_params(route.dependant):
+    if access.couple_member in calls or _path_params(route.dependant):
         codes.add(404)
     if route.body_field is not None:
         # 400: a body that is not even text (FastAPI cannot decode it); 422: wrong JSON.
         codes |= {400, 413, 422}
-    if deps.client_address in calls:
+    if access.client_address in calls:
         codes.add(429)
-    if calls & {get_session, deps.access_claims} or route.body_field is not None:
+    if calls & {get_session, access.access_claims} or route.body_field is not None:
         codes.add(503)  # the database unreachable (errors.DATABASE_UNAVAILABLE)
     return codes
 

@@ -3,12 +3,13 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 from fastapi.concurrency import run_in_threadpool
 
+from tandem.api import plan_read
 from tandem.api.access import AccessDep, CoupleMember, CoupleTherapist, CurrentUser, SettingsDep
 from tandem.core.db import SessionDep, in_write_connection
 from tandem.core.schemas import parse_id
 from tandem.couples import service as couples
 from tandem.exercises.service import library_ready
-from tandem.plans import answers, practice_logs, progress, reads, service
+from tandem.plans import answers, practice_logs, progress, service
 from tandem.plans.models import (
     AdherenceRead,
     DisputeBody,
@@ -22,11 +23,11 @@ router = APIRouter(prefix="/api", tags=["plans"], dependencies=[Depends(library_
 
 
 # Declared before /plans/{week_start}, which would otherwise take "current" for a week.
-# Both reads run in one threadpool hop (plans/reads.py): the path every partner's phone takes.
+# Both reads run in one threadpool hop (api/plan_read.py): the path every partner's phone takes.
 @router.get("/couples/{couple_id}/plans/current", response_model=PlanRead)
 async def read_current_plan(couple_id: str, request: Request, claims: AccessDep) -> Response:
     body = await run_in_threadpool(
-        reads.plan_json,
+        plan_read.plan_json,
         request.app.state.engine,
         claims=claims,
         couple_id=couple_id,
@@ -41,7 +42,7 @@ async def read_plan(
     couple_id: str, week_start: str, request: Request, claims: AccessDep
 ) -> Response:
     body = await run_in_threadpool(
-        reads.plan_json,
+        plan_read.plan_json,
         request.app.state.engine,
         claims=claims,
         couple_id=couple_id,

@@ -245,7 +245,7 @@ def shared_for_appointment(
     return answers
 
 
-# --- export and deletion (through tandem.content) -----------------------------------------
+# --- export and deletion (accounts/person_data.py) ------------------------------------------
 
 
 def export_authored(session: Session, *, settings: Settings, user: User) -> list[dict[str, Any]]:

@@ -183,7 +183,7 @@ def _remind_partners(session: Session, *, appointment: Appointment, now: datetim
         )
 
 
-# --- export and deletion (through tandem.content) -----------------------------------------
+# --- export and deletion (accounts/person_data.py) ------------------------------------------
 
 
 def export_profile(session: Session, *, user: User) -> dict[str, Any]:

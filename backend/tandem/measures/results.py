@@ -281,7 +281,7 @@ def open_flag_counts(session: Session, *, user: User) -> list[FlagCountRead]:
     return [FlagCountRead(couple_id=c, open=n) for c, n in counts.items()]
 
 
-# --- export and deletion (through tandem.content) -----------------------------------------
+# --- export and deletion (accounts/person_data.py) ------------------------------------------
 
 
 def export_authored(session: Session, *, settings: Settings, user: User) -> dict[str, Any]:

@@ -2,7 +2,7 @@
 assignees and progress, and their practice logs, as one reader sees it (the dispute reasons
 said while they were there, opened with one keyring).
 
-One statement built once reads it all; the fast read (plans/reads.py) runs it on its own
+One statement built once reads it all; the fast read (api/plan_read.py) runs it on its own
 connection, the service (plans/service.py, after a therapist's change) on its session's.
 """
 

@@ -35,7 +35,7 @@ LOG_COLUMNS = (
     PracticeLog.withdrawn_reason,
 )
 
-# 1. Everything the checks need, in one query: the sign-in session (as deps.current_user; absent
+# 1. Everything the checks need, in one query: the sign-in (as access.current_user; absent
 #    when no sign_in_id is given), the item and its plan, the plan's couple's active members
 #    (the caller's role, the partners), the item's explicit assignees, and the log an earlier
 #    request of this user with this client_id produced (a replay). One row per member and

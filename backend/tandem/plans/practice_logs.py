@@ -6,9 +6,9 @@ CONFLICT DO NOTHING`, then read back): two requests racing (confirm against with
 confirms, a replay arriving twice) end in one state on both databases, without reading and
 then writing.
 
-Logging is the busiest write (docs/BENCHMARKS.md, "Load"), so it follows plans/reads.py:
+Logging is the busiest write (docs/BENCHMARKS.md, "Load"), so it follows api/plan_read.py:
 statements built once, run as Core on one connection in one threadpool hop. One query reads the
-sign-in session, the item, its plan, the couple's active members, the item's explicit assignees
+sign-in, the item, its plan, the couple's active members, the item's explicit assignees
 and an earlier request with this client_id; the common case then writes the log and its claim
 (one statement on PostgreSQL, two on SQLite) and commits. Answers to a log (confirm,
 dispute, withdraw) live in plans/answers.py.

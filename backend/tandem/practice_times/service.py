@@ -302,7 +302,7 @@ def parse_week(value: str | None) -> date | None:
     return day
 
 
-# --- export and deletion (through tandem.content) -----------------------------------------
+# --- export and deletion (accounts/person_data.py) ------------------------------------------
 
 
 def export(session: Session, *, user: User) -> list[dict[str, Any]]:
