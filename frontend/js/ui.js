@@ -87,9 +87,9 @@ export function say(message) {
   }, 6000);
 }
 
-/** @param {unknown} error */
-export function errorBox(error) {
-  return h('p', { class: 'error', role: 'alert', text: messageOf(error) });
+/** @param {string} message */
+export function errorBox(message) {
+  return h('p', { class: 'error', role: 'alert', text: message });
 }
 
 // A problem found before sending, about one control: shown next to it like the server's.
@@ -196,7 +196,7 @@ export async function busy(button, action, errorSlot) {
     return await action();
   } catch (error) {
     const rest = placeErrors(scope, error);
-    if (rest.length && errorSlot) errorSlot.replaceChildren(...rest.map((text) => errorBox({ message: text })));
+    if (rest.length && errorSlot) errorSlot.replaceChildren(...rest.map(errorBox));
     else if (rest.length) say(rest.join(' '));
     return undefined;
   } finally {

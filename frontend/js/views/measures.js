@@ -111,7 +111,7 @@ export async function renderAnswer(root, { params }) {
     });
     if (missing) {
       /** @type {HTMLElement | null} */ (form.querySelector(`[data-item="${CSS.escape(missing)}"] input`))?.focus();
-      errors.replaceChildren(errorBox({ message: 'Some questions still need an answer.' }));
+      errors.replaceChildren(errorBox('Some questions still need an answer.'));
       return;
     }
     busy(submit, async () => {
