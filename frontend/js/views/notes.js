@@ -107,7 +107,7 @@ export async function render(root, { params, state, go }) {
     h('p', { class: 'lead', text: tab === 'private'
       ? (alone ? 'Only you can read these, not even your therapist.' : 'Only you can read these. Not your partner, not your therapist.')
       : (alone ? 'Notes you shared with your therapist, and anything shared with you.' : 'Notes you shared, and notes shared with you.') }),
-    couple ? form : '', // (append() would write out a null)
+    couple ? form : '', // append(null) would show the word "null"
     entries
   );
 
