@@ -1,4 +1,3 @@
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
@@ -8,6 +7,7 @@ from tandem.couples import service as couples
 from tandem.db import SessionDep
 from tandem.deps import CouplePartner, CoupleTherapist, SettingsDep, Therapist
 from tandem.openapi import errors
+from tandem.schemas import Day
 from tandem.workspace import brief, overview, service
 from tandem.workspace.history import history
 from tandem.workspace.models import (
@@ -25,9 +25,9 @@ from tandem.workspace.models import (
 router = APIRouter(prefix="/api", tags=["workspace"])
 
 Since = Annotated[
-    date | None, Query(alias="from", description="First day (the couple's local date)")
+    Day | None, Query(alias="from", description="First day (the couple's local date)")
 ]
-Until = Annotated[date | None, Query(alias="to", description="Last day, included")]
+Until = Annotated[Day | None, Query(alias="to", description="Last day, included")]
 Rating = Annotated[int | None, Query(ge=0, le=10)]
 RATING_PATTERN = "^(none|" + "|".join(RatingKey) + ")$"
 
@@ -172,7 +172,7 @@ def read_week_summary(
     membership: CouplePartner,
     session: SessionDep,
     settings: SettingsDep,
-    week_start: date,
+    week_start: Day,
 ) -> WeekSummaryRead:
     couple = couples.get_couple(session, membership.couple_id)
     return brief.week_summary(
