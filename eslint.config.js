@@ -38,6 +38,8 @@ const rules = {
     { property: 'insertAdjacentHTML', message: 'Build nodes with h(): text never becomes markup.' },
     { object: 'document', property: 'write', message: 'Build nodes with h().' },
   ],
+  // The shell routes to the screens and lends them what they need (ViewContext): none imports it.
+  'no-restricted-imports': ['error', { patterns: [{ group: ['**/app.js'], message: 'Take it from the view context instead.' }] }],
   // window.event: a handler that forgot its parameter still runs, on the wrong event.
   'no-restricted-globals': ['error', { name: 'event', message: 'Use the listener’s own event parameter.' }],
 };

@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 from playwright.sync_api import Page, expect
 
-from tests.e2e.steps import heading, sign_in
+from tests.e2e.steps import heading, shot, sign_in
 from tests.e2e.test_accessibility import check
 from tests.factories import make_world, publish_plan
 from tests.measures_support import assign
@@ -243,6 +243,7 @@ class TestPartner:
         shared = page.locator("p.card").filter(has_text="GAD-7")
         expect(shared).to_have_count(1)
         assert "7 of 21" in shared.inner_text()
+        shot(page, "shared-score")
         [seen] = world.partner_b.get(
             f"/api/couples/{world.couple_id}/measure-results/shared"
         ).json()

@@ -302,7 +302,6 @@ class TestLeaving:
             ).all()
         assert sorted(str(u) for u, _ in told) == sorted([world.partner_a.id, world.therapist.id])
 
-
     def test_who_left_still_reads_their_private_notes(self, world: World, new_context) -> None:  # noqa: ANN001
         couple = world.couple_id
         kept = {"body": "Only mine, still here after leaving", "visibility": "private"}
@@ -316,6 +315,7 @@ class TestLeaving:
         heading(sam, "Notes")
         sam.get_by_text(kept["body"]).wait_for()
         expect(sam.get_by_role("button", name="Save note")).to_have_count(0)
+        shot(sam, "notes-after-leaving")
         mine = world.partner_b.get("/api/me/notes").json()
         assert [(n["body"], n["visibility"]) for n in mine] == [(kept["body"], "private")]
 
