@@ -108,7 +108,7 @@ interface PlanItem {
   mode: Mode;
   assignee_ids: Uuid[];
   times_per_week: number;
-  minutes: number | null;
+  minutes: number;
   instructions: string;
   progress: ItemProgress;
   sessions: SessionLog[];
@@ -143,7 +143,7 @@ interface Exercise {
   rationale: string;
   instructions: string;
   boundaries: string | null;
-  default_minutes: number | null;
+  default_minutes: number;
   default_mode: Mode;
   default_times_per_week: number;
   custom: boolean;
