@@ -1,3 +1,4 @@
+// @ts-check
 // Tandem's service worker. The server fills in the version and the precache list.
 // It caches the public app shell, and of everything under /api/ only the current week's plan
 // of the signed-in couple (so it opens offline), without the words a dispute carries. It never
@@ -5,24 +6,25 @@
 const VERSION = '__VERSION__';
 const SHELL = `tandem-shell-${VERSION}`;
 const PLAN = 'tandem-plan-v1';
-const PRECACHE = "__PRECACHE__";
+const PRECACHE = /** @type {string[]} */ (/** @type {unknown} */ ("__PRECACHE__"));
 const SCOPE_KEY = '/__tandem/plan-scope';
+const sw = /** @type {ServiceWorkerGlobalScope} */ (/** @type {unknown} */ (self));
 
-self.addEventListener('install', (event) => {
+sw.addEventListener('install', (event) => {
   event.waitUntil((async () => {
     const cache = await caches.open(SHELL);
     await cache.addAll(PRECACHE.map((url) => new Request(url, { cache: 'reload' })));
-    await self.skipWaiting();
+    await sw.skipWaiting();
   })());
 });
 
-self.addEventListener('activate', (event) => {
+sw.addEventListener('activate', (event) => {
   event.waitUntil((async () => {
     const keep = new Set([SHELL, PLAN]);
     for (const key of await caches.keys()) {
       if (!keep.has(key)) await caches.delete(key);
     }
-    await self.clients.claim();
+    await sw.clients.claim();
   })());
 });
 
@@ -34,6 +36,7 @@ async function planScope() {
 
 // What a partner wrote (a dispute's reason) never rests on the device: the offline copy of the
 // plan keeps that a session was disputed, not the words.
+/** @param {Response} response */
 async function withoutWords(response) {
   const plan = await response.json();
   for (const item of plan.items || []) {
@@ -45,6 +48,7 @@ async function withoutWords(response) {
   return new Response(JSON.stringify(plan), { headers });
 }
 
+/** @param {Request} request */
 async function planFirstFromNetwork(request) {
   const cache = await caches.open(PLAN);
   try {
@@ -63,17 +67,18 @@ async function planFirstFromNetwork(request) {
   }
 }
 
+/** @param {Request} request */
 async function fromShell(request) {
   const cache = await caches.open(SHELL);
   const cached = await cache.match(request, { ignoreSearch: true });
   return cached || fetch(request);
 }
 
-self.addEventListener('fetch', (event) => {
+sw.addEventListener('fetch', (event) => {
   const request = event.request;
   if (request.method !== 'GET') return;
   const url = new URL(request.url);
-  if (url.origin !== self.location.origin) return;
+  if (url.origin !== sw.location.origin) return;
   if (url.pathname.startsWith('/api/')) {
     const match = url.pathname.match(/^\/api\/couples\/([^/]+)\/plans\/current$/);
     if (!match) return; // straight to the network, never cached
@@ -102,8 +107,9 @@ async function clearEverything() {
   await cache.addAll(PRECACHE);
 }
 
-self.addEventListener('message', (event) => {
+sw.addEventListener('message', (event) => {
   const data = event.data || {};
+  /** @param {string} value */
   const reply = (value) => event.ports && event.ports[0] && event.ports[0].postMessage(value);
   if (data.type === 'logout') {
     event.waitUntil(clearEverything().then(() => reply('cleared'), () => reply('failed')));
@@ -120,24 +126,27 @@ self.addEventListener('message', (event) => {
   }
 });
 
+/** @param {string | undefined} value @param {string} fallback */
 function sameOriginUrl(value, fallback) {
   try {
-    const url = new URL(value || fallback, self.location.origin);
-    return url.origin === self.location.origin ? url.href : new URL(fallback, self.location.origin).href;
+    const url = new URL(value || fallback, sw.location.origin);
+    return url.origin === sw.location.origin ? url.href : new URL(fallback, sw.location.origin).href;
   } catch {
-    return new URL(fallback, self.location.origin).href;
+    return new URL(fallback, sw.location.origin).href;
   }
 }
 
-self.addEventListener('push', (event) => {
+sw.addEventListener('push', (event) => {
+  /** @type {PushPayload} */
   let data = {};
   try {
     data = event.data ? event.data.json() : {};
   } catch {
-    data = {};
+    // Not JSON: shown with the neutral words below.
   }
   // As many actions as this platform shows (two in Chromium), in the order the server chose.
-  const room = Math.max(2, (self.Notification && Notification.maxActions) || 2);
+  // maxActions is Chromium's own: other browsers (and TypeScript's types) lack it.
+  const room = Math.max(2, /** @type {{ maxActions?: number }} */ (self.Notification || {}).maxActions || 2);
   const actions = (Array.isArray(data.actions) ? data.actions : [])
     .filter((a) => a && a.action && a.title)
     .slice(0, room)
@@ -153,17 +162,19 @@ self.addEventListener('push', (event) => {
     icon: `/assets/${VERSION}/icons/icon-192.png`,
     badge: `/assets/${VERSION}/icons/icon-192.png`,
     // The action token is this notification's own single-use key (it expires within a day).
+    /** @type {TapData} */
     data: { url: data.url || '/#/', confirmUrl, actionToken: String(data.action_token || '') },
     actions,
   };
   // userVisibleOnly: every push shows a notification, whatever its payload.
-  event.waitUntil(self.registration.showNotification(data.title || 'Tandem', options));
+  event.waitUntil(sw.registration.showNotification(data.title || 'Tandem', options));
 });
 
+/** @param {string} target */
 async function openApp(target) {
-  const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+  const windows = await sw.clients.matchAll({ type: 'window', includeUncontrolled: true });
   for (const client of windows) {
-    if (new URL(client.url).origin === self.location.origin) {
+    if (new URL(client.url).origin === sw.location.origin) {
       client.postMessage({ type: 'navigate', url: target });
       try {
         await client.focus();
@@ -174,7 +185,7 @@ async function openApp(target) {
     }
   }
   try {
-    await self.clients.openWindow(target);
+    await sw.clients.openWindow(target);
   } catch {
     // As above: without that permission no window opens; the notification is gone either way.
   }
@@ -185,6 +196,7 @@ async function openApp(target) {
 // (spent, expired, several exercises to choose from, offline) opens the app instead.
 const REMINDER_ACTIONS = new Set(['done', 'snooze_1h', 'snooze_evening']);
 
+/** @param {string} token @param {string} action */
 async function answerReminder(token, action) {
   try {
     const response = await fetch('/api/reminder-actions', {
@@ -201,7 +213,9 @@ async function answerReminder(token, action) {
 }
 
 // What a tap does. A named function, so a test can run it on a notification Chromium shows.
+/** @param {Notification} notification @param {string} action */
 async function handleNotificationClick(notification, action) {
+  /** @type {Partial<TapData>} */
   const data = notification.data || {};
   if (REMINDER_ACTIONS.has(action) && data.actionToken) {
     if (await answerReminder(data.actionToken, action)) return 'answered';
@@ -211,34 +225,36 @@ async function handleNotificationClick(notification, action) {
   return 'opened';
 }
 
-self.addEventListener('notificationclick', (event) => {
+sw.addEventListener('notificationclick', (event) => {
   event.notification.close();
   event.waitUntil(handleNotificationClick(event.notification, event.action));
 });
 
-self.addEventListener('pushsubscriptionchange', (event) => {
+sw.addEventListener('pushsubscriptionchange', (event) => {
   event.waitUntil((async () => {
     let subscription = event.newSubscription;
     if (!subscription) {
       const options = event.oldSubscription && event.oldSubscription.options;
+      /** @type {BufferSource | null} */
       let key = options && options.applicationServerKey;
       if (!key) {
         const answer = await fetch('/api/push/vapid-public-key');
         key = urlBase64ToBytes((await answer.json()).public_key);
       }
-      subscription = await self.registration.pushManager.subscribe({
+      subscription = await sw.registration.pushManager.subscribe({
         userVisibleOnly: true,
         applicationServerKey: key,
       });
     }
     // The worker holds no token: the open app sends it to the server (and every start re-syncs).
-    const windows = await self.clients.matchAll({ type: 'window', includeUncontrolled: true });
+    const windows = await sw.clients.matchAll({ type: 'window', includeUncontrolled: true });
     for (const client of windows) {
       client.postMessage({ type: 'subscription', subscription: subscription.toJSON() });
     }
   })());
 });
 
+/** @param {string} value */
 function urlBase64ToBytes(value) {
   const padded = (value + '='.repeat((4 - (value.length % 4)) % 4)).replace(/-/g, '+').replace(/_/g, '/');
   return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));

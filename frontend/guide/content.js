@@ -1,3 +1,4 @@
+// @ts-check
 // The guide shown inside Tandem: plain text, rendered with textContent (never as HTML).
 // Written for this project. It is general information, not medical advice.
 
@@ -8,6 +9,7 @@ export const NO_MEDICAL_ADVICE =
   "talk with your therapist and your doctor; it does not replace either of them. " +
   "If you are worried about your health, ask a doctor.";
 
+/** @type {{ id: string, title: string, paragraphs: string[], list?: string[] }[]} */
 export const SECTIONS = [
   {
     id: "what-it-is",

@@ -1,10 +1,14 @@
+// @ts-check
 // The only module that calls fetch. The access token lives in this module's memory only;
 // the refresh token is an HttpOnly cookie the page never sees.
+/** @type {string | null} */
 let token = null;
+/** @type {Promise<boolean> | null} */
 let refreshing = null;
 const HINT = 'tandem.signedIn'; // "a refresh cookie may exist": no secret, avoids a 401 on first visits
 
 export class ApiError extends Error {
+  /** @param {number} status 0: no network @param {string} message @param {unknown} [detail] @param {FieldError[]} [fields] */
   constructor(status, message, detail, fields = []) {
     super(message);
     this.status = status;
@@ -18,6 +22,16 @@ export class ApiError extends Error {
   }
 }
 
+// For a `catch` that tells failures apart: the status of a failed call (0: no network), null
+// for any other error.
+/** @param {unknown} error */
+export const statusOf = (error) => (error instanceof ApiError ? error.status : null);
+/** @param {unknown} error */
+export const isOffline = (error) => statusOf(error) === 0;
+/** @param {unknown} error */
+export const messageOf = (error) => (error instanceof Error && error.message) || String(error);
+
+/** @type {Record<number, string>} */
 const MESSAGES = {
   0: "You're offline. This needs the network; please try again when you're connected.",
   400: 'That request could not be understood. Please reload the page and try again.',
@@ -34,7 +48,9 @@ const RELOAD = 'Something in this form could not be sent. Please reload the page
 // --- plain words for validation errors -------------------------------------------------------
 // One table from pydantic's error types (with the limit the server sends along in `ctx`) to a
 // sentence for a person. The field itself is named by where the sentence is shown.
+/** @param {unknown} value */
 const n = (value) => (typeof value === 'number' ? value.toLocaleString() : value);
+/** @type {Record<string, (ctx: Record<string, any>) => string>} */
 const TYPES = {
   missing: () => 'Please fill this in.',
   string_too_short: (c) => (!c.min_length || c.min_length <= 1 ? 'Please fill this in.' : `Please use at least ${n(c.min_length)} characters.`),
@@ -83,6 +99,7 @@ const TYPES = {
 // pydantic's own wording, written for developers: never shown.
 const DEVELOPER_WORDING = /^(Input|String|Value|Field|List|Dictionary|Object|Decimal|Date|Datetime|Time|URL|UUID|Tuple|Set)\b.*\b(should|required)\b|^Field required/i;
 
+/** @param {unknown} text */
 function sentence(text) {
   const trimmed = String(text || '').trim().replace(/^(Value error|Assertion failed), /, '');
   if (!trimmed) return '';
@@ -92,6 +109,7 @@ function sentence(text) {
 
 // The sentence for one entry of a 422's `detail`. Our own validators (value_error and the
 // custom types) already speak in sentences: those are kept.
+/** @param {ValidationEntry} entry */
 export function plainMessage(entry) {
   const type = String(entry.type || '');
   if (TYPES[type]) return TYPES[type](entry.ctx || {});
@@ -100,6 +118,7 @@ export function plainMessage(entry) {
   return own;
 }
 
+/** @type {Record<string, string>} */
 const NAMES = {
   display_name: 'Your name', email: 'Email', password: 'Password', new_password: 'New password',
   current_password: 'Current password', timezone: 'Time zone', label: 'Label', body: 'Note',
@@ -112,7 +131,9 @@ const NAMES = {
 };
 
 // ["items", 0, "times_per_week"] → "Exercise 1, times per week".
+/** @param {(string | number)[]} path */
 export function placeName(path) {
+  /** @type {string[]} */
   const parts = [];
   path.forEach((part, i) => {
     if (typeof part === 'number') {
@@ -126,12 +147,14 @@ export function placeName(path) {
   return joined ? joined[0].toUpperCase() + joined.slice(1) : '';
 }
 
+/** @param {ValidationEntry} entry @returns {FieldError} */
 function located(entry) {
-  const loc = (entry.loc || []).filter((p, i) => !(i === 0 && ['body', 'query', 'path'].includes(p)));
+  const loc = (entry.loc || []).filter((p, i) => !(i === 0 && ['body', 'query', 'path'].includes(String(p))));
   const path = loc.map((p) => (/^\d+$/.test(String(p)) ? Number(p) : p));
   return { path: path.join('.'), where: placeName(path), message: plainMessage(entry) };
 }
 
+/** @param {number} status @param {unknown} detail @returns {{ message: string, fields: FieldError[] }} */
 function describe(status, detail) {
   if (typeof detail === 'string' && detail) return { message: sentence(detail), fields: [] };
   if (Array.isArray(detail) && detail.length) {
@@ -146,7 +169,9 @@ function describe(status, detail) {
   return { message: MESSAGES[status] || 'Something went wrong. Please try again.', fields: [] };
 }
 
+/** @param {string} method @param {string} path @param {unknown} [body] */
 async function send(method, path, body) {
+  /** @type {Record<string, string>} */
   const headers = { Accept: 'application/json' };
   if (body !== undefined) headers['Content-Type'] = 'application/json';
   if (token) headers.Authorization = `Bearer ${token}`;
@@ -163,18 +188,20 @@ async function send(method, path, body) {
   }
 }
 
+/** @param {Response} response */
 async function failure(response) {
   let detail = null;
   try {
     detail = (await response.json()).detail;
   } catch {
-    detail = null;
+    // Not JSON (a proxy's page): the status says it.
   }
   const { message, fields } = describe(response.status, detail);
   return new ApiError(response.status, message, detail, fields);
 }
 
 // path`/api/sessions/${id}/confirm`: every value encoded as one path segment.
+/** @param {TemplateStringsArray} strings @param {unknown[]} values */
 export function path(strings, ...values) {
   return strings.reduce((out, text, i) => out + text + (i < values.length ? encodeURIComponent(String(values[i])) : ''), '');
 }
@@ -182,6 +209,7 @@ export function path(strings, ...values) {
 // Last defence against a path built from a crafted link: /api/ only, no dot segment or encoded
 // separator that could climb to another route.
 const UNSAFE_PATH = /(^|\/)\.{1,2}(\/|$)|%2e|%2f|%5c|\\/i;
+/** @param {string} target */
 function checkPath(target) {
   const pathname = target.split(/[?#]/)[0];
   if (!pathname.startsWith('/api/') || UNSAFE_PATH.test(pathname)) {
@@ -189,6 +217,8 @@ function checkPath(target) {
   }
 }
 
+// The answer's JSON (any: each screen says what it expects), its text, or null for a 204.
+/** @param {string} method @param {string} path @param {unknown} [body] @returns {Promise<any>} */
 export async function request(method, path, body) {
   checkPath(path);
   let response = await send(method, path, body);
@@ -202,10 +232,15 @@ export async function request(method, path, body) {
   return type.includes('json') ? response.json() : response.text();
 }
 
+/** @param {string} path */
 export const get = (path) => request('GET', path);
+/** @param {string} path @param {unknown} [body] */
 export const post = (path, body) => request('POST', path, body);
+/** @param {string} path @param {unknown} [body] */
 export const put = (path, body) => request('PUT', path, body);
+/** @param {string} path @param {unknown} [body] */
 export const patch = (path, body) => request('PATCH', path, body);
+/** @param {string} path @param {unknown} [body] */
 export const del = (path, body) => request('DELETE', path, body);
 
 // Several calls hitting a 401 at once share one refresh (the server rotates the cookie).
@@ -235,12 +270,14 @@ export async function resume() {
   return refresh();
 }
 
+/** @param {string} email @param {string} password */
 export async function login(email, password) {
   const answer = await post('/api/auth/login', { email, password });
   token = answer.access_token;
   localStorage.setItem(HINT, '1');
 }
 
+/** @param {string | null} endpoint this device's push subscription, for the server to drop */
 export async function logout(endpoint) {
   try {
     if (token) await post('/api/auth/logout', endpoint ? { endpoint } : undefined);
@@ -257,6 +294,7 @@ export function signedOutLocally() {
 export const signedIn = () => token !== null;
 
 // Downloads a JSON answer as a file (export), without the token ever leaving memory.
+/** @param {string} path @param {string} filename */
 export async function download(path, filename) {
   const data = await get(path);
   const blob = new Blob([JSON.stringify(data, null, 2)], { type: 'application/json' });

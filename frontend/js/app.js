@@ -1,3 +1,4 @@
+// @ts-check
 // The app: who is signed in, hash routing (#/week, #/join/CODE), tabs, start-up and sign-out.
 import * as api from './api.js';
 import * as drafts from './drafts.js';
@@ -24,28 +25,34 @@ import * as settings from './views/settings.js';
 import * as therapist from './views/therapist.js';
 import * as week from './views/week.js';
 
-export const state = { user: null, couples: [], couple: null, offlineMode: false };
+/** @type {AppState} */
+const state = { user: null, couples: [], couple: null, offlineMode: false };
+// What every screen is lent, instead of importing this module back.
+/** @type {Shell} */
+const SHELL = { go, render, loadSession, signedIn, signOut };
 
 // The therapist's workspace and the printouts load on first use: a partner's phone never
 // downloads them at start (the service worker still precaches them).
-const later = (load, name = 'render') => async (...args) => {
+/** @param {() => Promise<View>} load @returns {View} */
+const later = (load) => async (root, ctx) => {
   let screen;
   try {
     screen = await load();
   } catch {
     throw new Error("This screen couldn't be loaded. Please check your connection and try again.");
   }
-  return screen[name](...args);
+  return screen(root, ctx);
 };
-const overview = later(() => import('./views/overview.js'));
-const couple = later(() => import('./views/couple.js'));
-const brief = later(() => import('./views/brief.js'));
-const printWeek = later(() => import('./views/printouts.js'), 'week');
-const printPrep = later(() => import('./views/printouts.js'), 'prep');
+const overview = later(() => import('./views/overview.js').then((m) => m.render));
+const couple = later(() => import('./views/couple.js').then((m) => m.render));
+const brief = later(() => import('./views/brief.js').then((m) => m.render));
+const printWeek = later(() => import('./views/printouts.js').then((m) => m.week));
+const printPrep = later(() => import('./views/printouts.js').then((m) => m.prep));
 
 // Route parameters are checked before a screen sees them: a crafted link
 // (#/sessions/..%2F..%2Fleave) must never become another API path.
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+/** @type {Record<string, (value: string) => boolean>} */
 const is = {
   id: (value) => UUID.test(value),
   // A real date, a Monday.
@@ -62,6 +69,7 @@ const is = {
 };
 
 // [pattern, screen, {open, role, params: a check per captured parameter}]
+/** @type {[RegExp, View, { open?: boolean, role?: Role, params?: ((value: string) => boolean)[] }][]} */
 const ROUTES = [
   [/^signin$/, auth.signIn, { open: true }],
   [/^signup$/, auth.signUp, { open: true }],
@@ -94,8 +102,10 @@ const ROUTES = [
 ];
 
 // The parameters decoded and checked; null when one is malformed.
+/** @param {RegExpMatchArray} match @param {((value: string) => boolean)[]} checks */
 function routeParams(match, checks = []) {
   try {
+    /** @type {(string | undefined)[]} */
     const params = match.slice(1).map((raw) => raw && decodeURIComponent(raw).trim());
     return params.every((value, i) => value === undefined || (checks[i] && checks[i](value))) ? params : null;
   } catch {
@@ -103,6 +113,7 @@ function routeParams(match, checks = []) {
   }
 }
 
+/** @param {HTMLElement} root */
 function brokenLink(root) {
   root.append(
     title('This link doesn’t work'),
@@ -111,6 +122,7 @@ function brokenLink(root) {
   );
 }
 
+/** @type {Record<Role, [string, string][]>} */
 const TABS = {
   partner: [
     ['week', 'This week'],
@@ -128,7 +140,8 @@ const TABS = {
   ],
 };
 
-export function go(path) {
+/** @param {string} path */
+function go(path) {
   const target = `#/${path.replace(/^#?\/?/, '')}`;
   if (location.hash === target) render();
   else location.hash = target;
@@ -140,7 +153,8 @@ function home() {
   return state.couple ? 'week' : 'join';
 }
 
-export async function loadSession() {
+async function loadSession() {
+  /** @type {[User, Couple[]]} */
   const [user, mine] = await Promise.all([api.get('/api/me'), api.get('/api/couples')]);
   state.user = user;
   state.couples = mine;
@@ -152,6 +166,7 @@ export async function loadSession() {
 }
 
 // Messages the service worker and waits (briefly) for its answer.
+/** @param {{ type: string, coupleId?: Uuid | null }} message */
 async function tellWorker(message) {
   if (!('serviceWorker' in navigator)) return;
   const registration = await navigator.serviceWorker.getRegistration();
@@ -165,7 +180,7 @@ async function tellWorker(message) {
   });
 }
 
-export async function signedIn() {
+async function signedIn() {
   await loadSession();
   push.syncOnLoad();
   replay();
@@ -173,7 +188,8 @@ export async function signedIn() {
 
 // queue: 'ask' (Sign out pressed: keep or discard unsent entries), 'keep' (the sign-in ended by
 // itself), 'discard' (the account is gone). False: the person stayed.
-export async function signOut({ server = true, queue = 'ask' } = {}) {
+/** @param {SignOutOptions} [options] */
+async function signOut({ server = true, queue = 'ask' } = {}) {
   let keepQueue = queue === 'keep';
   if (queue === 'ask') {
     if (navigator.onLine && api.signedIn()) await offline.flush().catch(() => null);
@@ -205,9 +221,11 @@ export async function signOut({ server = true, queue = 'ask' } = {}) {
   return true;
 }
 
+/** @param {number} count @returns {Promise<'stay' | 'keep' | 'discard'>} */
 function unsentDialog(count) {
   const them = count === 1 ? 'it' : 'them';
   return new Promise((resolve) => {
+    /** @param {string} value @returns {() => void} */
     const choose = (value) => () => dialog.close(value);
     const dialog = h('dialog', { class: 'dialog', 'aria-labelledby': 'unsent-title' },
       h('h2', { id: 'unsent-title', text: 'Not sent yet' }),
@@ -218,7 +236,7 @@ function unsentDialog(count) {
         h('button', { type: 'button', class: 'primary', text: 'Keep and sign out', onclick: choose('keep') })));
     dialog.addEventListener('close', () => {
       dialog.remove();
-      resolve(dialog.returnValue || 'stay');
+      resolve(/** @type {'keep' | 'discard'} */ (dialog.returnValue) || 'stay');
     });
     document.body.append(dialog);
     dialog.showModal();
@@ -238,6 +256,7 @@ function replay() {
   return offline.flush().catch(() => null);
 }
 
+/** @param {ReplayOutcome} [outcome] */
 function reportReplay(outcome) {
   if (outcome && outcome.signedOut && state.user && !state.offlineMode) {
     signInEnded();
@@ -249,8 +268,12 @@ function reportReplay(outcome) {
   if ((outcome.sent || outcome.refused.length) && location.hash === '#/week') render();
 }
 
+/** @param {string} id */
+const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
+
+/** @param {string} current */
 function renderTabs(current) {
-  const nav = document.getElementById('tabs');
+  const nav = byId('tabs');
   const tabs = state.user ? TABS[state.user.role] || [] : [];
   nav.hidden = tabs.length === 0;
   nav.replaceChildren(
@@ -267,27 +290,28 @@ function renderTabs(current) {
 
 let renderCount = 0;
 
-export async function render() {
+async function render() {
   const path = location.hash.replace(/^#\/?/, '');
   if (!path) {
     go(home());
     return;
   }
-  const main = document.getElementById('main');
+  const main = byId('main');
   if (auth.recoveryCodePending()) {
     // Nothing else until the person has saved their new recovery code (Back included).
-    document.getElementById('tabs').hidden = true;
+    byId('tabs').hidden = true;
     const held = h('div', { class: 'view' });
     main.replaceChildren(held);
     auth.recoveryCodeScreen(held);
     return;
   }
-  const found = ROUTES.map(([pattern, view, opts]) => [path.match(pattern), view, opts]).find(([m]) => m);
-  if (!found) {
+  const found = ROUTES.find(([pattern]) => pattern.test(path));
+  const match = found && path.match(found[0]);
+  if (!found || !match) {
     go(home());
     return;
   }
-  const [match, view, opts] = found;
+  const [, view, opts] = found;
   const params = routeParams(match, opts.params);
   if (!opts.open && !state.user) {
     go('signin');
@@ -302,14 +326,15 @@ export async function render() {
   main.replaceChildren(section);
   const mine = ++renderCount;
   try {
-    if (params) await view(section, { params, state, go, render });
+    // The checks above are what lets a screen behind sign-in count on `state.user`.
+    if (params) await view(section, { params, state: /** @type {SignedInState} */ (state), ...SHELL });
     else brokenLink(section);
   } catch (error) {
-    if (error.status === 401) {
+    if (api.statusOf(error) === 401) {
       await signInEnded();
       return;
     }
-    section.append(h('p', { class: 'error', role: 'alert', text: error.message }));
+    section.append(h('p', { class: 'error', role: 'alert', text: api.messageOf(error) }));
   }
   if (mine === renderCount) {
     const heading = section.querySelector('h1');
@@ -321,7 +346,7 @@ export async function render() {
 }
 
 function showConnection() {
-  document.getElementById('connection').hidden = navigator.onLine;
+  byId('connection').hidden = navigator.onLine;
 }
 
 async function backOnline() {
@@ -359,7 +384,7 @@ async function boot() {
   try {
     if (await api.resume()) await signedIn();
   } catch (error) {
-    if (!error.offline) throw error;
+    if (!api.isOffline(error)) throw error;
     // No network: open what this device may show offline (the week), as the same person.
     const profile = await offline.loadProfile();
     if (profile) {

@@ -1,3 +1,4 @@
+// @ts-check
 // Small charts drawn by the app itself as SVG: no library, nothing from elsewhere. Every chart
 // comes with the same numbers as a table, which screen readers read instead of the drawing
 // (the drawing is one image with a one-line summary). Colours come from app.css classes (light
@@ -11,6 +12,7 @@ const SHAPES = ['circle', 'square', 'triangle', 'diamond'];
 
 // `columns`: header labels; `rows`: arrays of cells (the first is the row's header).
 // Hidden tables sit in a clipped box: a table itself ignores the width that clips it.
+/** @param {TableData} table */
 export function dataTable({ caption, columns, rows, visible = false }) {
   const table = h('table', { class: 'data' },
     h('caption', { text: caption }),
@@ -20,10 +22,12 @@ export function dataTable({ caption, columns, rows, visible = false }) {
   return visible ? table : h('div', { class: 'sr-only' }, table);
 }
 
+/** @param {Element} chart @param {{ legend?: Element, table: Element, className?: string }} parts */
 function figure(chart, { legend, table, className = '' }) {
   return h('figure', { class: `chart-wrap ${className}`.trim() }, chart, legend || null, table);
 }
 
+/** @param {{ label: string }[]} series */
 export function legend(series) {
   return h('figcaption', { class: 'legend', 'aria-hidden': 'true' },
     series.map((s, i) => h('span', { class: 'legend-item' },
@@ -33,6 +37,7 @@ export function legend(series) {
       s.label)));
 }
 
+/** @param {string} viewBox @param {string} summary */
 function image(viewBox, summary, extra = {}) {
   // One image with a one-line summary: the table beside it holds the numbers.
   return svg('svg', { viewBox, class: 'chart', role: 'img', 'aria-label': summary, ...extra });
@@ -40,6 +45,7 @@ function image(viewBox, summary, extra = {}) {
 
 // --- markers and scales ----------------------------------------------------------------------
 
+/** @param {number} series its index @param {number} x @param {number} y */
 function marker(series, x, y, r = 3.2) {
   const shape = SHAPES[series % SHAPES.length];
   const cls = 'marker';
@@ -49,17 +55,20 @@ function marker(series, x, y, r = 3.2) {
   return svg('path', { d: `M${x} ${y - r * 1.3}L${x + r * 1.3} ${y}L${x} ${y + r * 1.3}L${x - r * 1.3} ${y}Z`, class: cls });
 }
 
+/** @param {number} d0 @param {number} d1 @param {number} r0 @param {number} r1 @returns {(v: number) => number} */
 function linear(d0, d1, r0, r1) {
   const span = d1 - d0 || 1;
   return (v) => r0 + ((v - d0) / span) * (r1 - r0);
 }
 
 const shortDay = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' });
+/** @param {number} ms */
 export const dayLabel = (ms) => shortDay.format(new Date(ms));
 
 // --- line charts ---------------------------------------------------------------------------
 
 // One panel: several series of {x (ms), y} over shared scales. Returns the SVG only.
+/** @param {PanelOptions} panel */
 function linePanel({ series, xMin, xMax, yMin, yMax, width, height, title, yTicks, summary }) {
   const pad = { top: title ? 22 : 10, right: 10, bottom: 22, left: 26 };
   const x = linear(xMin, xMax, pad.left, width - pad.right);
@@ -87,11 +96,13 @@ function linePanel({ series, xMin, xMax, yMin, yMax, width, height, title, yTick
   return chart;
 }
 
+/** @param {number[]} values @param {number[]} fallback */
 function extent(values, fallback) {
   return values.length ? [Math.min(...values), Math.max(...values)] : fallback;
 }
 
 // A line chart: `series` [{label, points: [{x: ms, y}]}], with `table` {caption, columns, rows}.
+/** @param {Scale & { title: string, series: Series[], table: TableData }} chart */
 export function lineChart({ title, series, table, yMin = 0, yMax = 10, yTicks = [yMin, (yMin + yMax) / 2, yMax], width = 340, height = 170 }) {
   const [xMin, xMax] = extent(series.flatMap((s) => s.points.map((p) => p.x)), [Date.now(), Date.now()]);
   const chart = linePanel({ series, xMin, xMax, yMin, yMax, width, height, title: null, yTicks, summary: title });
@@ -100,6 +111,7 @@ export function lineChart({ title, series, table, yMin = 0, yMax = 10, yTicks = 
 
 // Small multiples: one panel per measure, sharing the time scale and the value scale, so the
 // eye compares shapes; one table for them all.
+/** @param {Scale & { title: string, panels: { title: string, series: Series[] }[], series: { label: string }[], table: TableData }} chart */
 export function smallMultiples({ title, panels, series, table, yMin = 0, yMax = 10, yTicks = [yMin, (yMin + yMax) / 2, yMax], width = 260, height = 140 }) {
   const all = panels.flatMap((p) => p.series.flatMap((s) => s.points.map((pt) => pt.x)));
   const [xMin, xMax] = extent(all, [Date.now(), Date.now()]);
@@ -117,6 +129,7 @@ export function smallMultiples({ title, panels, series, table, yMin = 0, yMax = 
 
 // Done against target per week, with marks for disputed and withdrawn sessions.
 // `weeks`: [{label, done, target, disputed, withdrawn}], oldest first.
+/** @param {{ title: string, weeks: WeekBar[], table: TableData, width?: number, height?: number }} chart */
 export function weekBars({ title, weeks, table, width = 360, height = 170 }) {
   const pad = { top: 18, right: 8, bottom: 24, left: 26 };
   const max = Math.max(1, ...weeks.map((w) => Math.max(w.target, w.done)));
@@ -147,6 +160,7 @@ export function weekBars({ title, weeks, table, width = 360, height = 170 }) {
 
 // A small horizontal bar for a table cell: the numbers are written next to it, so the bar
 // itself is decoration.
+/** @param {number} done @param {number} target */
 export function miniBar(done, target) {
   const ratio = target ? Math.min(1, done / target) : 0;
   return svg('svg', { viewBox: '0 0 60 8', class: 'minibar', 'aria-hidden': 'true', focusable: 'false' },

@@ -1,3 +1,4 @@
+// @ts-check
 // Offline: session logs and answers queued in IndexedDB, replayed with their client_id (counted
 // once by the server), and a small profile so the week opens offline. Never any text a person
 // wrote. The queue is its author's: kept through an expired sign-in, sent only while they are
@@ -10,16 +11,21 @@ const DB = 'tandem';
 const VERSION = 2;
 const FIRST_RETRY = 2000;
 const LAST_RETRY = 5 * 60 * 1000;
+/** @type {Set<(outcome?: ReplayOutcome) => void>} */
 const listeners = new Set();
+/** @type {Uuid | null} */
 let owner = null;
+/** @type {Promise<ReplayOutcome> | null} */
 let flushing = null;
-let retryTimer = null;
+let retryTimer = 0;
 let retryDelay = 0;
+/** @type {string[]} */
 let refusals = [];
 
+/** @param {IDBOpenDBRequest} request @param {number} oldVersion */
 function upgrade(request, oldVersion) {
   const db = request.result;
-  const t = request.transaction;
+  const t = /** @type {IDBTransaction} */ (request.transaction);
   if (oldVersion < 1) {
     db.createObjectStore('queue', { keyPath: 'client_id' });
     db.createObjectStore('meta', { keyPath: 'key' });
@@ -28,11 +34,13 @@ function upgrade(request, oldVersion) {
     const queue = t.objectStore('queue');
     queue.createIndex('owner', 'owner');
     // Older entries belong to whoever was signed in then.
-    t.objectStore('meta').get('profile').onsuccess = (event) => {
-      const profile = event.target.result;
+    const read = t.objectStore('meta').get('profile');
+    read.onsuccess = () => {
+      const profile = read.result;
       const who = profile && profile.user ? profile.user.id : null;
-      queue.openCursor().onsuccess = (e) => {
-        const cursor = e.target.result;
+      const walk = queue.openCursor();
+      walk.onsuccess = () => {
+        const cursor = walk.result;
         if (!cursor) return;
         if (who) cursor.update({ ...cursor.value, owner: who });
         else cursor.delete();
@@ -42,6 +50,7 @@ function upgrade(request, oldVersion) {
   }
 }
 
+/** @returns {Promise<IDBDatabase>} */
 function open() {
   return new Promise((resolve, reject) => {
     const req = indexedDB.open(DB, VERSION);
@@ -51,6 +60,9 @@ function open() {
   });
 }
 
+// Runs `work` on one store in one transaction; resolves, once committed, with the result of
+// the request `work` returned (if any).
+/** @param {string} store @param {IDBTransactionMode} mode @param {(store: IDBObjectStore) => IDBRequest | void} work @returns {Promise<any>} */
 async function tx(store, mode, work) {
   const db = await open();
   try {
@@ -67,41 +79,51 @@ async function tx(store, mode, work) {
 }
 
 // fn(outcome) after a replay, fn() after other changes.
+/** @param {(outcome?: ReplayOutcome) => void} fn */
 export const onChange = (fn) => listeners.add(fn);
+/** @param {ReplayOutcome} [outcome] */
 const changed = (outcome) => listeners.forEach((fn) => fn(outcome));
 
 // Whose queue this page reads and sends (null: nobody's).
+/** @param {Uuid | null} userId */
 export function setOwner(userId) {
   if (owner !== userId) {
     clearTimeout(retryTimer);
-    retryTimer = null;
+    retryTimer = 0;
     retryDelay = 0;
     refusals = [];
   }
   owner = userId || null;
 }
 
+/** @returns {Promise<StoredEntry[]>} */
 export async function pending() {
-  if (!owner) return [];
-  const mine = (await tx('queue', 'readonly', (s) => s.index('owner').getAll(owner))) || [];
+  const who = owner;
+  if (!who) return [];
+  /** @type {StoredEntry[]} */
+  const mine = (await tx('queue', 'readonly', (s) => s.index('owner').getAll(who))) || [];
   return mine.sort((a, b) => a.created_at.localeCompare(b.created_at));
 }
 
-// entry: {client_id, kind: 'log'|'confirm'|'dispute', url, body?, plan_item_id?, session_id?, done_on?}
+/** @param {QueueEntry} entry */
 export async function enqueue(entry) {
   if (!owner) throw new Error('Please sign in again to save this.');
   await tx('queue', 'readwrite', (s) => s.put({ ...entry, owner, created_at: new Date().toISOString() }));
   changed();
 }
 
+/** @param {Uuid} clientId */
 async function remove(clientId) {
   await tx('queue', 'readwrite', (s) => s.delete(clientId));
 }
 
+/** @param {unknown} error */
 function worthRetrying(error) {
-  return error.offline || error.status === 401 || error.status === 408 || error.status === 425 || error.status === 429 || error.status >= 500;
+  const status = api.statusOf(error);
+  return status !== null && (status === 0 || status === 401 || status === 408 || status === 425 || status === 429 || status >= 500);
 }
 
+/** @type {Record<'log' | 'answer', Record<number, string>>} */
 const WHY = {
   log: {
     403: 'that exercise is assigned to your partner.',
@@ -116,11 +138,12 @@ const WHY = {
   },
 };
 
-function refusalText(entry, error) {
+/** @param {QueueEntry} entry @param {number | null} status */
+function refusalText(entry, status) {
   const log = entry.kind === 'log';
   const when = entry.done_on ? ` for ${shortDate(entry.done_on)}` : '';
   const what = log ? `The session you logged${when} on this phone was not saved` : `Your answer about the session${when} was not sent`;
-  return `${what}: ${WHY[log ? 'log' : 'answer'][error.status] || 'Tandem did not accept it.'}`;
+  return `${what}: ${(status && WHY[log ? 'log' : 'answer'][status]) || 'Tandem did not accept it.'}`;
 }
 
 function scheduleRetry() {
@@ -129,17 +152,19 @@ function scheduleRetry() {
   const who = owner;
   // Jitter: phones that come back together don't all knock at once.
   retryTimer = setTimeout(() => {
-    retryTimer = null;
+    retryTimer = 0;
     if (owner === who && api.signedIn()) flush();
   }, retryDelay * (0.8 + Math.random() * 0.4));
 }
 
 // Replays the owner's queue in order, one replay at a time (across tabs too). `interactive`: a
 // button was just pressed, the screen speaks for itself.
+/** @returns {Promise<ReplayOutcome>} */
 export function flush({ interactive = false } = {}) {
   if (!flushing) {
     const who = owner;
     const run = async () => {
+      /** @type {ReplayOutcome} */
       const outcome = { sent: 0, refused: [], waiting: 0, interactive };
       const queue = await pending();
       for (const [index, entry] of queue.entries()) {
@@ -150,10 +175,10 @@ export function flush({ interactive = false } = {}) {
         } catch (error) {
           if (worthRetrying(error)) {
             outcome.waiting = queue.length - index;
-            outcome.signedOut = error.status === 401;
+            outcome.signedOut = api.statusOf(error) === 401;
             break;
           }
-          outcome.refused.push({ entry, message: refusalText(entry, error) });
+          outcome.refused.push({ entry, message: refusalText(entry, api.statusOf(error)) });
         }
         await remove(entry.client_id);
       }
@@ -181,10 +206,12 @@ export function dismissRefusals() {
   refusals = [];
 }
 
+/** @param {OfflineProfile} profile */
 export async function saveProfile(profile) {
   await tx('meta', 'readwrite', (s) => s.put({ key: 'profile', ...profile }));
 }
 
+/** @returns {Promise<OfflineProfile | null>} */
 export async function loadProfile() {
   try {
     return (await tx('meta', 'readonly', (s) => s.get('profile'))) || null;
@@ -194,21 +221,23 @@ export async function loadProfile() {
 }
 
 function deleteDatabase() {
-  return new Promise((resolve) => {
+  return /** @type {Promise<void>} */ (new Promise((resolve) => {
     const req = indexedDB.deleteDatabase(DB);
     req.onsuccess = req.onerror = req.onblocked = () => resolve();
-  });
+  }));
 }
 
 // Signing out: the profile goes, the owner's queue unless kept; an empty store goes whole.
+/** @param {{ keepQueue: boolean }} options */
 export async function forget({ keepQueue }) {
   const who = owner;
   setOwner(null);
   try {
     await tx('queue', 'readwrite', (s) => {
       if (!who || keepQueue) return;
-      s.index('owner').openKeyCursor(IDBKeyRange.only(who)).onsuccess = (e) => {
-        const cursor = e.target.result;
+      const walk = s.index('owner').openKeyCursor(IDBKeyRange.only(who));
+      walk.onsuccess = () => {
+        const cursor = walk.result;
         if (cursor) {
           s.delete(cursor.primaryKey);
           cursor.continue();

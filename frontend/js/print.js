@@ -1,9 +1,12 @@
+// @ts-check
 // Printing (the session brief, a partner's week or preparation): what is printed and when,
 // in the margin of every printed page, beside the page numbers app.css puts there.
 // The rule is added through the CSSOM, which the CSP allows (it forbids inline style elements
 // and attributes, not rules written by the app's own script).
+/** @type {CSSStyleSheet | null} */
 let sheet = null;
 
+/** @param {string} text */
 function cssString(text) {
   return `"${String(text).replace(/[\\"]/g, '\\$&').replace(/[\n\r\f]+/g, ' ')}"`;
 }
@@ -14,6 +17,7 @@ function clear() {
 }
 
 // Sets the printed pages' header until the next screen.
+/** @param {string} text */
 export function pageHeader(text) {
   const next = new CSSStyleSheet();
   next.replaceSync(`@page { @top-left { content: ${cssString(text)}; } }`);
@@ -24,6 +28,7 @@ export function pageHeader(text) {
 }
 
 // A local date range, as people write it: "2 – 30 Nov 2026".
+/** @param {LocalDate} since @param {LocalDate} until */
 export function rangeLabel(since, until) {
   const fmt = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' });
   const a = new Date(`${since}T00:00:00Z`);

@@ -1,3 +1,4 @@
+// @ts-check
 // Notification permission and the push subscription. Permission is asked only when the person
 // asks for notifications; once granted, every start re-sends the subscription so the server's
 // copy never drifts from the browser's (endpoints change, and a shared phone may move it).
@@ -10,6 +11,7 @@ export const supported = () =>
 
 export const permission = () => (supported() ? Notification.permission : 'unsupported');
 
+/** @param {string} value base64url */
 function keyBytes(value) {
   const padded = (value + '='.repeat((4 - (value.length % 4)) % 4)).replace(/-/g, '+').replace(/_/g, '/');
   return Uint8Array.from(atob(padded), (c) => c.charCodeAt(0));
@@ -21,8 +23,9 @@ async function current() {
   return registration ? registration.pushManager.getSubscription() : null;
 }
 
+/** @param {PushSubscription | PushSubscriptionJSON} subscription */
 async function send(subscription) {
-  await api.post('/api/push/subscriptions', subscription.toJSON ? subscription.toJSON() : subscription);
+  await api.post('/api/push/subscriptions', 'toJSON' in subscription ? subscription.toJSON() : subscription);
 }
 
 // Asks for permission (the screen has said what notifications are for), subscribes this
@@ -52,6 +55,7 @@ export async function enable({ fresh = false } = {}) {
   await send(subscription);
 }
 
+/** @param {Uint8Array} a @param {Uint8Array} b */
 function sameKey(a, b) {
   return a.length === b.length && a.every((v, i) => v === b[i]);
 }
@@ -75,11 +79,12 @@ export function syncOnLoad() {
   return syncing;
 }
 
+/** @param {PushSubscription} subscription @returns {Promise<PushRecord | 'unknown' | 'unreachable'>} */
 async function lookup(subscription) {
   try {
     return await api.post('/api/push/subscriptions/status', { endpoint: subscription.endpoint });
   } catch (error) {
-    return error.status === 404 ? 'unknown' : 'unreachable';
+    return api.statusOf(error) === 404 ? 'unknown' : 'unreachable';
   }
 }
 
@@ -110,15 +115,17 @@ export async function unsubscribe() {
 // {permission, subscribed, server}: server is the server's record of this device
 // ({delivery, last_success_at, last_failure_at}), 'unknown' when it holds none (never
 // registered, or dropped after the push service called it gone), or 'unreachable'.
+/** @returns {Promise<PushStatus>} */
 export async function status() {
   await syncing; // what the start-up sync changed counts
+  /** @type {PushStatus} */
   const answer = { permission: permission(), subscribed: false, server: null };
   if (answer.permission !== 'granted') return answer;
   let subscription = null;
   try {
     subscription = await current();
   } catch {
-    subscription = null;
+    // No service worker: not subscribed.
   }
   answer.subscribed = Boolean(subscription);
   if (subscription) answer.server = await lookup(subscription);

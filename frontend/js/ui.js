@@ -1,31 +1,46 @@
+// @ts-check
 // Small DOM helpers: every screen is built with these, never by parsing HTML strings, so text a person
 // wrote can never become markup.
+import { ApiError, messageOf } from './api.js';
+
 const PROPS = new Set(['value', 'checked', 'disabled', 'selected', 'hidden', 'required', 'open']);
 
+/**
+ * @template {keyof HTMLElementTagNameMap} K
+ * @param {K} tag @param {Attrs | null} [attrs] @param {Child[]} children
+ */
 export function h(tag, attrs = {}, ...children) {
   const el = document.createElement(tag);
   for (const [name, value] of Object.entries(attrs || {})) {
     if (value === undefined || value === null || value === false) continue;
-    if (name.startsWith('on')) el.addEventListener(name.slice(2).toLowerCase(), value);
-    else if (name === 'text') el.textContent = value;
-    else if (PROPS.has(name)) el[name] = value;
-    else el.setAttribute(name === 'className' ? 'class' : name, value === true ? '' : value);
+    if (name.startsWith('on')) el.addEventListener(name.slice(2).toLowerCase(), /** @type {EventListener} */ (value));
+    else if (name === 'text') el.textContent = String(value);
+    else if (PROPS.has(name)) Object.assign(el, { [name]: value });
+    else el.setAttribute(name === 'className' ? 'class' : name, value === true ? '' : String(value));
   }
   append(el, children);
   return el;
 }
 
+/** @param {Element} el @param {Child[]} children */
 function append(el, children) {
-  for (const child of children.flat(Infinity)) {
-    if (child === null || child === undefined || child === false) continue;
-    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  for (const child of children) {
+    if (Array.isArray(child)) append(el, child);
+    else if (child !== null && child !== undefined && child !== false) {
+      el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+    }
   }
 }
 
 const SVG = 'http://www.w3.org/2000/svg';
+/**
+ * @template {keyof SVGElementTagNameMap} K
+ * @param {K} tag @param {Record<string, string | number>} [attrs] @param {Child[]} children
+ * @returns {SVGElementTagNameMap[K]}
+ */
 export function svg(tag, attrs = {}, ...children) {
-  const el = document.createElementNS(SVG, tag);
-  for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, value);
+  const el = /** @type {SVGElementTagNameMap[K]} */ (document.createElementNS(SVG, tag));
+  for (const [name, value] of Object.entries(attrs)) el.setAttribute(name, String(value));
   append(el, children);
   return el;
 }
@@ -34,6 +49,7 @@ let uid = 0;
 export const nextId = (prefix = 'f') => `${prefix}-${++uid}`;
 
 // A labelled control; `hint` is tied to it with aria-describedby.
+/** @param {string} label @param {HTMLElement} control @param {string | null} [hint] */
 export function field(label, control, hint) {
   const id = control.id || nextId();
   control.id = id;
@@ -42,30 +58,43 @@ export function field(label, control, hint) {
   return h('div', { class: 'field' }, h('label', { for: id, text: label }), control, hintEl);
 }
 
+/** @param {string} label @param {Attrs} [attrs] */
 export function checkbox(label, attrs = {}) {
   const input = h('input', { type: 'checkbox', ...attrs });
   return h('label', { class: 'check' }, input, h('span', { text: label }));
 }
 
+// What the control called `name` within `scope` holds.
+/** @param {ParentNode} scope @param {string} name */
+export const valueIn = (scope, name) => /** @type {HTMLInputElement} */ (scope.querySelector(`[name="${name}"]`)).value;
+
+// The box of a checkbox().
+/** @param {Element} label */
+export const inputOf = (label) => /** @type {HTMLInputElement} */ (label.querySelector('input'));
+
+let sayTimer = 0;
+/** @param {string} message */
 export function say(message) {
-  const status = document.getElementById('status');
+  const status = /** @type {HTMLElement} */ (document.getElementById('status'));
   status.textContent = '';
   // A fresh text node each time so screen readers announce a repeated message again.
   setTimeout(() => {
     status.textContent = message;
   }, 30);
-  clearTimeout(say.timer);
-  say.timer = setTimeout(() => {
+  clearTimeout(sayTimer);
+  sayTimer = setTimeout(() => {
     status.textContent = '';
   }, 6000);
 }
 
-export function errorBox(error) {
-  return h('p', { class: 'error', role: 'alert', text: error.message || String(error) });
+/** @param {string} message */
+export function errorBox(message) {
+  return h('p', { class: 'error', role: 'alert', text: message });
 }
 
 // A problem found before sending, about one control: shown next to it like the server's.
 export class FieldProblem extends Error {
+  /** @param {HTMLElement} control @param {string} message */
   constructor(control, message) {
     super(message);
     this.control = control;
@@ -74,25 +103,34 @@ export class FieldProblem extends Error {
 
 // The control a server error's path names: data-field or name, the longest prefix first
 // ("quiet_hours.start" falls back to the "quiet_hours" group), then a unique leaf name.
+/** @param {ParentNode | null} scope @param {string} path @returns {HTMLElement | null} */
 function controlFor(scope, path) {
   if (!scope || !path) return null;
   const parts = path.split('.');
   for (let size = parts.length; size > 0; size--) {
     const key = CSS.escape(parts.slice(0, size).join('.'));
+    /** @type {HTMLElement | null} */
     const found = scope.querySelector(`[data-field="${key}"], [name="${key}"]`);
     if (found) return found;
   }
   const leaf = CSS.escape(parts[parts.length - 1]);
+  /** @type {NodeListOf<HTMLElement>} */
   const byLeaf = scope.querySelectorAll(`[data-field="${leaf}"], [name="${leaf}"]`);
   return byLeaf.length === 1 ? byLeaf[0] : null;
 }
 
+/** @param {ParentNode | null} scope */
 export function clearFieldErrors(scope) {
   if (scope) for (const note of scope.querySelectorAll('.field-error')) removeError(note);
 }
 
+// Each error note's control, to unmark when the note goes.
+/** @type {WeakMap<Element, HTMLElement>} */
+const controlOf = new WeakMap();
+
+/** @param {Element} note */
 function removeError(note) {
-  const control = note.fieldControl;
+  const control = controlOf.get(note);
   if (control) {
     control.removeAttribute('aria-invalid');
     const ids = (control.getAttribute('aria-describedby') || '').split(' ').filter((id) => id && id !== note.id);
@@ -102,10 +140,11 @@ function removeError(note) {
   note.remove();
 }
 
+/** @param {HTMLElement} control @param {string} message */
 export function showFieldError(control, message) {
   const anchor = control.closest('.field, fieldset, .check') || control;
   const note = h('p', { class: 'field-error', id: nextId('err'), text: message });
-  note.fieldControl = control;
+  controlOf.set(note, control);
   if (anchor === control) control.after(note);
   else anchor.append(note);
   control.setAttribute('aria-invalid', 'true');
@@ -116,6 +155,7 @@ export function showFieldError(control, message) {
 }
 
 // Puts each error next to its control within `scope`; returns what found no place.
+/** @param {ParentNode | null} scope @param {unknown} error @returns {string[]} */
 export function placeErrors(scope, error) {
   clearFieldErrors(scope);
   if (error instanceof FieldProblem && error.control) {
@@ -123,8 +163,8 @@ export function placeErrors(scope, error) {
     error.control.focus();
     return [];
   }
-  const fields = (error && error.fields) || [];
-  if (!fields.length) return [error.message || String(error)];
+  const fields = error instanceof ApiError ? error.fields : [];
+  if (!fields.length) return [messageOf(error)];
   const rest = [];
   let first = null;
   for (const f of fields) {
@@ -142,6 +182,11 @@ export function placeErrors(scope, error) {
 
 // Runs an action from a button: disables it meanwhile; errors go next to the fields they
 // concern, and the rest next to the form.
+/**
+ * @template T
+ * @param {HTMLButtonElement | HTMLInputElement} button @param {() => T | Promise<T>} action
+ * @param {HTMLElement} [errorSlot] @returns {Promise<T | undefined>}
+ */
 export async function busy(button, action, errorSlot) {
   const scope = button.form || (errorSlot && errorSlot.closest('form')) || button.closest('form, dialog, section, .card, .view');
   button.disabled = true;
@@ -151,7 +196,7 @@ export async function busy(button, action, errorSlot) {
     return await action();
   } catch (error) {
     const rest = placeErrors(scope, error);
-    if (rest.length && errorSlot) errorSlot.replaceChildren(...rest.map((text) => errorBox({ message: text })));
+    if (rest.length && errorSlot) errorSlot.replaceChildren(...rest.map(errorBox));
     else if (rest.length) say(rest.join(' '));
     return undefined;
   } finally {
@@ -159,6 +204,7 @@ export async function busy(button, action, errorSlot) {
   }
 }
 
+/** @param {string} titleText @param {string | Node | (string | Node)[]} content @param {Node} actions */
 function dialogShell(titleText, content, actions) {
   const id = nextId('dialog');
   const dialog = h('dialog', { class: 'dialog', 'aria-labelledby': id },
@@ -168,6 +214,10 @@ function dialogShell(titleText, content, actions) {
   return dialog;
 }
 
+/**
+ * @param {string} titleText @param {string | string[]} message @param {string} confirmLabel
+ * @param {{ danger?: boolean }} [options] @returns {Promise<boolean>}
+ */
 export function confirmDialog(titleText, message, confirmLabel, { danger = false } = {}) {
   return new Promise((resolve) => {
     const dialog = dialogShell(titleText, message,
@@ -190,6 +240,12 @@ export function confirmDialog(titleText, message, confirmLabel, { danger = false
 
 // Asks for the password again before something that can't be undone; `action(password)` runs
 // inside the dialog, so a wrong password is said there and nothing typed is lost.
+/**
+ * @template T
+ * @param {string} titleText @param {(string | Node)[]} content @param {string} confirmLabel
+ * @param {(password: string) => Promise<T>} action @param {{ danger?: boolean }} [options]
+ * @returns {Promise<T | true | null>} null: cancelled
+ */
 export function passwordDialog(titleText, content, confirmLabel, action, { danger = false } = {}) {
   return new Promise((resolve) => {
     // Not required: an account from the practice's sign-in has no password (the server then
@@ -197,6 +253,7 @@ export function passwordDialog(titleText, content, confirmLabel, action, { dange
     const password = h('input', { type: 'password', class: 'input', name: 'password', autocomplete: 'current-password' });
     const errors = h('div');
     const confirm = h('button', { type: 'submit', class: danger ? 'danger' : 'primary', text: confirmLabel });
+    /** @type {T | undefined} */
     let result;
     const form = h('form', {
       class: 'stack',
@@ -222,17 +279,20 @@ export function passwordDialog(titleText, content, confirmLabel, action, { dange
   });
 }
 
+/** @param {string} text */
 export function title(text) {
   document.title = text ? `${text} · Tandem` : 'Tandem';
   return h('h1', { text });
 }
 
+/** @param {string} text */
 export function empty(text) {
   return h('p', { class: 'empty', text });
 }
 
 // --- dates ---------------------------------------------------------------------------------
 
+/** @param {string} [timeZone] @returns {LocalDate} */
 export function todayIn(timeZone) {
   try {
     return new Intl.DateTimeFormat('en-CA', { timeZone }).format(new Date());
@@ -241,6 +301,7 @@ export function todayIn(timeZone) {
   }
 }
 
+/** @param {LocalDate} iso @param {number} days @returns {LocalDate} */
 export function addDays(iso, days) {
   const d = new Date(`${iso}T00:00:00Z`);
   d.setUTCDate(d.getUTCDate() + days);
@@ -248,11 +309,13 @@ export function addDays(iso, days) {
 }
 
 // The Monday starting the week that contains `iso` (a local date).
+/** @param {LocalDate} iso */
 export function mondayOf(iso) {
   const day = new Date(`${iso}T00:00:00Z`).getUTCDay();
   return addDays(iso, -((day + 6) % 7));
 }
 
+/** @param {LocalDate} weekStart */
 export function weekLabel(weekStart) {
   const fmt = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short', timeZone: 'UTC' });
   const start = new Date(`${weekStart}T00:00:00Z`);
@@ -260,14 +323,17 @@ export function weekLabel(weekStart) {
   return `${fmt.format(start)} – ${fmt.format(end)}`;
 }
 
+/** @param {LocalDate | Instant} iso */
 export function shortDate(iso) {
   const d = iso.length === 10 ? new Date(`${iso}T00:00:00Z`) : new Date(iso);
+  /** @type {Intl.DateTimeFormatOptions} */
   const opts = { weekday: 'short', day: 'numeric', month: 'short' };
   if (iso.length === 10) opts.timeZone = 'UTC';
   return new Intl.DateTimeFormat(undefined, opts).format(d);
 }
 
 // "just now", "5 min. ago", "2 hr. ago", "3 days ago"; older than a month: the date.
+/** @param {Instant} iso */
 export function ago(iso) {
   const seconds = (Date.now() - new Date(iso).getTime()) / 1000;
   if (!(seconds >= 0) || seconds < 60) return 'just now';
@@ -278,6 +344,7 @@ export function ago(iso) {
   return dateTime(iso);
 }
 
+/** @param {Instant} iso */
 export function dateTime(iso) {
   return new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' }).format(new Date(iso));
 }
@@ -286,9 +353,10 @@ export const uuid = () =>
   crypto.randomUUID
     ? crypto.randomUUID()
     : '10000000-1000-4000-8000-100000000000'.replace(/[018]/g, (c) =>
-        (c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (c / 4)))).toString(16)
+        (+c ^ (crypto.getRandomValues(new Uint8Array(1))[0] & (15 >> (+c / 4)))).toString(16)
       );
 
+/** @type {Record<Visibility, { label: string, who: string, alone?: string }>} */
 export const VISIBILITY = {
   // `alone`: the words when there is no partner in the couple.
   private: { label: 'Only me', who: 'Nobody else can read this: not your partner, not your therapist.', alone: 'Nobody else can read this, not even your therapist.' },
@@ -298,7 +366,8 @@ export const VISIBILITY = {
 };
 
 // `choices`: the visibilities that fit (no partner yet: nothing to share with one).
-export function visibilityPicker(name, selected = 'private', choices = Object.keys(VISIBILITY)) {
+/** @param {string} name @param {Visibility} [selected] @param {Visibility[]} [choices] */
+export function visibilityPicker(name, selected = 'private', choices = /** @type {Visibility[]} */ (Object.keys(VISIBILITY))) {
   const alone = !choices.includes('partner');
   const options = choices.map((value) => {
     const v = { ...VISIBILITY[value], who: (alone && VISIBILITY[value].alone) || VISIBILITY[value].who };
@@ -315,6 +384,15 @@ export function visibilityPicker(name, selected = 'private', choices = Object.ke
   return h('fieldset', { class: 'visibility' }, h('legend', { text: 'Who can read it' }), options);
 }
 
+// What a visibilityPicker() has chosen.
+/** @param {Element} picker */
+export function chosenVisibility(picker) {
+  /** @type {HTMLInputElement | null} */
+  const checked = picker.querySelector('input:checked');
+  return /** @type {Visibility} */ (checked ? checked.value : 'private');
+}
+
+/** @type {Record<string, string>} */
 export const CATEGORY = {
   sensate_focus: 'Sensate focus',
   communication: 'Communication',

@@ -1,10 +1,13 @@
+// @ts-check
 // Choosing a time zone: a searchable list of the browser's own zones (Intl), defaulting to this
 // device's. People type a city ("Berlin"); the app finds "Europe/Berlin" or says why it can't.
 import { clearFieldErrors, field, FieldProblem, h, nextId, showFieldError } from './ui.js';
 
 export const browserZone = () => Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
 
+/** @type {string[] | null} */
 let cached = null;
+/** @returns {string[]} */
 export function knownZones() {
   if (cached) return cached;
   try {
@@ -16,8 +19,10 @@ export function knownZones() {
   return cached;
 }
 
-const city = (zone) => zone.split('/').pop().replace(/_/g, ' ').toLowerCase();
+/** @param {string} zone */
+const city = (zone) => zone.slice(zone.lastIndexOf('/') + 1).replace(/_/g, ' ').toLowerCase();
 
+/** @param {string} name */
 function accepted(name) {
   try {
     return new Intl.DateTimeFormat('en', { timeZone: name }).resolvedOptions().timeZone;
@@ -27,6 +32,7 @@ function accepted(name) {
 }
 
 // {zone} when what was typed names one time zone, else {problem}: a sentence saying why.
+/** @param {unknown} typed @returns {{ zone: string, problem?: undefined } | { problem: string, zone?: undefined }} */
 export function resolveZone(typed) {
   const text = String(typed || '').trim();
   if (!text) return { problem: 'Please choose a time zone.' };
@@ -34,7 +40,8 @@ export function resolveZone(typed) {
   const lower = text.toLowerCase();
   const exact = zones.find((z) => z.toLowerCase() === lower);
   if (exact) return { zone: exact };
-  if (text.includes('/') && accepted(text)) return { zone: accepted(text) };
+  const named = text.includes('/') && accepted(text);
+  if (named) return { zone: named };
   if (!zones.length) return { zone: text };
   const wanted = lower.replace(/_/g, ' ');
   const byCity = zones.filter((z) => city(z) === wanted);
@@ -48,6 +55,7 @@ export function resolveZone(typed) {
   return { problem: `Tandem doesn’t know a time zone called “${text}”. Type a big city near you, such as Berlin or New York, and choose from the list.` };
 }
 
+/** @param {string} zone */
 function localTime(zone) {
   try {
     return new Intl.DateTimeFormat(undefined, { timeZone: zone, hour: 'numeric', minute: '2-digit' }).format(new Date());
@@ -58,6 +66,7 @@ function localTime(zone) {
 
 // A labelled, searchable time zone input. `read()` gives the zone, or throws a FieldProblem
 // shown next to it.
+/** @param {string} label @param {{ value?: string, hint?: string, name?: string }} [options] */
 export function timeZoneField(label, { value, hint, name = 'timezone' } = {}) {
   const zones = knownZones();
   const listId = nextId('zones');
@@ -71,13 +80,14 @@ export function timeZoneField(label, { value, hint, name = 'timezone' } = {}) {
     list: zones.length ? listId : null,
   });
   const now = h('p', { class: 'hint', 'aria-live': 'polite' });
+  /** @param {string} zone */
   const show = (zone) => {
     const time = localTime(zone);
     now.textContent = time ? `${zone}: it is ${time} there now.` : '';
   };
   const read = () => {
     const found = resolveZone(input.value);
-    if (found.problem) {
+    if (found.zone === undefined) {
       now.textContent = '';
       throw new FieldProblem(input, found.problem);
     }
@@ -92,7 +102,7 @@ export function timeZoneField(label, { value, hint, name = 'timezone' } = {}) {
   input.addEventListener('change', () => {
     clearFieldErrors(element);
     const found = resolveZone(input.value);
-    if (found.zone) {
+    if (found.zone !== undefined) {
       input.value = found.zone;
       show(found.zone);
     } else {

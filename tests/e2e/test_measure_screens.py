@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 from playwright.sync_api import Page, expect
 
-from tests.e2e.steps import heading, sign_in
+from tests.e2e.steps import heading, shot, sign_in
 from tests.e2e.test_accessibility import check
 from tests.factories import make_world, publish_plan
 from tests.measures_support import assign
@@ -225,3 +225,26 @@ class TestPartner:
         heading(page, "My questionnaires")
         page.get_by_text("You have not answered a questionnaire yet.").wait_for()
         assert "PHQ" not in page.locator("main").inner_text()
+
+    def test_a_shared_score_reaches_the_other_partner(self, app: FastAPI, new_context) -> None:  # noqa: ANN001
+        world = make_world(app)
+        made = assign(world, "gad7")
+        sheet = {str(k): 1 for k in range(1, 8)}
+        saved = world.partner_a.post(
+            "/api/measure-responses", json={"assignment_id": made["id"], "answers": sheet}
+        ).json()
+        world.partner_a.post(f"/api/measure-responses/{saved['id']}/share")
+        page = new_context().new_page()
+        sign_in(page, world.partner_b.email)
+        page.goto("/#/my-measures")
+        heading(page, "My questionnaires")
+        page.get_by_role("heading", name="Shared with you by your partner").wait_for()
+        # The score in words, not the answers (it once read "[object HTMLParagraphElement]").
+        shared = page.locator("p.card").filter(has_text="GAD-7")
+        expect(shared).to_have_count(1)
+        assert "7 of 21" in shared.inner_text()
+        shot(page, "shared-score")
+        [seen] = world.partner_b.get(
+            f"/api/couples/{world.couple_id}/measure-results/shared"
+        ).json()
+        assert (seen["measure_key"], seen["total"], seen["id"]) == ("gad7", 7, saved["id"])

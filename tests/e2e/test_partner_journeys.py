@@ -302,6 +302,23 @@ class TestLeaving:
             ).all()
         assert sorted(str(u) for u, _ in told) == sorted([world.partner_a.id, world.therapist.id])
 
+    def test_who_left_still_reads_their_private_notes(self, world: World, new_context) -> None:  # noqa: ANN001
+        couple = world.couple_id
+        kept = {"body": "Only mine, still here after leaving", "visibility": "private"}
+        assert world.partner_b.post(f"/api/couples/{couple}/notes", json=kept).status_code == 201
+        assert world.partner_b.post(f"/api/couples/{couple}/leave").status_code in (200, 204)
+        sam = new_context().new_page()
+        sign_in(sam, world.partner_b.email)
+        heading(sam, "Join with a code")
+        # No couple: no form to write in, and nothing but the note (the screen once said "null").
+        sam.goto("/#/notes/private")
+        heading(sam, "Notes")
+        sam.get_by_text(kept["body"]).wait_for()
+        expect(sam.get_by_role("button", name="Save note")).to_have_count(0)
+        shot(sam, "notes-after-leaving")
+        mine = world.partner_b.get("/api/me/notes").json()
+        assert [(n["body"], n["visibility"]) for n in mine] == [(kept["body"], "private")]
+
 
 class TestTherapyAlone:
     def test_a_couple_of_one_plans_alone_and_hears_you_not_you_two(

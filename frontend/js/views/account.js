@@ -1,11 +1,12 @@
+// @ts-check
 // Settings about the account itself: password, recovery code, signed-in devices, who read my
 // shared entries, and deleting the account.
 import * as api from '../api.js';
-import { signOut } from '../app.js';
 import { ago, busy, confirmDialog, dateTime, empty, field, FieldProblem, h, passwordDialog, say } from '../ui.js';
 import { holdRecoveryCode, tellSignIn } from './auth.js';
 import { section } from './notifications.js';
 
+/** @param {SignedInState} state */
 export function passwordSection(state) {
   const current = h('input', { type: 'password', class: 'input', name: 'current_password', autocomplete: 'current-password', required: true });
   const next = h('input', { type: 'password', class: 'input', name: 'new_password', autocomplete: 'new-password', required: true, minlength: '10' });
@@ -48,20 +49,23 @@ export function passwordSection(state) {
     fresh);
 }
 
+/** @param {SignIn} s */
 function deviceLine(s) {
   const name = s.device || 'A browser Tandem doesn’t recognise';
   return `${name} · ${s.current ? 'this device' : `last active ${ago(s.last_used_at)}`}`;
 }
 
-export async function devicesSection() {
+/** @param {Shell} shell */
+export async function devicesSection(shell) {
   const list = h('ul', { class: 'plain devices', 'data-testid': 'devices' });
   const errors = h('div');
   async function load() {
+    /** @type {SignIn[]} */
     const sessions = await api.get('/api/me/sessions');
     list.replaceChildren(...sessions.map((s) => {
       const out = h('button', { type: 'button', class: 'link', text: 'Sign out', 'aria-label': `Sign out ${s.device || 'that device'}` });
       out.addEventListener('click', () => busy(out, async () => {
-        await api.del(`/api/me/sessions/${encodeURIComponent(s.id)}`);
+        await api.del(api.path`/api/me/sessions/${s.id}`);
         say('That device is signed out.');
         await load();
       }, errors));
@@ -72,26 +76,28 @@ export async function devicesSection() {
         s.current ? null : out);
     }));
   }
-  await load().catch((e) => errors.replaceChildren(h('p', { class: 'hint', text: e.message })));
+  await load().catch((e) => errors.replaceChildren(h('p', { class: 'hint', text: api.messageOf(e) })));
   const everywhere = h('button', { type: 'button', class: 'secondary', text: 'Sign out everywhere' });
   everywhere.addEventListener('click', async () => {
     if (!(await confirmDialog('Sign out everywhere?', 'Every device, this one too, will need the password again.', 'Sign out everywhere'))) return;
     await busy(everywhere, async () => {
       await api.del('/api/me/sessions');
       tellSignIn('You are signed out on every device.');
-      await signOut({ server: false });
+      await shell.signOut({ server: false });
     }, errors);
   });
   return section('Signed-in devices', list, errors, everywhere);
 }
 
 // What a therapist's read was of (the event's kind and where it was shown; never the text).
+/** @type {Record<string, string>} */
 const JOURNAL = {
   notes: 'your shared notes',
   checkins: 'your shared check-ins',
   timeline: 'your shared notes and check-ins, in your couple’s timeline',
   'session brief': 'your shared notes and check-ins, preparing a session',
 };
+/** @type {Record<string, string>} */
 const READ = {
   'prep.read_by_therapist': 'what you shared to prepare your appointment',
   'dispute_reason.read_by_therapist': 'why you said a session didn’t happen',
@@ -99,30 +105,33 @@ const READ = {
   // Worded like any questionnaire read: a partner is never told an answer was flagged.
   'measures.risk_read_by_therapist': 'your questionnaire answers',
 };
-const readOf = (e) => (e.action === 'journal.read_by_therapist' ? JOURNAL[e.what] : READ[e.action]) || 'your shared entries';
+/** @param {AccessEvent} e */
+const readOf = (e) => (e.action === 'journal.read_by_therapist' ? JOURNAL[e.what || ''] : READ[e.action]) || 'your shared entries';
 
+/** @param {SignedInState} state */
 export async function accessLogSection(state) {
   const body = h('div', { 'data-testid': 'access-log' });
   try {
-    const events = (await api.get('/api/me/access-log')).filter((e) => e.action.endsWith('read_by_therapist'));
+    const events = /** @type {AccessEvent[]} */ (await api.get('/api/me/access-log')).filter((e) => e.action.endsWith('read_by_therapist'));
     const couples = Object.fromEntries((state.couples || []).map((c) => [c.id, c.label]));
     body.replaceChildren(events.length
       ? h('ul', { class: 'plain log' }, events.map((e) => h('li', {},
         h('span', {},
           h('strong', { text: e.actor_display_name || 'A former therapist' }),
           ` read ${readOf(e)}`,
-          couples[e.couple_id] && state.user.role === 'therapist' ? ` (${couples[e.couple_id]})` : ''),
+          couples[e.couple_id || ''] && state.user.role === 'therapist' ? ` (${couples[e.couple_id || '']})` : ''),
         h('span', { class: 'hint', text: dateTime(e.at) }))))
       : empty('Nobody has read your shared entries yet.'));
   } catch (error) {
-    body.replaceChildren(h('p', { class: 'hint', text: error.message }));
+    body.replaceChildren(h('p', { class: 'hint', text: api.messageOf(error) }));
   }
   return section('Who read your shared entries',
     h('p', { class: 'hint', text: 'Each time a therapist opens what you shared with them, it is noted here: who, what kind of entry, and when. Never what it said. Your partner reading what you shared with them is not listed.' }),
     body);
 }
 
-export function deleteAccountButton(state) {
+/** @param {ViewContext} ctx */
+export function deleteAccountButton({ state, signOut }) {
   const partner = state.couple && (state.couple.members || []).find((m) => m.role === 'partner' && m.user_id !== state.user.id);
   const remove = h('button', { type: 'button', class: 'danger', text: 'Delete my account' });
   remove.addEventListener('click', async () => {

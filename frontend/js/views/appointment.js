@@ -1,3 +1,4 @@
+// @ts-check
 // The next appointment: a card beside the week for partners; for the therapist, a setter on the
 // couple's page and a screen with what the partners prepared.
 import * as api from '../api.js';
@@ -6,10 +7,12 @@ import { appointmentDownload } from './calendar.js';
 import { sharedSections } from './prep.js';
 
 // `null` while none is booked.
+/** @param {Uuid} coupleId @returns {Promise<Appointment | null>} */
 async function nextAppointment(coupleId) {
   return await api.get(`/api/couples/${coupleId}/next-appointment`);
 }
 
+/** @param {Uuid} coupleId */
 export async function appointmentCard(coupleId) {
   let next;
   try {
@@ -31,12 +34,15 @@ export async function appointmentCard(coupleId) {
 }
 
 // <input type=datetime-local> speaks local wall time without an offset; Date reads it as local.
+/** @param {Instant} iso */
 function localValue(iso) {
   const d = new Date(iso);
+  /** @param {number} n */
   const pad = (n) => String(n).padStart(2, '0');
   return `${d.getFullYear()}-${pad(d.getMonth() + 1)}-${pad(d.getDate())}T${pad(d.getHours())}:${pad(d.getMinutes())}`;
 }
 
+/** @param {Uuid} coupleId */
 export async function appointmentPanel(coupleId) {
   const next = await nextAppointment(coupleId);
   const when = h('input', { class: 'input', type: 'datetime-local', required: true, name: 'starts_at' });
@@ -54,6 +60,7 @@ export async function appointmentPanel(coupleId) {
       onsubmit: (event) => {
         event.preventDefault();
         busy(button, async () => {
+          /** @type {Appointment} */
           const saved = await api.put(`/api/couples/${coupleId}/next-appointment`, {
             starts_at: new Date(when.value).toISOString(),
             note: note.value.trim(),
@@ -68,22 +75,26 @@ export async function appointmentPanel(coupleId) {
 }
 
 // #/couple/<id>/prep: what each partner shared with the therapist, newest appointment first.
+/** @type {View} */
 export async function renderPrep(root, { params }) {
   const id = params[0];
+  /** @type {Couple} */
   const couple = await api.get(`/api/couples/${id}`);
   const names = Object.fromEntries((couple.members || []).map((m) => [m.user_id, m.display_name]));
   root.append(title('Session preparation'),
     h('p', { class: 'lead', text: `${couple.label}: only what the partners chose to share with you.` }),
     h('p', {}, h('a', { href: `#/couple/${id}`, text: 'Back to the couple' })));
+  /** @type {SharedPrep[]} */
   const entries = await api.get(`/api/couples/${id}/prep/shared`);
   if (!entries.length) {
     root.append(empty('Nothing shared with you yet.'));
     return;
   }
+  /** @type {Map<Uuid, SharedPrep[]>} */
   const byAppointment = new Map();
   for (const entry of entries) {
     if (!byAppointment.has(entry.appointment_id)) byAppointment.set(entry.appointment_id, []);
-    byAppointment.get(entry.appointment_id).push(entry);
+    byAppointment.get(entry.appointment_id)?.push(entry);
   }
   for (const group of byAppointment.values()) {
     root.append(h('h2', { text: `For ${dateTime(group[0].appointment_starts_at)}` }),

@@ -1,21 +1,25 @@
+// @ts-check
 // Sign in, sign up (the recovery code is shown once, and kept in memory until the person says
 // they saved it), and recovering a password with that code.
 import * as api from '../api.js';
-import { signedIn } from '../app.js';
-import { busy, checkbox, field, h, title } from '../ui.js';
+import { busy, checkbox, field, h, inputOf, title } from '../ui.js';
 import { timeZoneField } from '../zones.js';
 
+/** @param {Attrs} attrs */
 function input(attrs) {
   return h('input', { class: 'input', ...attrs });
 }
 
 // --- what the sign-in screen says next (after a deletion, a password change) ---------------
+/** @type {string | null} */
 let notice = null;
+/** @param {string} message */
 export function tellSignIn(message) {
   notice = message;
 }
 
-export function signInForm({ onDone, submitLabel = 'Sign in' } = {}) {
+/** @param {Shell} shell @param {{ onDone: () => unknown, submitLabel?: string }} options */
+export function signInForm(shell, { onDone, submitLabel = 'Sign in' }) {
   const email = input({ type: 'email', name: 'email', autocomplete: 'username', required: true });
   const password = input({ type: 'password', name: 'password', autocomplete: 'current-password', required: true });
   const errors = h('div');
@@ -28,7 +32,7 @@ export function signInForm({ onDone, submitLabel = 'Sign in' } = {}) {
         event.preventDefault();
         busy(button, async () => {
           await api.login(email.value.trim(), password.value);
-          await signedIn();
+          await shell.signedIn();
           await onDone();
         }, errors);
       },
@@ -40,7 +44,8 @@ export function signInForm({ onDone, submitLabel = 'Sign in' } = {}) {
   );
 }
 
-export function signUpForm({ code = null, onDone, role = null } = {}) {
+/** @param {Shell} shell @param {{ onDone: () => unknown, code?: string | null, role?: Role | null }} options */
+export function signUpForm(shell, { code = null, onDone, role = null }) {
   const name = input({ name: 'display_name', autocomplete: 'nickname', required: true, maxlength: '80' });
   const email = input({ type: 'email', name: 'email', autocomplete: 'email', required: true });
   const password = input({
@@ -61,7 +66,8 @@ export function signUpForm({ code = null, onDone, role = null } = {}) {
       onsubmit: (event) => {
         event.preventDefault();
         busy(button, async () => {
-          const chosenRole = role || (therapist.querySelector('input').checked ? 'therapist' : 'partner');
+          const chosenRole = role || (inputOf(therapist).checked ? 'therapist' : 'partner');
+          /** @type {Record<string, string>} */
           const body = {
             email: email.value.trim(),
             password: password.value,
@@ -70,9 +76,10 @@ export function signUpForm({ code = null, onDone, role = null } = {}) {
             timezone: zone.read(),
           };
           if (code) body.invitation_code = code;
+          /** @type {RegisteredUser} */
           const user = await api.post('/api/auth/register', body);
           await api.login(body.email, body.password);
-          await signedIn();
+          await shell.signedIn();
           holdRecoveryCode(user.recovery_code, { email: body.email, onDone, first: true });
         }, errors);
       },
@@ -90,13 +97,16 @@ export function signUpForm({ code = null, onDone, role = null } = {}) {
 // --- the recovery code: the only way back in without the operator -------------------------
 // Kept in this tab's memory (never stored) until the person says they saved it: Back, another
 // tab of the app or a tap on a link shows it again instead of losing it.
+/** @type {{ code: string, email: string, onDone: () => unknown, first: boolean } | null} */
 let pending = null;
 
 export const recoveryCodePending = () => pending !== null;
 
+/** @param {string} code @param {{ email?: string, onDone?: () => unknown, first?: boolean }} [options] */
 export function holdRecoveryCode(code, { email = '', onDone = () => {}, first = false } = {}) {
   pending = { code, email, onDone, first };
   window.addEventListener('beforeunload', warnBeforeUnload);
+  /** @type {HTMLElement | null} */
   const view = document.querySelector('#main .view');
   if (view) recoveryCodeScreen(view);
 }
@@ -106,12 +116,14 @@ export function forgetRecoveryCode() {
   window.removeEventListener('beforeunload', warnBeforeUnload);
 }
 
+/** @param {BeforeUnloadEvent} event */
 function warnBeforeUnload(event) {
   // Closing the tab would lose the code for good: browsers then ask the person to confirm.
   event.preventDefault();
   event.returnValue = '';
 }
 
+/** @param {string} filename @param {string} text */
 function downloadText(filename, text) {
   const url = URL.createObjectURL(new Blob([text], { type: 'text/plain' }));
   const link = h('a', { href: url, download: filename });
@@ -121,7 +133,9 @@ function downloadText(filename, text) {
   setTimeout(() => URL.revokeObjectURL(url), 1000);
 }
 
+/** @param {HTMLElement} root */
 export function recoveryCodeScreen(root) {
+  if (!pending) return;
   const { code, email, onDone, first } = pending;
   const done = h('p', { class: 'hint', 'aria-live': 'polite' });
   const copy = h('button', {
@@ -173,17 +187,18 @@ export function recoveryCodeScreen(root) {
     done,
     h('div', { class: 'actions' }, saved)
   );
-  root.querySelector('h1').focus();
+  root.querySelector('h1')?.focus();
 }
 
-export function signIn(root, { go }) {
+/** @type {OpenView} */
+export function signIn(root, shell) {
   const said = notice;
   notice = null;
   root.append(
     title('Welcome back'),
     said ? h('p', { class: 'card notice', role: 'status', text: said }) : '',
     h('p', { class: 'lead', text: 'Your week, your reminders and your journal, in one quiet place.' }),
-    signInForm({ onDone: () => go('') }),
+    signInForm(shell, { onDone: () => shell.go('') }),
     h(
       'p',
       { class: 'links' },
@@ -193,11 +208,12 @@ export function signIn(root, { go }) {
   );
 }
 
-export function signUp(root, { go }) {
+/** @type {OpenView} */
+export function signUp(root, shell) {
   root.append(
     title('Create your account'),
     h('p', { class: 'lead', text: 'If your therapist or partner gave you a code, open their link or use “Join with a code”.' }),
-    signUpForm({ onDone: () => go('') }),
+    signUpForm(shell, { onDone: () => shell.go('') }),
     h(
       'p',
       { class: 'links' },
@@ -207,6 +223,7 @@ export function signUp(root, { go }) {
   );
 }
 
+/** @type {OpenView} */
 export function recover(root) {
   const email = input({ type: 'email', name: 'email', autocomplete: 'username', required: true });
   const code = input({ name: 'recovery_code', autocomplete: 'off', required: true, spellcheck: 'false' });

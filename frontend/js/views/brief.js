@@ -1,3 +1,4 @@
+// @ts-check
 // #/couple/<id>/brief[/<from>/<to>]: one page before the appointment. What the partners
 // prepared, the weeks since the last appointment, check-in trends and shared notes; printed
 // (or saved as a PDF) with the couple and the dates in every page's header.
@@ -10,10 +11,13 @@ import { SECTIONS } from './prep.js';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
 
+/** @param {string} id @param {string} heading @param {Child[]} children */
 function section(id, heading, ...children) {
   return h('section', { class: 'brief-section', 'aria-labelledby': id }, h('h2', { id, text: heading }), ...children);
 }
 
+/** @typedef {Record<Uuid, string>} Names */
+/** @param {Brief} brief @param {Names} names */
 function preparation(brief, names) {
   if (!brief.appointment) return [empty('No appointment is booked, so there is nothing to prepare for.')];
   if (!brief.preparation.length) return [empty('Neither partner has shared any preparation with you for this appointment.')];
@@ -24,6 +28,7 @@ function preparation(brief, names) {
       h('dd', { class: 'body', text: s.text }))))));
 }
 
+/** @param {HistoryWeek[]} weeks @param {Names} names */
 function weeksTable(weeks, names) {
   const rows = [];
   for (const w of weeks) {
@@ -37,8 +42,10 @@ function weeksTable(weeks, names) {
   return dataTable({ caption: 'Sessions per exercise and week', columns: ['Week', 'Exercise', 'Done', 'Who', 'Also'], rows, visible: true });
 }
 
+/** @param {Brief} brief @param {Names} names */
 function adherence(brief, names) {
   const weeks = brief.weeks;
+  /** @param {ItemWeek[]} list @param {'disputed' | 'withdrawn'} key */
   const sum = (list, key) => list.reduce((n, x) => n + (x[key] || 0), 0);
   const chart = weeks.some((w) => w.target)
     ? weekBars({
@@ -56,6 +63,7 @@ function adherence(brief, names) {
   return [chart, weeksTable(weeks, names), h('h3', { text: 'Disputes and withdrawals' }), problems];
 }
 
+/** @param {Brief} brief @param {Names} names */
 function trends(brief, names) {
   const label = Object.fromEntries(RATINGS);
   const summary = brief.rating_summary.length
@@ -69,7 +77,9 @@ function trends(brief, names) {
   return [ratingCharts(brief.ratings, brief.partners), summary];
 }
 
+/** @param {Brief} brief @param {Names} names */
 function shared(brief, names) {
+  /** @type {{ at: Instant, who: Uuid, kind: string, body: string | null, ratings?: string, obstacles?: string | null }[]} */
   const entries = [
     ...brief.notes.map((n) => ({ at: n.created_at, who: n.author_id, kind: 'Note', body: n.body })),
     ...brief.checkins.map((c) => ({
@@ -89,6 +99,7 @@ function shared(brief, names) {
     e.body ? h('p', { class: 'body', text: e.body }) : null));
 }
 
+/** @param {Uuid} id @param {Brief} brief @param {Shell['go']} go */
 function rangeForm(id, brief, go) {
   const from = h('input', { class: 'input', type: 'date', required: true, value: brief.since, max: brief.until });
   const to = h('input', { class: 'input', type: 'date', required: true, value: brief.until });
@@ -110,10 +121,12 @@ function rangeForm(id, brief, go) {
     h('a', { href: `#/couple/${id}`, class: 'button secondary', text: 'Back to the couple' })));
 }
 
+/** @type {View} */
 export async function render(root, { params, go }) {
-  const [id, since, until] = params;
+  const [id, since, until] = /** @type {[Uuid, LocalDate?, LocalDate?]} */ (params);
   root.classList.add('wide', 'printable');
   const query = since && until ? `?from=${since}&to=${until}` : '';
+  /** @type {Brief} */
   const brief = await api.get(api.path`/api/couples/${id}/brief` + query);
   const names = namesOf(brief.partners);
   const range = rangeLabel(brief.since, brief.until);

@@ -1,14 +1,17 @@
+// @ts-check
 // The private calendar feed in Settings (turn on, copy the link, new link, turn off), and an
 // appointment as a one-off .ics download. The feed link is shown once, right after it is made,
 // and kept in this screen's memory only: the server never gives it out again.
 import * as api from '../api.js';
-import { busy, checkbox, dateTime, h, say } from '../ui.js';
+import { busy, checkbox, dateTime, h, inputOf, say } from '../ui.js';
 
+/** @param {Child[]} children */
 function section(...children) {
   return h('section', { class: 'card stack', 'aria-labelledby': 's-calendar' },
     h('h2', { id: 's-calendar', text: 'Calendar' }), ...children);
 }
 
+/** @param {string} text */
 async function copy(text) {
   if (navigator.clipboard && window.isSecureContext) {
     await navigator.clipboard.writeText(text);
@@ -17,13 +20,15 @@ async function copy(text) {
   return false;
 }
 
+/** @param {AppState} state */
 export async function calendarSection(state) {
   if (!state.couple) return null; // nothing to show before joining the couple
+  /** @type {Feed} */
   let status;
   try {
     status = await api.get('/api/me/calendar-feed');
   } catch (error) {
-    return section(h('p', { class: 'hint', text: error.message }));
+    return section(h('p', { class: 'hint', text: api.messageOf(error) }));
   }
   const body = h('div', { class: 'stack' });
   const root = section(
@@ -31,9 +36,10 @@ export async function calendarSection(state) {
     body);
   const errors = h('div');
 
+  /** @param {Feed} current @param {string} [url] shown once, right after it is made */
   function render(current, url) {
     const names = checkbox('Show exercise names in my calendar', { checked: current.enabled && !current.discreet });
-    const namesInput = names.querySelector('input');
+    const namesInput = inputOf(names);
     if (!current.enabled) {
       const on = h('button', { type: 'button', class: 'primary', text: 'Turn on calendar feed' });
       on.addEventListener('click', () => busy(on, async () => {
@@ -48,6 +54,7 @@ export async function calendarSection(state) {
       await api.patch('/api/me/calendar-feed', { discreet: !namesInput.checked });
       say(namesInput.checked ? 'Your calendar will show exercise names.' : 'Your calendar shows discreet titles only.');
     }, errors));
+    /** @type {HTMLElement[]} */
     const parts = [h('p', { text: `Calendar feed is on (link made ${dateTime(current.created_at)}).` })];
     if (url) {
       const field = h('input', { class: 'input', readonly: true, value: url, id: 'feed-url', 'aria-describedby': 'feed-url-hint' });
@@ -88,6 +95,7 @@ export async function calendarSection(state) {
 
 // "Add to my calendar" for the next appointment: a file made by the server, downloaded
 // without the access token ever leaving memory.
+/** @param {Uuid} coupleId */
 export function appointmentDownload(coupleId) {
   const errors = h('div');
   const button = h('button', { type: 'button', class: 'link', text: 'Add to my calendar' });

@@ -1,17 +1,24 @@
+// @ts-check
 // A line chart drawn by the app (SVG through DOM APIs: no inline styles under the CSP), with a
 // table behind it for screen readers. Shared by the questionnaire trends; other charts may use it.
 import { h, shortDate, svg } from '../ui.js';
 
 let charts = 0;
 
-// points: [{x: ISO date, y: number}] oldest first; bands: [{min, max, label}] shaded behind.
+// points: oldest first; bands: shaded behind.
+/**
+ * @param {{ x: Instant, y: number, note?: string }[]} points
+ * @param {{ label: string, min?: number, max?: number, bands?: Band[], unit?: string }} options
+ */
 export function lineChart(points, { label, min = 0, max, bands = [], unit = 'Score' }) {
   const id = `line-${++charts}`;
   const W = 340;
   const H = 170;
   const pad = { top: 10, bottom: 26, left: 30, right: 10 };
   const top = Math.max(max ?? 0, ...points.map((p) => p.y), min + 1);
+  /** @param {number} i */
   const x = (i) => pad.left + (points.length < 2 ? (W - pad.left - pad.right) / 2 : ((W - pad.left - pad.right) * i) / (points.length - 1));
+  /** @param {number} v */
   const y = (v) => pad.top + (H - pad.top - pad.bottom) * (1 - (v - min) / (top - min));
   const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, class: 'chart', role: 'img', 'aria-labelledby': id },
     svg('title', { id }, label));

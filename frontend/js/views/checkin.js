@@ -1,13 +1,16 @@
+// @ts-check
 // The check-in sheet. Sending needs the network: offline, the draft stays on screen (never stored).
 import * as api from '../api.js';
-import { busy, dateTime, empty, field, h, say, title, VISIBILITY, visibilityPicker } from '../ui.js';
+import { busy, chosenVisibility, dateTime, empty, field, h, say, title, VISIBILITY, visibilityPicker } from '../ui.js';
 import { currentPlan, together } from './week.js';
 
 // Who a check-in can be for: with no partner in the couple, only me or my therapist.
+/** @param {People} people @returns {Visibility[] | undefined} */
 export function visibilityChoices(people) {
   return people.partner ? undefined : ['private', 'therapist'];
 }
 
+/** @type {[RatingKey, string][]} */
 const RATINGS = [
   ['closeness', 'Closeness'],
   ['enjoyment', 'Enjoyment'],
@@ -15,12 +18,14 @@ const RATINGS = [
   ['anxiety', 'Anxiety'],
 ];
 
+/** @param {string} label */
 function ratingSelect(label) {
   const select = h('select', { class: 'input' }, h('option', { value: '', text: 'Skip' }));
   for (let i = 0; i <= 10; i++) select.append(h('option', { value: String(i), text: String(i) }));
   return field(`${label} (0–10)`, select);
 }
 
+/** @param {CheckIn} c @param {Record<Uuid, string>} names @param {Uuid} me */
 export function checkinCard(c, names, me) {
   const ratings = RATINGS.filter(([key]) => c.ratings && c.ratings[key] !== null && c.ratings[key] !== undefined)
     .map(([key, label]) => `${label} ${c.ratings[key]}`)
@@ -33,6 +38,7 @@ export function checkinCard(c, names, me) {
   );
 }
 
+/** @type {View} */
 export async function render(root, { state }) {
   const couple = state.couple;
   root.append(title('Check-in'), h('p', { class: 'lead', text: 'A few words on how it went. Everything here is optional.' }));
@@ -43,6 +49,7 @@ export async function render(root, { state }) {
   const plan = await currentPlan(couple.id).catch(() => null);
   const item = h('select', { class: 'input' }, h('option', { value: '', text: 'The week in general' }),
     ((plan && plan.items) || []).map((i) => h('option', { value: i.id, text: i.title })));
+  /** @type {[RatingKey, HTMLElement][]} */
   const ratingFields = RATINGS.map(([key, label]) => [key, ratingSelect(label)]);
   const obstacles = h('textarea', { class: 'input', rows: '3', maxlength: '2000' });
   const text = h('textarea', { class: 'input', rows: '4', maxlength: '20000' });
@@ -55,14 +62,15 @@ export async function render(root, { state }) {
     onsubmit: (event) => {
       event.preventDefault();
       busy(button, async () => {
+        /** @type {Ratings} */
         const ratings = {};
         for (const [key, wrap] of ratingFields) {
-          const value = wrap.querySelector('select').value;
+          const value = /** @type {HTMLSelectElement} */ (wrap.querySelector('select')).value;
           if (value !== '') ratings[key] = Number(value);
         }
-        const chosen = picker.querySelector('input:checked');
         // Everything is optional: an empty box is left out, never sent as "".
-        const body = { ratings, visibility: chosen ? chosen.value : 'private' };
+        /** @type {Record<string, unknown>} */
+        const body = { ratings, visibility: chosenVisibility(picker) };
         if (obstacles.value.trim()) body.obstacles = obstacles.value.trim();
         if (text.value.trim()) body.text = text.value.trim();
         if (item.value) body.plan_item_id = item.value;
@@ -72,8 +80,8 @@ export async function render(root, { state }) {
         try {
           await api.post(api.path`/api/couples/${couple.id}/checkins`, body);
         } catch (error) {
-          if (error.offline) {
-            throw new Error("You're offline. Your check-in is still here; send it when you're back online. It is not stored on this phone.");
+          if (api.isOffline(error)) {
+            throw new Error("You're offline. Your check-in is still here; send it when you're back online. It is not stored on this phone.", { cause: error });
           }
           throw error;
         }
@@ -93,13 +101,15 @@ export async function render(root, { state }) {
   const history = h('section', { 'aria-labelledby': 'checkin-history' });
   root.append(form, history);
   const names = people.names;
+  const coupleId = couple.id;
   async function list() {
     try {
-      const entries = await api.get(api.path`/api/couples/${couple.id}/checkins`);
+      /** @type {CheckIn[]} */
+      const entries = await api.get(api.path`/api/couples/${coupleId}/checkins`);
       history.replaceChildren(h('h2', { id: 'checkin-history', text: 'Recent check-ins' }),
         ...(entries.length ? entries.slice(0, 20).map((c) => checkinCard(c, names, state.user.id)) : [empty('No check-ins yet.')]));
     } catch (error) {
-      history.replaceChildren(h('h2', { id: 'checkin-history', text: 'Recent check-ins' }), h('p', { class: 'hint', text: error.message }));
+      history.replaceChildren(h('h2', { id: 'checkin-history', text: 'Recent check-ins' }), h('p', { class: 'hint', text: api.messageOf(error) }));
     }
   }
   await list();

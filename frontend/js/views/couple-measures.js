@@ -1,14 +1,22 @@
+// @ts-check
 // Questionnaires and goals of one couple, for their therapist: risk flags to clear, assigning,
 // results per person and measure (chart with a table, answers item by item), goals and ratings.
 import * as api from '../api.js';
-import { busy, checkbox, confirmDialog, empty, field, h, say, shortDate, title } from '../ui.js';
+import { busy, checkbox, confirmDialog, empty, field, h, inputOf, say, shortDate, title, valueIn } from '../ui.js';
 import { lineChart } from './chart.js';
 
+/** @type {Record<string, string>} */
 const CADENCE = { once: 'Once', weekly: 'Every week', biweekly: 'Every two weeks', before_appointment: 'The day before each appointment' };
 const LEVELS = ['-2', '-1', '0', '1', '2'];
+/** @type {Record<string, string>} */
 const LEVEL_WORDS = { '-2': 'Much less than expected', '-1': 'Less than expected', 0: 'Expected', 1: 'More than expected', 2: 'Much more than expected' };
+/** @param {string} name @param {string[][]} options [value, text] @param {string} label */
 const select = (name, options, label) => field(label, h('select', { class: 'input', name }, options.map(([v, t]) => h('option', { value: v, text: t }))));
 
+/**
+ * @param {RiskFlag[]} flags @param {Record<Uuid, string>} names @param {Record<string, Measure>} byKey
+ * @param {() => Promise<void>} rerender
+ */
 function flagsSection(flags, names, byKey, rerender) {
   if (!flags.length) return null;
   return h('section', { class: 'card risk', role: 'alert', 'aria-labelledby': 'risk-h' },
@@ -24,6 +32,7 @@ function flagsSection(flags, names, byKey, rerender) {
     })));
 }
 
+/** @param {Uuid} id @param {Measure[]} measures @param {Member[]} partners @param {() => Promise<void>} rerender */
 function assignForm(id, measures, partners, rerender) {
   const errors = h('div');
   const button = h('button', { type: 'submit', class: 'primary', text: 'Assign' });
@@ -39,16 +48,16 @@ function assignForm(id, measures, partners, rerender) {
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     busy(button, async () => {
-      const m = measures.find((x) => x.key === form.elements.measure.value);
-      const days = { weekly: 7, biweekly: 14 }[form.elements.cadence.value];
-      if (days < m.recall_days && !form.querySelector('input[name=overlap]').checked) {
+      const m = /** @type {Measure} */ (measures.find((x) => x.key === valueIn(form, 'measure')));
+      const days = /** @type {Record<string, number>} */ ({ weekly: 7, biweekly: 14 })[valueIn(form, 'cadence')];
+      if (days && m.recall_days && days < m.recall_days && !inputOf(overlap).checked) {
         throw new Error(`${m.title} asks about the last ${m.recall_days} days, so answers given every ${days} days would overlap. Choose a longer interval, or tick the box below to ask this often anyway.`);
       }
       await api.post(`/api/couples/${id}/measure-assignments`, {
         measure_key: m.key,
-        respondent_ids: [...form.querySelectorAll('input[name=who]:checked')].map((i) => i.value),
-        cadence: form.elements.cadence.value,
-        allow_short_interval: form.querySelector('input[name=overlap]').checked,
+        respondent_ids: who.map(inputOf).filter((i) => i.checked).map((i) => i.value),
+        cadence: valueIn(form, 'cadence'),
+        allow_short_interval: inputOf(overlap).checked,
       });
       say('Assigned.');
       await rerender();
@@ -57,6 +66,7 @@ function assignForm(id, measures, partners, rerender) {
   return form;
 }
 
+/** @param {Assignment[]} assignments @param {Record<Uuid, string>} names @param {() => Promise<void>} rerender */
 function assignmentList(assignments, names, rerender) {
   if (!assignments.length) return empty('Nothing assigned yet.');
   return h('ul', { class: 'plain' }, assignments.map((a) => {
@@ -66,6 +76,7 @@ function assignmentList(assignments, names, rerender) {
   }));
 }
 
+/** @param {string} name @param {Measure | undefined} measure @param {MeasureResult[]} rows */
 function resultsFor(name, measure, rows) {
   const last = rows[rows.length - 1];
   const bands = (measure && measure.scoring.bands) || [];
@@ -77,9 +88,13 @@ function resultsFor(name, measure, rows) {
       { label: `${name}: ${last.measure_title} scores over time`, max: last.max_total, bands }),
     h('details', {}, h('summary', { text: 'Answers, item by item' }),
       rows.slice().reverse().map((r) => h('div', {}, h('h4', { text: `${shortDate(r.submitted_at)}: ${r.total}${r.risk ? ' · risk answer' : ''}` }),
-        h('ol', {}, r.answers.map((a) => h('li', {}, `${a.text} — `, h('strong', { text: a.label ?? 'no answer' }))))))));
+        h('ol', {}, (r.answers || []).map((a) => h('li', {}, `${a.text} — `, h('strong', { text: a.label ?? 'no answer' }))))))));
 }
 
+/**
+ * @param {Uuid} id @param {Goal[]} goals @param {GoalAttainment} t @param {Member[]} partners
+ * @param {Record<Uuid, string>} names @param {() => Promise<void>} rerender
+ */
 function goalsSection(id, goals, t, partners, names, rerender) {
   const errors = h('div');
   const button = h('button', { type: 'submit', class: 'primary', text: 'Add goal' });
@@ -92,9 +107,9 @@ function goalsSection(id, goals, t, partners, names, rerender) {
     event.preventDefault();
     busy(button, async () => {
       await api.post(`/api/couples/${id}/goals`, {
-        title: form.elements.title.value,
-        owner_id: form.elements.owner.value || null,
-        levels: Object.fromEntries(LEVELS.map((l) => [l, form.elements[`level${l}`].value])),
+        title: valueIn(form, 'title'),
+        owner_id: valueIn(form, 'owner') || null,
+        levels: Object.fromEntries(LEVELS.map((l) => [l, valueIn(form, `level${l}`)])),
       });
       await rerender();
     }, errors);
@@ -114,9 +129,11 @@ function goalsSection(id, goals, t, partners, names, rerender) {
     h('ul', { class: 'plain' }, list), h('details', { class: 'card' }, h('summary', { text: 'Add a goal' }), form));
 }
 
-export async function render(root, { params }) {
-  const id = params[0];
-  const rerender = async () => { root.replaceChildren(); await render(root, { params }); };
+/** @type {View} */
+export async function render(root, ctx) {
+  const id = /** @type {Uuid} */ (ctx.params[0]);
+  const rerender = async () => { root.replaceChildren(); await render(root, ctx); };
+  /** @type {[Couple, Measure[], Assignment[], MeasureResult[], RiskFlag[], Goal[], GoalAttainment]} */
   const [couple, measures, assignments, results, flags, goals, t] = await Promise.all([
     api.get(`/api/couples/${id}`), api.get('/api/measures'), api.get(`/api/couples/${id}/measure-assignments`),
     api.get(`/api/couples/${id}/measure-results`), api.get(`/api/couples/${id}/risk-flags`),
@@ -130,7 +147,7 @@ export async function render(root, { params }) {
   const flagged = flagsSection(flags, names, byKey, rerender);
   if (flagged) root.append(flagged);
   root.append(h('section', { 'aria-labelledby': 'results-h' }, h('h2', { id: 'results-h', text: 'Results' }),
-    results.length ? Object.values(results.reduce((g, r) => ((g[`${r.respondent_id} ${r.measure_key}`] ||= []).push(r), g), {}))
+    results.length ? Object.values(results.reduce((g, r) => ((g[`${r.respondent_id} ${r.measure_key}`] ||= []).push(r), g), /** @type {Record<string, MeasureResult[]>} */ ({})))
       .map((rows) => resultsFor(names[rows[0].respondent_id] || 'A former partner', byKey[rows[0].measure_key], rows))
       : empty('No answers yet.')));
   root.append(h('h2', { text: 'Assigned' }), assignmentList(assignments, names, rerender));

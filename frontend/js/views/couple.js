@@ -1,3 +1,4 @@
+// @ts-check
 // One couple, for their therapist: adherence over the weeks the couple has existed (per
 // exercise and per partner), the check-in ratings shared with them, a filterable timeline of
 // what happened, the next appointment and invitations. Side by side on a desktop.
@@ -7,6 +8,7 @@ import { addDays, dateTime, empty, h, mondayOf, nextId, shortDate, title, todayI
 import { appointmentPanel } from './appointment.js';
 import { invitationsPanel } from './invite.js';
 
+/** @type {[RatingKey, string][]} */
 export const RATINGS = [
   ['closeness', 'Closeness'],
   ['enjoyment', 'Enjoyment'],
@@ -14,12 +16,14 @@ export const RATINGS = [
   ['anxiety', 'Anxiety'],
 ];
 
+/** @param {Person[]} partners @returns {Record<Uuid, string>} */
 export function namesOf(partners) {
   return Object.fromEntries(partners.map((p) => [p.user_id, p.display_name]));
 }
 
 // --- adherence -------------------------------------------------------------------------------
 
+/** @param {string} caption @param {HistoryWeek[]} weeks @param {(w: HistoryWeek) => Count & { disputed?: number, withdrawn?: number }} pick */
 function bars(caption, weeks, pick, size = {}) {
   const data = weeks.map((w) => ({ week: w.week_start, ...pick(w) }));
   return weekBars({
@@ -36,9 +40,11 @@ function bars(caption, weeks, pick, size = {}) {
 
 // Small charts draw in a smaller box, so their text keeps a readable size.
 const SMALL = { width: 230, height: 120 };
+/** @param {ItemWeek[]} list @param {'done' | 'target' | 'disputed' | 'withdrawn'} key */
 const sum = (list, key) => list.reduce((n, x) => n + (x[key] || 0), 0);
 
 // Adherence, in all and per partner and per exercise; the weeks come oldest first.
+/** @param {HistoryWeek[]} weeks @param {Person[]} partners */
 export function adherenceCharts(weeks, partners) {
   if (!weeks.some((w) => w.target)) return [empty('No published plan in these weeks yet.')];
   const total = bars('Sessions done against target, all exercises', weeks, (w) => ({
@@ -50,6 +56,7 @@ export function adherenceCharts(weeks, partners) {
       const mine = w.partners.find((x) => x.user_id === p.user_id) || { done: 0, target: 0 };
       return { done: mine.done, target: mine.target };
     }, SMALL)));
+  /** @type {Map<Uuid, string>} */
   const exercises = new Map();
   for (const w of weeks) for (const item of w.items) if (!exercises.has(item.exercise_id)) exercises.set(item.exercise_id, item.title);
   const perExercise = [...exercises].map(([id, name]) => h('div', { class: 'small-chart' },
@@ -69,6 +76,7 @@ export function adherenceCharts(weeks, partners) {
 
 // --- ratings ---------------------------------------------------------------------------------
 
+/** @param {RatingPoint[]} ratings @param {Person[]} partners */
 export function ratingCharts(ratings, partners) {
   if (!ratings.length) return empty('No ratings shared with you in these weeks.');
   const names = namesOf(partners);
@@ -79,9 +87,10 @@ export function ratingCharts(ratings, partners) {
     series: authors.map((p) => ({
       label: p.display_name,
       points: ratings.filter((r) => r.author_id === p.user_id && r.ratings[key] !== null && r.ratings[key] !== undefined)
-        .map((r) => ({ x: Date.parse(r.at), y: r.ratings[key] })),
+        .map((r) => ({ x: Date.parse(r.at), y: Number(r.ratings[key]) })),
     })),
   }));
+  /** @param {unknown} v */
   const show = (v) => (v === null || v === undefined ? '–' : String(v));
   return smallMultiples({
     title: 'Check-in ratings over time, 0 to 10, one panel per rating',
@@ -97,6 +106,7 @@ export function ratingCharts(ratings, partners) {
 
 // --- timeline --------------------------------------------------------------------------------
 
+/** @type {[string, string, EventKind[]][]} */
 const GROUPS = [
   ['sessions', 'Sessions', ['logged', 'confirmed']],
   ['problems', 'Disputes and withdrawals', ['disputed', 'withdrawn']],
@@ -107,18 +117,22 @@ const GROUPS = [
   ['members', 'Joining and leaving', ['joined', 'left']],
 ];
 
+/** @type {Record<string, string>} */
 const STATUS = { awaiting_partner: 'waiting for confirmation', disputed: 'disputed', withdrawn: 'withdrawn', done: 'done' };
 
+/** @param {Ratings | null | undefined} ratings */
 function ratingText(ratings) {
-  return RATINGS.filter(([key]) => ratings && ratings[key] !== null && ratings[key] !== undefined)
+  if (!ratings) return '';
+  return RATINGS.filter(([key]) => ratings[key] !== null && ratings[key] !== undefined)
     .map(([key, label]) => `${label} ${ratings[key]}`).join(' · ');
 }
 
+/** @param {TimelineEvent} e @param {Record<Uuid, string>} names */
 export function eventSentence(e, names) {
   const who = (e.actor_id && names[e.actor_id]) || 'A partner';
   const day = e.done_on ? ` (${shortDate(e.done_on)})` : '';
   switch (e.kind) {
-    case 'logged': return `${who} logged ${e.title}${day}${e.status !== 'done' ? `, now ${STATUS[e.status]}` : ''}`;
+    case 'logged': return `${who} logged ${e.title}${day}${e.status !== 'done' ? `, now ${STATUS[e.status || '']}` : ''}`;
     case 'confirmed': return `${who} confirmed ${e.title}${day}`;
     case 'disputed': return `${who} said ${e.title}${day} didn't happen`;
     case 'withdrawn':
@@ -136,6 +150,7 @@ export function eventSentence(e, names) {
   }
 }
 
+/** @param {TimelineEvent} e @param {Record<Uuid, string>} names @param {Uuid} coupleId */
 function eventItem(e, names, coupleId) {
   return h('li', { class: `event ${e.kind}`, 'data-kind': e.kind },
     h('p', { class: 'meta' }, h('time', { datetime: e.at, text: dateTime(e.at) })),
@@ -146,25 +161,28 @@ function eventItem(e, names, coupleId) {
     e.kind === 'prep' ? h('p', {}, h('a', { href: `#/couple/${coupleId}/prep`, text: 'Read the preparation' })) : null);
 }
 
+/** @param {TimelineEvent[]} events @param {Person[]} partners @param {Uuid} coupleId */
 export function timeline(events, partners, coupleId) {
   const names = namesOf(partners);
   const count = h('p', { class: 'hint', role: 'status' });
   const list = h('div', { class: 'timeline' });
-  const boxes = GROUPS.map(([key, label]) => {
+  /** @type {[EventKind[], HTMLInputElement, HTMLLabelElement][]} */
+  const boxes = GROUPS.map(([key, label, kinds]) => {
     const id = nextId('kind');
     const input = h('input', { type: 'checkbox', id, value: key, checked: true });
-    return [key, input, h('label', { class: 'check' }, input, h('span', { text: label }))];
+    return [kinds, input, h('label', { class: 'check' }, input, h('span', { text: label }))];
   });
   const who = h('select', { class: 'input', id: nextId('who') },
     h('option', { value: '', text: 'Everyone' }),
     partners.map((p) => h('option', { value: p.user_id, text: p.display_name })));
   function update() {
-    const kinds = new Set(boxes.filter(([, input]) => input.checked).flatMap(([key]) => GROUPS.find((g) => g[0] === key)[2]));
+    const kinds = new Set(boxes.filter(([, input]) => input.checked).flatMap(([k]) => k));
     const shown = events.filter((e) => kinds.has(e.kind) && (!who.value || e.actor_id === who.value));
+    /** @type {Map<LocalDate, TimelineEvent[]>} */
     const weeks = new Map();
     for (const e of shown) {
       if (!weeks.has(e.week_start)) weeks.set(e.week_start, []);
-      weeks.get(e.week_start).push(e);
+      weeks.get(e.week_start)?.push(e);
     }
     list.replaceChildren(...[...weeks].map(([week, items]) => h('section', { class: 'week-events', 'aria-label': `Week of ${weekLabel(week)}` },
       h('h3', { text: `Week of ${weekLabel(week)}` }),
@@ -184,16 +202,19 @@ export function timeline(events, partners, coupleId) {
 
 // --- the page --------------------------------------------------------------------------------
 
+// The answer; null for a 404; {error} for anything else.
+/** @param {string} path @returns {Promise<any>} */
 async function optional(path) {
   try {
     return await api.get(path);
   } catch (error) {
-    if (error.status === 404) return null;
-    return { error: error.message };
+    if (api.statusOf(error) === 404) return null;
+    return { error: api.messageOf(error) };
   }
 }
 
 // This week's sessions disputed (with what was said) or closed because a partner left.
+/** @param {Plan | null} plan @param {Record<Uuid, string>} names */
 function disputesSection(plan, names) {
   const rows = [];
   for (const item of (plan && plan.items) || []) {
@@ -201,7 +222,7 @@ function disputesSection(plan, names) {
       const by = names[log.logged_by] || 'A partner';
       const what = `${by} logged “${item.title}” for ${shortDate(log.done_on)}; `;
       if (log.status === 'disputed') {
-        rows.push(h('li', { class: 'card' }, h('p', { text: `${what}${names[log.disputed_by] || 'the other partner'} said it didn't happen${log.dispute_reason ? ':' : '.'}` }),
+        rows.push(h('li', { class: 'card' }, h('p', { text: `${what}${names[log.disputed_by || ''] || 'the other partner'} said it didn't happen${log.dispute_reason ? ':' : '.'}` }),
           log.dispute_reason ? h('blockquote', { class: 'reason', text: log.dispute_reason }) : null));
       } else if (log.withdrawn_reason) {
         rows.push(h('li', { class: 'card', text: `${what}it was closed because ${log.withdrawn_reason === 'author_left' ? by : 'the other partner'} left the couple.` }));
@@ -211,13 +232,16 @@ function disputesSection(plan, names) {
   return rows.length ? h('section', { class: 'card', 'aria-labelledby': 'disputes' }, h('h2', { id: 'disputes', text: 'Sessions disputed or closed this week' }), h('ul', { class: 'plain' }, rows)) : null;
 }
 
+/** @param {string} id @param {string} heading @param {Child[]} children */
 function section(id, heading, ...children) {
   return h('section', { class: 'card', 'aria-labelledby': id }, h('h2', { id, text: heading }), ...children);
 }
 
+/** @type {View} */
 export async function render(root, { params }) {
-  const id = params[0];
+  const id = /** @type {Uuid} */ (params[0]);
   root.classList.add('wide');
+  /** @type {[Couple, Timeline]} */
   const [couple, history] = await Promise.all([
     api.get(api.path`/api/couples/${id}`),
     api.get(api.path`/api/couples/${id}/timeline`),

@@ -1,11 +1,12 @@
+// @ts-check
 // Creating a couple, from the therapist's couples overview (views/overview.js).
 import * as api from '../api.js';
-import { loadSession } from '../app.js';
 import { busy, field, h } from '../ui.js';
 import { timeZoneField } from '../zones.js';
 
 // Folded away once the therapist has couples; open while they have none.
-export function newCoupleCard(go, { open = true } = {}) {
+/** @param {Shell} shell */
+export function newCoupleCard({ go, loadSession }, { open = true } = {}) {
   const label = h('input', { class: 'input', name: 'label', required: true, maxlength: '120', autocomplete: 'off' });
   const zone = timeZoneField('Time zone', { hint: 'The couple’s weeks start on Monday in this time zone. Type a city to search.' });
   const errors = h('div');
@@ -17,6 +18,7 @@ export function newCoupleCard(go, { open = true } = {}) {
       onsubmit: (event) => {
         event.preventDefault();
         busy(button, async () => {
+          /** @type {Couple} */
           const couple = await api.post('/api/couples', { label: label.value.trim(), timezone: zone.read() });
           await loadSession();
           go(`couple/${couple.id}`);

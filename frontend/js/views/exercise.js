@@ -1,7 +1,9 @@
+// @ts-check
 // An exercise: why it helps, how to do it, and its boundaries.
 import * as api from '../api.js';
 import { CATEGORY, h, title } from '../ui.js';
 
+/** @param {string | null} text */
 export function paragraphs(text) {
   return String(text || '')
     .split(/\n\s*\n/)
@@ -9,8 +11,10 @@ export function paragraphs(text) {
     .map((p) => h('p', { text: p.trim() }));
 }
 
+/** @type {View} */
 export async function render(root, { params }) {
-  const exercise = await api.get(`/api/exercises/${encodeURIComponent(params[0])}`);
+  /** @type {Exercise} */
+  const exercise = await api.get(api.path`/api/exercises/${params[0]}`);
   root.append(
     h('p', { class: 'eyebrow', text: [CATEGORY[exercise.category] || exercise.category, exercise.stage ? `stage ${exercise.stage}` : null].filter(Boolean).join(' · ') }),
     title(exercise.title),

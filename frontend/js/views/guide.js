@@ -1,7 +1,9 @@
+// @ts-check
 // The guide: static text shipped with the app (precached with the shell, so it opens offline).
 import { h, title } from '../ui.js';
 import { NO_MEDICAL_ADVICE, SECTIONS } from '../../guide/content.js';
 
+/** @type {OpenView} */
 export async function render(root) {
   root.append(
     title('Guide'),
@@ -19,11 +21,12 @@ export async function render(root) {
 }
 
 // #/guide/<section>: the same page, scrolled to that section.
+/** @type {OpenView} */
 export async function renderSection(root, ctx) {
   await render(root, ctx);
   const target = root.querySelector(`#guide-${CSS.escape(ctx.params[0] || '')}`);
-  if (target) {
-    const heading = target.querySelector('h2');
+  const heading = target && target.querySelector('h2');
+  if (target && heading) {
     heading.tabIndex = -1;
     heading.focus();
     target.scrollIntoView();

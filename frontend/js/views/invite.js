@@ -1,14 +1,18 @@
+// @ts-check
 // Invitations: make a code (the link carries it in the fragment, never the query), list, revoke.
 import * as api from '../api.js';
 import { busy, dateTime, empty, h, say, title } from '../ui.js';
 
+/** @type {Record<Role, string>} */
 const ROLE = { partner: 'a partner', therapist: 'a therapist' };
 
+/** @param {Uuid} coupleId @param {Role[]} roles */
 export function invitationsPanel(coupleId, roles) {
   const created = h('div', { class: 'created', 'aria-live': 'polite' });
   const list = h('ul', { class: 'plain' });
   const errors = h('div');
   async function load() {
+    /** @type {Invitation[]} */
     const open = await api.get(`/api/couples/${coupleId}/invitations`);
     list.replaceChildren(...(open.length ? open.map((inv) => {
       const revoke = h('button', { type: 'button', class: 'link', text: 'Revoke' });
@@ -23,6 +27,7 @@ export function invitationsPanel(coupleId, roles) {
   const buttons = roles.map((role) => {
     const button = h('button', { type: 'button', class: 'secondary', text: `Invite ${ROLE[role]}` });
     button.addEventListener('click', () => busy(button, async () => {
+      /** @type {Invitation & { code: string }} */
       const inv = await api.post(`/api/couples/${coupleId}/invitations`, { role });
       const link = `${location.origin}/#/join/${encodeURIComponent(inv.code)}`;
       const copy = h('button', { type: 'button', class: 'secondary', text: 'Copy link' });
@@ -44,10 +49,11 @@ export function invitationsPanel(coupleId, roles) {
     return button;
   });
   const panel = h('div', { class: 'stack' }, h('div', { class: 'actions' }, buttons), errors, created, h('h3', { text: 'Open invitations' }), list);
-  load().catch((e) => errors.replaceChildren(h('p', { class: 'hint', text: e.message })));
+  load().catch((e) => errors.replaceChildren(h('p', { class: 'hint', text: api.messageOf(e) })));
   return panel;
 }
 
+/** @type {View} */
 export async function render(root, { state }) {
   root.append(title('Invite'));
   if (!state.couple) {

@@ -1,7 +1,7 @@
+// @ts-check
 // Joining a couple with an invitation code (links carry it in the fragment: #/join/CODE).
 // The code is checked first, so a wrong or used one is said at once, before any form is filled.
 import * as api from '../api.js';
-import { loadSession, signOut } from '../app.js';
 import { busy, field, FieldProblem, h, showFieldError, title } from '../ui.js';
 import { signInForm, signUpForm } from './auth.js';
 import { profileCard } from './therapist.js';
@@ -10,23 +10,28 @@ const BAD_CODE =
   'This code doesn’t work: it may be mistyped, already used, withdrawn or more than 7 days old. ' +
   'Ask the person who invited you for a new one.';
 
-let checked = null; // {code, offer} of the last code checked, so the next screen needn't ask again
+/** @type {{ code: string, offer: InvitationPreview } | null} */
+let checked = null; // the last code checked, so the next screen needn't ask again
 
 // {offer} for a good code, {bad: true} for one the server refused, {unknown: message} when it
 // could not be checked (offline, too many attempts): accepting will say.
+/** @param {string} code @returns {Promise<{ offer?: InvitationPreview, bad?: true, unknown?: string }>} */
 async function check(code) {
   if (checked && checked.code === code) return { offer: checked.offer };
   try {
     // POST keeps the code out of URLs, where it could reach a log (it came in the fragment).
+    /** @type {InvitationPreview} */
     const offer = await api.post('/api/invitations/preview', { code });
     checked = { code, offer };
     return { offer };
   } catch (error) {
-    if (error.status === 404 || error.status === 422) return { bad: true };
-    return { unknown: error.message };
+    const status = api.statusOf(error);
+    if (status === 404 || status === 422) return { bad: true };
+    return { unknown: api.messageOf(error) };
   }
 }
 
+/** @param {{ go: Shell['go'], value?: string, problem?: string | null }} options */
 function codeForm({ go, value = '', problem = null }) {
   const input = h('input', { class: 'input', name: 'code', autocomplete: 'off', spellcheck: 'false', required: true, value });
   const errors = h('div');
@@ -50,22 +55,25 @@ function codeForm({ go, value = '', problem = null }) {
   return form;
 }
 
-function otherWay(state) {
+/** @param {ViewContext<AppState>} ctx */
+function otherWay({ state, signOut }) {
   return state.user
     ? h('p', { class: 'links' }, h('button', { type: 'button', class: 'link', text: 'Sign out', onclick: () => signOut() }))
     : h('p', { class: 'links' }, h('a', { href: '#/signin', text: 'Sign in' }));
 }
 
-export async function render(root, { params, state, go }) {
+/** @type {OpenView} */
+export async function render(root, ctx) {
+  const { params, state, go } = ctx;
   const code = (params[0] || '').trim();
   root.append(title('Join with a code'));
   if (!code) {
-    root.append(h('p', { class: 'lead', text: 'Your therapist or your partner can give you an invitation code.' }), codeForm({ go }), otherWay(state));
+    root.append(h('p', { class: 'lead', text: 'Your therapist or your partner can give you an invitation code.' }), codeForm({ go }), otherWay(ctx));
     return;
   }
   const found = await check(code);
   if (found.bad) {
-    root.append(codeForm({ go, value: code, problem: BAD_CODE }), otherWay(state));
+    root.append(codeForm({ go, value: code, problem: BAD_CODE }), otherWay(ctx));
     return;
   }
   const offer = found.offer || null;
@@ -79,7 +87,7 @@ export async function render(root, { params, state, go }) {
   const errors = h('div');
   const accepted = async () => {
     checked = null;
-    await loadSession();
+    await ctx.loadSession();
     go('');
   };
   if (state.user) {
@@ -95,7 +103,7 @@ export async function render(root, { params, state, go }) {
   }
   const haveAccount = h('details', { class: 'card' },
     h('summary', { text: 'I already have an account' }),
-    signInForm({
+    signInForm(ctx, {
       submitLabel: 'Sign in and join',
       onDone: async () => {
         await api.post('/api/invitations/accept', { code });
@@ -105,7 +113,7 @@ export async function render(root, { params, state, go }) {
   );
   root.append(
     h('h2', { text: 'New to Tandem' }),
-    signUpForm({ code, role: offer ? offer.role : null, onDone: () => { checked = null; go(''); } }),
+    signUpForm(ctx, { code, role: offer ? offer.role : null, onDone: () => { checked = null; go(''); } }),
     haveAccount
   );
 }

@@ -1,8 +1,11 @@
+// @ts-check
 // The exercise library for therapists: built-in exercises, and their own custom ones.
 import * as api from '../api.js';
 import { busy, CATEGORY, field, h, say, title } from '../ui.js';
 
+/** @param {Exercise | null} exercise @param {() => Promise<void>} onSaved */
 function exerciseForm(exercise, onSaved) {
+  /** @type {Partial<Exercise>} */
   const e = exercise || {};
   const name = h('input', { class: 'input', required: true, maxlength: '200', value: e.title || '' });
   const category = h('select', { class: 'input' },
@@ -47,8 +50,10 @@ function exerciseForm(exercise, onSaved) {
   field('Mode', mode), errors, button);
 }
 
+/** @type {View} */
 export async function render(root, { render: rerender }) {
   root.append(title('Exercises'));
+  /** @type {Exercise[]} */
   const library = await api.get('/api/exercises');
   const custom = library.filter((e) => e.custom);
   const builtIn = library.filter((e) => !e.custom);

@@ -1,11 +1,13 @@
+// @ts-check
 // A therapist's own questionnaire, for an instrument they hold a licence for: questions with
 // their answers and values, sum scoring, bands, risk answers, recall period. Saved once; a
 // saved questionnaire is not edited, so answers already given keep their meaning.
 import * as api from '../api.js';
-import { busy, field, h, say, title } from '../ui.js';
+import { busy, field, h, say, title, valueIn } from '../ui.js';
 
 const LINE = /^\s*(-?\d+)\s*[=:.)-]?\s*(.+?)\s*$/;
 
+/** @param {number} n */
 function itemBlock(n) {
   return h('fieldset', { class: 'card stack item-edit' }, h('legend', { text: `Question ${n}` }),
     field('Question', h('input', { class: 'input', name: 'text', required: true, maxlength: 500 })),
@@ -13,6 +15,7 @@ function itemBlock(n) {
     field('Risk answer (optional): this value or above shows the safety screen and flags it for you', h('input', { class: 'input', name: 'risk', inputmode: 'numeric', pattern: '-?\\d*' })));
 }
 
+/** @param {string} text @param {number} n @param {number | null} risk */
 function parseOptions(text, n, risk) {
   const options = text.split('\n').filter((l) => l.trim()).map((l) => {
     const m = l.match(LINE);
@@ -26,6 +29,7 @@ function parseOptions(text, n, risk) {
   return options;
 }
 
+/** @param {string} text */
 function parseBands(text) {
   return text.split('\n').filter((l) => l.trim()).map((l) => {
     const m = l.match(/^\s*(-?\d+)\s*[-–]\s*(-?\d+)\s+(.+?)\s*$/);
@@ -34,6 +38,7 @@ function parseBands(text) {
   });
 }
 
+/** @type {View} */
 export async function render(root, { go }) {
   const items = h('div', {}, itemBlock(1));
   const add = h('button', { type: 'button', class: 'secondary', text: 'Add a question' });
@@ -51,25 +56,26 @@ export async function render(root, { go }) {
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     busy(save, async () => {
-      const el = form.elements;
-      if (!el.title.value.trim()) throw new Error('The questionnaire needs a name.');
+      if (!valueIn(form, 'title').trim()) throw new Error('The questionnaire needs a name.');
+      const recall = valueIn(form, 'recall');
       const body = {
-        title: el.title.value,
-        instructions: el.instructions.value,
-        recall_days: el.recall.value ? Number(el.recall.value) : null,
-        attribution: el.attribution.value,
-        bands: parseBands(el.bands.value),
+        title: valueIn(form, 'title'),
+        instructions: valueIn(form, 'instructions'),
+        recall_days: recall ? Number(recall) : null,
+        attribution: valueIn(form, 'attribution'),
+        bands: parseBands(valueIn(form, 'bands')),
         items: [...items.children].map((block, i) => {
-          const raw = block.querySelector('[name=risk]').value.trim();
+          const raw = valueIn(block, 'risk').trim();
           const risk = raw === '' ? null : Number(raw);
-          const text = block.querySelector('[name=text]').value.trim();
+          const text = valueIn(block, 'text').trim();
           if (!text) throw new Error(`Question ${i + 1} needs its words.`);
-          return { text, options: parseOptions(block.querySelector('[name=options]').value, i + 1, risk), risk_at: risk };
+          return { text, options: parseOptions(valueIn(block, 'options'), i + 1, risk), risk_at: risk };
         }),
       };
       await api.post('/api/measures', body);
       say('Saved. You can now assign it to a couple.');
-      history.length > 1 ? history.back() : go('couples');
+      if (history.length > 1) history.back();
+      else go('couples');
     }, errors);
   });
   root.append(title('New questionnaire'),

@@ -1,3 +1,4 @@
+// @ts-check
 // Questionnaires for a partner: what is due (on the week), answering one, the safety screen
 // after a risk answer, and my own history with plain-language bands. Nothing here is about the
 // other partner, and nothing is kept on the device.
@@ -5,6 +6,7 @@ import * as api from '../api.js';
 import { busy, dateTime, empty, errorBox, h, nextId, say, shortDate, title } from '../ui.js';
 
 export async function dueCard() {
+  /** @type {Due[]} */
   let due;
   try {
     due = await api.get('/api/me/measures/due');
@@ -20,6 +22,7 @@ export async function dueCard() {
       h('a', { class: 'button secondary', href: `#/questionnaire/${encodeURIComponent(d.assignment_id)}`, text: 'Answer' })))));
 }
 
+/** @param {MeasureItem} item @param {number} number */
 function question(item, number) {
   const legend = nextId('q');
   const slot = h('div', { class: 'field-error', id: `${legend}-error` });
@@ -35,6 +38,7 @@ function question(item, number) {
   return set;
 }
 
+/** @param {HTMLElement} root @param {string[]} resources */
 export function safetyScreen(root, resources) {
   root.replaceChildren(
     title('You don’t have to carry this alone'),
@@ -45,6 +49,7 @@ export function safetyScreen(root, resources) {
     h('div', { class: 'actions' }, h('a', { class: 'button secondary', href: '#/week', text: 'Back to this week' })));
 }
 
+/** @param {HTMLElement} root @param {SavedResponse} saved */
 function result(root, saved) {
   const share = h('button', { type: 'button', class: 'secondary', text: 'Show this result to my partner' });
   const slot = h('div');
@@ -61,9 +66,10 @@ function result(root, saved) {
     h('p', { class: 'links' }, h('a', { href: '#/my-measures', text: 'My questionnaires' }), h('a', { href: '#/week', text: 'This week' })));
 }
 
+/** @type {View} */
 export async function renderAnswer(root, { params }) {
   const id = params[0];
-  const due = (await api.get('/api/me/measures/due')).find((d) => d.assignment_id === id);
+  const due = /** @type {Due[]} */ (await api.get('/api/me/measures/due')).find((d) => d.assignment_id === id);
   root.append(title(due ? due.measure.title : 'Questionnaire'));
   if (!due) {
     root.append(empty('Nothing to answer here right now.'), h('a', { href: '#/week', text: 'Back to this week' }));
@@ -78,20 +84,24 @@ export async function renderAnswer(root, { params }) {
     errors,
     h('div', { class: 'actions' }, submit),
     h('p', { class: 'hint', text: m.attribution }));
+  /** @param {string} key @param {string} message */
   const mark = (key, message) => {
     const set = form.querySelector(`[data-item="${CSS.escape(key)}"]`);
     if (!set) return false;
     set.classList.add('invalid');
-    set.querySelector('.field-error').replaceChildren(h('p', { class: 'error', text: message }));
+    set.querySelector('.field-error')?.replaceChildren(h('p', { class: 'error', text: message }));
     return true;
   };
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     form.querySelectorAll('.field-error').forEach((s) => s.replaceChildren());
     form.querySelectorAll('.invalid').forEach((s) => s.classList.remove('invalid'));
+    /** @type {Record<string, number>} */
     const answers = {};
+    /** @type {string | null} */
     let missing = null;
     m.items.forEach((item, i) => {
+      /** @type {HTMLInputElement | null} */
       const chosen = form.querySelector(`input[name="item-${CSS.escape(item.key)}"]:checked`);
       if (chosen) answers[item.key] = Number(chosen.value);
       else if (item.required) {
@@ -100,20 +110,21 @@ export async function renderAnswer(root, { params }) {
       }
     });
     if (missing) {
-      form.querySelector(`[data-item="${CSS.escape(missing)}"] input`).focus();
-      errors.replaceChildren(errorBox({ message: 'Some questions still need an answer.' }));
+      /** @type {HTMLElement | null} */ (form.querySelector(`[data-item="${CSS.escape(missing)}"] input`))?.focus();
+      errors.replaceChildren(errorBox('Some questions still need an answer.'));
       return;
     }
     busy(submit, async () => {
       try {
+        /** @type {SavedResponse} */
         const saved = await api.post('/api/measure-responses', { assignment_id: id, answers });
         window.scrollTo(0, 0);
         if (saved.risk) safetyScreen(root, saved.crisis_resources);
         else result(root, saved);
       } catch (error) {
-        if (error.status === 422 && Array.isArray(error.detail)) {
-          const placed = error.detail.filter((e) => mark(String((e.loc || []).slice(-1)[0]), e.msg));
-          if (placed.length) throw new Error('Please check the questions marked below.');
+        if (error instanceof api.ApiError && error.status === 422 && Array.isArray(error.detail)) {
+          const placed = error.detail.filter((/** @type {ValidationEntry} */ e) => mark(String((e.loc || []).slice(-1)[0]), api.plainMessage(e)));
+          if (placed.length) throw new Error('Please check the questions marked below.', { cause: error });
         }
         throw error;
       }
@@ -122,11 +133,13 @@ export async function renderAnswer(root, { params }) {
   root.append(form);
 }
 
+/** @type {View} */
 export async function renderHistory(root, { state }) {
   root.append(title('My questionnaires'),
     h('p', { class: 'lead', text: 'Your own answers, seen by you and your therapist only.' }));
   const couple = state.couple;
   if (!couple) return root.append(empty('You are not in a couple yet.'));
+  /** @type {[MeasureResult[], MeasureResult[]]} */
   const [mine, shared] = await Promise.all([
     api.get(`/api/couples/${couple.id}/measure-results`),
     api.get(`/api/couples/${couple.id}/measure-results/shared`),
@@ -150,6 +163,6 @@ export async function renderHistory(root, { state }) {
   }
   if (shared.length) {
     root.append(h('h2', { text: 'Shared with you by your partner' }),
-      shared.map((r) => h('p', { class: 'card', text: `${r.measure_title}, ${shortDate(r.submitted_at)}: ${r.total} of ${r.max_total}${r.band ? ` — ${r.band.plain}` : ''}` })));
+      ...shared.map((r) => h('p', { class: 'card', text: `${r.measure_title}, ${shortDate(r.submitted_at)}: ${r.total} of ${r.max_total}${r.band ? ` — ${r.band.plain}` : ''}` })));
   }
 }

@@ -1,11 +1,13 @@
+// @ts-check
 // Notes: a Private tab (only the author's private entries) and a Shared tab (entries someone
 // can read besides their author). The two lists come from different sources and never mix.
 import * as api from '../api.js';
 import * as drafts from '../drafts.js';
-import { busy, confirmDialog, dateTime, empty, field, h, say, title, VISIBILITY, visibilityPicker } from '../ui.js';
+import { busy, chosenVisibility, confirmDialog, dateTime, empty, field, h, say, title, VISIBILITY, visibilityPicker } from '../ui.js';
 import { visibilityChoices } from './checkin.js';
 import { together } from './week.js';
 
+/** @param {Note} note @param {{ names: Record<Uuid, string>, me: Uuid, onChange?: () => Promise<void> }} options */
 export function noteCard(note, { names, me, onChange }) {
   const mine = note.author_id === me;
   const body = h('p', { class: 'body', text: note.body });
@@ -27,6 +29,7 @@ export function noteCard(note, { names, me, onChange }) {
   return card;
 }
 
+/** @type {View} */
 export async function render(root, { params, state, go }) {
   const tab = params[0] === 'shared' ? 'shared' : 'private';
   const couple = state.couple;
@@ -57,8 +60,7 @@ export async function render(root, { params, state, go }) {
   const picker = visibilityPicker('visibility', draft ? draft.visibility : tab === 'private' ? 'private' : alone ? 'therapist' : 'partner', choices);
   const kept = h('p', { class: 'hint', 'data-testid': 'draft-kept', hidden: !draft, text: 'Your unfinished note is kept here while Tandem is open. It is not stored on this phone.' });
   const keep = () => {
-    const checked = picker.querySelector('input:checked');
-    drafts.set(draftKey, textarea.value ? { body: textarea.value, visibility: checked ? checked.value : 'private' } : null);
+    drafts.set(draftKey, textarea.value ? { body: textarea.value, visibility: chosenVisibility(picker) } : null);
   };
   textarea.addEventListener('input', keep);
   picker.addEventListener('change', keep);
@@ -69,7 +71,7 @@ export async function render(root, { params, state, go }) {
   const button = h('button', { type: 'submit', class: 'primary', text: 'Save note' });
   const explain = h('p', { class: 'hint', role: 'note' });
   const updateExplain = () => {
-    const chosen = picker.querySelector('input:checked').value;
+    const chosen = chosenVisibility(picker);
     explain.textContent = (alone && VISIBILITY[chosen].alone) || VISIBILITY[chosen].who;
   };
   picker.addEventListener('change', updateExplain);
@@ -79,13 +81,13 @@ export async function render(root, { params, state, go }) {
     onsubmit: (event) => {
       event.preventDefault();
       busy(button, async () => {
-        const visibility = picker.querySelector('input:checked').value;
-        if (!couple && visibility !== 'private') throw new Error('Sharing needs a couple. Join yours first.');
+        const visibility = chosenVisibility(picker);
+        if (!couple) throw new Error('Sharing needs a couple. Join yours first.');
         try {
           await api.post(api.path`/api/couples/${couple.id}/notes`, { body: textarea.value, visibility });
         } catch (error) {
-          if (error.offline) {
-            throw new Error("You're offline. Your note is kept here while Tandem is open; save it when you're back online. It is not stored on this phone.");
+          if (api.isOffline(error)) {
+            throw new Error("You're offline. Your note is kept here while Tandem is open; save it when you're back online. It is not stored on this phone.", { cause: error });
           }
           throw error;
         }
@@ -105,20 +107,21 @@ export async function render(root, { params, state, go }) {
     h('p', { class: 'lead', text: tab === 'private'
       ? (alone ? 'Only you can read these, not even your therapist.' : 'Only you can read these. Not your partner, not your therapist.')
       : (alone ? 'Notes you shared with your therapist, and anything shared with you.' : 'Notes you shared, and notes shared with you.') }),
-    couple ? form : null,
+    couple ? form : '', // append(null) would show the word "null"
     entries
   );
 
   async function list() {
+    /** @type {Note[]} */
     let notes;
     try {
       if (tab === 'private') {
-        notes = (await api.get('/api/me/notes')).filter((n) => n.visibility === 'private' && n.author_id === me);
+        notes = /** @type {Note[]} */ (await api.get('/api/me/notes')).filter((n) => n.visibility === 'private' && n.author_id === me);
       } else {
-        notes = couple ? (await api.get(api.path`/api/couples/${couple.id}/notes`)).filter((n) => n.visibility !== 'private') : [];
+        notes = couple ? /** @type {Note[]} */ (await api.get(api.path`/api/couples/${couple.id}/notes`)).filter((n) => n.visibility !== 'private') : [];
       }
     } catch (error) {
-      entries.replaceChildren(h('p', { class: 'hint', text: error.offline ? 'Notes are not kept on this phone; they show when you are online.' : error.message }));
+      entries.replaceChildren(h('p', { class: 'hint', text: api.isOffline(error) ? 'Notes are not kept on this phone; they show when you are online.' : api.messageOf(error) }));
       return;
     }
     entries.replaceChildren(

@@ -1,7 +1,8 @@
+// @ts-check
 // Settings: notifications on this device (only what is true now) and reminder times.
 import * as api from '../api.js';
 import * as push from '../push.js';
-import { busy, checkbox, dateTime, field, h, say } from '../ui.js';
+import { busy, checkbox, dateTime, field, h, inputOf, say } from '../ui.js';
 
 const DAYS = ['Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat', 'Sun'];
 const WHY =
@@ -9,14 +10,16 @@ const WHY =
   'you did together or your therapist publishes a new plan. Notifications are discreet: they only ' +
   'say “Something is waiting for you in Tandem”, never what it is.';
 
+/** @param {string} heading @param {Child[]} children */
 export function section(heading, ...children) {
   const id = `s-${heading.toLowerCase().replace(/[^a-z]+/g, '-')}`;
   return h('section', { class: 'card stack', 'aria-labelledby': id }, h('h2', { id, text: heading }), ...children);
 }
 
-const time = (iso) => dateTime(iso);
+const time = dateTime;
 
 // What the screen says for a push.status() answer, and which buttons make sense then.
+/** @param {PushStatus} s @returns {{ text: string, state: string, action?: string, fresh?: boolean, test?: boolean }} */
 export function describeStatus(s) {
   if (s.permission === 'unsupported') return { text: 'This browser can’t show notifications from Tandem.', state: 'unsupported' };
   if (s.permission === 'denied') {
@@ -43,11 +46,11 @@ export function notificationsSection() {
   const errors = h('div');
   const enable = h('button', { type: 'button', class: 'primary', hidden: true });
   const test = h('button', { type: 'button', class: 'secondary', text: 'Send me a test', hidden: true });
+  /** @type {ReturnType<typeof describeStatus> | null} */
   let shown = null;
-  let lastStatus = null;
 
   async function refresh() {
-    lastStatus = await push.status();
+    const lastStatus = await push.status();
     shown = describeStatus(lastStatus);
     status.textContent = shown.text;
     status.dataset.state = shown.state;
@@ -65,18 +68,19 @@ export function notificationsSection() {
     } finally {
       await refresh();
     }
-    if (shown.state === 'on') say('Notifications are on for this device.');
+    if (shown?.state === 'on') say('Notifications are on for this device.');
   }, errors));
 
   test.addEventListener('click', () => busy(test, async () => {
-    const before = await refresh();
-    if (!shown.test) {
+    const before = (await refresh()).server;
+    // A test is offered only once the server holds a record of this device.
+    if (!shown?.test || !before || typeof before !== 'object') {
       result.textContent = 'No test was sent: this device can’t receive notifications yet.';
       return;
     }
     await push.sendTest();
     result.textContent = 'Test handed to Tandem’s sender. Waiting to hear whether it reached this device…';
-    result.textContent = await watchDelivery(before.server);
+    result.textContent = await watchDelivery(before);
     await refresh();
   }, errors));
 
@@ -88,9 +92,12 @@ export function notificationsSection() {
 }
 
 // Polls this device's record until the test's fate is known (the worker sends within seconds).
+/** @param {PushRecord} before */
 async function watchDelivery(before, seconds = 30) {
   for (let i = 0; i < seconds; i++) {
-    await new Promise((r) => setTimeout(r, 1000));
+    await new Promise((r) => {
+      setTimeout(r, 1000);
+    });
     const now = await push.status();
     const server = now.server && typeof now.server === 'object' ? now.server : null;
     if (!server) return 'The test could not be delivered: Tandem can no longer reach this device. Set it up again.';
@@ -105,7 +112,9 @@ async function watchDelivery(before, seconds = 30) {
 }
 
 // Minutes before an agreed practice time (none: no reminder); a value set elsewhere is kept.
+/** @param {number | null | undefined} current */
 function leadTimeSelect(current) {
+  /** @type {[number | null, string][]} */
   const choices = [[null, 'No reminder'], [10, '10 minutes before'], [15, '15 minutes before'],
     [30, '30 minutes before'], [60, '1 hour before'], [120, '2 hours before']];
   const value = current === undefined ? 30 : current;
@@ -115,11 +124,12 @@ function leadTimeSelect(current) {
 }
 
 export async function remindersSection() {
+  /** @type {Reminders} */
   let prefs;
   try {
     prefs = await api.get('/api/me/reminders');
   } catch (error) {
-    return section('Reminders', h('p', { class: 'hint', text: error.message }));
+    return section('Reminders', h('p', { class: 'hint', text: api.messageOf(error) }));
   }
   const zone = Intl.DateTimeFormat().resolvedOptions().timeZone || prefs.timezone;
   const enabled = checkbox('Remind me', { checked: prefs.enabled, name: 'enabled' });
@@ -139,17 +149,17 @@ export async function remindersSection() {
       onsubmit: (event) => {
         event.preventDefault();
         busy(button, async () => {
-          const on = enabled.querySelector('input').checked;
+          const on = inputOf(enabled).checked;
           const body = {
             enabled: on,
             times: times.map((t) => t.value).filter(Boolean),
-            weekdays: days.map((d) => d.querySelector('input')).filter((i) => i.checked).map((i) => Number(i.value)),
+            weekdays: days.map(inputOf).filter((i) => i.checked).map((i) => Number(i.value)),
             quiet_hours: quietStart.value && quietEnd.value ? { start: quietStart.value, end: quietEnd.value } : null,
             timezone: zone,
-            discreet: discreet.querySelector('input').checked,
+            discreet: inputOf(discreet).checked,
             paused_until: paused.value || null,
             slot_lead_minutes: lead.value ? Number(lead.value) : null,
-            nudges: nudges.querySelector('input').checked,
+            nudges: inputOf(nudges).checked,
           };
           await api.put('/api/me/reminders', body);
           if (!on) {

@@ -1,3 +1,4 @@
+// @ts-check
 // The therapist's home: every couple in one table (one request), sortable and filterable with
 // the keyboard, with what needs attention. On a phone the rows become cards.
 // Sort and filter live in this module's memory (never in browser storage); the attention
@@ -7,6 +8,7 @@ import { miniBar } from '../charts.js';
 import { busy, empty, field, h, nextId, say, title } from '../ui.js';
 import { newCoupleCard } from './couples.js';
 
+/** @type {Record<RatingKey, string>} */
 const RATING_LABELS = { closeness: 'Closeness', enjoyment: 'Enjoyment', comfort: 'Comfort', anxiety: 'Anxiety' };
 const FILTERS = [
   ['all', 'All couples'],
@@ -20,6 +22,7 @@ const FILTERS = [
   ['risk', 'Questionnaire answers to review'],
   ['unbooked', 'No appointment booked'],
 ];
+/** @type {Record<string, (c: CoupleRow) => boolean>} */
 const MATCH = {
   all: () => true,
   attention: (c) => c.attention > 0,
@@ -32,8 +35,11 @@ const MATCH = {
   risk: (c) => c.flags.risk > 0,
   unbooked: (c) => !c.next_appointment,
 };
+/** @param {Count} count */
 const ratio = (count) => (count && count.target ? count.done / count.target : -1);
+/** @param {Instant | null | undefined} iso */
 const time = (iso) => (iso ? Date.parse(iso) : null);
+/** @type {[string, string, (c: CoupleRow) => string | number | null][]} */
 const COLUMNS = [
   ['label', 'Couple', (c) => c.label.toLocaleLowerCase()],
   ['appointment', 'Next appointment', (c) => time(c.next_appointment && c.next_appointment.starts_at)],
@@ -44,13 +50,16 @@ const COLUMNS = [
 
 // One formatter for 200 rows: making one per date costs more than drawing the row.
 const formatter = new Intl.DateTimeFormat(undefined, { dateStyle: 'medium', timeStyle: 'short' });
+/** @param {Instant} iso */
 const dateTime = (iso) => formatter.format(new Date(iso));
 
 // What this screen remembers while the app is open.
 const view = { sort: 'attention', descending: true, filter: 'all', search: '' };
 
+/** @param {Instant | null} iso */
 export function relativeDay(iso, now = new Date()) {
   if (!iso) return 'None yet';
+  /** @param {Date} d */
   const day = (d) => Date.UTC(d.getFullYear(), d.getMonth(), d.getDate());
   const days = Math.round((day(now) - day(new Date(iso))) / 86400000);
   if (days <= 0) return 'Today';
@@ -59,14 +68,17 @@ export function relativeDay(iso, now = new Date()) {
   return `${Math.floor(days / 7)} weeks ago`;
 }
 
+/** @param {CoupleRow} couple */
 function names(couple) {
   return couple.partners.map((p) => p.display_name).join(' & ');
 }
 
+/** @param {string} text */
 function chip(text, tone = '') {
   return h('li', { class: `chip ${tone}`.trim(), text });
 }
 
+/** @param {CoupleRow} couple @param {{ waiting_days: number }} rules */
 function flagChips(couple, rules) {
   const f = couple.flags;
   const who = Object.fromEntries(couple.partners.map((p) => [p.user_id, p.display_name]));
@@ -81,6 +93,7 @@ function flagChips(couple, rules) {
   return chips.length ? h('ul', { class: 'chips' }, chips) : h('span', { class: 'hint', text: 'Nothing' });
 }
 
+/** @param {string} label @param {Count} count */
 function countLine(label, count) {
   return h('span', { class: 'count-line' },
     h('span', { class: 'who', text: label }),
@@ -88,6 +101,7 @@ function countLine(label, count) {
     miniBar(count.done, count.target));
 }
 
+/** @param {CoupleRow} couple */
 function weekCell(couple) {
   const week = couple.this_week;
   if (!week) return h('span', { class: 'hint', text: 'No plan this week' });
@@ -98,6 +112,7 @@ function weekCell(couple) {
     h('span', { class: 'sr-only', text: `; ${week.total.done} of ${week.total.target} in all` }));
 }
 
+/** @param {CoupleRow} couple @param {{ waiting_days: number }} rules */
 function row(couple, rules) {
   const appointment = couple.next_appointment;
   return h('tr', { 'data-id': couple.id },
@@ -114,8 +129,9 @@ function row(couple, rules) {
       : h('span', { class: 'hint', text: 'None yet' })));
 }
 
+/** @param {string} key @param {boolean} descending @returns {(a: CoupleRow, b: CoupleRow) => number} */
 function compare(key, descending) {
-  const get = COLUMNS.find(([k]) => k === key)[2];
+  const get = (COLUMNS.find(([k]) => k === key) || COLUMNS[0])[2];
   return (a, b) => {
     const x = get(a);
     const y = get(b);
@@ -128,6 +144,7 @@ function compare(key, descending) {
   };
 }
 
+/** @param {WorkspaceSettings} settings @param {() => Promise<void>} reload */
 function rulesForm(settings, reload) {
   const days = h('input', { class: 'input', type: 'number', min: '1', max: '90', required: true, value: String(settings.inactive_days) });
   const rule = settings.rating || { key: 'anxiety', direction: 'at_least', threshold: 8 };
@@ -179,7 +196,8 @@ function rulesForm(settings, reload) {
     errors, button));
 }
 
-export async function render(root, { go }) {
+/** @type {View} */
+export async function render(root, ctx) {
   root.classList.add('wide');
   root.append(title('Couples'));
   const summary = h('p', { class: 'lead', role: 'status' });
@@ -188,13 +206,15 @@ export async function render(root, { go }) {
   root.append(summary, body, create);
 
   async function load() {
+    /** @type {Overview} */
     const answer = await api.get('/api/therapist/overview');
     body.replaceChildren(...table(answer, summary, load));
-    if (!create.firstChild) create.append(newCoupleCard(go, { open: answer.couples.length === 0 }));
+    if (!create.firstChild) create.append(newCoupleCard(ctx, { open: answer.couples.length === 0 }));
   }
   await load();
 }
 
+/** @param {Overview} answer @param {HTMLElement} summary @param {() => Promise<void>} reload */
 function table(answer, summary, reload) {
   const couples = answer.couples;
   const rules = { waiting_days: answer.waiting_days };
@@ -204,6 +224,7 @@ function table(answer, summary, reload) {
   }
   const rows = new Map(couples.map((c) => [c.id, row(c, rules)]));
   const tbody = h('tbody');
+  /** @type {[string, HTMLElement][]} */
   const heads = COLUMNS.map(([key, label]) => {
     const button = h('button', { type: 'button', class: 'sort' }, label, h('span', { class: 'sort-mark', 'aria-hidden': 'true' }));
     const th = h('th', { scope: 'col' }, button);
@@ -234,7 +255,7 @@ function table(answer, summary, reload) {
       .filter(MATCH[view.filter] || MATCH.all)
       .filter((c) => !words || `${c.label} ${names(c)}`.toLocaleLowerCase().includes(words))
       .sort(compare(view.sort, view.descending));
-    tbody.replaceChildren(...shown.map((c) => rows.get(c.id)));
+    tbody.replaceChildren(...shown.map((c) => /** @type {HTMLTableRowElement} */ (rows.get(c.id))));
     for (const [key, th] of heads) {
       th.setAttribute('aria-sort', key === view.sort ? (view.descending ? 'descending' : 'ascending') : 'none');
     }

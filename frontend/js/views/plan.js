@@ -1,22 +1,26 @@
+// @ts-check
 // The plan editor for one couple and week: pick from the library, set targets, copy last week,
 // save a draft, publish, amend a published plan (items keep their id, so no log is lost).
 import * as api from '../api.js';
 import * as drafts from '../drafts.js';
 import { addDays, busy, CATEGORY, checkbox, field, h, say, title, weekLabel } from '../ui.js';
 
+/** @param {string} coupleId @param {LocalDate} week @returns {Promise<Plan | null>} */
 async function planFor(coupleId, week) {
   try {
     return await api.get(api.path`/api/couples/${coupleId}/plans/${week}`);
   } catch (error) {
-    if (error.status === 404) return null;
+    if (api.statusOf(error) === 404) return null;
     throw error;
   }
 }
 
 // One partner: an exercise for two would wait forever for someone who is not there (the
 // server refuses it too). With none yet, the therapist may still plan ahead for two.
+/** @param {Member[]} partners */
 const soloCouple = (partners) => partners.length === 1;
 
+/** @param {Exercise} exercise @param {Uuid[]} partnerIds @returns {DraftItem} */
 function fromExercise(exercise, partnerIds) {
   return {
     exercise_id: exercise.id,
@@ -29,13 +33,17 @@ function fromExercise(exercise, partnerIds) {
   };
 }
 
+/**
+ * @param {DraftItem} item @param {number} index
+ * @param {{ partners: Member[], onRemove: (index: number) => void, onMove: (index: number, delta: number) => void, count: number, published: boolean }} options
+ */
 function itemEditor(item, index, { partners, onRemove, onMove, count, published }) {
   const prefix = `item${index}`;
   const solo = soloCouple(partners);
   // A published item keeps its mode (its logs depend on it): remove it and add it again.
   const stuck = solo && item.mode === 'joint' && published && item.id;
   const mode = h('select', { class: 'input', id: `${prefix}-mode`, 'data-field': `items.${index}.mode`, disabled: Boolean(stuck), onchange: () => {
-    item.mode = mode.value;
+    item.mode = /** @type {Mode} */ (mode.value);
     who.hidden = item.mode !== 'individual';
   } },
   solo && !stuck ? null : h('option', { value: 'joint', text: 'Together', selected: item.mode === 'joint' }),
@@ -49,9 +57,9 @@ function itemEditor(item, index, { partners, onRemove, onMove, count, published 
   const who = h('fieldset', { class: 'row', 'data-field': `items.${index}.assignee_ids`, hidden: item.mode !== 'individual' }, h('legend', { text: 'Who' }),
     partners.map((p) => checkbox(p.display_name, {
       checked: (item.assignee_ids || []).includes(p.user_id),
-      onchange: (event) => {
+      onchange: (/** @type {Event} */ event) => {
         const set = new Set(item.assignee_ids || []);
-        if (event.target.checked) set.add(p.user_id);
+        if (/** @type {HTMLInputElement} */ (event.target).checked) set.add(p.user_id);
         else set.delete(p.user_id);
         item.assignee_ids = [...set];
       },
@@ -68,8 +76,10 @@ function itemEditor(item, index, { partners, onRemove, onMove, count, published 
     field('Extra instructions for this couple', instructions));
 }
 
+/** @type {View} */
 export async function render(root, { params, go }) {
-  const [coupleId, week] = params;
+  const [coupleId, week] = /** @type {[Uuid, LocalDate]} */ (params);
+  /** @type {[Couple, Plan | null, Exercise[]]} */
   const [couple, plan, library] = await Promise.all([
     api.get(api.path`/api/couples/${coupleId}`),
     planFor(coupleId, week),
@@ -82,8 +92,9 @@ export async function render(root, { params, go }) {
   // save never throws them away.
   const draftKey = `plan:${coupleId}:${week}`;
   const draft = drafts.get(draftKey);
+  /** @type {DraftItem[]} */
   let items = draft ? structuredClone(draft.items) : ((plan && plan.items) || []).map((i) => ({ ...i, title: i.title || (byId[i.exercise_id] || {}).title }));
-  const published = plan && plan.status === 'published';
+  const published = Boolean(plan && plan.status === 'published');
   // A draft made while there were two partners: its exercises for two become individual
   // (said on screen; nothing is saved until the therapist saves).
   const changed = !published && soloCouple(partners) ? items.filter((i) => i.mode === 'joint') : [];
@@ -110,8 +121,9 @@ export async function render(root, { params, go }) {
   const unsaved = h('div', { class: 'card notice', role: 'status', 'data-testid': 'plan-draft', hidden: !draft },
     h('p', { text: 'You have unsaved changes to this plan, kept while Tandem is open. Save or publish to keep them.' }),
     h('button', { type: 'button', class: 'link', text: 'Discard my changes', onclick: () => { drafts.forget(draftKey); go(`couple/${coupleId}/plan/${week}`); } }));
+  /** @param {Event} event */
   const edited = (event) => {
-    if (event.target.id === 'library-pick') return; // choosing what to add changes nothing yet
+    if (/** @type {Element} */ (event.target).id === 'library-pick') return; // choosing what to add changes nothing yet
     keep();
     unsaved.hidden = false;
   };
@@ -158,6 +170,7 @@ export async function render(root, { params, go }) {
   const body = () => ({
     note: note.value,
     items: items.map((i) => {
+      /** @type {Omit<DraftItem, 'title'>} */
       const out = { exercise_id: i.exercise_id, mode: i.mode, times_per_week: i.times_per_week };
       // No partner has joined yet: leave it to "both partners, whoever joins".
       if (partnerIds.length) out.assignee_ids = i.mode === 'individual' ? i.assignee_ids || [] : partnerIds;

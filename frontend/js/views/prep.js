@@ -1,9 +1,11 @@
+// @ts-check
 // A partner's preparation for the next appointment: nine sections, each with who may read it.
 // Like notes, it is never stored on the device: saving needs the network, and the text stays
 // on screen until it is sent.
 import * as api from '../api.js';
 import { busy, dateTime, empty, field, h, nextId, say, title, VISIBILITY } from '../ui.js';
 
+/** @type {Record<PrepKey, [string, string]>} */
 export const SECTIONS = {
   concern: ['What the concern is', 'In your own words: what would you like to change?'],
   onset: ['When it began', 'Roughly when, and whether anything else was happening then.'],
@@ -16,17 +18,19 @@ export const SECTIONS = {
   questions: ['Questions for your therapist', 'Anything you would like to ask or understand.'],
 };
 
+/** @param {Visibility} selected */
 function visibilitySelect(selected) {
   const id = nextId('vis');
   const select = h('select', { class: 'input', id, 'aria-describedby': `${id}-who` },
     Object.entries(VISIBILITY).map(([value, v]) => h('option', { value, text: v.label, selected: value === selected })));
   const who = h('p', { class: 'hint', id: `${id}-who`, 'aria-live': 'polite', text: VISIBILITY[selected].who });
   select.addEventListener('change', () => {
-    who.textContent = VISIBILITY[select.value].who;
+    who.textContent = VISIBILITY[/** @type {Visibility} */ (select.value)].who;
   });
   return { select, who };
 }
 
+/** @param {SharedPrep} entry @param {Record<Uuid, string>} names */
 export function sharedSections(entry, names) {
   return h('section', { class: 'card' },
     h('h3', { text: `From ${names[entry.author_id] || 'a partner who left'}` }),
@@ -36,6 +40,7 @@ export function sharedSections(entry, names) {
         h('dd', { class: 'meta', text: VISIBILITY[s.visibility].label })))));
 }
 
+/** @type {View} */
 export async function render(root, { state }) {
   root.append(title('Prepare for your appointment'));
   if (!state.couple) {
@@ -43,11 +48,12 @@ export async function render(root, { state }) {
     return;
   }
   const base = `/api/couples/${state.couple.id}/prep`;
+  /** @type {Prep} */
   let prep;
   try {
     prep = await api.get(base);
   } catch (error) {
-    if (error.status !== 404) throw error;
+    if (api.statusOf(error) !== 404) throw error;
     root.append(empty('There is no appointment booked in Tandem yet. When your therapist sets one, you can prepare for it here.'),
       h('p', {}, h('a', { href: '#/guide/what-to-bring', text: 'What to bring to an appointment' })));
     return;
@@ -83,7 +89,7 @@ export async function render(root, { state }) {
     },
   }, rows.map((r) => r.box), errors, h('div', { class: 'actions sticky' }, button)));
 
-  const shared = (await api.get(`${base}/shared`)).filter((e) => e.appointment_id === prep.appointment_id);
+  const shared = /** @type {SharedPrep[]} */ (await api.get(`${base}/shared`)).filter((e) => e.appointment_id === prep.appointment_id);
   if (shared.length) {
     const names = Object.fromEntries((state.couple.members || []).map((m) => [m.user_id, m.display_name]));
     root.append(h('h2', { text: 'What your partner shared with you' }), ...shared.map((e) => sharedSections(e, names)));

@@ -1,3 +1,4 @@
+// @ts-check
 // A partner's own printable pages: a week (#/print/week[/<monday>]) and their preparation for
 // the next appointment (#/print/prep). What they wrote, and what the other partner shared with
 // them; never the other's private entries (the server never sends them).
@@ -7,15 +8,18 @@ import { pageHeader } from '../print.js';
 import { eventSentence, RATINGS } from './couple.js';
 import { SECTIONS } from './prep.js';
 
+/** @param {string} back */
 function printBar(back) {
   return h('div', { class: 'actions no-print' },
     h('button', { type: 'button', class: 'primary', text: 'Print or save as PDF', onclick: () => window.print() }),
     h('a', { href: back, class: 'button secondary', text: 'Back' }));
 }
 
+/** @param {JournalEntry} e @param {string} who */
 function entry(e, who) {
-  const ratings = e.ratings
-    ? RATINGS.filter(([k]) => e.ratings[k] !== null && e.ratings[k] !== undefined).map(([k, l]) => `${l} ${e.ratings[k]}`).join(' · ')
+  const r = e.ratings;
+  const ratings = r
+    ? RATINGS.filter(([k]) => r[k] !== null && r[k] !== undefined).map(([k, l]) => `${l} ${r[k]}`).join(' · ')
     : '';
   return h('article', { class: 'entry shared-entry' },
     h('p', { class: 'meta', text: `${e.body !== undefined ? 'Note' : 'Check-in'} · ${who} · ${dateTime(e.created_at)} · ${(VISIBILITY[e.visibility] || {}).label || e.visibility}` }),
@@ -24,11 +28,13 @@ function entry(e, who) {
     e.body || e.text ? h('p', { class: 'body', text: e.body || e.text }) : null);
 }
 
+/** @param {JournalEntry[]} list @param {string} who @param {string} none */
 function entries(list, who, none) {
   const sorted = [...list].sort((a, b) => a.created_at.localeCompare(b.created_at));
   return sorted.length ? sorted.map((e) => entry(e, who)) : [empty(none)];
 }
 
+/** @type {View} */
 export async function week(root, { params, state }) {
   root.classList.add('printable');
   const couple = state.couple;
@@ -38,8 +44,10 @@ export async function week(root, { params, state }) {
     return;
   }
   const monday = params[0] || mondayOf(todayIn(couple.timezone));
+  /** @type {WeekSummary} */
   const summary = await api.get(`${api.path`/api/couples/${couple.id}/summary`}?week_start=${monday}`);
   const other = summary.partner ? summary.partner.display_name : 'Your partner';
+  /** @type {Record<Uuid, string>} */
   const names = { [summary.me.user_id]: 'You' };
   if (summary.partner) names[summary.partner.user_id] = other;
   pageHeader(`${summary.me.display_name} · week of ${weekLabel(monday)}`);
@@ -67,6 +75,7 @@ export async function week(root, { params, state }) {
       ...entries([...summary.shared_notes, ...summary.shared_checkins], other, 'Nothing shared with you this week.')));
 }
 
+/** @param {PrepSection[]} sections @param {boolean} withVisibility */
 function sectionList(sections, withVisibility) {
   const filled = sections.filter((s) => s.text);
   if (!filled.length) return empty('Nothing written.');
@@ -76,6 +85,7 @@ function sectionList(sections, withVisibility) {
     withVisibility ? h('dd', { class: 'meta', text: `Who can read it: ${VISIBILITY[s.visibility].label}` }) : null)));
 }
 
+/** @type {View} */
 export async function prep(root, { state }) {
   root.classList.add('printable');
   root.append(title('My preparation'));
@@ -84,15 +94,16 @@ export async function prep(root, { state }) {
     root.append(empty('Join a couple first.'));
     return;
   }
+  /** @type {Prep} */
   let mine;
   try {
     mine = await api.get(api.path`/api/couples/${couple.id}/prep`);
   } catch (error) {
-    if (error.status !== 404) throw error;
+    if (api.statusOf(error) !== 404) throw error;
     root.append(empty('There is no appointment booked in Tandem yet, so nothing to print.'));
     return;
   }
-  const shared = (await api.get(api.path`/api/couples/${couple.id}/prep/shared`)).filter((e) => e.appointment_id === mine.appointment_id);
+  const shared = /** @type {SharedPrep[]} */ (await api.get(api.path`/api/couples/${couple.id}/prep/shared`)).filter((e) => e.appointment_id === mine.appointment_id);
   const names = Object.fromEntries((couple.members || []).map((m) => [m.user_id, m.display_name]));
   const when = dateTime(mine.appointment_starts_at);
   pageHeader(`${state.user.display_name} · preparation for ${when}`);

@@ -1,7 +1,9 @@
+// @ts-check
 // The therapist's own profile: what couples read before accepting an invitation, and in the app.
 import * as api from '../api.js';
 import { busy, field, h, say, title } from '../ui.js';
 
+/** @type {[string, string, number, string?][]} */
 const FIELDS = [
   ['display_name', 'Name as couples see it', 120, 'e.g. Dr Ana Rivera'],
   ['education', 'Education and training', 2000],
@@ -19,16 +21,19 @@ const FIELDS = [
   ['rescheduling_policy', 'Cancelling and rescheduling', 2000],
 ];
 
+/** @type {View} */
 export async function render(root) {
   root.append(title('My profile'),
     h('p', { class: 'lead', text: 'Couples see this before they accept your invitation, and in the app. Every field is optional.' }));
+  /** @type {TherapistProfile} */
   const profile = await api.get('/api/me/therapist-profile');
+  /** @type {Record<string, HTMLInputElement | HTMLTextAreaElement>} */
   const inputs = {};
   const controls = FIELDS.map(([key, label, max, placeholder]) => {
     const control = max > 200
       ? h('textarea', { class: 'input', rows: 2, maxlength: max, name: key, placeholder })
       : h('input', { class: 'input', maxlength: max, name: key, placeholder });
-    control.value = profile[key] || '';
+    control.value = String(profile[key] || '');
     inputs[key] = control;
     return field(label, control);
   });
@@ -38,7 +43,7 @@ export async function render(root) {
     h('option', { value: 'false', text: 'Not offered' }));
   telehealth.value = profile.telehealth === null || profile.telehealth === undefined ? '' : String(profile.telehealth);
   const minutes = h('input', { class: 'input', type: 'number', min: 10, max: 600, step: 5, name: 'session_length_minutes' });
-  minutes.value = profile.session_length_minutes || '';
+  minutes.value = String(profile.session_length_minutes || '');
   const errors = h('div');
   const button = h('button', { type: 'submit', class: 'primary', text: 'Save profile' });
   root.append(h('form', {
@@ -46,6 +51,7 @@ export async function render(root) {
     onsubmit: (event) => {
       event.preventDefault();
       busy(button, async () => {
+        /** @type {Record<string, unknown>} */
         const body = {};
         for (const [key, input] of Object.entries(inputs)) body[key] = input.value.trim() || null;
         body.telehealth = telehealth.value === '' ? null : telehealth.value === 'true';

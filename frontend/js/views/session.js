@@ -1,17 +1,21 @@
+// @ts-check
 // Opened from a notification's "Confirm": answer one joint session the partner logged. The id is
 // checked by the router (a UUID) and encoded in every path.
 import { h, shortDate, title } from '../ui.js';
 import { answerBlock, currentPlan, logsOf, together } from './week.js';
 
+/** @type {View} */
 export async function render(root, { params, state, go }) {
-  const id = params[0];
+  const id = /** @type {Uuid} */ (params[0]);
   root.append(title('Confirm a session'));
   const back = h('a', { href: '#/week', class: 'button primary', text: 'Back to this week' });
   if (!state.couple) {
     root.append(h('p', { text: 'You are not in a couple any more: there is nothing to answer.' }), back);
     return;
   }
+  /** @type {SessionLog | null} */
   let log = null;
+  /** @type {PlanItem | null} */
   let item = null;
   try {
     const plan = await currentPlan(state.couple.id);

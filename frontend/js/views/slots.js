@@ -1,3 +1,4 @@
+// @ts-check
 // Agreed practice times on the week: propose a time, accept or decline the partner's (or suggest
 // another), call one off, and a gentle nudge about what waits for the partner. Times are shown and
 // entered in this device's own time zone; the server keeps instants.
@@ -5,6 +6,7 @@ import * as api from '../api.js';
 import { busy, confirmDialog, h, say } from '../ui.js';
 
 // The couple's times for a week (an empty list when the server has none or cannot say).
+/** @param {Uuid} coupleId @param {LocalDate} weekStart @returns {Promise<Slot[]>} */
 export async function loadSlots(coupleId, weekStart) {
   try {
     return await api.get(`/api/couples/${encodeURIComponent(coupleId)}/slots?week_start=${encodeURIComponent(weekStart)}`);
@@ -13,20 +15,24 @@ export async function loadSlots(coupleId, weekStart) {
   }
 }
 
+/** @param {Instant} iso */
 export function when(iso) {
   return new Intl.DateTimeFormat(undefined, {
     weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit',
   }).format(new Date(iso));
 }
 
+/** @param {number} n */
 const pad = (n) => String(n).padStart(2, '0');
 
 // <input type=datetime-local> speaks this device's wall time without an offset.
+/** @param {Date} date */
 function localValue(date) {
   return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}T${pad(date.getHours())}:${pad(date.getMinutes())}`;
 }
 
 // The week's bounds as this device sees them: from now (or the Monday) to the end of Sunday.
+/** @param {LocalDate} weekStart */
 function bounds(weekStart) {
   const monday = new Date(`${weekStart}T00:00`);
   const end = new Date(`${weekStart}T23:59`);
@@ -36,6 +42,7 @@ function bounds(weekStart) {
 }
 
 // "Nudge Sam": what the sender is told is true whether or not Sam accepts nudges.
+/** @param {Uuid} coupleId @param {{ session_id: Uuid } | { slot_id: Uuid }} body @param {string} partnerName @param {HTMLElement} errors */
 export function nudgeButton(coupleId, body, partnerName, errors) {
   const button = h('button', { type: 'button', class: 'link', text: `Nudge ${partnerName}` });
   button.addEventListener('click', () => busy(button, async () => {
@@ -45,6 +52,7 @@ export function nudgeButton(coupleId, body, partnerName, errors) {
   return button;
 }
 
+/** @param {{ label: string, button: string, weekStart: LocalDate, onTime: (startsAt: Instant) => Promise<void>, errors: HTMLElement }} options */
 function timeForm({ label, button: buttonText, weekStart, onTime, errors }) {
   const { min, max } = bounds(weekStart);
   const input = h('input', { type: 'datetime-local', class: 'input', min, max, required: true, 'aria-label': label });
@@ -62,11 +70,13 @@ function timeForm({ label, button: buttonText, weekStart, onTime, errors }) {
   }, input, button);
 }
 
+/** @param {Slot} slot @param {PlanItem} item @param {WeekContext} ctx @param {HTMLElement} errors */
 function slotLine(slot, item, ctx, errors) {
   const { me, names, partnerName, coupleId, rerender } = ctx;
   const mine = slot.proposed_by === me;
-  const who = names[slot.proposed_by] || partnerName;
+  const who = names[slot.proposed_by || ''] || partnerName;
   const at = when(slot.starts_at);
+  /** @param {string} label @param {string} cls @param {() => Promise<unknown>} run */
   const act = (label, cls, run) => {
     const button = h('button', { type: 'button', class: cls, text: label });
     button.addEventListener('click', () => busy(button, async () => {
@@ -100,7 +110,7 @@ function slotLine(slot, item, ctx, errors) {
   suggest.addEventListener('click', () => {
     other.hidden = false;
     suggest.hidden = true;
-    other.querySelector('input').focus();
+    other.querySelector('input')?.focus();
   });
   other.append(timeForm({
     label: `Another time instead of ${at}`,
@@ -129,6 +139,7 @@ function slotLine(slot, item, ctx, errors) {
 }
 
 // The "Times" part of an item's card on the week.
+/** @param {PlanItem} item @param {WeekContext} ctx */
 export function slotsPanel(item, ctx) {
   const assigned = item.mode === 'joint' || (item.assignee_ids || []).includes(ctx.me);
   const slots = (ctx.slots || []).filter((s) => s.plan_item_id === item.id);
@@ -141,6 +152,7 @@ export function slotsPanel(item, ctx) {
         weekStart: ctx.weekStart,
         errors,
         onTime: async (startsAt) => {
+          /** @type {Slot} */
           const slot = await api.post(`/api/plan-items/${item.id}/slots`, { starts_at: startsAt });
           say(slot.status === 'accepted' ? `Set: ${when(slot.starts_at)}.` : `Suggested. ${ctx.partnerName} can accept it.`);
           await ctx.rerender();

@@ -1,3 +1,4 @@
+// @ts-check
 // This week, for a partner: each exercise with its progress, logging a session, confirming or
 // disputing what the other partner logged. Logs and answers go through the offline queue (sent
 // once: the server dedupes by client_id); a dispute's reason is sent at once, never stored.
@@ -8,24 +9,24 @@ import { dueCard } from './measures.js';
 import { loadSlots, nudgeButton, slotsPanel } from './slots.js';
 import { busy, empty, field, h, mondayOf, say, shortDate, title, todayIn, uuid, weekLabel } from '../ui.js';
 
+/** @param {Uuid} coupleId @returns {Promise<Plan | null>} */
 export async function currentPlan(coupleId) {
   try {
     return await api.get(api.path`/api/couples/${coupleId}/plans/current`);
   } catch (error) {
-    if (error.status === 404) return null;
+    if (api.statusOf(error) === 404) return null;
     throw error;
   }
 }
 
-// This week's session logs of an item, whatever the plan answer calls them.
+// This week's session logs of an item.
+/** @param {PlanItem} item */
 export function logsOf(item) {
-  const list = item.sessions || item.logs || item.session_logs;
-  if (Array.isArray(list)) return list;
-  const awaiting = item.progress && item.progress.awaiting_partner;
-  return Array.isArray(awaiting) ? awaiting : [];
+  return item.sessions || [];
 }
 
 // The other partner (or who left), and everyone's names, those who left too.
+/** @param {Couple | null} couple @param {Uuid} me @returns {People} */
 export function together(couple, me) {
   const members = (couple && couple.members) || [];
   const former = (couple && couple.former_members) || [];
@@ -35,14 +36,14 @@ export function together(couple, me) {
   return { partner, left, names, partnerName: partner ? partner.display_name : left ? left.display_name : 'your partner' };
 }
 
+/** @param {PlanItem} item */
 function awaitingCount(item) {
-  const awaiting = item.progress && item.progress.awaiting_partner;
-  if (Array.isArray(awaiting)) return awaiting.length;
-  return Number(awaiting) || 0;
+  return Number(item.progress && item.progress.awaiting_partner) || 0;
 }
 
 const MODE = { joint: 'Together', individual: 'On your own' };
 
+/** @param {QueueEntry} entry @param {() => Promise<void>} rerender */
 export async function queue(entry, rerender) {
   await offline.enqueue(entry);
   const outcome = await offline.flush({ interactive: true });
@@ -51,6 +52,7 @@ export async function queue(entry, rerender) {
   await rerender();
 }
 
+/** @param {StoredEntry[]} entries */
 function pendingNote(entries) {
   if (!entries.length) return null;
   const n = entries.length;
@@ -60,6 +62,7 @@ function pendingNote(entries) {
   );
 }
 
+/** @param {() => Promise<void>} rerender */
 function refusedNote(rerender) {
   const messages = offline.refusalsNow();
   if (!messages.length) return null;
@@ -69,6 +72,7 @@ function refusedNote(rerender) {
     h('button', { type: 'button', class: 'secondary', text: 'OK', onclick: async () => { offline.dismissRefusals(); await rerender(); } }));
 }
 
+/** @param {People} people */
 function coupleNote(people) {
   if (people.partner) return null;
   const invite = h('a', { href: '#/invite', text: 'Invite a partner' });
@@ -84,8 +88,9 @@ function coupleNote(people) {
     h('p', { class: 'links' }, invite));
 }
 
+/** @param {PlanItem} item @param {Uuid} me @param {Record<Uuid, string>} names */
 function countText(item, me, names) {
-  const progress = item.progress || { done: 0, target: item.times_per_week };
+  const progress = item.progress;
   const people = progress.by_partner || [];
   if (item.mode !== 'individual' || people.length < 2) {
     const only = people.length === 1 && people[0].user_id !== me ? `${names[people[0].user_id] || 'Your partner'}: ` : '';
@@ -101,6 +106,10 @@ function countText(item, me, names) {
   };
 }
 
+/**
+ * @param {{ id: Uuid, done_on?: LocalDate }} log @param {PlanItem | null} item
+ * @param {{ rerender: () => Promise<void> }} ctx @param {HTMLElement} errors
+ */
 function disputeForm(log, item, ctx, errors) {
   const reason = h('textarea', { class: 'input', rows: '3', maxlength: '500' });
   const send = h('button', { type: 'submit', class: 'primary', text: 'Send' });
@@ -115,7 +124,7 @@ function disputeForm(log, item, ctx, errors) {
         try {
           await api.post(api.path`/api/sessions/${log.id}/dispute`, { reason: said });
         } catch (error) {
-          if (error.offline) throw new Error("You're offline. What you wrote is still here; send it when you're back online. It is not stored on this phone.");
+          if (api.isOffline(error)) throw new Error("You're offline. What you wrote is still here; send it when you're back online. It is not stored on this phone.", { cause: error });
           throw error;
         }
         say('Sent.');
@@ -128,25 +137,34 @@ function disputeForm(log, item, ctx, errors) {
   return form;
 }
 
+/**
+ * @param {{ id: Uuid, done_on?: LocalDate }} log @param {PlanItem | null} item
+ * @param {'confirm' | 'dispute'} kind @param {{ rerender: () => Promise<void> }} ctx
+ */
 const answer = (log, item, kind, ctx) =>
   queue({ client_id: uuid(), kind, url: api.path`/api/sessions/${log.id}/${kind}`, session_id: log.id, plan_item_id: item && item.id, done_on: log.done_on }, ctx.rerender);
 
 // Confirm, or say it didn't happen (and, if one wishes, what happened). Also the screen a
 // notification's Confirm opens (views/session.js).
+/**
+ * @param {{ id: Uuid, done_on?: LocalDate }} log @param {PlanItem | null} item
+ * @param {{ rerender: () => Promise<void> }} ctx @param {HTMLElement} errors @param {string} lead
+ */
 export function answerBlock(log, item, ctx, errors, lead) {
   const form = disputeForm(log, item, ctx, errors);
   const dispute = () => {
     form.hidden = false;
-    form.querySelector('textarea').focus();
+    form.querySelector('textarea')?.focus();
   };
   return h('div', { class: 'waiting for-me' },
-    h('p', { text: lead || `${ctx.names[log.logged_by] || ctx.partnerName} logged a session together on ${shortDate(log.done_on)}. It's waiting for you.` }),
+    h('p', { text: lead }),
     h('div', { class: 'actions' },
       h('button', { type: 'button', class: 'primary', text: 'Yes, we did it', onclick: () => answer(log, item, 'confirm', ctx) }),
       h('button', { type: 'button', class: 'secondary', text: "It didn't happen", onclick: dispute })),
     form);
 }
 
+/** @param {SessionLog} log @param {WeekContext} ctx @param {HTMLElement} errors */
 function withdrawButton(log, ctx, errors) {
   const withdraw = h('button', { type: 'button', class: 'link', text: 'Withdraw' });
   withdraw.addEventListener('click', () =>
@@ -157,14 +175,16 @@ function withdrawButton(log, ctx, errors) {
   return withdraw;
 }
 
+/** @param {string | null | undefined} reason */
 function quoted(reason) {
   return reason ? h('blockquote', { class: 'reason', text: reason }) : null;
 }
 
+/** @param {SessionLog} log @param {PlanItem} item @param {WeekContext} ctx @param {HTMLElement} errors */
 function logBlock(log, item, ctx, errors) {
   const { me, names, partnerName, pending } = ctx;
   const day = shortDate(log.done_on);
-  const other = names[log.logged_by === me ? log.disputed_by : log.logged_by] || partnerName;
+  const other = names[(log.logged_by === me ? log.disputed_by : log.logged_by) || ''] || partnerName;
   if (log.status === 'awaiting_partner') {
     if (log.logged_by === me) {
       return h('div', { class: 'waiting' },
@@ -174,7 +194,7 @@ function logBlock(log, item, ctx, errors) {
     if (pending.some((p) => p.session_id === log.id)) {
       return h('p', { class: 'waiting', text: `Your answer about ${day} is saved, waiting to be sent.` });
     }
-    return answerBlock(log, item, ctx, errors);
+    return answerBlock(log, item, ctx, errors, `${names[log.logged_by] || partnerName} logged a session together on ${day}. It's waiting for you.`);
   }
   if (log.status === 'disputed') {
     if (log.logged_by === me) {
@@ -197,6 +217,7 @@ function logBlock(log, item, ctx, errors) {
   return null;
 }
 
+/** @param {PlanItem} item @param {WeekContext} ctx */
 function itemCard(item, ctx) {
   const { me, names, pending, rerender, today, people } = ctx;
   const assigned = item.mode === 'joint' || (item.assignee_ids || []).includes(me);
@@ -260,6 +281,7 @@ function itemCard(item, ctx) {
   );
 }
 
+/** @type {View} */
 export async function render(root, { state, render: rerender }) {
   const couple = state.couple;
   root.append(title('This week'));
@@ -278,7 +300,7 @@ export async function render(root, { state, render: rerender }) {
   const me = state.user.id;
   const people = together(couple, me);
   root.append(h('p', { class: 'lead', text: weekLabel(plan ? plan.week_start : mondayOf(today)) }));
-  root.append(...[refusedNote(rerender), pendingNote(pending), coupleNote(people), appointment, questionnaires].filter(Boolean));
+  root.append(...[refusedNote(rerender), pendingNote(pending), coupleNote(people), appointment, questionnaires].filter((node) => node !== null));
   if (!plan) {
     root.append(empty('No plan for this week yet. Your therapist will share one soon; nothing to do meanwhile.'));
     return;
@@ -288,6 +310,7 @@ export async function render(root, { state, render: rerender }) {
   }
   const items = plan.items || [];
   if (!items.length) root.append(empty('This week has no exercises. Enjoy the rest.'));
+  /** @type {WeekContext} */
   const ctx = { me, names: people.names, partnerName: people.partnerName, people, pending, rerender, today, slots, coupleId: couple.id, weekStart: plan.week_start };
   root.append(h('div', { class: 'items' }, items.map((item) => itemCard(item, ctx))));
   root.append(h('p', { class: 'links' }, h('a', { href: '#/checkin', text: 'How did it go? Write a check-in' }),
