@@ -1,8 +1,8 @@
 from sqlalchemy.engine import Engine
 
 from alembic import context
-from tandem.config import Settings
-from tandem.db import make_engine
+from tandem.core.config import Settings
+from tandem.core.db import make_engine
 from tandem.models import metadata
 
 config = context.config

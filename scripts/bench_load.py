@@ -62,13 +62,13 @@ class Seeded:
 def seed(url: str, data_dir: Path, couples: int, actors: int) -> Seeded:
     from tandem import migrations
     from tandem.accounts.models import User
-    from tandem.config import Settings
+    from tandem.core.config import Settings
+    from tandem.core.db import make_engine
+    from tandem.core.security import hash_password
     from tandem.couples.models import Couple, Membership
-    from tandem.db import make_engine
     from tandem.exercises.service import builtin_id, library_entries, sync_library
     from tandem.plans import progress
     from tandem.plans.models import PlanItem, PlanItemAssignee, WeeklyPlan
-    from tandem.security import hash_password
 
     settings = Settings(data_dir=data_dir, database_url=url, hash_cost="low")
     settings.ensure_keys()

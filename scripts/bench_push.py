@@ -34,9 +34,9 @@ from pywebpush import WebPusher  # noqa: E402
 
 from tandem import migrations, progress  # noqa: E402
 from tandem.accounts.models import User  # noqa: E402
-from tandem.config import Settings  # noqa: E402
+from tandem.core.config import Settings  # noqa: E402
+from tandem.core.db import make_engine, utcnow  # noqa: E402
 from tandem.couples.models import Couple, Membership  # noqa: E402
-from tandem.db import make_engine, utcnow  # noqa: E402
 from tandem.reminders import outbox, sender  # noqa: E402
 from tandem.reminders.models import (  # noqa: E402
     Notification,

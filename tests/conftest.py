@@ -15,9 +15,13 @@ from fastapi import FastAPI
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine
 
-from tandem import migrations
-from tandem.config import Settings
+from tandem import migrations, wiring
+from tandem.core.config import Settings
 from tandem.main import create_app
+
+# Every domain plugs into the layers below it, as the app does at start-up (tandem/wiring.py),
+# also for the tests that call a domain's functions before any app is made.
+wiring.register()
 
 PG_ADMIN_URL = os.environ.get(
     "TANDEM_TEST_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -11,9 +11,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from tandem.appointments.models import Appointment
+from tandem.core.db import utcnow
+from tandem.core.security import digest, normalize_code
 from tandem.couples.models import Invitation
-from tandem.db import utcnow
-from tandem.security import digest, normalize_code
 from tests.factories import Actor, create_couple, invite, make_world, new_client, register
 
 FULL_PROFILE = {

@@ -12,7 +12,7 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import DBAPIError
 from sqlmodel import Session, col, select
 
-from tandem.audit import AuditEvent
+from tandem.core.audit import AuditEvent
 from tandem.main import create_app
 from tests.conftest import make_settings
 from tests.factories import create_couple, invite, register

@@ -9,9 +9,9 @@ from fastapi import FastAPI
 from sqlalchemy import update
 from sqlmodel import Session
 
-from tandem.accounts.models import AuthSession
-from tandem.db import utcnow
-from tandem.security import read_access_token
+from tandem.accounts.models import SignIn
+from tandem.core.db import utcnow
+from tandem.core.security import read_access_token
 from tests.factories import Actor, login, new_client, register
 
 ANDROID_CHROME = (
@@ -29,13 +29,13 @@ WINDOWS_EDGE = (
 )
 
 
-def _session_id(app: FastAPI, actor: Actor) -> uuid.UUID:
-    return read_access_token(actor.token, app.state.settings).session_id
+def _sign_in_id(app: FastAPI, actor: Actor) -> uuid.UUID:
+    return read_access_token(actor.token, app.state.settings).sign_in_id
 
 
-def _row(app: FastAPI, session_id: uuid.UUID) -> AuthSession:
+def _row(app: FastAPI, session_id: uuid.UUID) -> SignIn:
     with Session(app.state.engine, expire_on_commit=False) as session:
-        row = session.get(AuthSession, session_id)
+        row = session.get(SignIn, session_id)
         assert row is not None
         return row
 
@@ -43,7 +43,7 @@ def _row(app: FastAPI, session_id: uuid.UUID) -> AuthSession:
 def _age(app: FastAPI, session_id: uuid.UUID, **values: object) -> None:
     with Session(app.state.engine) as session:
         session.execute(
-            update(AuthSession).where(AuthSession.id == session_id).values(**values)  # type: ignore[arg-type]
+            update(SignIn).where(SignIn.id == session_id).values(**values)  # type: ignore[arg-type]
         )
         session.commit()
 
@@ -58,19 +58,19 @@ def _signed_out(actor: Actor) -> bool:
 class TestLifetimes:
     def test_a_partners_device_lasts_14_idle_days_and_60_days_at_most(self, app: FastAPI) -> None:
         actor = register(app)
-        row = _row(app, _session_id(app, actor))
+        row = _row(app, _sign_in_id(app, actor))
         assert row.idle_seconds == 14 * 86400
         assert abs((row.expires_at - row.created_at) - timedelta(days=60)) < timedelta(minutes=1)
 
     def test_a_therapists_device_lasts_12_idle_hours_and_7_days_at_most(self, app: FastAPI) -> None:
         actor = register(app, role="therapist")
-        row = _row(app, _session_id(app, actor))
+        row = _row(app, _sign_in_id(app, actor))
         assert row.idle_seconds == 12 * 3600
         assert abs((row.expires_at - row.created_at) - timedelta(days=7)) < timedelta(minutes=1)
 
     def test_an_idle_partner_device_is_signed_out(self, app: FastAPI) -> None:
         actor = register(app)
-        sid = _session_id(app, actor)
+        sid = _sign_in_id(app, actor)
         _age(app, sid, last_used_at=utcnow() - timedelta(days=13))
         assert not _signed_out(actor)  # still inside the window (and refreshing renews it)
         _age(app, sid, last_used_at=utcnow() - timedelta(days=14, minutes=1))
@@ -79,13 +79,13 @@ class TestLifetimes:
     def test_thirteen_idle_hours_end_a_therapist_but_not_a_partner(self, app: FastAPI) -> None:
         therapist, partner = register(app, role="therapist"), register(app)
         for actor in (therapist, partner):
-            _age(app, _session_id(app, actor), last_used_at=utcnow() - timedelta(hours=13))
+            _age(app, _sign_in_id(app, actor), last_used_at=utcnow() - timedelta(hours=13))
         assert _signed_out(therapist)
         assert not _signed_out(partner)
 
     def test_the_absolute_lifetime_ends_even_a_busy_device(self, app: FastAPI) -> None:
         actor = register(app)
-        sid = _session_id(app, actor)
+        sid = _sign_in_id(app, actor)
         _age(app, sid, expires_at=utcnow() - timedelta(seconds=1), last_used_at=utcnow())
         assert _signed_out(actor)
 
@@ -93,7 +93,7 @@ class TestLifetimes:
         self, app: FastAPI
     ) -> None:
         actor = register(app)
-        sid = _session_id(app, actor)
+        sid = _sign_in_id(app, actor)
         before = _row(app, sid)
         _age(app, sid, last_used_at=utcnow() - timedelta(days=10))
         assert actor.client.post("/api/auth/refresh").status_code == 200
@@ -106,9 +106,9 @@ class TestLifetimes:
         old_device = new_client(app)
         actor_elsewhere = Actor(old_device, actor.id, actor.email, actor.role, "")
         login(actor_elsewhere)
-        _age(app, _session_id(app, actor_elsewhere), last_used_at=utcnow() - timedelta(days=15))
+        _age(app, _sign_in_id(app, actor_elsewhere), last_used_at=utcnow() - timedelta(days=15))
         listed = {s["id"] for s in actor.get("/api/me/sessions").json()}
-        assert listed == {str(_session_id(app, actor))}
+        assert listed == {str(_sign_in_id(app, actor))}
 
 
 class TestMyDevices:
@@ -129,7 +129,7 @@ class TestMyDevices:
         phone = Actor(new_client(app), actor.id, actor.email, actor.role, "")
         phone.client.headers["user-agent"] = IPHONE_SAFARI
         login(phone)
-        assert _row(app, _session_id(app, phone)).device == "Safari on iOS"
+        assert _row(app, _sign_in_id(app, phone)).device == "Safari on iOS"
 
     @pytest.mark.parametrize(
         ("user_agent", "named"),
@@ -154,7 +154,7 @@ class TestMyDevices:
         self, app: FastAPI
     ) -> None:
         actor = register(app)
-        _age(app, _session_id(app, actor), device=ANDROID_CHROME[:120])
+        _age(app, _sign_in_id(app, actor), device=ANDROID_CHROME[:120])
         [listed] = actor.get("/api/me/sessions").json()
         assert listed["device"] == "Chrome on Android"
 
@@ -162,11 +162,11 @@ class TestMyDevices:
         actor = register(app)
         laptop = Actor(new_client(app), actor.id, actor.email, actor.role, "")
         login(laptop)
-        answer = actor.delete(f"/api/me/sessions/{_session_id(app, laptop)}")
+        answer = actor.delete(f"/api/me/sessions/{_sign_in_id(app, laptop)}")
         assert answer.status_code == 204
         assert _signed_out(laptop)
         assert not _signed_out(actor)
-        again = actor.delete(f"/api/me/sessions/{_session_id(app, laptop)}")
+        again = actor.delete(f"/api/me/sessions/{_sign_in_id(app, laptop)}")
         assert again.status_code == 404
 
     def test_sign_out_everywhere_ends_every_device_and_every_refresh_token(

@@ -9,8 +9,8 @@ from fastapi import FastAPI
 from icalendar import Calendar
 from sqlmodel import Session, select
 
+from tandem.core.security import digest
 from tandem.practice_times.models import CalendarFeed
-from tandem.security import digest
 from tests.factories import World, make_world, new_client
 from tests.plans_support import INDIVIDUAL, JOINT, item, publish, put_plan, this_monday
 from tests.practice_support import agreed, at, propose, settings_for

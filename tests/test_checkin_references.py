@@ -11,7 +11,7 @@ from sqlalchemy import delete, insert, select, text
 from sqlmodel import Session
 
 from tandem import migrations
-from tandem.db import make_engine, utcnow, write_session
+from tandem.core.db import make_engine, utcnow, write_session
 from tandem.journal.models import PrivateCheckin, SharedCheckin
 from tandem.plans.models import PlanItem
 from tests.conftest import _create_pg_database, _drop_pg_database, database_kind

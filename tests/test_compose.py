@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tandem.cli import build_parser
-from tandem.config import Settings
+from tandem.core.config import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
 SETTINGS = {f"TANDEM_{name.upper()}" for name in Settings.model_fields}

@@ -10,10 +10,10 @@ from pwdlib import PasswordHash
 from sqlalchemy import func, select, update
 from sqlmodel import Session
 
-from tandem import db, throttle
 from tandem.accounts import credentials, passwords
 from tandem.accounts import service as accounts
-from tandem.accounts.models import AuthSession, RefreshToken, Role, User
+from tandem.accounts.models import RefreshToken, Role, SignIn, User
+from tandem.core import db, throttle
 from tests.factories import PASSWORD, Actor, login, new_client, register, unique_email
 
 REFRESH_COOKIE = "__Secure-tandem_refresh"
@@ -269,16 +269,16 @@ def _sso_account(app: FastAPI, *, signed_in_ago: timedelta) -> Actor:
         )
         session.add(user)
         session.commit()
-        sign_in = accounts.start_session(
+        tokens = accounts.start_sign_in(
             session, settings=app.state.settings, user=user, device=None
         )
         session.execute(
-            update(AuthSession)
-            .where(AuthSession.id == sign_in.session_id)
+            update(SignIn)
+            .where(SignIn.id == tokens.sign_in_id)
             .values(created_at=db.utcnow() - signed_in_ago)
         )
         session.commit()
-    return Actor(new_client(app), str(user.id), user.email, "therapist", sign_in.access_token)
+    return Actor(new_client(app), str(user.id), user.email, "therapist", tokens.access_token)
 
 
 class TestReauthentication:
@@ -353,13 +353,13 @@ class TestRefreshGrace:
             replays.append(tab.cookies.get(REFRESH_COOKIE))
         assert replays == [successor] * 3
         with Session(app.state.engine) as session:
-            auth_session_id = session.execute(
+            sign_in_id = session.execute(
                 select(RefreshToken.session_id).where(
                     RefreshToken.token_hash == accounts.digest(old)
                 )
             ).scalar_one()
             tokens = session.execute(
-                select(func.count()).where(RefreshToken.session_id == auth_session_id)
+                select(func.count()).where(RefreshToken.session_id == sign_in_id)
             ).scalar_one()
         assert tokens == 2  # the first and its one successor: no branch
         assert actor.client.post("/api/auth/refresh").status_code == 200

@@ -2,9 +2,9 @@ from sqlmodel import Session, func, select
 
 from tandem import cli
 from tandem.accounts.models import User
+from tandem.core.db import make_engine
 from tandem.couples.models import Couple
-from tandem.db import make_engine
-from tandem.plans.models import SessionLog, WeeklyPlan
+from tandem.plans.models import PracticeLog, WeeklyPlan
 
 
 def test_tandem_demo_seeds_a_living_week_once(tmp_path, monkeypatch, capsys):
@@ -24,7 +24,7 @@ def test_tandem_demo_seeds_a_living_week_once(tmp_path, monkeypatch, capsys):
         assert session.exec(select(func.count()).select_from(Couple)).one() == 1
         plan = session.exec(select(WeeklyPlan)).one()
         assert plan.status == "published"
-        statuses = sorted(log.status for log in session.exec(select(SessionLog)))
+        statuses = sorted(log.status for log in session.exec(select(PracticeLog)))
     engine.dispose()
     assert statuses.count("awaiting_partner") == 1
     assert statuses.count("done") >= 3
@@ -33,7 +33,7 @@ def test_tandem_demo_seeds_a_living_week_once(tmp_path, monkeypatch, capsys):
 def test_the_demo_logins_work(tmp_path, monkeypatch):
     from fastapi.testclient import TestClient
 
-    from tandem.config import Settings
+    from tandem.core.config import Settings
     from tandem.demo import PASSWORD, seed
     from tandem.main import create_app
 

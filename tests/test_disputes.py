@@ -13,7 +13,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from tandem.plans.models import SessionLog
+from tandem.plans.models import PracticeLog
 from tests.factories import Actor, invite, make_world, register
 from tests.journal_helpers import marker
 from tests.plans_support import log, published_week
@@ -165,8 +165,8 @@ class TestWhoReadsAReason:
         world.partner_b.post(DISPUTE.format(id=entry["id"]), json={"reason": canary})
         with engine.connect() as connection:
             sealed = connection.execute(
-                select(SessionLog.sealed_dispute_reason).where(
-                    SessionLog.id == uuid.UUID(entry["id"])  # type: ignore[arg-type]
+                select(PracticeLog.sealed_dispute_reason).where(
+                    PracticeLog.id == uuid.UUID(entry["id"])  # type: ignore[arg-type]
                 )
             ).scalar_one()
         assert sealed and canary.encode() not in sealed

@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tandem import security
+from tandem.core import security
 from tandem.main import create_app
 from tests.conftest import make_settings
 from tests.factories import PASSWORD, create_couple, new_client, register, unique_email

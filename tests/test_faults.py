@@ -20,11 +20,11 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 from sqlmodel import Session
 
-from tandem import events
-from tandem.db import write_session
-from tandem.errors import UNAVAILABLE
+from tandem.core.db import write_session
+from tandem.core.errors import UNAVAILABLE
 from tandem.journal.models import SharedNote
 from tandem.main import create_app
+from tandem.reminders import notices
 from tandem.reminders.models import Notification
 from tandem.reminders.worker import Worker
 from tests.conftest import database_kind, make_settings
@@ -118,10 +118,10 @@ class TestDatabaseUnreachable:
         assert 1 <= failed_rounds <= 12, failed_rounds
 
         with write_session(app.state.engine) as session:  # written while the worker is cut off
-            events.session_confirmed(
+            notices.practice_confirmed(
                 session,
                 couple_id=uuid.uuid4(),
-                session_log_id=uuid.uuid4(),
+                practice_log_id=uuid.uuid4(),
                 confirmed_by=uuid.uuid4(),
                 notify_user_id=uuid.UUID(someone.id),
             )

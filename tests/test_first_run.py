@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tandem import logs
+from tandem.core import logs
 
 ROOT = Path(__file__).resolve().parents[1]
 TANDEM = [sys.executable, "-m", "tandem.cli"]
@@ -148,7 +148,7 @@ class TestLogFormats:
         assert "person" not in line
 
     def test_an_unknown_format_is_refused_at_start(self) -> None:
-        from tandem.config import Settings
+        from tandem.core.config import Settings
 
         with pytest.raises(ValueError):
             Settings(log_format="yaml")  # type: ignore[arg-type]

@@ -23,7 +23,7 @@ from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from pydantic import BaseModel
 
-from tandem.schemas import Body
+from tandem.core.schemas import Body
 from tests.factories import Actor, World, create_couple, make_world, new_client, publish_plan
 
 NUL = "before\x00after"

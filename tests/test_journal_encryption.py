@@ -16,7 +16,8 @@ from fastapi import FastAPI
 from sqlalchemy import select, text, update
 from sqlalchemy.engine import Engine
 
-from tandem import cli, crypto, migrations
+from tandem import cli, migrations
+from tandem.core import crypto
 from tandem.journal.models import PrivateNote, SharedCheckin
 from tandem.main import create_app
 from tests.conftest import _create_pg_database, _drop_pg_database, database_kind, make_settings

@@ -8,7 +8,7 @@ from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
-from tandem import events
+from tandem.couples import hooks
 from tandem.reminders.models import Notification
 from tests.factories import World, invite, make_world, register
 from tests.plans_support import (
@@ -143,14 +143,14 @@ class TestWhenAPartnerLeaves:
         self, world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch
     ) -> None:
         """The outbox rows are written in the leaving's own transaction: no leave, no rows."""
-        real = events.partner_left
+        real = hooks.partner_left
 
         def failing(session, event):  # noqa: ANN001, ANN202
             real(session, event)
             session.flush()  # the rows were written...
             raise RuntimeError("the database went away")  # ...and the leaving fails
 
-        monkeypatch.setattr(events, "partner_left", failing)
+        monkeypatch.setattr(hooks, "partner_left", failing)
         world.partner_b.client.raise_server_exceptions = False
         answer = world.partner_b.post(f"/api/couples/{world.couple_id}/leave")
         assert answer.status_code == 500

@@ -7,9 +7,9 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from tandem.db import utcnow, write_session
+from tandem.core.db import utcnow, write_session
 from tandem.measures import reminders as measure_reminders
-from tandem.reminders import scheduler
+from tandem.reminders import hooks, scheduler
 from tests.factories import make_world, register
 from tests.measures_support import (
     PHQ9_CALM,
@@ -282,7 +282,7 @@ class TestReminders:
     def test_the_scheduler_plans_each_new_week(self, app: FastAPI, engine: Engine) -> None:
         w = make_world(app)
         assign(w, "csi4", cadence="weekly")
-        assert measure_reminders.plan in scheduler.PLANNERS
+        assert measure_reminders.plan in hooks.planners()
         later = utcnow() + timedelta(days=8)
         with write_session(engine) as session:
             scheduler.schedule(session, now=later)

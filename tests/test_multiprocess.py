@@ -25,7 +25,7 @@ import pytest
 from sqlalchemy import text
 
 from tandem import migrations
-from tandem.db import make_engine
+from tandem.core.db import make_engine
 from tests.conftest import _create_pg_database, _drop_pg_database, database_kind
 from tests.plans_support import JOINT, this_monday
 from tests.push_service import PushServiceProcess

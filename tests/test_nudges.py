@@ -10,8 +10,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from tandem.accounts.models import User
+from tandem.core.db import utcnow, write_session
 from tandem.couples.models import Membership
-from tandem.db import utcnow, write_session
 from tandem.practice_times import nudges, reminders
 from tandem.practice_times.models import NudgeBody
 from tandem.reminders import sender

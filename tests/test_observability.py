@@ -2,6 +2,9 @@
 
 import json
 import logging
+import os
+import subprocess
+import sys
 import uuid
 from datetime import timedelta
 from pathlib import Path
@@ -9,9 +12,10 @@ from pathlib import Path
 import pytest
 from fastapi import FastAPI
 
-from tandem import metrics, migrations
-from tandem.db import utcnow, write_session
-from tandem.logs import JsonFormatter
+from tandem import migrations
+from tandem.core import metrics
+from tandem.core.db import utcnow, write_session
+from tandem.core.logs import JsonFormatter
 from tandem.main import create_app
 from tandem.reminders.models import Notification
 from tests.conftest import _create_pg_database, _drop_pg_database, database_kind, make_settings
@@ -204,10 +208,41 @@ def _scrape(app: FastAPI) -> str:
     return answer.text
 
 
+def _series_key(series: str) -> tuple[str, frozenset[str]]:
+    # The exposition format leaves the order of labels to the writer: compare them as a set.
+    name, _, labels = series.partition("{")
+    return name, frozenset(labels.rstrip("}").split(",")) if labels else frozenset()
+
+
 def _value(text: str, series: str, default: float | None = None) -> float:
+    wanted = _series_key(series)
     for line in text.splitlines():
-        if line.startswith(series + " "):
-            return float(line.rsplit(" ", 1)[1])
+        if line.startswith("#") or not line.strip():
+            continue
+        found, _, value = line.rpartition(" ")
+        if _series_key(found) == wanted:
+            return float(value)
     if default is not None:
         return default
     raise AssertionError(f"{series} not in the metrics")
+
+
+class TestMetricsAcrossProcesses:
+    def test_processes_sharing_a_directory_count_together(self, tmp_path: Path) -> None:
+        """PROMETHEUS_MULTIPROC_DIR: what two workers counted shows on any process's /metrics."""
+        env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path / "metrics")}
+        count = (
+            "from tandem.core import metrics; metrics.prepare_multiprocess_dir(); "
+            "metrics.push_outcome('gone')"
+        )
+        for _ in range(2):
+            subprocess.run([sys.executable, "-c", count], env=env, check=True, timeout=60)
+        shown = subprocess.run(
+            [sys.executable, "-c", "from tandem.core import metrics; print(metrics.render(None))"],
+            env=env,
+            check=True,
+            timeout=60,
+            capture_output=True,
+            text=True,
+        ).stdout
+        assert _value(shown, 'tandem_push_outcomes_total{status="gone"}') == 2

@@ -1,4 +1,4 @@
-"""The fast plan read (plans/reads.py) answers exactly what the service's plan_read does."""
+"""The fast plan read (api/plan_read.py) answers exactly what the service's plan_read does."""
 
 import json
 import uuid
@@ -7,9 +7,10 @@ from datetime import timedelta
 from fastapi import FastAPI
 from sqlmodel import Session
 
+from tandem.api import plan_read as reads
+from tandem.core.security import AccessClaims
 from tandem.couples import service as couples
-from tandem.plans import reads, service
-from tandem.security import AccessClaims
+from tandem.plans import service
 from tests.factories import make_world
 from tests.plans_support import (
     INDIVIDUAL,
@@ -23,7 +24,7 @@ from tests.plans_support import (
 
 
 def _claims(actor) -> AccessClaims:  # noqa: ANN001
-    from tandem.security import read_access_token
+    from tandem.core.security import read_access_token
 
     return read_access_token(actor.token, actor.client.app.state.settings)
 

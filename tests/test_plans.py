@@ -3,8 +3,8 @@ from datetime import timedelta
 
 import pytest
 
-from tandem import events
 from tandem.exercises.service import builtin_id
+from tandem.reminders import notices
 from tests.factories import make_world
 from tests.plans_support import (
     INDIVIDUAL,
@@ -30,10 +30,12 @@ def calls(monkeypatch):
     """Every event the plans domain raised, by name."""
     seen: dict[str, list[dict]] = {"plan_published": [], "joint": [], "confirmed": []}
     monkeypatch.setattr(
-        events, "plan_published", lambda _s, **kw: seen["plan_published"].append(kw)
+        notices, "plan_published", lambda _s, **kw: seen["plan_published"].append(kw)
     )
-    monkeypatch.setattr(events, "joint_session_logged", lambda _s, **kw: seen["joint"].append(kw))
-    monkeypatch.setattr(events, "session_confirmed", lambda _s, **kw: seen["confirmed"].append(kw))
+    monkeypatch.setattr(notices, "joint_practice_logged", lambda _s, **kw: seen["joint"].append(kw))
+    monkeypatch.setattr(
+        notices, "practice_confirmed", lambda _s, **kw: seen["confirmed"].append(kw)
+    )
     return seen
 
 

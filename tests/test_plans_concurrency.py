@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from sqlmodel import Session, col, func, select
 
-from tandem.plans.models import SessionLog
+from tandem.plans.models import PracticeLog
 from tests.conftest import database_kind
 from tests.factories import Actor, make_world, new_client
 from tests.plans_support import log, published_week
@@ -47,9 +47,9 @@ def scene(app):
     return world, plan["items"][0]["id"]
 
 
-def status_of(engine, log_id: str) -> SessionLog:
+def status_of(engine, log_id: str) -> PracticeLog:
     with Session(engine) as session:
-        return session.get(SessionLog, uuid.UUID(log_id))
+        return session.get(PracticeLog, uuid.UUID(log_id))
 
 
 def test_confirm_against_withdraw(app, engine, scene):
@@ -100,7 +100,7 @@ def test_two_replays_of_one_client_id(app, engine, scene):
         assert one.json() == two.json()
         with Session(engine) as session:
             count = session.exec(
-                select(func.count()).where(col(SessionLog.client_id) == uuid.UUID(client_id))
+                select(func.count()).where(col(PracticeLog.client_id) == uuid.UUID(client_id))
             ).one()
         assert count == 1
 

@@ -16,8 +16,8 @@ from fastapi import FastAPI
 from sqlalchemy import inspect
 
 from tandem import migrations
-from tandem.config import Settings, create_once
-from tandem.db import make_engine
+from tandem.core.config import Settings, create_once
+from tandem.core.db import make_engine
 from tandem.models import metadata
 from tests.conftest import _create_pg_database, _drop_pg_database, database_kind
 from tests.factories import new_client, register

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import update
 from sqlmodel import Session, col
 
-from tandem.db import write_session
+from tandem.core.db import write_session
 from tandem.practice_times import reminders
 from tandem.practice_times.models import PracticeSlot
 from tandem.reminders.models import Notification

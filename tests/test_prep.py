@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from tandem.appointments.models import PREP_KEYS, Appointment
-from tandem.db import utcnow
+from tandem.core.db import utcnow
 from tests.factories import World, make_world, register
 
 VISIBILITIES = ("private", "partner", "therapist", "care_team")

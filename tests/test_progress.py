@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from sqlalchemy import event
 from sqlmodel import Session
 
-from tandem import progress as reminders_view
+from tandem.reminders import hooks as reminders_view
 from tests.factories import make_world
 from tests.plans_support import (
     INDIVIDUAL,

@@ -13,11 +13,11 @@ from sqlalchemy import delete, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from tandem import events, metrics, progress
 from tandem.accounts.models import User
-from tandem.config import Settings
-from tandem.db import utcnow, write_session
-from tandem.reminders import outbox, scheduler, sender, service
+from tandem.core import metrics
+from tandem.core.config import Settings
+from tandem.core.db import utcnow, write_session
+from tandem.reminders import hooks, notices, outbox, scheduler, sender, service
 from tandem.reminders.models import (
     Notification,
     PushSubscription,
@@ -58,7 +58,7 @@ def loopback(settings: Settings, monkeypatch: pytest.MonkeyPatch, engine: Engine
 
 @pytest.fixture
 def work_left(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(progress, "has_unfinished_work", lambda *_a, **_k: True)
+    monkeypatch.setattr(hooks, "has_unfinished_work", lambda *_a, **_k: True)
 
 
 def user_of(engine: Engine, actor_id: str) -> User:
@@ -103,12 +103,12 @@ def only_row(engine: Engine) -> Notification:
 
 
 def event_for(engine: Engine, user_id: str) -> uuid.UUID:
-    session_log_id = uuid.uuid4()
+    practice_log_id = uuid.uuid4()
     with write_session(engine) as session:
-        events.joint_session_logged(
+        notices.joint_practice_logged(
             session,
             couple_id=uuid.uuid4(),
-            session_log_id=session_log_id,
+            practice_log_id=practice_log_id,
             logged_by=uuid.uuid4(),
             notify_user_id=uuid.UUID(user_id),
         )
@@ -164,7 +164,7 @@ class TestDelivery:
         a, b = uuid.UUID(world.partner_a.id), uuid.UUID(world.partner_b.id)
         now = utcnow()
         with write_session(engine) as session:
-            events.plan_published(
+            notices.plan_published(
                 session,
                 couple_id=uuid.uuid4(),
                 plan_id=uuid.uuid4(),
@@ -172,17 +172,17 @@ class TestDelivery:
                 partner_ids=[a, b],
             )
             for notify in (a, b):
-                events.joint_session_logged(
+                notices.joint_practice_logged(
                     session,
                     couple_id=uuid.uuid4(),
-                    session_log_id=uuid.uuid4(),
+                    practice_log_id=uuid.uuid4(),
                     logged_by=uuid.uuid4(),
                     notify_user_id=notify,
                 )
-                events.session_confirmed(
+                notices.practice_confirmed(
                     session,
                     couple_id=uuid.uuid4(),
-                    session_log_id=uuid.uuid4(),
+                    practice_log_id=uuid.uuid4(),
                     confirmed_by=uuid.uuid4(),
                     notify_user_id=notify,
                 )
@@ -446,7 +446,7 @@ class TestSendTimeChecks:
                     ],
                 )
             session.commit()
-        monkeypatch.setattr(progress, "has_unfinished_work", lambda *_a, **_k: False)
+        monkeypatch.setattr(hooks, "has_unfinished_work", lambda *_a, **_k: False)
         dispatch(Dispatcher(loopback, engine), now=now)
         with Session(engine) as session:
             states = sorted((r.last_error, r.state) for r in session.exec(select(Notification)))
@@ -546,7 +546,7 @@ class TestUnpreparableRows:
         subscribe(engine, loopback, world.partner_b.id, push.new_subscription())
         bad = event_for(engine, world.partner_b.id)
         with write_session(engine) as session:
-            events.plan_published(
+            notices.plan_published(
                 session,
                 couple_id=uuid.UUID(world.couple_id),
                 plan_id=uuid.uuid4(),

@@ -9,7 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from tandem.db import utcnow
+from tandem.core.db import utcnow
 from tandem.reminders import outbox
 from tandem.reminders.models import PushSubscription
 from tests.factories import register

@@ -17,8 +17,8 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from tandem.accounts.models import User
-from tandem.config import Settings
-from tandem.db import utcnow, write_session
+from tandem.core.config import Settings
+from tandem.core.db import utcnow, write_session
 from tandem.reminders import outbox
 from tandem.reminders.models import Notification, PushSubscription
 from tests.conftest import database_kind

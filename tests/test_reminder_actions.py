@@ -14,9 +14,9 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from tandem.config import Settings
-from tandem.db import utcnow, write_session
-from tandem.plans.models import SessionLog
+from tandem.core.config import Settings
+from tandem.core.db import utcnow, write_session
+from tandem.plans.models import PracticeLog
 from tandem.practice_times.actions import snooze_until
 from tandem.practice_times.models import ReminderAction
 from tandem.reminders import actions, outbox, sender
@@ -74,10 +74,10 @@ def daytime_world(app: FastAPI) -> tuple[World, str, dict]:
     return w, zone, publish(w, week)
 
 
-def logs_of(engine: Engine, item_id: str) -> list[SessionLog]:
+def logs_of(engine: Engine, item_id: str) -> list[PracticeLog]:
     with Session(engine) as session:
         return list(
-            session.exec(select(SessionLog).where(SessionLog.plan_item_id == uuid.UUID(item_id)))
+            session.exec(select(PracticeLog).where(PracticeLog.plan_item_id == uuid.UUID(item_id)))
         )
 
 

@@ -13,10 +13,9 @@ from sqlalchemy import delete
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from tandem import events
-from tandem.config import Settings
-from tandem.db import write_session
-from tandem.reminders import clock, scheduler, sender
+from tandem.core.config import Settings
+from tandem.core.db import write_session
+from tandem.reminders import clock, notices, scheduler, sender
 from tandem.reminders.models import Notification, PushSubscription, ReminderPreference
 from tests.factories import make_world, register
 
@@ -255,7 +254,7 @@ class TestEvents:
         plan_id = uuid.uuid4()
         for _ in range(2):
             with write_session(engine) as session:
-                events.plan_published(
+                notices.plan_published(
                     session,
                     couple_id=uuid.UUID(world.couple_id),
                     plan_id=plan_id,
@@ -275,17 +274,17 @@ class TestEvents:
         log_id = uuid.uuid4()
         a, b = uuid.UUID(world.partner_a.id), uuid.UUID(world.partner_b.id)
         with write_session(engine) as session:
-            events.joint_session_logged(
+            notices.joint_practice_logged(
                 session,
                 couple_id=uuid.uuid4(),
-                session_log_id=log_id,
+                practice_log_id=log_id,
                 logged_by=a,
                 notify_user_id=b,
             )
-            events.session_confirmed(
+            notices.practice_confirmed(
                 session,
                 couple_id=uuid.uuid4(),
-                session_log_id=log_id,
+                practice_log_id=log_id,
                 confirmed_by=b,
                 notify_user_id=a,
             )
@@ -299,10 +298,10 @@ class TestEvents:
     def test_a_rolled_back_cause_leaves_no_notification(self, app, engine):
         world = make_world(app)
         with write_session(engine) as session:
-            events.session_confirmed(
+            notices.practice_confirmed(
                 session,
                 couple_id=uuid.uuid4(),
-                session_log_id=uuid.uuid4(),
+                practice_log_id=uuid.uuid4(),
                 confirmed_by=uuid.uuid4(),
                 notify_user_id=uuid.UUID(world.partner_a.id),
             )
@@ -316,10 +315,10 @@ class TestEvents:
             json={**GOOD, "enabled": False, "quiet_hours": {"start": "00:00", "end": "23:59"}},
         )
         with write_session(engine) as session:
-            events.session_confirmed(
+            notices.practice_confirmed(
                 session,
                 couple_id=uuid.uuid4(),
-                session_log_id=uuid.uuid4(),
+                practice_log_id=uuid.uuid4(),
                 confirmed_by=uuid.uuid4(),
                 notify_user_id=uuid.UUID(actor.id),
             )

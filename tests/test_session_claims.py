@@ -1,4 +1,5 @@
-"""A session log's client_id is claimed by INSERT ... ON CONFLICT DO NOTHING (plans/sessions.py).
+"""A practice log's client_id is claimed by INSERT ... ON CONFLICT DO NOTHING
+(plans/practice_logs.py).
 
 The log route answers replays from the query that checks everything, before writing; these
 tests take the path a request takes when the same client_id was committed after that query
@@ -10,9 +11,10 @@ import uuid
 import pytest
 from sqlmodel import Session, col, func, select
 
-from tandem.db import utcnow, write_engine
-from tandem.plans import sessions
-from tandem.plans.models import LogStatus, SessionLog, SessionLogRead
+from tandem.core.db import utcnow, write_engine
+from tandem.core.transactions import ConnectionTx
+from tandem.plans import practice_logs
+from tandem.plans.models import LogStatus, PracticeLog, PracticeLogRead
 from tests.factories import make_world
 from tests.plans_support import log, published_week, today
 
@@ -27,8 +29,8 @@ def plan(world):
     return published_week(world)  # items: joint ×3, individual ×2 for both
 
 
-def new_log(item_id: str, user_id: str, client_id: str, status: LogStatus) -> SessionLogRead:
-    return SessionLogRead(
+def new_log(item_id: str, user_id: str, client_id: str, status: LogStatus) -> PracticeLogRead:
+    return PracticeLogRead(
         id=uuid.uuid4(),
         plan_item_id=uuid.UUID(item_id),
         logged_by=uuid.UUID(user_id),
@@ -44,7 +46,7 @@ def new_log(item_id: str, user_id: str, client_id: str, status: LogStatus) -> Se
 def logs_with(engine, client_id: str) -> int:
     with Session(engine) as session:
         return session.exec(
-            select(func.count()).where(col(SessionLog.client_id) == uuid.UUID(client_id))
+            select(func.count()).where(col(PracticeLog.client_id) == uuid.UUID(client_id))
         ).one()
 
 
@@ -56,9 +58,9 @@ class TestClaimingAClientIdTakenAMomentAgo:
         assert winner.status_code == 201
         loser = new_log(solo, world.partner_a.id, client_id, LogStatus.done)
         with write_engine(engine).connect() as connection:
-            assert not sessions._insert_new(connection, loser)
-            answer = sessions._lost_race(
-                sessions._Tx(connection),
+            assert not practice_logs._insert_new(connection, loser)
+            answer = practice_logs._lost_race(
+                ConnectionTx(connection),
                 user_id=uuid.UUID(world.partner_a.id),
                 client_id=uuid.UUID(client_id),
                 item_id=uuid.UUID(solo),
@@ -78,9 +80,9 @@ class TestClaimingAClientIdTakenAMomentAgo:
         # claim of the client_id fails, and the log goes with it.
         loser = new_log(joint, world.partner_b.id, client_id, LogStatus.awaiting_partner)
         with write_engine(engine).connect() as connection:
-            assert not sessions._insert_new(connection, loser)
-            answer = sessions._lost_race(
-                sessions._Tx(connection),
+            assert not practice_logs._insert_new(connection, loser)
+            answer = practice_logs._lost_race(
+                ConnectionTx(connection),
                 user_id=uuid.UUID(world.partner_b.id),
                 client_id=uuid.UUID(client_id),
                 item_id=uuid.UUID(joint),
@@ -88,14 +90,14 @@ class TestClaimingAClientIdTakenAMomentAgo:
         assert answer.created is False
         assert answer.log.model_dump(mode="json") == confirmation.json()
         with Session(engine) as session:
-            assert session.get(SessionLog, loser.id) is None
+            assert session.get(PracticeLog, loser.id) is None
 
     def test_a_confirmation_whose_client_id_is_taken_claims_nothing(self, engine, world, plan):
         solo = plan["items"][1]["id"]
         client_id = str(uuid.uuid4())
         taken = log(world.partner_a, solo, client_id).json()
         with write_engine(engine).connect() as connection:
-            assert not sessions._claim_request(
+            assert not practice_logs._claim_request(
                 connection,
                 user_id=uuid.UUID(world.partner_a.id),
                 client_id=uuid.UUID(client_id),
@@ -109,7 +111,7 @@ class TestClaimingAClientIdTakenAMomentAgo:
         client_id = str(uuid.uuid4())
         fresh = new_log(solo, world.partner_a.id, client_id, LogStatus.done)
         with write_engine(engine).connect() as connection:
-            assert sessions._insert_new(connection, fresh)
+            assert practice_logs._insert_new(connection, fresh)
             connection.commit()
         replay = log(world.partner_a, solo, client_id)
         assert replay.status_code == 200

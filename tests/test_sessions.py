@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 
-from tandem import events
+from tandem.reminders import notices
 from tests.factories import make_world
 from tests.plans_support import (
     INDIVIDUAL,
@@ -29,8 +29,10 @@ def plan(world):
 @pytest.fixture
 def calls(monkeypatch):
     seen: dict[str, list[dict]] = {"joint": [], "confirmed": []}
-    monkeypatch.setattr(events, "joint_session_logged", lambda _s, **kw: seen["joint"].append(kw))
-    monkeypatch.setattr(events, "session_confirmed", lambda _s, **kw: seen["confirmed"].append(kw))
+    monkeypatch.setattr(notices, "joint_practice_logged", lambda _s, **kw: seen["joint"].append(kw))
+    monkeypatch.setattr(
+        notices, "practice_confirmed", lambda _s, **kw: seen["confirmed"].append(kw)
+    )
     return seen
 
 

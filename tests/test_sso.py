@@ -17,7 +17,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from oidc_provider_mock import run_server_in_thread
 
-from tandem.config import Settings
+from tandem.core.config import Settings
 from tandem.main import create_app
 from tests.conftest import make_settings
 from tests.factories import new_client, register

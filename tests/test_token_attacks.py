@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
-from tandem.security import ACCESS_TOKEN_TYPE, MAX_TOKEN_LENGTH, read_access_token
+from tandem.core.security import ACCESS_TOKEN_TYPE, MAX_TOKEN_LENGTH, read_access_token
 from tests.factories import Actor, new_client, register
 
 # Routes that need a signed-in user: a reader, a writer and a couple route.
@@ -44,7 +44,7 @@ def _claims(app: FastAPI, actor: Actor, **changes: Any) -> dict[str, Any]:
         "iss": base_url,
         "aud": base_url + "/api",
         "sub": str(real.user_id),
-        "sid": str(real.session_id),
+        "sid": str(real.sign_in_id),
         "iat": now,
         "exp": now + 600,
         "jti": uuid.uuid4().hex[:16],
@@ -262,7 +262,7 @@ class TestSessions:
         self, app: FastAPI, victim: Actor
     ) -> None:
         other = register(app)
-        other_sid = str(read_access_token(other.token, app.state.settings).session_id)
+        other_sid = str(read_access_token(other.token, app.state.settings).sign_in_id)
         # Validly signed (as if the key had leaked into a test): the pairing is still checked.
         token = _hs256(HEADER, _claims(app, victim, sid=other_sid), app.state.settings.signing_key)
         _assert_refused(app, token)

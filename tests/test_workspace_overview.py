@@ -12,8 +12,8 @@ from sqlalchemy import event, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from tandem.config import Settings
-from tandem.plans.models import SessionLog
+from tandem.core.config import Settings
+from tandem.plans.models import PracticeLog
 from tests.factories import Actor, World, login, make_world, new_client
 from tests.journal_helpers import marker
 from tests.measures_support import PHQ9_RISK, answer, assign
@@ -46,8 +46,8 @@ def age_log(engine: Engine, log_id: str, days: float) -> None:
     then = datetime.now(UTC) - timedelta(days=days)
     with Session(engine) as session:
         session.execute(
-            update(SessionLog)
-            .where(col(SessionLog.id) == uuid.UUID(log_id))
+            update(PracticeLog)
+            .where(col(PracticeLog.id) == uuid.UUID(log_id))
             .values(created_at=then, updated_at=then)
         )
         session.commit()

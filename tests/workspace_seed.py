@@ -14,15 +14,15 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from tandem import crypto
 from tandem.accounts.models import Role, User
 from tandem.appointments.models import Appointment, PrepSection
-from tandem.config import Settings
+from tandem.core import crypto
+from tandem.core.config import Settings
+from tandem.core.security import hash_password
 from tandem.couples.models import Couple, Membership
 from tandem.exercises.service import builtin_id, ensure_library
 from tandem.journal.models import SharedCheckin, SharedNote
-from tandem.plans.models import LogStatus, PlanItem, PlanStatus, SessionLog, WeeklyPlan
-from tandem.security import hash_password
+from tandem.plans.models import LogStatus, PlanItem, PlanStatus, PracticeLog, WeeklyPlan
 from tests.plans_support import this_monday
 
 PASSWORD = "correct horse battery"
@@ -116,7 +116,7 @@ def seed_practice(engine: Engine, settings: Settings, *, couples: int) -> Practi
 def _logs(session: Session, n: int, items: list[PlanItem], a: User, b: User, monday, now) -> None:  # noqa: ANN001
     old = now - timedelta(days=3)
     rows = [
-        SessionLog(
+        PracticeLog(
             plan_item_id=items[1].id,
             logged_by=a.id,
             done_on=monday,
@@ -125,7 +125,7 @@ def _logs(session: Session, n: int, items: list[PlanItem], a: User, b: User, mon
             created_at=old,
             updated_at=old,
         ),
-        SessionLog(
+        PracticeLog(
             plan_item_id=items[0].id,
             logged_by=a.id,
             done_on=monday,
@@ -138,7 +138,7 @@ def _logs(session: Session, n: int, items: list[PlanItem], a: User, b: User, mon
     ]
     if n % 7 == 1:
         rows.append(
-            SessionLog(
+            PracticeLog(
                 plan_item_id=items[0].id,
                 logged_by=b.id,
                 done_on=monday,

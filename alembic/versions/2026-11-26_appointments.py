@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel
 
-import tandem.db
+import tandem.core.db
 from alembic import op
 
 revision: str = "0006"
@@ -25,11 +25,11 @@ def upgrade() -> None:
         "appointment",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("couple_id", sa.Uuid(), nullable=False),
-        sa.Column("starts_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("starts_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("note", sqlmodel.sql.sqltypes.AutoString(length=500), nullable=False),
         sa.Column("set_by", sa.Uuid(), nullable=True),
-        sa.Column("created_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["couple_id"],
             ["couple.id"],
@@ -70,7 +70,7 @@ def upgrade() -> None:
             "rescheduling_policy", sqlmodel.sql.sqltypes.AutoString(length=2000), nullable=True
         ),
         sa.Column("user_id", sa.Uuid(), nullable=False),
-        sa.Column("updated_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["user_account.id"],
@@ -90,8 +90,8 @@ def upgrade() -> None:
         sa.Column("partner_reader_id", sa.Uuid(), nullable=True),
         sa.Column("therapist_reader_id", sa.Uuid(), nullable=True),
         sa.Column("sealed_text", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["appointment_id"],
             ["appointment.id"],

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel
 
-import tandem.db
+import tandem.core.db
 from alembic import op
 
 revision: str = "0002"
@@ -35,8 +35,8 @@ def upgrade() -> None:
         sa.Column("default_times_per_week", sa.Integer(), nullable=False),
         sa.Column("custom", sa.Boolean(), nullable=False),
         sa.Column("owner_id", sa.Uuid(), nullable=True),
-        sa.Column("created_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["owner_id"],
             ["user_account.id"],
@@ -57,9 +57,9 @@ def upgrade() -> None:
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("note", sa.Text(), nullable=False),
         sa.Column("created_by", sa.Uuid(), nullable=True),
-        sa.Column("created_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("published_at", tandem.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("published_at", tandem.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["couple_id"],
             ["couple.id"],
@@ -90,8 +90,8 @@ def upgrade() -> None:
         sa.Column("minutes", sa.Integer(), nullable=False),
         sa.Column("instructions", sa.Text(), nullable=False),
         sa.Column("position", sa.Integer(), nullable=False),
-        sa.Column("created_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("archived_at", tandem.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("archived_at", tandem.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["exercise_id"], ["exercise.id"], name=op.f("fk_plan_item_exercise_id_exercise")
         ),
@@ -135,8 +135,8 @@ def upgrade() -> None:
         sa.Column("client_id", sa.Uuid(), nullable=False),
         sa.Column("confirmed_by", sa.Uuid(), nullable=True),
         sa.Column("disputed_by", sa.Uuid(), nullable=True),
-        sa.Column("created_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["confirmed_by"],
             ["user_account.id"],
@@ -177,7 +177,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("client_id", sa.Uuid(), nullable=False),
         sa.Column("session_log_id", sa.Uuid(), nullable=False),
-        sa.Column("created_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["session_log_id"],
             ["session_log.id"],

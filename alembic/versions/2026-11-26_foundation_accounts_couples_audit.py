@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel
 
-import tandem.db
+import tandem.core.db
 from alembic import op
 
 revision: str = "0001"
@@ -24,7 +24,7 @@ def upgrade() -> None:
     op.create_table(
         "audit_event",
         sa.Column("id", sa.Uuid(), nullable=False),
-        sa.Column("at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("actor_id", sa.Uuid(), nullable=True),
         sa.Column("action", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("couple_id", sa.Uuid(), nullable=True),
@@ -45,14 +45,14 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("label", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
         sa.Column("timezone", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("created_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_couple")),
     )
     op.create_table(
         "throttle",
         sa.Column("key", sqlmodel.sql.sqltypes.AutoString(length=80), nullable=False),
         sa.Column("failures", sa.Integer(), nullable=False),
-        sa.Column("last_failure_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_failure_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("key", name=op.f("pk_throttle")),
     )
     op.create_table(
@@ -65,8 +65,8 @@ def upgrade() -> None:
         sa.Column("timezone", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("recovery_code_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
         sa.Column("sso_subject", sqlmodel.sql.sqltypes.AutoString(length=255), nullable=True),
-        sa.Column("created_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("deleted_at", tandem.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("deleted_at", tandem.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_user_account")),
         sa.UniqueConstraint("email", name=op.f("uq_user_account_email")),
         sa.UniqueConstraint("sso_subject", name=op.f("uq_user_account_sso_subject")),
@@ -75,12 +75,12 @@ def upgrade() -> None:
         "auth_session",
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=False),
-        sa.Column("created_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_used_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_used_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("idle_seconds", sa.Integer(), nullable=False),
         sa.Column("device", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=True),
-        sa.Column("revoked_at", tandem.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", tandem.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["user_account.id"],
@@ -99,11 +99,11 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=16), nullable=False),
         sa.Column("code_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("created_by", sa.Uuid(), nullable=True),
-        sa.Column("created_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("expires_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("accepted_at", tandem.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("accepted_at", tandem.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("accepted_by", sa.Uuid(), nullable=True),
-        sa.Column("revoked_at", tandem.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", tandem.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["accepted_by"],
             ["user_account.id"],
@@ -134,8 +134,8 @@ def upgrade() -> None:
         sa.Column("couple_id", sa.Uuid(), nullable=False),
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("role", sa.String(length=16), nullable=False),
-        sa.Column("joined_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("left_at", tandem.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("joined_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("left_at", tandem.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["couple_id"],
             ["couple.id"],
@@ -173,8 +173,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("session_id", sa.Uuid(), nullable=False),
         sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
-        sa.Column("created_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("rotated_at", tandem.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("rotated_at", tandem.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["session_id"],
             ["auth_session.id"],

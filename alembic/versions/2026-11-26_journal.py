@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel
 
-import tandem.db
+import tandem.core.db
 from alembic import op
 
 revision: str = "0003"
@@ -25,8 +25,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("couple_id", sa.Uuid(), nullable=False),
         sa.Column("author_id", sa.Uuid(), nullable=False),
-        sa.Column("created_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("plan_item_id", sa.Uuid(), nullable=True),
         sa.Column("session_id", sa.Uuid(), nullable=True),
         sa.Column("sealed_ratings", sa.LargeBinary(), nullable=True),
@@ -59,8 +59,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("couple_id", sa.Uuid(), nullable=False),
         sa.Column("author_id", sa.Uuid(), nullable=False),
-        sa.Column("created_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("sealed_body", sa.LargeBinary(), nullable=False),
         sa.ForeignKeyConstraint(
             ["author_id"],
@@ -89,8 +89,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("couple_id", sa.Uuid(), nullable=False),
         sa.Column("author_id", sa.Uuid(), nullable=False),
-        sa.Column("created_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("visibility", sa.String(length=16), nullable=False),
         sa.Column("partner_reader_id", sa.Uuid(), nullable=True),
         sa.Column("therapist_reader_id", sa.Uuid(), nullable=True),
@@ -134,8 +134,8 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("couple_id", sa.Uuid(), nullable=False),
         sa.Column("author_id", sa.Uuid(), nullable=False),
-        sa.Column("created_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("visibility", sa.String(length=16), nullable=False),
         sa.Column("partner_reader_id", sa.Uuid(), nullable=True),
         sa.Column("therapist_reader_id", sa.Uuid(), nullable=True),
@@ -173,8 +173,8 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("kek_id", sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
         sa.Column("wrapped_key", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("rotated_at", tandem.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("rotated_at", tandem.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["user_account.id"],

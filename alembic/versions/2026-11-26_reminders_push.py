@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel
 
-import tandem.db
+import tandem.core.db
 from alembic import op
 
 revision: str = "0004"
@@ -26,16 +26,16 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("kind", sa.String(length=32), nullable=False),
         sa.Column("payload", sa.JSON(), nullable=False),
-        sa.Column("due_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("due_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("dedupe_key", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
         sa.Column("state", sa.String(length=16), nullable=False),
         sa.Column("attempts", sa.Integer(), nullable=False),
         sa.Column("lease_token", sa.Uuid(), nullable=True),
-        sa.Column("lease_expires_at", tandem.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("sent_at", tandem.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("lease_expires_at", tandem.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("sent_at", tandem.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("last_error", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-        sa.Column("expires_at", tandem.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("created_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", tandem.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["user_account.id"],
@@ -57,8 +57,8 @@ def upgrade() -> None:
         sa.Column("p256dh", sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
         sa.Column("auth", sqlmodel.sql.sqltypes.AutoString(length=40), nullable=False),
         sa.Column("user_agent", sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
-        sa.Column("created_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("last_success_at", tandem.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("last_success_at", tandem.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("failure_count", sa.Integer(), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"],
@@ -84,7 +84,7 @@ def upgrade() -> None:
         sa.Column("discreet", sa.Boolean(), nullable=False),
         sa.Column("paused_until", sa.Date(), nullable=True),
         sa.Column("scheduled_until", sa.Date(), nullable=True),
-        sa.Column("updated_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["user_account.id"],

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel
 
-import tandem.db
+import tandem.core.db
 from alembic import op
 
 revision: str = "measures_mbc"
@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("owner_id", sa.Uuid(), nullable=True),
         sa.Column("title", sqlmodel.sql.sqltypes.AutoString(length=120), nullable=False),
         sa.Column("definition", sa.JSON(), nullable=False),
-        sa.Column("created_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["owner_id"],
             ["user_account.id"],
@@ -50,7 +50,7 @@ def upgrade() -> None:
         sa.Column("owner_id", sa.Uuid(), nullable=True),
         sa.Column("weight", sa.Float(), nullable=False),
         sa.Column("created_by", sa.Uuid(), nullable=True),
-        sa.Column("created_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["couple_id"], ["couple.id"], name=op.f("fk_goal_couple_id_couple"), ondelete="CASCADE"
         ),
@@ -80,9 +80,9 @@ def upgrade() -> None:
         sa.Column("cadence", sa.String(length=24), nullable=False),
         sa.Column("allow_short_interval", sa.Boolean(), nullable=False),
         sa.Column("created_by", sa.Uuid(), nullable=True),
-        sa.Column("created_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("ended_at", tandem.db.UTCDateTime(timezone=True), nullable=True),
-        sa.Column("next_reminder_at", tandem.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", tandem.core.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("next_reminder_at", tandem.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["couple_id"],
             ["couple.id"],
@@ -111,7 +111,7 @@ def upgrade() -> None:
         sa.Column("goal_id", sa.Uuid(), nullable=False),
         sa.Column("level", sa.Integer(), nullable=False),
         sa.Column("rated_by", sa.Uuid(), nullable=True),
-        sa.Column("rated_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("rated_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["goal_id"], ["goal.id"], name=op.f("fk_goal_rating_goal_id_goal"), ondelete="CASCADE"
         ),
@@ -159,9 +159,9 @@ def upgrade() -> None:
         sa.Column("occurrence_key", sa.String(length=64), nullable=False),
         sa.Column("therapist_reader_id", sa.Uuid(), nullable=True),
         sa.Column("shared_with_id", sa.Uuid(), nullable=True),
-        sa.Column("shared_at", tandem.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("shared_at", tandem.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("sealed_result", sa.LargeBinary(), nullable=False),
-        sa.Column("submitted_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("submitted_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["assignment_id"],
             ["measure_assignment.id"],
@@ -210,8 +210,8 @@ def upgrade() -> None:
         sa.Column("response_id", sa.Uuid(), nullable=False),
         sa.Column("respondent_id", sa.Uuid(), nullable=False),
         sa.Column("therapist_id", sa.Uuid(), nullable=True),
-        sa.Column("raised_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("cleared_at", tandem.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("raised_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("cleared_at", tandem.core.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("cleared_by", sa.Uuid(), nullable=True),
         sa.ForeignKeyConstraint(
             ["couple_id"],

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 import sqlmodel
 
-import tandem.db
+import tandem.core.db
 from alembic import op
 
 revision: str = "practice_times"
@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("receiver_id", sa.Uuid(), nullable=False),
         sa.Column("subject_id", sa.Uuid(), nullable=False),
         sa.Column("sent_on", sa.Date(), nullable=False),
-        sa.Column("created_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["couple_id"], ["couple.id"], name=op.f("fk_nudge_couple_id_couple"), ondelete="CASCADE"
         ),
@@ -60,7 +60,7 @@ def upgrade() -> None:
         sa.Column("membership_id", sa.Uuid(), nullable=False),
         sa.Column("secret_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("discreet", sa.Boolean(), nullable=False),
-        sa.Column("created_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["membership_id"],
             ["membership.id"],
@@ -87,7 +87,7 @@ def upgrade() -> None:
         sa.Column("user_id", sa.Uuid(), nullable=False),
         sa.Column("token_hash", sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
         sa.Column("action", sa.String(length=16), nullable=False),
-        sa.Column("acted_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("acted_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["notification_id"],
             ["notification.id"],
@@ -110,13 +110,13 @@ def upgrade() -> None:
         sa.Column("id", sa.Uuid(), nullable=False),
         sa.Column("couple_id", sa.Uuid(), nullable=False),
         sa.Column("plan_item_id", sa.Uuid(), nullable=False),
-        sa.Column("starts_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("starts_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("proposed_by", sa.Uuid(), nullable=True),
         sa.Column("answered_by", sa.Uuid(), nullable=True),
         sa.Column("version", sa.Integer(), nullable=False),
-        sa.Column("created_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["answered_by"],
             ["user_account.id"],

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-import tandem.db
+import tandem.core.db
 from alembic import op
 
 revision: str = "private_prep"
@@ -32,8 +32,8 @@ def upgrade() -> None:
         sa.Column("author_id", sa.Uuid(), nullable=False),
         sa.Column("key", sa.String(length=16), nullable=False),
         sa.Column("sealed_text", sa.LargeBinary(), nullable=False),
-        sa.Column("created_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["appointment_id"],
             ["appointment.id"],

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-import tandem.db
+import tandem.core.db
 from alembic import op
 
 revision: str = "push_delivery_status"
@@ -25,7 +25,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("push_subscription") as batch:
         batch.add_column(
-            sa.Column("last_failure_at", tandem.db.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("last_failure_at", tandem.core.db.UTCDateTime(timezone=True), nullable=True)
         )
 
 

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-import tandem.db
+import tandem.core.db
 from alembic import op
 
 revision: str = "session_log_dispute_reason"
@@ -21,7 +21,7 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table("session_log", schema=None) as batch_op:
         batch_op.add_column(
-            sa.Column("disputed_at", tandem.db.UTCDateTime(timezone=True), nullable=True)
+            sa.Column("disputed_at", tandem.core.db.UTCDateTime(timezone=True), nullable=True)
         )
         batch_op.add_column(sa.Column("sealed_dispute_reason", sa.LargeBinary(), nullable=True))
         batch_op.add_column(sa.Column("withdrawn_reason", sa.String(length=20), nullable=True))

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import sqlalchemy as sa
 
-import tandem.db
+import tandem.core.db
 from alembic import op
 
 revision: str = "workspace_settings"
@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("rating_key", sa.String(length=16), nullable=True),
         sa.Column("rating_direction", sa.String(length=16), nullable=False),
         sa.Column("rating_threshold", sa.Integer(), nullable=False),
-        sa.Column("updated_at", tandem.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", tandem.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["user_id"],
             ["user_account.id"],

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from sqlalchemy.engine import URL, make_url
 
-from tandem.config import Settings
+from tandem.core.config import Settings
 
 
 class BackupError(Exception):

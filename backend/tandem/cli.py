@@ -1,6 +1,7 @@
 """`tandem serve | worker | migrate | demo | create-user | reset-password | rotate-key`."""
 
 import argparse
+import atexit
 import base64
 import getpass
 import os
@@ -8,17 +9,14 @@ import secrets
 import sys
 from pathlib import Path
 
-from tandem import crypto, logs, migrations
+from tandem import migrations, wiring
 from tandem.accounts import service as accounts
 from tandem.accounts.models import Role
-from tandem.config import Settings, _key_bytes
-from tandem.db import make_engine, write_session
-from tandem.errors import DomainError
+from tandem.core import crypto, logs, metrics
+from tandem.core.config import Settings, _key_bytes
+from tandem.core.db import make_engine, write_session
+from tandem.core.errors import DomainError
 from tandem.exercises import service as exercises
-
-# Registers the due-questionnaire reminders with the scheduler of a standalone worker.
-from tandem.measures import reminders as _measure_reminders  # noqa: F401
-from tandem.practice_times import reminders as practice_reminders
 
 
 def _migrate(settings: Settings) -> None:
@@ -36,7 +34,7 @@ def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 # No version banner (`server: uvicorn`), no clock hint; the client address comes from
-# Tandem's own trusted-proxy rule (deps.client_address), never from uvicorn's.
+# Tandem's own trusted-proxy rule (api/access.py::client_address), never from uvicorn's.
 UVICORN_OPTIONS = {
     "server_header": False,
     "date_header": False,
@@ -81,7 +79,7 @@ def cmd_worker(args: argparse.Namespace, settings: Settings) -> int:
 
     _migrate(settings)
     engine = make_engine(settings.database)
-    practice_reminders.register()  # its send-time checks (see tandem/reminders/hooks.py)
+    wiring.register()  # every domain's hooks: send checks, planners (tandem/wiring.py)
     worker = Worker(
         settings,
         engine,
@@ -256,6 +254,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = Settings()
         logs.configure(settings.log_level, settings.log_format)
+        # Processes sharing PROMETHEUS_MULTIPROC_DIR (serve and workers on one host) count
+        # together (docs/DEPLOYING.md); a stopped one's live gauges stop counting.
+        metrics.prepare_multiprocess_dir()
+        atexit.register(metrics.process_exited, os.getpid())
         return args.handler(args, settings)
     except DomainError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)

@@ -8,18 +8,18 @@ from datetime import timedelta
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from tandem import migrations
+from tandem import migrations, wiring
 from tandem.accounts import service as accounts
 from tandem.accounts.models import Role, User
-from tandem.config import Settings
+from tandem.core.config import Settings
+from tandem.core.db import make_engine, write_session
 from tandem.couples import service as couples
 from tandem.couples.models import CoupleCreate
-from tandem.db import make_engine, write_session
 from tandem.exercises import service as exercises
 from tandem.exercises.models import Mode
-from tandem.plans import answers, progress, sessions
+from tandem.plans import answers, practice_logs, progress
 from tandem.plans import service as plans
-from tandem.plans.models import PlanItemIn, PlanPut, SessionLogCreate
+from tandem.plans.models import PlanItemIn, PlanPut, PracticeLogCreate
 
 PASSWORD = "tandem-demo-2026"
 TIMEZONE = "Europe/Berlin"
@@ -55,6 +55,7 @@ def _user(session, email: str) -> User | None:
 
 def seed(settings: Settings) -> DemoLogins:
     settings.ensure_keys()
+    wiring.register()
     engine = make_engine(settings.database)
     try:
         migrations.upgrade(engine)
@@ -130,8 +131,8 @@ def _log_some(session, *, plan_id, partners: list[User], week) -> None:
 
     def log(user: User, key: str, n: int, day):
         client_id = uuid.uuid5(DEMO_NAMESPACE, f"{user.email}/{key}/{n}")
-        data = SessionLogCreate(client_id=client_id, done_on=day)
-        return sessions.log_session(session, user=user, item_id=items[key].id, data=data).log
+        data = PracticeLogCreate(client_id=client_id, done_on=day)
+        return practice_logs.log_practice(session, user=user, item_id=items[key].id, data=data).log
 
     # A joint session both agreed on, one still waiting for Sam, some solo practice.
     done = log(alex, "speaker-listener", 1, yesterday)

@@ -9,29 +9,30 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from tandem import frontend, metrics, migrations, openapi
-from tandem.accounts import sso
-from tandem.accounts.router import router as accounts_router
-from tandem.appointments.router import router as appointments_router
-from tandem.config import Settings
-from tandem.couples.router import router as couples_router
-from tandem.db import is_sqlite, make_engine
-from tandem.errors import RETRY_AFTER_SECONDS, install_handlers
-from tandem.exercises.router import router as exercises_router
-from tandem.journal.router import router as journal_router
-from tandem.measures.router import router as measures_router
-from tandem.middleware import (
+from tandem import frontend, migrations, wiring
+from tandem.api import openapi, sso
+from tandem.api.accounts import router as accounts_router
+from tandem.api.appointments import router as appointments_router
+from tandem.api.couples import router as couples_router
+from tandem.api.exercises import router as exercises_router
+from tandem.api.journal import router as journal_router
+from tandem.api.measures import router as measures_router
+from tandem.api.plans import router as plans_router
+from tandem.api.practice_times import router as practice_times_router
+from tandem.api.reminders import router as reminders_router
+from tandem.api.workspace import router as workspace_router
+from tandem.core import metrics
+from tandem.core.config import Settings
+from tandem.core.db import is_sqlite, make_engine
+from tandem.core.errors import RETRY_AFTER_SECONDS, install_handlers
+from tandem.core.middleware import (
     BodySizeLimit,
     ContainHandledErrors,
     Observe,
     RefuseUnstorableText,
     SecurityHeaders,
 )
-from tandem.plans.router import router as plans_router
-from tandem.practice_times import reminders as practice_reminders
-from tandem.practice_times.router import router as practice_times_router
-from tandem.reminders.router import router as reminders_router
-from tandem.workspace.router import router as workspace_router
+from tandem.reminders.worker import Worker
 
 log = logging.getLogger("tandem")
 FRONTEND = Path(__file__).resolve().parents[2] / "frontend"
@@ -54,16 +55,14 @@ ROUTERS = [
 def create_app(settings: Settings | None = None, *, run_worker: bool = False) -> FastAPI:
     settings = settings or Settings()
     settings.ensure_keys()
-    # Domains that plug into the reminders (tandem/reminders/hooks.py), before any worker runs.
-    practice_reminders.register()
+    # Every domain fills the registries below it (tandem/wiring.py), before anything runs.
+    wiring.register()
     engine = make_engine(settings.database)
 
     @asynccontextmanager
     async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
         worker = None
         if run_worker:
-            from tandem.reminders.worker import Worker
-
             worker = Worker(settings, engine)
             worker.start_thread()
         yield

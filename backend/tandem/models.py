@@ -3,11 +3,11 @@
 Importing a domain's models module registers its tables on the shared metadata.
 """
 
-from tandem import audit, crypto  # noqa: F401
 from tandem.accounts import models as accounts  # noqa: F401
 from tandem.appointments import models as appointments  # noqa: F401
+from tandem.core import audit, crypto, throttle  # noqa: F401
+from tandem.core.db import metadata
 from tandem.couples import models as couples  # noqa: F401
-from tandem.db import metadata
 from tandem.exercises import models as exercises  # noqa: F401
 from tandem.journal import models as journal  # noqa: F401
 from tandem.measures import models as measures  # noqa: F401

@@ -2,7 +2,7 @@ import itertools
 import uuid
 from datetime import time, timedelta
 
-from tandem.db import utcnow, write_session
+from tandem.core.db import utcnow, write_session
 from tandem.reminders import actions, outbox
 from tandem.reminders.models import Notification
 from tests.authz import Case, MatrixWorld

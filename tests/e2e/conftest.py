@@ -15,7 +15,7 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 
-from tandem.config import Settings
+from tandem.core.config import Settings
 from tests.conftest import make_settings
 from tests.e2e.steps import screen_is_clean
 

@@ -18,7 +18,7 @@ from fastapi import FastAPI
 from playwright.sync_api import expect
 from sqlmodel import Session, select
 
-from tandem.db import utcnow
+from tandem.core.db import utcnow
 from tandem.reminders import outbox
 from tandem.reminders.models import Notification, PushSubscription
 from tests.e2e.steps import heading, sign_in

@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 from playwright.sync_api import Page, expect
 
-from tandem.plans import sessions
+from tandem.plans import practice_logs
 from tests.e2e.steps import heading, shot, sign_in
 from tests.factories import World, login, make_world
 from tests.plans_support import INDIVIDUAL, JOINT, item, published_week, put_plan, this_monday
@@ -45,7 +45,7 @@ def failing_server(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
 
     class Fault:
         def start(self) -> None:
-            monkeypatch.setattr(sessions, "log_session_json", broken)
+            monkeypatch.setattr(practice_logs, "log_practice_json", broken)
 
         def heal(self) -> None:
             monkeypatch.undo()

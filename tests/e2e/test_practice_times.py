@@ -18,9 +18,9 @@ from playwright.sync_api import expect
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
-from tandem.config import Settings
-from tandem.db import utcnow
-from tandem.plans.models import SessionLog
+from tandem.core.config import Settings
+from tandem.core.db import utcnow
+from tandem.plans.models import PracticeLog
 from tandem.reminders.models import Notification
 from tandem.reminders.worker import Dispatcher
 from tests.e2e.steps import heading, screen_is_clean, sign_in, wait_for_worker
@@ -277,10 +277,10 @@ def loopback(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
     return settings
 
 
-def logs_of(engine: Engine, item_id: str) -> list[SessionLog]:
+def logs_of(engine: Engine, item_id: str) -> list[PracticeLog]:
     with Session(engine) as session:
         return list(
-            session.exec(select(SessionLog).where(SessionLog.plan_item_id == uuid.UUID(item_id)))
+            session.exec(select(PracticeLog).where(PracticeLog.plan_item_id == uuid.UUID(item_id)))
         )
 
 

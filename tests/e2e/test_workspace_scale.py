@@ -9,7 +9,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tandem.config import Settings
+from tandem.core.config import Settings
 from tests.e2e.steps import api_login, heading, sign_in
 from tests.e2e.test_workspace_screens import shoot
 from tests.workspace_seed import seed_practice

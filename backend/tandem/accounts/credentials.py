@@ -17,14 +17,14 @@ from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from tandem import throttle
 from tandem.accounts import service
-from tandem.accounts.models import AuthSession, RegisterBody, User
+from tandem.accounts.models import RegisterBody, SignIn, User
 from tandem.accounts.passwords import check_new_password
-from tandem.config import Settings
-from tandem.db import in_write_session, utcnow
-from tandem.errors import Conflict, Forbidden, Invalid, Unauthorized
-from tandem.security import digest, hash_password, new_token, normalize_code, verify_password
+from tandem.core import throttle
+from tandem.core.config import Settings
+from tandem.core.db import in_write_session, utcnow
+from tandem.core.errors import Conflict, Forbidden, Invalid, Unauthorized
+from tandem.core.security import digest, hash_password, new_token, normalize_code, verify_password
 
 REAUTH_WINDOW = timedelta(minutes=5)
 WRONG_PASSWORD = "That password is not right."
@@ -76,7 +76,7 @@ async def login(
     password: str,
     address: str | None,
     device: str | None,
-) -> service.SignIn:
+) -> service.Tokens:
     keys = throttle.keys(settings, "login", account=email, address=address)
     user = await in_write_session(engine, _count_and_find, keys=keys, email=email)
     # verify_password spends the same time on an unknown email as on a wrong password.
@@ -102,9 +102,9 @@ def _sign_in(
     user: User,
     keys: list[throttle.Key],
     device: str | None,
-) -> service.SignIn:
+) -> service.Tokens:
     throttle.succeeded(session, keys)
-    return service.start_session(session, settings=settings, user=user, device=device)
+    return service.start_sign_in(session, settings=settings, user=user, device=device)
 
 
 # --- recovery -----------------------------------------------------------------------------
@@ -159,7 +159,7 @@ def _recovered(
         session,
         user_id=found.user_id,
         password_hash=password_hash,
-        keep_session_id=None,
+        keep_sign_in_id=None,
         action="account.recovered",
         new_recovery_code=True,
         while_code_hash=found.code_hash,
@@ -178,7 +178,7 @@ async def reauthenticate(
     *,
     settings: Settings,
     user: User,
-    auth_session_id: uuid.UUID,
+    sign_in_id: uuid.UUID,
     password: str | None,
     address: str | None,
 ) -> list[throttle.Key]:
@@ -187,7 +187,7 @@ async def reauthenticate(
     An account without a password (single sign-on) needs a sign-in from the last 5 minutes.
     Returns the throttle keys, for the caller's write to mark the success."""
     if user.password_hash is None:
-        started = await run_in_threadpool(_session_started, engine, auth_session_id)
+        started = await run_in_threadpool(_sign_in_started, engine, sign_in_id)
         if started is None or utcnow() - started > REAUTH_WINDOW:
             raise Forbidden(SIGN_IN_AGAIN)
         return []
@@ -200,10 +200,10 @@ async def reauthenticate(
     return keys
 
 
-def _session_started(engine: Engine, auth_session_id: uuid.UUID) -> datetime | None:
+def _sign_in_started(engine: Engine, sign_in_id: uuid.UUID) -> datetime | None:
     with Session(engine) as session:
-        auth_session = session.get(AuthSession, auth_session_id)
-        return auth_session.created_at if auth_session else None
+        sign_in = session.get(SignIn, sign_in_id)
+        return sign_in.created_at if sign_in else None
 
 
 async def change_password(
@@ -213,14 +213,14 @@ async def change_password(
     user: User,
     current: str,
     new: str,
-    auth_session_id: uuid.UUID,
+    sign_in_id: uuid.UUID,
     address: str | None,
 ) -> None:
     keys = await reauthenticate(
         engine,
         settings=settings,
         user=user,
-        auth_session_id=auth_session_id,
+        sign_in_id=sign_in_id,
         password=current,
         address=address,
     )
@@ -233,7 +233,7 @@ async def change_password(
         _password_changed,
         user_id=user.id,
         password_hash=password_hash,
-        auth_session_id=auth_session_id,
+        sign_in_id=sign_in_id,
         keys=keys,
     )
 
@@ -243,14 +243,14 @@ def _password_changed(
     *,
     user_id: uuid.UUID,
     password_hash: str,
-    auth_session_id: uuid.UUID,
+    sign_in_id: uuid.UUID,
     keys: list[throttle.Key],
 ) -> None:
     service.set_password(
         session,
         user_id=user_id,
         password_hash=password_hash,
-        keep_session_id=auth_session_id,
+        keep_sign_in_id=sign_in_id,
         action="account.password_changed",
     )
     throttle.succeeded(session, keys)
@@ -262,7 +262,7 @@ async def delete_account(
     *,
     settings: Settings,
     user: User,
-    auth_session_id: uuid.UUID,
+    sign_in_id: uuid.UUID,
     password: str | None,
     address: str | None,
 ) -> None:
@@ -270,7 +270,7 @@ async def delete_account(
         engine,
         settings=settings,
         user=user,
-        auth_session_id=auth_session_id,
+        sign_in_id=sign_in_id,
         password=password,
         address=address,
     )
@@ -290,7 +290,7 @@ async def renew_recovery_code(
     *,
     settings: Settings,
     user: User,
-    auth_session_id: uuid.UUID,
+    sign_in_id: uuid.UUID,
     password: str | None,
     address: str | None,
 ) -> str:
@@ -300,7 +300,7 @@ async def renew_recovery_code(
         engine,
         settings=settings,
         user=user,
-        auth_session_id=auth_session_id,
+        sign_in_id=sign_in_id,
         password=password,
         address=address,
     )

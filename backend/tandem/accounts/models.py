@@ -6,8 +6,8 @@ from pydantic import Field as PydanticField
 from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
-from tandem.db import optional_timestamp, timestamp, uuid_pk
-from tandem.schemas import Body, DisplayName, Email, Out, Password, TimeZoneName
+from tandem.core.db import optional_timestamp, timestamp, uuid_pk
+from tandem.core.schemas import Body, DisplayName, Email, Out, Password, TimeZoneName
 
 
 class Role(StrEnum):
@@ -33,7 +33,7 @@ class User(SQLModel, table=True):
     deleted_at: datetime | None = optional_timestamp()
 
 
-class AuthSession(SQLModel, table=True):
+class SignIn(SQLModel, table=True):
     """One signed-in device: the family of its rotating refresh tokens."""
 
     __tablename__ = "auth_session"
@@ -52,20 +52,11 @@ class RefreshToken(SQLModel, table=True):
     __tablename__ = "refresh_token"
 
     id: uuid.UUID = uuid_pk()
+    # The sign-in it belongs to (the column keeps the table's older name).
     session_id: uuid.UUID = Field(foreign_key="auth_session.id", ondelete="CASCADE", index=True)
     token_hash: str = Field(max_length=64, unique=True)
     created_at: datetime = timestamp()
     rotated_at: datetime | None = optional_timestamp()
-
-
-class Throttle(SQLModel, table=True):
-    """Failed attempts per account or client address, shared by every replica."""
-
-    __tablename__ = "throttle"
-
-    key: str = Field(primary_key=True, max_length=80)
-    failures: int = 0
-    last_failure_at: datetime = timestamp()
 
 
 # --- bodies -------------------------------------------------------------------------------
@@ -137,7 +128,7 @@ class RecoveryCodeRead(Out):
     recovery_code: str
 
 
-class SessionRead(Out):
+class SignInRead(Out):
     id: uuid.UUID
     device: str | None
     created_at: datetime

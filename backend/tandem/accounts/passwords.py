@@ -11,7 +11,7 @@ import re
 
 from zxcvbn import zxcvbn
 
-from tandem.errors import Invalid
+from tandem.core.errors import Invalid
 
 MIN_LENGTH = 10
 # zxcvbn's score 3: about 10^8 guesses, "safely unguessable" against an online attack and

@@ -1,4 +1,4 @@
-"""Accounts: registration, sign-in sessions with rotating refresh tokens, recovery, deletion."""
+"""Accounts: registration, sign-ins with rotating refresh tokens, recovery, deletion."""
 
 import hashlib
 import hmac
@@ -11,22 +11,21 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from tandem import audit, throttle
-from tandem.accounts import devices
+from tandem.accounts import devices, hooks, person_data
 from tandem.accounts.models import (
-    AuthSession,
     RefreshToken,
     RegisterBody,
     Role,
+    SignIn,
     User,
     UserUpdate,
 )
 from tandem.accounts.passwords import check_new_password
-from tandem.config import Settings
-from tandem.couples import service as couples
-from tandem.db import utcnow
-from tandem.errors import Conflict, Forbidden, Invalid, Unauthorized
-from tandem.security import (
+from tandem.core import audit, crypto
+from tandem.core.config import Settings
+from tandem.core.db import utcnow
+from tandem.core.errors import Conflict, Forbidden, Invalid, Unauthorized
+from tandem.core.security import (
     b64url,
     digest,
     hash_password,
@@ -40,11 +39,11 @@ MAX_SUCCESSOR_HOPS = 5
 
 
 @dataclass
-class SignIn:
+class Tokens:
     access_token: str
     expires_in: int
     refresh_token: str
-    session_id: uuid.UUID
+    sign_in_id: uuid.UUID
 
 
 # --- registration -------------------------------------------------------------------------
@@ -72,15 +71,7 @@ def create_account(
     """The account itself, its password already hashed (never inside this transaction)."""
     if data.invitation_code:
         # Checked before the email, so without a valid code nobody learns which emails exist.
-        invite_keys = couples.invitation_throttle_keys(settings, user=None, address=address)
-        throttle.attempt(session, invite_keys)
-        invitation = couples.find_usable_invitation(session, data.invitation_code)
-        if invitation is None:
-            session.commit()  # the guess counts
-            raise Invalid("This invitation code is not valid, was already used or has expired")
-        if invitation.role != data.role:
-            raise Invalid(f"This invitation is for a {invitation.role} account")
-        throttle.succeeded(session, invite_keys)
+        hooks.signup_invitations().check(session, settings=settings, data=data, address=address)
     if session.exec(select(User.id).where(User.email == data.email)).first():
         raise Conflict("An account with this email already exists")
     recovery_code = new_code()
@@ -100,13 +91,8 @@ def create_account(
         raise Conflict("An account with this email already exists") from exc
     audit.record(session, action="account.created", actor_id=user.id, subject_user_id=user.id)
     if data.invitation_code:
-        couples.accept_invitation(
-            session,
-            settings=settings,
-            user=user,
-            code=data.invitation_code,
-            address=address,
-            commit=False,
+        hooks.signup_invitations().accept(
+            session, settings=settings, user=user, code=data.invitation_code, address=address
         )
     session.commit()
     return user, recovery_code
@@ -145,9 +131,9 @@ def find_account(session: Session, email: str) -> User | None:
     ).first()
 
 
-def start_session(
+def start_sign_in(
     session: Session, *, settings: Settings, user: User, device: str | None
-) -> SignIn:
+) -> Tokens:
     now = utcnow()
     if user.role == Role.therapist:
         idle = timedelta(hours=settings.therapist_session_idle_hours)
@@ -155,52 +141,53 @@ def start_session(
     else:
         idle = timedelta(days=settings.session_idle_days)
         absolute = timedelta(days=settings.session_absolute_days)
-    auth_session = AuthSession(
+    sign_in = SignIn(
         user_id=user.id,
         expires_at=now + absolute,
         idle_seconds=int(idle.total_seconds()),
         device=devices.describe(device),
     )
-    session.add(auth_session)
+    session.add(sign_in)
     session.flush()
-    refresh = _new_refresh_token(session, auth_session.id)
+    refresh = _new_refresh_token(session, sign_in.id)
     session.commit()
     access, expires_in = issue_access_token(
-        user_id=user.id, session_id=auth_session.id, settings=settings
+        user_id=user.id, sign_in_id=sign_in.id, settings=settings
     )
-    return SignIn(access, expires_in, refresh, auth_session.id)
+    return Tokens(access, expires_in, refresh, sign_in.id)
 
 
-def _new_refresh_token(session: Session, session_id: uuid.UUID) -> str:
+def _new_refresh_token(session: Session, sign_in_id: uuid.UUID) -> str:
     token = new_token()
-    session.add(RefreshToken(session_id=session_id, token_hash=digest(token)))
+    session.add(RefreshToken(session_id=sign_in_id, token_hash=digest(token)))
     return token
 
 
-def session_alive(auth_session: Any) -> bool:
-    """Whether a sign-in session (a row with its revoked_at, last_used_at, idle_seconds and
-    expires_at) is still good; plans/reads.py checks it on rows of its own."""
-    return _session_alive(auth_session)
+def sign_in_alive(sign_in: Any) -> bool:
+    """Whether a sign-in (a row with its revoked_at, last_used_at, idle_seconds and expires_at)
+    is still good; api/access.py::couple_access and the practice-log write check it on rows of
+    their own."""
+    return _sign_in_alive(sign_in)
 
 
-def _session_alive(auth_session: AuthSession | None) -> bool:
-    if auth_session is None or auth_session.revoked_at is not None:
+def _sign_in_alive(sign_in: SignIn | None) -> bool:
+    if sign_in is None or sign_in.revoked_at is not None:
         return False
     now = utcnow()
-    idle_limit = auth_session.last_used_at + timedelta(seconds=auth_session.idle_seconds)
-    return now < auth_session.expires_at and now < idle_limit
+    idle_limit = sign_in.last_used_at + timedelta(seconds=sign_in.idle_seconds)
+    return now < sign_in.expires_at and now < idle_limit
 
 
-def refresh(session: Session, *, settings: Settings, token: str | None) -> SignIn:
+def refresh(session: Session, *, settings: Settings, token: str | None) -> Tokens:
     if not token or len(token) > 200:
         raise Unauthorized("Not signed in")
     row = session.exec(select(RefreshToken).where(RefreshToken.token_hash == digest(token))).first()
     if row is None:
         raise Unauthorized("Not signed in")
-    auth_session = session.get(AuthSession, row.session_id)
-    if not _session_alive(auth_session):
+    sign_in = session.get(SignIn, row.session_id)
+    if not _sign_in_alive(sign_in):
         raise Unauthorized("Signed out")
-    assert auth_session is not None
+    assert sign_in is not None
     now = utcnow()
     # Conditional update: of several tabs refreshing at once, one rotates the token...
     rotated = session.execute(
@@ -213,12 +200,12 @@ def refresh(session: Session, *, settings: Settings, token: str | None) -> SignI
         grace = timedelta(seconds=settings.refresh_grace_seconds)
         if row.rotated_at is None or now - row.rotated_at > grace:
             # ...and a rotated token seen again later means it was stolen: end the family.
-            revoke_session(session, auth_session_id=auth_session.id)
+            end_sign_in(session, sign_in_id=sign_in.id)
             audit.record(
                 session,
                 action="session.reuse_detected",
-                actor_id=auth_session.user_id,
-                subject_user_id=auth_session.user_id,
+                actor_id=sign_in.user_id,
+                subject_user_id=sign_in.user_id,
             )
             session.commit()
             raise Unauthorized("Signed out")
@@ -229,14 +216,14 @@ def refresh(session: Session, *, settings: Settings, token: str | None) -> SignI
             raise Unauthorized("Signed out")
     else:
         new_refresh = successor(token, settings)
-        session.add(RefreshToken(session_id=auth_session.id, token_hash=digest(new_refresh)))
-    auth_session.last_used_at = now
-    session.add(auth_session)
+        session.add(RefreshToken(session_id=sign_in.id, token_hash=digest(new_refresh)))
+    sign_in.last_used_at = now
+    session.add(sign_in)
     session.commit()
     access, expires_in = issue_access_token(
-        user_id=auth_session.user_id, session_id=auth_session.id, settings=settings
+        user_id=sign_in.user_id, sign_in_id=sign_in.id, settings=settings
     )
-    return SignIn(access, expires_in, new_refresh, auth_session.id)
+    return Tokens(access, expires_in, new_refresh, sign_in.id)
 
 
 def successor(token: str, settings: Settings) -> str:
@@ -261,14 +248,10 @@ def _live_successor(session: Session, token: str, settings: Settings) -> str | N
     return None
 
 
-def logout(
-    session: Session, *, user: User, auth_session_id: uuid.UUID, endpoint: str | None
-) -> None:
-    revoke_session(session, auth_session_id=auth_session_id)
+def logout(session: Session, *, user: User, sign_in_id: uuid.UUID, endpoint: str | None) -> None:
+    end_sign_in(session, sign_in_id=sign_in_id)
     if endpoint:
-        from tandem import content
-
-        content.forget_device(session, user=user, endpoint=endpoint)
+        person_data.device_signed_out(session, user=user, endpoint=endpoint)
     session.commit()
 
 
@@ -279,53 +262,53 @@ def display_names(session: Session, user_ids: set[uuid.UUID]) -> dict[uuid.UUID,
     return dict(rows.all())
 
 
-def revoke_session(session: Session, *, auth_session_id: uuid.UUID) -> None:
+def end_sign_in(session: Session, *, sign_in_id: uuid.UUID) -> None:
     session.execute(
-        update(AuthSession)
-        .where(col(AuthSession.id) == auth_session_id, col(AuthSession.revoked_at).is_(None))
+        update(SignIn)
+        .where(col(SignIn.id) == sign_in_id, col(SignIn.revoked_at).is_(None))
         .values(revoked_at=utcnow())
     )
 
 
-def revoke_all_sessions(
+def end_all_sign_ins(
     session: Session, *, user_id: uuid.UUID, except_id: uuid.UUID | None = None
 ) -> None:
-    statement = update(AuthSession).where(
-        col(AuthSession.user_id) == user_id, col(AuthSession.revoked_at).is_(None)
+    statement = update(SignIn).where(
+        col(SignIn.user_id) == user_id, col(SignIn.revoked_at).is_(None)
     )
     if except_id is not None:
-        statement = statement.where(col(AuthSession.id) != except_id)
+        statement = statement.where(col(SignIn.id) != except_id)
     session.execute(statement.values(revoked_at=utcnow()))
 
 
-def user_for_access(session: Session, *, user_id: uuid.UUID, session_id: uuid.UUID) -> User | None:
-    """The user behind an access token, only while its sign-in session is alive."""
+def user_for_access(session: Session, *, user_id: uuid.UUID, sign_in_id: uuid.UUID) -> User | None:
+    """The user behind an access token, only while its sign-in is alive."""
     found = session.exec(
-        select(User, AuthSession)
-        .join(AuthSession, col(AuthSession.user_id) == User.id)
-        .where(AuthSession.id == session_id, User.id == user_id, col(User.deleted_at).is_(None))
+        select(User, SignIn)
+        .join(SignIn, col(SignIn.user_id) == User.id)
+        .where(SignIn.id == sign_in_id, User.id == user_id, col(User.deleted_at).is_(None))
     ).first()
-    if found is None or not _session_alive(found[1]):
+    if found is None or not _sign_in_alive(found[1]):
         return None
     return found[0]
 
 
-def active_sessions(session: Session, user: User) -> list[AuthSession]:
+def active_sign_ins(session: Session, user: User) -> list[SignIn]:
     rows = session.exec(
-        select(AuthSession)
-        .where(AuthSession.user_id == user.id, col(AuthSession.revoked_at).is_(None))
-        .order_by(col(AuthSession.last_used_at).desc())
+        select(SignIn)
+        .where(SignIn.user_id == user.id, col(SignIn.revoked_at).is_(None))
+        .order_by(col(SignIn.last_used_at).desc())
     )
-    return [row for row in rows if _session_alive(row)]
+    return [row for row in rows if _sign_in_alive(row)]
 
 
-def sign_out_device(session: Session, *, user: User, auth_session_id: uuid.UUID) -> bool:
+def sign_out_device(session: Session, *, user: User, sign_in_id: uuid.UUID) -> bool:
     result = session.execute(
-        update(AuthSession)
+        update(SignIn)
         .where(
-            col(AuthSession.id) == auth_session_id,
-            col(AuthSession.user_id) == user.id,
-            col(AuthSession.revoked_at).is_(None),
+            col(SignIn.id) == sign_in_id,
+            col(SignIn.user_id) == user.id,
+            col(SignIn.revoked_at).is_(None),
         )
         .values(revoked_at=utcnow())
     )
@@ -341,7 +324,7 @@ def set_password(
     *,
     user_id: uuid.UUID,
     password_hash: str,
-    keep_session_id: uuid.UUID | None,
+    keep_sign_in_id: uuid.UUID | None,
     action: str,
     new_recovery_code: bool = False,
     while_code_hash: str | None = None,
@@ -359,7 +342,7 @@ def set_password(
         values["recovery_code_hash"] = digest(code)
     if session.execute(statement.values(**values)).rowcount != 1:
         raise Invalid("That email and recovery code do not match")
-    revoke_all_sessions(session, user_id=user_id, except_id=keep_session_id)
+    end_all_sign_ins(session, user_id=user_id, except_id=keep_sign_in_id)
     audit.record(session, action=action, actor_id=user_id, subject_user_id=user_id)
     return code
 
@@ -387,7 +370,7 @@ def reset_password(session: Session, *, settings: Settings, email: str, password
         session,
         user_id=user.id,
         password_hash=password_hash,
-        keep_session_id=None,
+        keep_sign_in_id=None,
         action="account.password_reset_by_operator",
         new_recovery_code=True,
     )
@@ -410,19 +393,12 @@ def update_me(session: Session, *, user: User, data: UserUpdate) -> User:
 def delete_account(session: Session, *, user: User) -> None:
     """Remove what the person wrote and who they were; keep a nameless tombstone row so the
     couple's plans and the other partner's history keep their shape."""
-    from tandem import content  # every domain's per-user clean-up
-
-    for membership in session.exec(
-        select(couples.Membership).where(
-            couples.Membership.user_id == user.id, col(couples.Membership.left_at).is_(None)
-        )
-    ):
-        couples.end_membership(
-            session, membership=membership, actor=user, action="membership.account_deleted"
-        )
-    content.delete_authored(session, user=user)
+    # Every domain's part, the couples first (leaving closes what waited on the person)...
+    person_data.erase(session, user=user)
+    # ...then the data key, last: every domain's sealed texts were sealed under it.
+    crypto.destroy_data_key(session, user_id=user.id)
     session.execute(
-        update(AuthSession).where(col(AuthSession.user_id) == user.id).values(revoked_at=utcnow())
+        update(SignIn).where(col(SignIn.user_id) == user.id).values(revoked_at=utcnow())
     )
     user.email = f"deleted-{user.id}@invalid"
     user.display_name = "Former member"

@@ -16,9 +16,9 @@ from sqlalchemy import Index, LargeBinary, String
 from sqlmodel import Field, SQLModel
 
 from tandem.accounts.models import Role
-from tandem.db import timestamp, uuid_pk
+from tandem.core.db import timestamp, uuid_pk
+from tandem.core.schemas import Body, Out
 from tandem.journal.models import Visibility
-from tandem.schemas import Body, Out
 
 SHORT_TEXT = 120
 MEDIUM_TEXT = 300

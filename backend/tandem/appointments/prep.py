@@ -14,7 +14,6 @@ from sqlalchemy import delete, or_
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from tandem import audit, crypto
 from tandem.accounts.models import Role, User
 from tandem.appointments.models import (
     PREP_KEYS,
@@ -27,11 +26,12 @@ from tandem.appointments.models import (
     SharedPrepRead,
 )
 from tandem.appointments.service import next_appointment, require_next_appointment
-from tandem.config import Settings
+from tandem.core import audit, crypto
+from tandem.core.config import Settings
+from tandem.core.db import utcnow
+from tandem.core.errors import Conflict
 from tandem.couples.models import Membership
-from tandem.db import utcnow
-from tandem.errors import Conflict
-from tandem.journal import service as journal
+from tandem.journal import entries
 from tandem.journal.models import Visibility
 
 # The label sealed into every section's associated data, in both tables: private sections
@@ -151,7 +151,7 @@ def put_my_prep(
             )
         if isinstance(row, PrepSection) and (new or row.visibility != section.visibility):
             row.visibility = section.visibility
-            row.partner_reader_id, row.therapist_reader_id = journal.readers(
+            row.partner_reader_id, row.therapist_reader_id = entries.readers(
                 session, couple_id=couple_id, author_id=me, visibility=section.visibility
             )
         row.updated_at = now
@@ -245,7 +245,7 @@ def shared_for_appointment(
     return answers
 
 
-# --- export and deletion (through tandem.content) -----------------------------------------
+# --- export and deletion (accounts/person_data.py) ------------------------------------------
 
 
 def export_authored(session: Session, *, settings: Settings, user: User) -> list[dict[str, Any]]:

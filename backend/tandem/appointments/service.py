@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
-from tandem import throttle
 from tandem.accounts.models import Role, User
 from tandem.appointments.models import (
     PROFILE_FIELDS,
@@ -20,13 +19,14 @@ from tandem.appointments.models import (
     TherapistProfileBody,
     TherapistProfileRead,
 )
-from tandem.config import Settings
+from tandem.core import throttle
+from tandem.core.config import Settings
+from tandem.core.db import utcnow, write_session
+from tandem.core.errors import Invalid, NotFound
 from tandem.couples import service as couples
 from tandem.couples.models import Couple, Membership
-from tandem.db import utcnow, write_session
-from tandem.errors import Invalid, NotFound
 from tandem.reminders import clock, outbox
-from tandem.reminders.models import Kind, ReminderPreference
+from tandem.reminders.models import NotificationKind, ReminderPreference
 
 # Far enough for any real booking, near enough to catch a mistyped year.
 BOOKING_HORIZON = timedelta(days=2 * 366)
@@ -175,7 +175,7 @@ def _remind_partners(session: Session, *, appointment: Appointment, now: datetim
         outbox.enqueue_event(
             session,
             user_id=user.id,
-            kind=Kind.appointment,
+            kind=NotificationKind.appointment,
             payload={"appointment_id": str(appointment.id), "url": "/#/prep"},
             dedupe_key=f"{reminder_prefix(appointment.id)}{user.id}:{stamp}",
             now=due_at,
@@ -183,29 +183,20 @@ def _remind_partners(session: Session, *, appointment: Appointment, now: datetim
         )
 
 
-# --- export and deletion (through tandem.content) -----------------------------------------
+# --- export and deletion (accounts/person_data.py) ------------------------------------------
 
 
-def export_authored(session: Session, *, settings: Settings, user: User) -> dict[str, Any]:
-    """Every preparation the person wrote, opened, and their therapist profile."""
-    # Imported here: prep builds on this module (the next appointment).
-    from tandem.appointments import prep
-
-    exported: dict[str, Any] = {
-        "preparations": prep.export_authored(session, settings=settings, user=user)
-    }
+def export_profile(session: Session, *, user: User) -> dict[str, Any]:
+    """The therapist profile, if the person has one (their preparations: prep.py)."""
     profile = session.get(TherapistProfile, user.id)
-    if profile is not None:
-        exported["therapist_profile"] = TherapistProfileRead.model_validate(profile).model_dump(
-            mode="json"
-        )
-    return exported
+    if profile is None:
+        return {}
+    return {
+        "therapist_profile": TherapistProfileRead.model_validate(profile).model_dump(mode="json")
+    }
 
 
-def delete_authored(session: Session, *, user_id: uuid.UUID) -> None:
-    """Remove the person's preparations and profile (the caller commits). Appointments belong
-    to the couple and stay."""
-    from tandem.appointments import prep
-
-    prep.delete_authored(session, user_id=user_id)
+def delete_profile(session: Session, *, user_id: uuid.UUID) -> None:
+    """Remove the person's profile (the caller commits). Appointments belong to the couple and
+    stay."""
     session.execute(delete(TherapistProfile).where(col(TherapistProfile.user_id) == user_id))

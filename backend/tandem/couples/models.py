@@ -6,8 +6,8 @@ from sqlalchemy import Index, String, text
 from sqlmodel import Field, SQLModel
 
 from tandem.accounts.models import Role
-from tandem.db import optional_timestamp, timestamp, uuid_pk
-from tandem.schemas import Body, Label, Out, TimeZoneName
+from tandem.core.db import optional_timestamp, timestamp, uuid_pk
+from tandem.core.schemas import Body, Label, Out, TimeZoneName
 
 
 class Couple(SQLModel, table=True):

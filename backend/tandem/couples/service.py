@@ -2,14 +2,19 @@
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from tandem import audit, events, throttle
 from tandem.accounts.models import Role, User
-from tandem.config import Settings
+from tandem.core import audit, throttle
+from tandem.core.config import Settings
+from tandem.core.db import utcnow
+from tandem.core.errors import Conflict, Forbidden, NotFound
+from tandem.core.security import digest, new_code, normalize_code
+from tandem.couples import hooks
 from tandem.couples.models import (
     Couple,
     CoupleCreate,
@@ -21,9 +26,6 @@ from tandem.couples.models import (
     Membership,
     WeekProgress,
 )
-from tandem.db import utcnow
-from tandem.errors import Conflict, Forbidden, NotFound
-from tandem.security import digest, new_code, normalize_code
 
 INVITATION_LIFETIME = timedelta(days=7)
 MAX_PARTNERS = 2
@@ -91,8 +93,6 @@ def couples_read(
 ) -> list[CoupleRead]:
     """Couples as their members see them, in a fixed number of queries whatever their number
     (a therapist's list of 200 couples must not cost a thousand)."""
-    from tandem.plans import progress  # plans build on couples, not the other way round
-
     rows: dict[uuid.UUID, list[tuple[Membership, User]]] = {c.id: [] for c in couples}
     if couples:
         for membership, user in session.exec(
@@ -107,15 +107,11 @@ def couples_read(
         couple_id: [m.user_id for m, _ in members if m.role == Role.partner]
         for couple_id, members in active.items()
     }
-    weeks = progress.current_weeks(session, couples, partners)
+    weeks = hooks.week_progress(session, couples, partners)
     answers = []
     for couple in couples:
-        tallies = weeks.get(couple.id)
-        this_week = None
-        if tallies is not None:
-            this_week = WeekProgress(
-                done=sum(t.done for _, t in tallies), target=sum(t.target for _, t in tallies)
-            )
+        week = weeks.get(couple.id)
+        this_week = None if week is None else WeekProgress(done=week[0], target=week[1])
         answers.append(
             CoupleRead(
                 id=couple.id,
@@ -372,9 +368,9 @@ def end_membership(session: Session, *, membership: Membership, actor: User, act
         # What waited on them is closed, and those left behind are told (same transaction).
         session.flush()
         staying = active_members(session, membership.couple_id)
-        events.partner_left(
+        hooks.partner_left(
             session,
-            events.PartnerLeft(
+            hooks.PartnerLeft(
                 couple_id=membership.couple_id,
                 membership_id=membership.id,
                 user_id=membership.user_id,
@@ -406,3 +402,36 @@ def remove_member(
     action = "membership.left" if target.user_id == user.id else "membership.removed"
     end_membership(session, membership=target, actor=user, action=action)
     session.commit()
+
+
+# --- a person's data (registered with accounts/person_data.py) ----------------------------
+
+
+def export_memberships(session: Session, *, user: User) -> list[dict[str, Any]]:
+    rows = session.exec(
+        select(Membership, Couple)
+        .join(Couple, col(Couple.id) == Membership.couple_id)
+        .where(Membership.user_id == user.id)
+        .order_by(col(Membership.joined_at))
+    ).all()
+    return [
+        {
+            "couple_id": str(couple.id),
+            "couple_label": couple.label,
+            "role": membership.role,
+            "joined_at": membership.joined_at.isoformat(),
+            "left_at": membership.left_at.isoformat() if membership.left_at else None,
+        }
+        for membership, couple in rows
+    ]
+
+
+def leave_every_couple(session: Session, *, user: User) -> None:
+    """The account is being deleted: it leaves each couple as a partner who leaves would (the
+    caller commits)."""
+    for membership in session.exec(
+        select(Membership).where(Membership.user_id == user.id, col(Membership.left_at).is_(None))
+    ):
+        end_membership(
+            session, membership=membership, actor=user, action="membership.account_deleted"
+        )

@@ -8,8 +8,8 @@ from pydantic import StringConstraints, model_validator
 from sqlalchemy import String, Text
 from sqlmodel import Field, SQLModel
 
-from tandem.db import timestamp, uuid_pk
-from tandem.schemas import Body, Out
+from tandem.core.db import timestamp, uuid_pk
+from tandem.core.schemas import Body, Out
 
 
 class Category(StrEnum):

@@ -16,9 +16,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
 from tandem.accounts.models import Role, User
+from tandem.core.db import utcnow, write_session
+from tandem.core.errors import Forbidden, Invalid, NotFound
 from tandem.couples.models import Membership
-from tandem.db import utcnow, write_session
-from tandem.errors import Forbidden, Invalid, NotFound
+from tandem.exercises import hooks
 from tandem.exercises.models import STAGES, Exercise, ExerciseCreate, ExerciseUpdate
 
 LIBRARY_PATH = Path(__file__).with_name("library.json")
@@ -117,8 +118,6 @@ async def library_ready(request: Request) -> None:
 
 def _visible(user: User) -> Any:
     """A condition on Exercise: built-in, or custom and visible to this user."""
-    from tandem.plans.models import PlanItem, PlanStatus, WeeklyPlan
-
     my_couples = select(Membership.couple_id).where(
         Membership.user_id == user.id, col(Membership.left_at).is_(None)
     )
@@ -127,13 +126,7 @@ def _visible(user: User) -> Any:
         Membership.role == Role.therapist,
         col(Membership.left_at).is_(None),
     )
-    planned = (
-        select(PlanItem.exercise_id)
-        .join(WeeklyPlan, col(WeeklyPlan.id) == PlanItem.plan_id)
-        .where(col(WeeklyPlan.couple_id).in_(my_couples))
-    )
-    if user.role == Role.partner:
-        planned = planned.where(WeeklyPlan.status == PlanStatus.published)
+    planned = hooks.exercise_use().planned_for(my_couples, published_only=user.role == Role.partner)
     return or_(
         col(Exercise.custom).is_(False),
         Exercise.owner_id == user.id,
@@ -225,12 +218,10 @@ def export_custom(session: Session, *, user: User) -> list[dict[str, Any]]:
 def delete_custom(session: Session, *, user: User) -> None:
     """A deleted therapist's own exercises go, except those a couple's plan still uses: the
     plan belongs to the couple (the caller commits)."""
-    from tandem.plans.models import PlanItem
-
     session.execute(
         delete(Exercise).where(
             col(Exercise.owner_id) == user.id,
             col(Exercise.custom).is_(True),
-            col(Exercise.id).not_in(select(PlanItem.exercise_id)),
+            col(Exercise.id).not_in(hooks.exercise_use().in_use()),
         )
     )

@@ -16,8 +16,8 @@ from pydantic import StringConstraints
 from sqlalchemy import Index, LargeBinary, String
 from sqlmodel import Field, SQLModel
 
-from tandem.db import timestamp, uuid_pk
-from tandem.schemas import Body, Out, not_blank
+from tandem.core.db import timestamp, uuid_pk
+from tandem.core.schemas import Body, Out, not_blank
 
 MAX_TEXT = 20_000
 MAX_OBSTACLES = 2_000

@@ -13,9 +13,9 @@ from typing import Any
 from sqlalchemy import or_
 from sqlmodel import Session, col, select
 
-from tandem import crypto
+from tandem.core import crypto
+from tandem.journal.entries import EntryKind, opened
 from tandem.journal.models import CheckinRead, NoteRead
-from tandem.journal.service import Kind, opened
 
 # A brief or a summary is a page, not an archive: past this, the oldest entries are left out.
 MAX_ENTRIES = 500
@@ -39,7 +39,7 @@ def shared_with(
     session: Session,
     *,
     keyring: crypto.Keyring,
-    kind: Kind,
+    kind: EntryKind,
     couple_ids: list[uuid.UUID],
     reader_id: uuid.UUID,
     since: datetime,
@@ -67,7 +67,7 @@ def authored(
     session: Session,
     *,
     keyring: crypto.Keyring,
-    kind: Kind,
+    kind: EntryKind,
     couple_id: uuid.UUID,
     author_id: uuid.UUID,
     since: datetime,

@@ -9,20 +9,32 @@ nothing of the couple, but keeps what they wrote through the author-only routes.
 import json
 import logging
 import uuid
-from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, or_
-from sqlmodel import Session, SQLModel, col, select
+from sqlmodel import Session, col, select
 
-from tandem import audit, crypto
 from tandem.accounts.models import Role, User
-from tandem.config import Settings
+from tandem.core import audit, crypto
+from tandem.core.config import Settings
+from tandem.core.db import utcnow
+from tandem.core.errors import Conflict, Forbidden, Invalid, NotFound
 from tandem.couples import service as couples
 from tandem.couples.models import Membership
-from tandem.db import utcnow
-from tandem.errors import Conflict, Forbidden, Invalid, NotFound
+from tandem.journal.entries import (
+    CHECKIN,
+    NOTE,
+    EntryKind,
+    Page,
+    Values,
+    as_read,
+    checkin_values,
+    new_row,
+    open_texts,
+    readers,
+    seal,
+    visibility_of,
+)
 from tandem.journal.models import (
     CheckinCreate,
     CheckinRead,
@@ -32,164 +44,13 @@ from tandem.journal.models import (
     NoteUpdate,
     PrivateCheckin,
     PrivateNote,
-    RatingsRead,
     SharedCheckin,
     SharedNote,
     Visibility,
 )
-from tandem.plans.models import PlanItem, SessionLog, WeeklyPlan
+from tandem.plans.models import PlanItem, PracticeLog, WeeklyPlan
 
 log = logging.getLogger("tandem.journal")
-
-Values = dict[str, str | None]
-
-
-@dataclass(frozen=True)
-class Kind:
-    """What differs between check-ins and notes; the rules are the same for both."""
-
-    name: str
-    private: type[SQLModel]
-    shared: type[SQLModel]
-    sealed: tuple[str, ...]  # text fields, each stored as `sealed_<field>`
-    carried: tuple[str, ...]  # plain columns kept when an entry moves between tables
-
-
-NOTE = Kind("notes", PrivateNote, SharedNote, ("body",), ())
-CHECKIN = Kind(
-    "checkins",
-    PrivateCheckin,
-    SharedCheckin,
-    ("ratings", "obstacles", "text"),
-    ("plan_item_id", "session_id"),
-)
-
-
-@dataclass
-class Page:
-    limit: int = 50
-    before: datetime | None = None
-    visibility: Visibility | None = None
-
-
-# --- sealing ------------------------------------------------------------------------------
-
-
-def _seal(keyring: crypto.Keyring, row: Any, values: Values) -> None:
-    for field, text in values.items():
-        sealed = None
-        if text is not None:
-            sealed = keyring.seal(
-                text,
-                table=row.__tablename__,
-                row_id=row.id,
-                author_id=row.author_id,
-                field=field,
-            )
-        setattr(row, f"sealed_{field}", sealed)
-
-
-def _open(keyring: crypto.Keyring, kind: Kind, row: Any) -> Values:
-    values: Values = {}
-    for field in kind.sealed:
-        sealed = getattr(row, f"sealed_{field}")
-        values[field] = (
-            None
-            if sealed is None
-            else keyring.open(
-                sealed,
-                table=row.__tablename__,
-                row_id=row.id,
-                author_id=row.author_id,
-                field=field,
-            )
-        )
-    return values
-
-
-def opened(keyring: crypto.Keyring, kind: Kind, rows: list[Any]) -> list[NoteRead | CheckinRead]:
-    """Rows of `kind` (private or shared) as their readers see them, texts opened."""
-    return [_read(kind, row, _open(keyring, kind, row)) for row in rows]
-
-
-def _visibility(kind: Kind, row: Any) -> Visibility:
-    return row.visibility if isinstance(row, kind.shared) else Visibility.private
-
-
-def _read(kind: Kind, row: Any, values: Values) -> NoteRead | CheckinRead:
-    common = {
-        "id": row.id,
-        "couple_id": row.couple_id,
-        "author_id": row.author_id,
-        "visibility": _visibility(kind, row),
-        "created_at": row.created_at,
-        "updated_at": row.updated_at,
-    }
-    if kind is NOTE:
-        return NoteRead(body=values["body"] or "", **common)
-    ratings = json.loads(values["ratings"]) if values["ratings"] else {}
-    return CheckinRead(
-        plan_item_id=row.plan_item_id,
-        session_id=row.session_id,
-        ratings=RatingsRead(**ratings),
-        obstacles=values["obstacles"],
-        text=values["text"],
-        **common,
-    )
-
-
-def _checkin_values(ratings: dict[str, int | None] | None, obstacles: Any, text: Any) -> Values:
-    given = {k: v for k, v in (ratings or {}).items() if v is not None}
-    values: Values = {
-        "ratings": json.dumps(given, sort_keys=True) if given else None,
-        "obstacles": obstacles,
-        "text": text,
-    }
-    if not any(values.values()):
-        raise Invalid("A check-in needs at least a rating, what got in the way, or some text")
-    return values
-
-
-# --- readers ------------------------------------------------------------------------------
-
-
-def readers(
-    session: Session, *, couple_id: uuid.UUID, author_id: uuid.UUID, visibility: Visibility
-) -> tuple[uuid.UUID | None, uuid.UUID | None]:
-    """(partner reader, therapist reader): who holds those places now, for this visibility.
-    Recorded on the row (journal entries, preparation sections), so a partner or therapist
-    who joins later reads nothing of it."""
-    partner = therapist = None
-    for membership, _user in couples.active_members(session, couple_id):
-        if membership.role == Role.therapist:
-            therapist = membership.user_id
-        elif membership.user_id != author_id:
-            partner = membership.user_id
-    return (
-        partner if visibility in (Visibility.partner, Visibility.care_team) else None,
-        therapist if visibility in (Visibility.therapist, Visibility.care_team) else None,
-    )
-
-
-def _new_row(
-    kind: Kind, session: Session, *, visibility: Visibility, carried: dict[str, Any], **columns: Any
-) -> Any:
-    if visibility == Visibility.private:
-        return kind.private(**columns, **carried)
-    partner_reader, therapist_reader = readers(
-        session,
-        couple_id=columns["couple_id"],
-        author_id=columns["author_id"],
-        visibility=visibility,
-    )
-    return kind.shared(
-        **columns,
-        **carried,
-        visibility=visibility,
-        partner_reader_id=partner_reader,
-        therapist_reader_id=therapist_reader,
-    )
-
 
 # --- writing ------------------------------------------------------------------------------
 
@@ -198,13 +59,13 @@ def _create(
     session: Session,
     *,
     settings: Settings,
-    kind: Kind,
+    kind: EntryKind,
     membership: Membership,
     values: Values,
     visibility: Visibility,
     carried: dict[str, Any],
 ) -> NoteRead | CheckinRead:
-    row = _new_row(
+    row = new_row(
         kind,
         session,
         visibility=visibility,
@@ -212,10 +73,10 @@ def _create(
         couple_id=membership.couple_id,
         author_id=membership.user_id,
     )
-    _seal(crypto.Keyring(session, settings.key_encryption_key), row, values)
+    seal(crypto.Keyring(session, settings.key_encryption_key), row, values)
     session.add(row)
     session.commit()
-    return _read(kind, row, values)
+    return as_read(kind, row, values)
 
 
 def create_note(
@@ -246,10 +107,10 @@ def _check_references(session: Session, *, couple_id: uuid.UUID, data: CheckinCr
             raise Invalid("plan_item_id is not an exercise of this couple's plans")
     if data.session_id is not None:
         item_id = session.exec(
-            select(SessionLog.plan_item_id)
-            .join(PlanItem, col(PlanItem.id) == SessionLog.plan_item_id)
+            select(PracticeLog.plan_item_id)
+            .join(PlanItem, col(PlanItem.id) == PracticeLog.plan_item_id)
             .join(WeeklyPlan, col(WeeklyPlan.id) == PlanItem.plan_id)
-            .where(SessionLog.id == data.session_id, WeeklyPlan.couple_id == couple_id)
+            .where(PracticeLog.id == data.session_id, WeeklyPlan.couple_id == couple_id)
         ).first()
         if item_id is None:
             raise Invalid("session_id is not a session of this couple")
@@ -261,7 +122,7 @@ def create_checkin(
     session: Session, *, settings: Settings, membership: Membership, data: CheckinCreate
 ) -> CheckinRead:
     _check_references(session, couple_id=membership.couple_id, data=data)
-    values = _checkin_values(data.ratings.model_dump(), data.obstacles, data.text)
+    values = checkin_values(data.ratings.model_dump(), data.obstacles, data.text)
     read = _create(
         session,
         settings=settings,
@@ -275,7 +136,7 @@ def create_checkin(
     return read
 
 
-def _authored(session: Session, *, kind: Kind, user: User, entry_id: uuid.UUID) -> Any:
+def _authored(session: Session, *, kind: EntryKind, user: User, entry_id: uuid.UUID) -> Any:
     """The caller's own entry; a reader of someone else's is told it is not theirs (403),
     anyone else learns nothing (404)."""
     private = session.exec(
@@ -302,7 +163,7 @@ def _update(
     session: Session,
     *,
     settings: Settings,
-    kind: Kind,
+    kind: EntryKind,
     user: User,
     entry_id: uuid.UUID,
     changes: Values,
@@ -310,14 +171,14 @@ def _update(
 ) -> NoteRead | CheckinRead:
     row = _authored(session, kind=kind, user=user, entry_id=entry_id)
     keyring = crypto.Keyring(session, settings.key_encryption_key)
-    values = {**_open(keyring, kind, row), **changes}
+    values = {**open_texts(keyring, kind, row), **changes}
     if kind is CHECKIN:
-        _checkin_values(
+        checkin_values(
             json.loads(values["ratings"]) if values["ratings"] else None,
             values["obstacles"],
             values["text"],
         )
-    old = _visibility(kind, row)
+    old = visibility_of(kind, row)
     new = visibility or old
     if new != old and new != Visibility.private:
         membership = couples.active_membership(session, user_id=user.id, couple_id=row.couple_id)
@@ -335,7 +196,7 @@ def _update(
     else:
         # Moving between private and shared keeps the id; the text is sealed afresh, because
         # the table is part of what the ciphertext is bound to.
-        moved = _new_row(
+        moved = new_row(
             kind,
             session,
             visibility=new,
@@ -348,10 +209,10 @@ def _update(
         )
         session.delete(row)
         row = moved
-    _seal(keyring, row, values)
+    seal(keyring, row, values)
     session.add(row)
     session.commit()
-    return _read(kind, row, values)
+    return as_read(kind, row, values)
 
 
 def update_note(
@@ -405,7 +266,7 @@ def _new_visibility(data: NoteUpdate | CheckinUpdate) -> Visibility | None:
     return data.visibility
 
 
-def delete_entry(session: Session, *, kind: Kind, user: User, entry_id: uuid.UUID) -> None:
+def delete_entry(session: Session, *, kind: EntryKind, user: User, entry_id: uuid.UUID) -> None:
     session.delete(_authored(session, kind=kind, user=user, entry_id=entry_id))
     session.commit()
 
@@ -431,7 +292,7 @@ def couple_entries(
     session: Session,
     *,
     settings: Settings,
-    kind: Kind,
+    kind: EntryKind,
     membership: Membership,
     page: Page,
 ) -> list[NoteRead | CheckinRead]:
@@ -461,7 +322,7 @@ def couple_entries(
         shared = _newest(session, table, page, *conditions)
     rows = _merge(page, private, shared)
     keyring = crypto.Keyring(session, settings.key_encryption_key)
-    entries = [_read(kind, row, _open(keyring, kind, row)) for row in rows]
+    entries = [as_read(kind, row, open_texts(keyring, kind, row)) for row in rows]
     if membership.role == Role.therapist:
         audit.record_reads(
             session,
@@ -475,15 +336,15 @@ def couple_entries(
 
 
 def my_entries(
-    session: Session, *, settings: Settings, kind: Kind, user: User, page: Page
+    session: Session, *, settings: Settings, kind: EntryKind, user: User, page: Page
 ) -> list[NoteRead | CheckinRead]:
     rows = _merge(page, *_authored_rows(session, kind=kind, user_id=user.id, page=page))
     keyring = crypto.Keyring(session, settings.key_encryption_key)
-    return [_read(kind, row, _open(keyring, kind, row)) for row in rows]
+    return [as_read(kind, row, open_texts(keyring, kind, row)) for row in rows]
 
 
 def _authored_rows(
-    session: Session, *, kind: Kind, user_id: uuid.UUID, page: Page
+    session: Session, *, kind: EntryKind, user_id: uuid.UUID, page: Page
 ) -> tuple[list[Any], list[Any]]:
     private: list[Any] = []
     shared: list[Any] = []
@@ -502,7 +363,7 @@ def _authored_rows(
     return private, shared
 
 
-# --- export and deletion (through tandem.content) -----------------------------------------
+# --- export and deletion (registered with accounts/person_data.py) ----------------------
 
 
 def export_authored(session: Session, *, settings: Settings, user: User) -> dict[str, Any]:
@@ -517,7 +378,8 @@ def export_authored(session: Session, *, settings: Settings, user: User) -> dict
             ).all()
         rows.sort(key=lambda r: (r.created_at, r.id), reverse=True)
         exported[kind.name] = [
-            _read(kind, row, _open(keyring, kind, row)).model_dump(mode="json") for row in rows
+            as_read(kind, row, open_texts(keyring, kind, row)).model_dump(mode="json")
+            for row in rows
         ]
     return exported
 

@@ -11,10 +11,10 @@ from collections import defaultdict
 from sqlmodel import Session, col, or_, select
 
 from tandem.accounts.models import Role, User
+from tandem.core.db import utcnow
+from tandem.core.errors import Invalid, NotFound
 from tandem.couples import service as couples
 from tandem.couples.models import Membership
-from tandem.db import utcnow
-from tandem.errors import Invalid, NotFound
 from tandem.measures import scoring
 from tandem.measures.models import (
     Goal,

@@ -17,8 +17,8 @@ from pydantic import StringConstraints, field_validator, model_validator
 from sqlalchemy import JSON, Column, Index, LargeBinary, String
 from sqlmodel import Field, SQLModel
 
-from tandem.db import optional_timestamp, timestamp, uuid_pk
-from tandem.schemas import Body, Out
+from tandem.core.db import optional_timestamp, timestamp, uuid_pk
+from tandem.core.schemas import Body, Out
 
 MAX_ITEMS = 60
 MAX_OPTIONS = 11

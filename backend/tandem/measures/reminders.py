@@ -5,9 +5,9 @@ has (the payload carries opaque ids and a link, never a questionnaire's name). O
 person per occurrence, on the local day it opens at REMINDER_TIME (the outbox moves it out of
 quiet hours); answering cancels it, and it expires when the window closes.
 
-The reminders domain sits below this one, so it does not import it: this module registers its
-planner with the scheduler, which calls it every round, and looks at an assignment again only
-when its `next_reminder_at` comes.
+The reminders domain sits below this one, so it does not import it: `plan` is registered as a
+planner at start-up (measures/wiring.py), the scheduler calls it every round, and it looks at
+an assignment again only when its `next_reminder_at` comes.
 """
 
 import uuid
@@ -20,8 +20,8 @@ from tandem.accounts.models import Role, User
 from tandem.couples.models import Couple, Membership
 from tandem.measures import catalogue, due
 from tandem.measures.models import Cadence, MeasureAssignment, MeasureRespondent
-from tandem.reminders import clock, outbox, scheduler
-from tandem.reminders.models import Kind, ReminderPreference
+from tandem.reminders import clock, outbox
+from tandem.reminders.models import NotificationKind, ReminderPreference
 
 REMINDER_TIME = time(10, 0)
 # How often an assignment waiting for an appointment to be booked is looked at again.
@@ -116,7 +116,7 @@ def _remind(
     outbox.enqueue_event(
         session,
         user_id=user.id,
-        kind=Kind.measure_due,
+        kind=NotificationKind.measure_due,
         payload={"assignment_id": str(assignment.id), "url": "/"},
         dedupe_key=prefix(assignment.id, user.id, key),
         now=due_at,
@@ -124,7 +124,6 @@ def _remind(
     )
 
 
-@scheduler.register_planner
 def plan(session: Session, now: datetime) -> int:
     """Every assignment whose time to look again has come; returns how many were planned."""
     rows = session.exec(

@@ -12,13 +12,13 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
-from tandem import audit, crypto
 from tandem.accounts.models import Role, User
-from tandem.config import Settings
+from tandem.core import audit, crypto
+from tandem.core.config import Settings
+from tandem.core.db import utcnow
+from tandem.core.errors import Conflict, NotFound
 from tandem.couples import service as couples
 from tandem.couples.models import Membership
-from tandem.db import utcnow
-from tandem.errors import Conflict, NotFound
 from tandem.measures import catalogue, scoring
 from tandem.measures.models import (
     AnswerRead,
@@ -281,7 +281,7 @@ def open_flag_counts(session: Session, *, user: User) -> list[FlagCountRead]:
     return [FlagCountRead(couple_id=c, open=n) for c, n in counts.items()]
 
 
-# --- export and deletion (through tandem.content) -----------------------------------------
+# --- export and deletion (accounts/person_data.py) ------------------------------------------
 
 
 def export_authored(session: Session, *, settings: Settings, user: User) -> dict[str, Any]:

@@ -10,13 +10,13 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from tandem import crypto
 from tandem.accounts.models import Role, User
-from tandem.config import Settings
+from tandem.core import crypto
+from tandem.core.config import Settings
+from tandem.core.db import utcnow
+from tandem.core.errors import Conflict, Invalid, NotFound
 from tandem.couples import service as couples
 from tandem.couples.models import Couple, Membership
-from tandem.db import utcnow
-from tandem.errors import Conflict, Invalid, NotFound
 from tandem.measures import catalogue, due, results, schedule, scoring
 from tandem.measures import reminders as measure_reminders
 from tandem.measures.models import (

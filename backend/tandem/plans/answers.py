@@ -11,39 +11,43 @@ from sqlalchemy import and_, update
 from sqlalchemy import select as core_select
 from sqlmodel import Session, col, select
 
-from tandem import crypto, events
 from tandem.accounts.models import Role, User
+from tandem.core import crypto
+from tandem.core.db import utcnow
+from tandem.core.errors import Conflict, Forbidden, NotFound
 from tandem.couples import service as couples
-from tandem.db import utcnow
-from tandem.errors import Conflict, Forbidden, NotFound
+from tandem.couples.hooks import PartnerLeft
 from tandem.exercises.models import Mode
 from tandem.plans import progress
 from tandem.plans.models import (
     LogStatus,
     PlanItem,
-    SessionLog,
-    SessionLogRead,
+    PracticeLog,
+    PracticeLogRead,
     WeeklyPlan,
     WithdrawnReason,
 )
+from tandem.reminders import notices
 
 # What a dispute reason is sealed as (tandem.crypto binds it to this table, row and field).
 REASON_TABLE = "session_log"
 REASON_FIELD = "dispute_reason"
 
 
-def _fresh(session: Session, log_id: uuid.UUID) -> SessionLog:
+def _fresh(session: Session, log_id: uuid.UUID) -> PracticeLog:
     return session.exec(
-        select(SessionLog).where(SessionLog.id == log_id).execution_options(populate_existing=True)
+        select(PracticeLog)
+        .where(PracticeLog.id == log_id)
+        .execution_options(populate_existing=True)
     ).one()
 
 
 def _load(session: Session, *, user: User, log_id: uuid.UUID):
     row = session.exec(
-        select(SessionLog, PlanItem, WeeklyPlan)
-        .join(PlanItem, col(PlanItem.id) == SessionLog.plan_item_id)
+        select(PracticeLog, PlanItem, WeeklyPlan)
+        .join(PlanItem, col(PlanItem.id) == PracticeLog.plan_item_id)
         .join(WeeklyPlan, col(WeeklyPlan.id) == PlanItem.plan_id)
-        .where(SessionLog.id == log_id)
+        .where(PracticeLog.id == log_id)
     ).first()
     if row is None:
         raise NotFound()
@@ -62,7 +66,7 @@ def answer(
     confirm: bool,
     reason: str | None = None,
     kek: bytes | None = None,
-) -> SessionLogRead:
+) -> PracticeLogRead:
     """The other partner confirms (`done`) or disputes a joint session that waits; a dispute
     may say what happened (`reason`, sealed under the disputing partner's data key)."""
     log, item, plan = _load(session, user=user, log_id=log_id)
@@ -86,8 +90,8 @@ def answer(
                 reason, table=REASON_TABLE, row_id=log.id, author_id=user.id, field=REASON_FIELD
             )
     result = session.execute(
-        update(SessionLog)
-        .where(col(SessionLog.id) == log.id, SessionLog.status == LogStatus.awaiting_partner)
+        update(PracticeLog)
+        .where(col(PracticeLog.id) == log.id, PracticeLog.status == LogStatus.awaiting_partner)
         .values(**values)
     )
     log = _fresh(session, log.id)
@@ -97,10 +101,10 @@ def answer(
             return _answer_read(session, log, kek)  # the same answer again (a replay)
         raise Conflict(f"This session is not waiting for confirmation (it is {log.status})")
     if confirm:
-        events.session_confirmed(
+        notices.practice_confirmed(
             session,
             couple_id=plan.couple_id,
-            session_log_id=log.id,
+            practice_log_id=log.id,
             confirmed_by=user.id,
             notify_user_id=log.logged_by,
         )
@@ -108,9 +112,9 @@ def answer(
     return _answer_read(session, log, kek)
 
 
-def _answer_read(session: Session, log: SessionLog, kek: bytes | None) -> SessionLogRead:
+def _answer_read(session: Session, log: PracticeLog, kek: bytes | None) -> PracticeLogRead:
     """The answer to the partner who confirmed or disputed: they said the reason themselves."""
-    read = SessionLogRead.model_validate(log)
+    read = PracticeLogRead.model_validate(log)
     if kek is not None:
         read.dispute_reason = open_reason(
             crypto.Keyring(session, kek),
@@ -159,8 +163,8 @@ def withdraw(session: Session, *, user: User, log_id: uuid.UUID) -> None:
         if today > plan.week_start + timedelta(days=6):
             raise Conflict("The week of this session is over")
     result = session.execute(
-        update(SessionLog)
-        .where(col(SessionLog.id) == log.id, col(SessionLog.status).in_(allowed))
+        update(PracticeLog)
+        .where(col(PracticeLog.id) == log.id, col(PracticeLog.status).in_(allowed))
         .values(status=LogStatus.withdrawn, updated_at=utcnow())
     )
     if result.rowcount != 1:
@@ -171,8 +175,7 @@ def withdraw(session: Session, *, user: User, log_id: uuid.UUID) -> None:
     session.commit()
 
 
-@events.on_partner_left
-def close_on_leaving(session: Session, event: events.PartnerLeft) -> None:
+def close_on_leaving(session: Session, event: PartnerLeft) -> None:
     """A partner left: their joint logs still waiting can never be confirmed, and the other
     partner's logs waiting for them never will be. Both are withdrawn, with the reason kept on
     the log, so the partner left behind sees what happened instead of waiting forever."""
@@ -182,17 +185,17 @@ def close_on_leaving(session: Session, event: events.PartnerLeft) -> None:
         .where(WeeklyPlan.couple_id == event.couple_id)
     )
     waiting = and_(
-        col(SessionLog.plan_item_id).in_(couple_items),
-        SessionLog.status == LogStatus.awaiting_partner,
+        col(PracticeLog.plan_item_id).in_(couple_items),
+        PracticeLog.status == LogStatus.awaiting_partner,
     )
     now = utcnow()
-    by_leaver = col(SessionLog.logged_by) == event.user_id
+    by_leaver = col(PracticeLog.logged_by) == event.user_id
     for author, reason in (
         (by_leaver, WithdrawnReason.author_left),
         (~by_leaver, WithdrawnReason.partner_left),
     ):
         session.execute(
-            update(SessionLog)
+            update(PracticeLog)
             .where(waiting, author)
             .values(status=LogStatus.withdrawn, withdrawn_reason=reason, updated_at=now)
             .execution_options(synchronize_session=False)

@@ -8,9 +8,9 @@ from pydantic import StringConstraints
 from sqlalchemy import Index, LargeBinary, String, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from tandem.db import optional_timestamp, timestamp, uuid_pk
+from tandem.core.db import optional_timestamp, timestamp, uuid_pk
+from tandem.core.schemas import Body, Out, not_blank
 from tandem.exercises.models import Category, Mode
-from tandem.schemas import Body, Out, not_blank
 
 MAX_ITEMS = 30
 MAX_DISPUTE_REASON = 500
@@ -82,7 +82,7 @@ class PlanItemAssignee(SQLModel, table=True):
     user_id: uuid.UUID = Field(foreign_key="user_account.id", ondelete="CASCADE", primary_key=True)
 
 
-class SessionLog(SQLModel, table=True):
+class PracticeLog(SQLModel, table=True):
     __tablename__ = "session_log"
     __table_args__ = (
         UniqueConstraint("logged_by", "client_id"),
@@ -110,7 +110,7 @@ class SessionLog(SQLModel, table=True):
     updated_at: datetime = timestamp()
 
 
-class SessionLogRequest(SQLModel, table=True):
+class PracticeLogRequest(SQLModel, table=True):
     """Every client_id a person has sent, and the log it produced. Logging a joint item the
     other partner is waiting on confirms their log, so a client_id may point at a log
     someone else wrote; its replay must still answer that same log."""
@@ -141,7 +141,7 @@ class PlanPut(Body):
     items: list[PlanItemIn] = PydanticField(default_factory=list, max_length=MAX_ITEMS)
 
 
-class SessionLogCreate(Body):
+class PracticeLogCreate(Body):
     client_id: uuid.UUID
     done_on: date | None = None
 
@@ -160,7 +160,7 @@ class DisputeBody(Body):
 # --- answers ------------------------------------------------------------------------------
 
 
-class SessionLogRead(Out):
+class PracticeLogRead(Out):
     id: uuid.UUID
     plan_item_id: uuid.UUID
     logged_by: uuid.UUID
@@ -202,7 +202,7 @@ class PlanItemRead(Out):
     instructions: str
     position: int
     progress: ItemProgress
-    sessions: list[SessionLogRead]
+    sessions: list[PracticeLogRead]
 
 
 class PlanRead(Out):

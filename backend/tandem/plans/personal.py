@@ -6,22 +6,22 @@ from typing import Any
 from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
-from tandem import crypto
 from tandem.accounts.models import Role, User
+from tandem.core import crypto
 from tandem.couples.models import Membership
 from tandem.exercises.models import Exercise, Mode
 from tandem.plans import answers, progress
 from tandem.plans.models import (
     PlanItem,
     PlanStatus,
-    SessionLog,
-    SessionLogRequest,
+    PracticeLog,
+    PracticeLogRequest,
     WeeklyPlan,
 )
 
 
 def _log(
-    log: SessionLog, item: PlanItem, plan: WeeklyPlan, title: str, reason: str | None
+    log: PracticeLog, item: PlanItem, plan: WeeklyPlan, title: str, reason: str | None
 ) -> dict[str, Any]:
     return {
         "id": str(log.id),
@@ -44,20 +44,20 @@ def _log(
 
 def export(session: Session, *, user: User, kek: bytes) -> dict[str, Any]:
     logs = session.exec(
-        select(SessionLog, PlanItem, WeeklyPlan, Exercise.title)
-        .join(PlanItem, col(PlanItem.id) == SessionLog.plan_item_id)
+        select(PracticeLog, PlanItem, WeeklyPlan, Exercise.title)
+        .join(PlanItem, col(PlanItem.id) == PracticeLog.plan_item_id)
         .join(WeeklyPlan, col(WeeklyPlan.id) == PlanItem.plan_id)
         .join(Exercise, col(Exercise.id) == PlanItem.exercise_id)
         .where(
-            (col(SessionLog.logged_by) == user.id)
-            | (col(SessionLog.confirmed_by) == user.id)
-            | (col(SessionLog.disputed_by) == user.id)
+            (col(PracticeLog.logged_by) == user.id)
+            | (col(PracticeLog.confirmed_by) == user.id)
+            | (col(PracticeLog.disputed_by) == user.id)
         )
-        .order_by(col(SessionLog.created_at).desc())
+        .order_by(col(PracticeLog.created_at).desc())
     ).all()
     keyring = crypto.Keyring(session, kek)
 
-    def own_reason(log: SessionLog) -> str | None:
+    def own_reason(log: PracticeLog) -> str | None:
         # Their own words only: a reason the other partner gave is not theirs to export.
         if log.disputed_by != user.id:
             return None
@@ -121,19 +121,19 @@ def delete_authored(session: Session, *, user: User) -> None:
     """Individual logs are the person's own and go; joint logs are also the other partner's
     history and stay, under the nameless tombstone (the caller commits)."""
     individual = (
-        select(SessionLog.id)
-        .join(PlanItem, col(PlanItem.id) == SessionLog.plan_item_id)
-        .where(SessionLog.logged_by == user.id, PlanItem.mode == Mode.individual)
+        select(PracticeLog.id)
+        .join(PlanItem, col(PlanItem.id) == PracticeLog.plan_item_id)
+        .where(PracticeLog.logged_by == user.id, PlanItem.mode == Mode.individual)
     )
     session.execute(
-        delete(SessionLogRequest).where(col(SessionLogRequest.session_log_id).in_(individual))
+        delete(PracticeLogRequest).where(col(PracticeLogRequest.session_log_id).in_(individual))
     )
-    session.execute(delete(SessionLogRequest).where(col(SessionLogRequest.user_id) == user.id))
-    session.execute(delete(SessionLog).where(col(SessionLog.id).in_(individual)))
+    session.execute(delete(PracticeLogRequest).where(col(PracticeLogRequest.user_id) == user.id))
+    session.execute(delete(PracticeLog).where(col(PracticeLog.id).in_(individual)))
     # What they said when disputing a session is theirs and goes (their key goes too); the
     # other partner keeps the log, marked disputed.
     session.execute(
-        update(SessionLog)
-        .where(col(SessionLog.disputed_by) == user.id)
+        update(PracticeLog)
+        .where(col(PracticeLog.disputed_by) == user.id)
         .values(sealed_dispute_reason=None)
     )

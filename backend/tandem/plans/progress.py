@@ -17,6 +17,8 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from tandem.accounts.models import Role
+from tandem.core.errors import Invalid
+from tandem.core.schemas import parse_day
 from tandem.couples.models import Couple, Membership
 from tandem.exercises.models import Exercise, Mode
 from tandem.plans.models import (
@@ -30,7 +32,7 @@ from tandem.plans.models import (
     PlanItem,
     PlanItemAssignee,
     PlanStatus,
-    SessionLog,
+    PracticeLog,
     WeeklyPlan,
 )
 
@@ -143,12 +145,14 @@ def log_counts(session: Session, item_ids: Iterable[uuid.UUID]) -> dict[uuid.UUI
     if not item_ids:
         return counts
     rows = session.exec(
-        select(SessionLog.plan_item_id, SessionLog.logged_by, SessionLog.status, func.count())
+        select(PracticeLog.plan_item_id, PracticeLog.logged_by, PracticeLog.status, func.count())
         .where(
-            col(SessionLog.plan_item_id).in_(item_ids),
-            col(SessionLog.status).in_([LogStatus.done, LogStatus.awaiting_partner]),
+            col(PracticeLog.plan_item_id).in_(item_ids),
+            col(PracticeLog.status).in_([LogStatus.done, LogStatus.awaiting_partner]),
         )
-        .group_by(col(SessionLog.plan_item_id), col(SessionLog.logged_by), col(SessionLog.status))
+        .group_by(
+            col(PracticeLog.plan_item_id), col(PracticeLog.logged_by), col(PracticeLog.status)
+        )
     )
     for item_id, user_id, status, n in rows:
         counts[item_id][(user_id, LogStatus(status))] = n
@@ -306,3 +310,21 @@ def adherence(session: Session, *, couple: Couple, weeks: int) -> AdherenceRead:
         ]
         answer.append(week)
     return AdherenceRead(weeks=answer)
+
+
+def week_done_and_target(
+    session: Session, couples: list[Couple], partners: dict[uuid.UUID, list[uuid.UUID]]
+) -> dict[uuid.UUID, tuple[int, int]]:
+    """Each couple's progress this week, for its card (couples/hooks.py asks)."""
+    return {
+        couple_id: (sum(t.done for _, t in tallies), sum(t.target for _, t in tallies))
+        for couple_id, tallies in current_weeks(session, couples, partners).items()
+    }
+
+
+def parse_week(value: str) -> date:
+    """A week in a path: an ISO date that is a Monday, or 422."""
+    day = parse_day(value, name="week_start")
+    if day.weekday() != 0:
+        raise Invalid("week_start must be a Monday")
+    return day

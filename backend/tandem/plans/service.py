@@ -1,44 +1,31 @@
 """Weekly plans: a therapist drafts, publishes, amends and copies forward; members read."""
 
 import uuid
-from collections import Counter, defaultdict
 from datetime import date, timedelta
 
 from sqlalchemy import delete, update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from tandem import audit, crypto, events
 from tandem.accounts.models import Role, User
+from tandem.core import audit
+from tandem.core.db import utcnow
+from tandem.core.errors import Conflict, Invalid, NotFound
 from tandem.couples import service as couples
 from tandem.couples.models import Couple, Membership
-from tandem.db import utcnow
-from tandem.errors import Conflict, Invalid, NotFound
 from tandem.exercises import service as exercises
 from tandem.exercises.models import Exercise, Mode
-from tandem.plans import answers, progress
+from tandem.plans import plan_answer, progress
 from tandem.plans.models import (
-    LogStatus,
     PlanItem,
     PlanItemAssignee,
     PlanItemIn,
-    PlanItemRead,
     PlanPut,
     PlanRead,
     PlanStatus,
-    SessionLog,
-    SessionLogRead,
     WeeklyPlan,
 )
-from tandem.schemas import parse_day
-
-
-def parse_week(value: str) -> date:
-    """A week in a path: an ISO date that is a Monday, or 422."""
-    day = parse_day(value, name="week_start")
-    if day.weekday() != 0:
-        raise Invalid("week_start must be a Monday")
-    return day
+from tandem.reminders import notices
 
 
 def current_week(couple: Couple) -> date:
@@ -71,49 +58,19 @@ def get_current_plan(session: Session, *, membership: Membership) -> WeeklyPlan:
 
 
 def plan_read(session: Session, plan: WeeklyPlan, *, viewer: Membership, kek: bytes) -> PlanRead:
-    """The plan with its live items, their progress and their sessions (four queries), as
-    `viewer` sees it (the dispute reasons said while they were there)."""
-    items = progress.load_items(session, [plan.id])
-    item_ids = [i.id for i, _ in items]
-    explicit = progress.explicit_assignees(session, item_ids)
-    partners = progress.active_partner_ids(session, plan.couple_id)
-    logs: dict[uuid.UUID, list[SessionLog]] = defaultdict(list)
-    counts: dict[uuid.UUID, progress.Counts] = defaultdict(Counter)
-    if item_ids:
-        for log in session.exec(
-            select(SessionLog)
-            .where(
-                col(SessionLog.plan_item_id).in_(item_ids),
-                # Withdrawn by their author: gone; closed because someone left: kept.
-                (SessionLog.status != LogStatus.withdrawn)
-                | col(SessionLog.withdrawn_reason).is_not(None),
-            )
-            .order_by(col(SessionLog.created_at).desc())
-        ):
-            logs[log.plan_item_id].append(log)
-            counts[log.plan_item_id][(log.logged_by, log.status)] += 1
-    keyring = crypto.Keyring(session, kek)
-    authors: set[uuid.UUID] = set()
-    answer = []
-    for item, exercise in items:
-        assignees = progress.assignees_of(item, explicit, partners)
-        tally = progress.tally_item(item.mode, item.times_per_week, assignees, counts[item.id])
-        answer.append(
-            PlanItemRead(
-                id=item.id,
-                exercise_id=item.exercise_id,
-                title=exercise.title,
-                category=exercise.category,
-                mode=item.mode,
-                assignee_ids=assignees,
-                times_per_week=item.times_per_week,
-                minutes=item.minutes,
-                instructions=item.instructions,
-                position=item.position,
-                progress=progress.item_progress(tally),
-                sessions=[_log_read(keyring, log, viewer, authors) for log in logs[item.id]],
-            )
-        )
+    """The plan as `viewer` sees it (plans/plan_answer.py, the one builder), on this session's
+    transaction: a change just made is in it."""
+    session.flush()  # the builder's statement is Core: it does not autoflush
+    answer, authors = plan_answer.build(
+        session.connection(),
+        couple_id=plan.couple_id,
+        week=plan.week_start,
+        role=viewer.role,
+        partners=progress.active_partner_ids(session, plan.couple_id),
+        joined_at=viewer.joined_at,
+        kek=kek,
+        session=session,
+    )
     if viewer.role == Role.therapist:
         audit.record_reads(
             session,
@@ -122,28 +79,7 @@ def plan_read(session: Session, plan: WeeklyPlan, *, viewer: Membership, kek: by
             couple_id=plan.couple_id,
             author_ids=authors,
         )
-    return PlanRead(
-        id=plan.id,
-        couple_id=plan.couple_id,
-        week_start=plan.week_start,
-        status=plan.status,
-        note=plan.note,
-        published_at=plan.published_at,
-        items=answer,
-    )
-
-
-def _log_read(
-    keyring: crypto.Keyring, log: SessionLog, viewer: Membership, authors: set[uuid.UUID]
-) -> SessionLogRead:
-    read = SessionLogRead.model_validate(log)
-    if answers.reason_readable(viewer.joined_at, log.disputed_at):
-        read.dispute_reason = answers.open_reason(
-            keyring, log_id=log.id, sealed=log.sealed_dispute_reason, disputed_by=log.disputed_by
-        )
-        if read.dispute_reason is not None and log.disputed_by is not None:
-            authors.add(log.disputed_by)
-    return read
+    return answer
 
 
 # --- writing ------------------------------------------------------------------------------
@@ -297,7 +233,7 @@ def publish(session: Session, *, couple_id: uuid.UUID, week_start: date) -> Week
         .values(status=PlanStatus.published, published_at=now, updated_at=now)
     )
     if result.rowcount == 1:
-        events.plan_published(
+        notices.plan_published(
             session,
             couple_id=couple_id,
             plan_id=plan.id,

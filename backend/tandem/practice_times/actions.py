@@ -15,19 +15,19 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, select
 
 from tandem.accounts.models import Role, User
-from tandem.config import Settings
+from tandem.core.config import Settings
+from tandem.core.db import utcnow
+from tandem.core.errors import Conflict, DomainError, Gone
+from tandem.core.security import digest
 from tandem.couples.models import Couple, Membership
-from tandem.db import utcnow
-from tandem.errors import Conflict, DomainError, Gone
 from tandem.exercises.models import Mode
-from tandem.plans import progress, sessions
-from tandem.plans.models import LogStatus, PlanItem, SessionLog, SessionLogCreate
+from tandem.plans import practice_logs, progress
+from tandem.plans.models import LogStatus, PlanItem, PracticeLog, PracticeLogCreate
 from tandem.practice_times import reminders
 from tandem.practice_times.models import PracticeSlot, ReminderAction, ReminderActionBody
 from tandem.reminders import actions as tokens
 from tandem.reminders import clock, outbox
-from tandem.reminders.models import Kind, Notification, ReminderPreference
-from tandem.security import digest
+from tandem.reminders.models import Notification, NotificationKind, ReminderPreference
 
 SPENT = ReminderAction.__table__  # type: ignore[attr-defined]
 GONE = "This reminder can no longer be answered from the notification; open Tandem instead"
@@ -102,7 +102,7 @@ def _done(session: Session, *, user: User, notification: Notification, now: date
     the partner's waiting log, as logging in the app does). Nothing left to log: nothing is."""
     # "Today" as the logging use case reads it (the account's zone), so the day always fits.
     today = now.astimezone(ZoneInfo(user.timezone)).date()
-    if notification.kind == Kind.slot.value:
+    if notification.kind == NotificationKind.slot.value:
         slot = _slot(session, notification.payload)
         if slot is None:
             raise Gone(GONE)
@@ -123,11 +123,11 @@ def _done(session: Session, *, user: User, notification: Notification, now: date
     client_id = uuid.uuid5(_DONE_NAMESPACE, str(notification.id))
     # The app's own use case: its checks (still a partner, item still in a published plan,
     # the day within the week) and its events; it commits, the spent token with it.
-    sessions.log_session(
+    practice_logs.log_practice(
         session,
         user=user,
         item_id=item_id,
-        data=SessionLogCreate(client_id=client_id, done_on=done_on),
+        data=PracticeLogCreate(client_id=client_id, done_on=done_on),
     )
 
 
@@ -142,10 +142,10 @@ def _already_logged(session: Session, *, item: PlanItem, user: User, day: Any) -
     """Logged that day by this person, or (joint) done together: a second log would count a
     session twice. A partner's log still waiting is not: logging confirms it."""
     logs = session.exec(
-        select(SessionLog).where(
-            SessionLog.plan_item_id == item.id,
-            SessionLog.done_on == day,
-            col(SessionLog.status).in_([LogStatus.done, LogStatus.awaiting_partner]),
+        select(PracticeLog).where(
+            PracticeLog.plan_item_id == item.id,
+            PracticeLog.done_on == day,
+            col(PracticeLog.status).in_([LogStatus.done, LogStatus.awaiting_partner]),
         )
     ).all()
     return any(

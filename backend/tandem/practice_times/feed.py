@@ -16,14 +16,15 @@ from icalendar import Calendar, Event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session, col, delete, select
 
-from tandem import throttle
 from tandem.accounts.models import Role, User
 from tandem.appointments.models import Appointment, TherapistProfile
-from tandem.config import Settings
+from tandem.core import throttle
+from tandem.core.config import Settings
+from tandem.core.db import utcnow, write_session
+from tandem.core.errors import Conflict, Forbidden, NotFound
+from tandem.core.security import digest, new_token
 from tandem.couples import service as couples
 from tandem.couples.models import Membership
-from tandem.db import utcnow, write_session
-from tandem.errors import Conflict, Forbidden, NotFound
 from tandem.exercises.models import Exercise, Mode
 from tandem.plans.models import PlanItem
 from tandem.practice_times import reminders
@@ -36,7 +37,6 @@ from tandem.practice_times.models import (
     PracticeSlot,
     SlotStatus,
 )
-from tandem.security import digest, new_token
 
 FEED = CalendarFeed.__table__  # type: ignore[attr-defined]
 # How far back a feed reaches: calendars keep what they saw, so older events need not stay.
@@ -46,7 +46,7 @@ DISCREET_JOINT = "Time together"
 DISCREET_OWN = "Tandem"
 DISCREET_APPOINTMENT = "Tandem"
 # Each fetch counts: a calendar app polling every hour or so never waits; a leaked URL polled
-# in a loop soon waits up to a quarter of an hour per fetch (tandem/throttle.py).
+# in a loop soon waits up to a quarter of an hour per fetch (tandem/core/throttle.py).
 FETCH_KIND = "feed-fetch"
 MISS_KIND = "feed-miss"
 

@@ -11,8 +11,8 @@ from pydantic import Field as PydanticField
 from sqlalchemy import Index, String, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
-from tandem.db import timestamp, uuid_pk
-from tandem.schemas import Body, Out
+from tandem.core.db import timestamp, uuid_pk
+from tandem.core.schemas import Body, Out
 
 
 class SlotStatus(StrEnum):

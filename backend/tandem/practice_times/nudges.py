@@ -13,15 +13,15 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from tandem.accounts.models import User
+from tandem.core.db import utcnow
+from tandem.core.errors import Conflict, NotFound, TooManyRequests
 from tandem.couples.models import Membership
-from tandem.db import utcnow
-from tandem.errors import Conflict, NotFound, TooManyRequests
 from tandem.plans import progress
-from tandem.plans.models import LogStatus, PlanItem, SessionLog, WeeklyPlan
+from tandem.plans.models import LogStatus, PlanItem, PracticeLog, WeeklyPlan
 from tandem.practice_times import reminders
 from tandem.practice_times.models import Nudge, NudgeBody, PracticeSlot, SlotStatus
 from tandem.reminders import clock, outbox
-from tandem.reminders.models import Kind, ReminderPreference
+from tandem.reminders.models import NotificationKind, ReminderPreference
 
 NUDGES = Nudge.__table__  # type: ignore[attr-defined]
 # A nudge delayed by quiet hours still makes sense the next morning; not much later.
@@ -33,7 +33,7 @@ def _subject(
 ) -> tuple[uuid.UUID, str]:
     """What the nudge is about, if it is this sender's and still waits: (id, link)."""
     if data.session_id is not None:
-        log = session.get(SessionLog, data.session_id)
+        log = session.get(PracticeLog, data.session_id)
         item = session.get(PlanItem, log.plan_item_id) if log else None
         plan = session.get(WeeklyPlan, item.plan_id) if item else None
         if log is None or plan is None or plan.couple_id != membership.couple_id:
@@ -93,7 +93,7 @@ def nudge(
         outbox.enqueue_event(
             session,
             user_id=receiver,
-            kind=Kind.nudge,
+            kind=NotificationKind.nudge,
             payload={"subject_id": str(subject_id), "url": url},
             dedupe_key=f"nudge:{nudge_id}",
             now=now,

@@ -18,10 +18,10 @@ from tandem.accounts.models import User
 from tandem.couples.models import Membership
 from tandem.exercises.models import Mode
 from tandem.plans import progress
-from tandem.plans.models import LogStatus, PlanItem, SessionLog, WeeklyPlan
+from tandem.plans.models import LogStatus, PlanItem, PracticeLog, WeeklyPlan
 from tandem.practice_times.models import PracticeSlot, SlotStatus
-from tandem.reminders import clock, hooks, outbox
-from tandem.reminders.models import DEFAULT_SLOT_LEAD, Kind, ReminderPreference
+from tandem.reminders import clock, outbox
+from tandem.reminders.models import DEFAULT_SLOT_LEAD, NotificationKind, ReminderPreference
 from tandem.reminders.outbox import Claimed
 
 
@@ -84,7 +84,7 @@ def _remind(session: Session, *, slot: PracticeSlot, user_id: uuid.UUID, now: da
         [
             {
                 "user_id": user_id,
-                "kind": Kind.slot.value,
+                "kind": NotificationKind.slot.value,
                 "payload": {
                     "slot_id": str(slot.id),
                     "version": str(slot.version),
@@ -141,10 +141,10 @@ def logged_for(session: Session, *, slot: PracticeSlot, user_id: uuid.UUID) -> b
         return True
     day = local_day(session, user_id, slot.starts_at)
     logs = session.exec(
-        select(SessionLog).where(
-            SessionLog.plan_item_id == item.id,
-            SessionLog.done_on == day,
-            col(SessionLog.status).in_([LogStatus.done, LogStatus.awaiting_partner]),
+        select(PracticeLog).where(
+            PracticeLog.plan_item_id == item.id,
+            PracticeLog.done_on == day,
+            col(PracticeLog.status).in_([LogStatus.done, LogStatus.awaiting_partner]),
         )
     ).all()
     if any(log.logged_by == user_id or item.mode == Mode.joint for log in logs):
@@ -208,18 +208,10 @@ def nudge_still_fits(session: Session, row: Claimed, now: datetime) -> str | Non
         subject = uuid.UUID(str(row.payload.get("subject_id")))
     except ValueError:
         return "unknown"
-    log = session.get(SessionLog, subject)
+    log = session.get(PracticeLog, subject)
     if log is not None:
         return None if log.status == LogStatus.awaiting_partner else "answered"
     slot = session.get(PracticeSlot, subject)
     if slot is not None and slot.status == SlotStatus.proposed:
         return None
     return "answered"
-
-
-def register() -> None:
-    """Plug into the reminders (idempotent): called at start-up by tandem.main and the worker."""
-    hooks.register_send_check(Kind.slot.value, slot_reminder_wanted)
-    hooks.register_send_check(Kind.slot_proposed.value, proposal_still_open)
-    hooks.register_send_check(Kind.nudge.value, nudge_still_fits)
-    hooks.on_preferences_changed("practice_times", replan_person)

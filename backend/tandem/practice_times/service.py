@@ -16,10 +16,10 @@ from sqlalchemy import delete, update
 from sqlmodel import Session, col, select
 
 from tandem.accounts.models import Role, User
+from tandem.core.db import utcnow
+from tandem.core.errors import Conflict, Forbidden, Invalid, NotFound
 from tandem.couples import service as couples
 from tandem.couples.models import Couple, Membership
-from tandem.db import utcnow
-from tandem.errors import Conflict, Forbidden, Invalid, NotFound
 from tandem.exercises.models import Mode
 from tandem.plans import progress
 from tandem.plans.models import PlanItem, PlanStatus, WeeklyPlan
@@ -33,7 +33,7 @@ from tandem.practice_times.models import (
     SlotStatus,
 )
 from tandem.reminders import outbox
-from tandem.reminders.models import Kind
+from tandem.reminders.models import NotificationKind
 
 # More than any plan asks for in a week (14 times), fewer than a runaway client would make.
 MAX_ACTIVE_PER_ITEM = 28
@@ -155,7 +155,7 @@ def _changed(
         outbox.enqueue_event(
             session,
             user_id=partner,
-            kind=Kind.slot_proposed,
+            kind=NotificationKind.slot_proposed,
             payload={"slot_id": str(slot.id), "version": str(slot.version), "url": "/#/week"},
             dedupe_key=f"proposed:{slot.id}:{slot.version}:{partner}",
             now=now,
@@ -302,7 +302,7 @@ def parse_week(value: str | None) -> date | None:
     return day
 
 
-# --- export and deletion (through tandem.content) -----------------------------------------
+# --- export and deletion (accounts/person_data.py) ------------------------------------------
 
 
 def export(session: Session, *, user: User) -> list[dict[str, Any]]:

@@ -18,13 +18,13 @@ from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from tandem.config import Settings
-from tandem.reminders.models import Kind
+from tandem.core.config import Settings
+from tandem.reminders.models import NotificationKind
 
 LIFETIME = timedelta(hours=24)
 # The kinds whose notifications offer actions: daily reminders and reminders before an agreed
 # practice time. Titles name nothing, so they stay discreet on any lock screen.
-ACTIONABLE = {Kind.reminder.value, Kind.slot.value}
+ACTIONABLE = {NotificationKind.reminder.value, NotificationKind.slot.value}
 ACTIONS = [
     {"action": "done", "title": "Done"},
     {"action": "snooze_1h", "title": "In 1 hour"},

@@ -1,14 +1,16 @@
-"""Where domains built on the reminders plug in, registered once at start-up (tandem.main and
-`tandem worker` call their `register()`), so the reminders never import what sits above them:
+"""Where domains built on the reminders plug in, registered once at start-up (tandem/wiring.py,
+called by the app and by `tandem worker`), so the reminders never import what sits above them:
 
 - a send check per notification kind, asked by the worker just before a row of that kind goes
   out ("is this still wanted?": the practice time was moved, the session already logged);
-- listeners told when a person's reminder settings change, to re-plan the rows they keep.
+- listeners told when a person's reminder settings change, to re-plan the rows they keep;
+- planners the scheduler runs on each pass (due questionnaires), each returning a count;
+- whether a person still has work this week (plans knows): daily reminders fire only then.
 """
 
 import uuid
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlmodel import Session
 
@@ -38,3 +40,32 @@ def on_preferences_changed(name: str, listener: PreferencesListener) -> None:
 def preferences_changed(session: Session, *, user_id: uuid.UUID, now: datetime) -> None:
     for listener in _listeners.values():
         listener(session, user_id, now)
+
+
+# Each gets (session, now) and returns how many rows it wrote.
+Planner = Callable[[Session, datetime], int]
+_planners: dict[str, Planner] = {}
+
+
+def register_planner(name: str, planner: Planner) -> None:
+    _planners[name] = planner
+
+
+def planners() -> list[Planner]:
+    return list(_planners.values())
+
+
+UnfinishedWork = Callable[[Session, uuid.UUID, date], bool]
+_unfinished: list[UnfinishedWork] = []
+
+
+def provide_unfinished_work(source: UnfinishedWork) -> None:
+    _unfinished[:] = [source]
+
+
+def has_unfinished_work(session: Session, *, user_id: uuid.UUID, today: date) -> bool:
+    """Whether the user still has something to do in their couple's current published plan
+    (the week containing `today` in the couple's timezone)."""
+    if not _unfinished:
+        return True  # nobody to ask (never so in the app): remind rather than stay silent
+    return _unfinished[0](session, user_id, today)

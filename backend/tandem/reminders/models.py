@@ -11,8 +11,8 @@ from pydantic import Field as PydanticField
 from sqlalchemy import JSON, Column, Index, String, Text, text
 from sqlmodel import Field, SQLModel
 
-from tandem.db import optional_timestamp, timestamp, uuid_pk
-from tandem.schemas import Body, Out, TimeZoneName
+from tandem.core.db import optional_timestamp, timestamp, uuid_pk
+from tandem.core.schemas import Body, Out, TimeZoneName
 
 ALL_WEEKDAYS = [0, 1, 2, 3, 4, 5, 6]
 MAX_TIMES = 3
@@ -26,11 +26,11 @@ class NotificationState(StrEnum):
     skipped = "skipped"
 
 
-class Kind(StrEnum):
+class NotificationKind(StrEnum):
     reminder = "reminder"
     plan_published = "plan_published"
-    joint_session_logged = "joint_session_logged"
-    session_confirmed = "session_confirmed"
+    joint_practice_logged = "joint_session_logged"
+    practice_confirmed = "session_confirmed"
     partner_left = "partner_left"
     appointment = "appointment"
     measure_due = "measure_due"

@@ -17,12 +17,11 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from tandem import events
-from tandem.db import utcnow, write_session
+from tandem.core.db import utcnow, write_session
 from tandem.reminders import clock
 from tandem.reminders.models import (
-    Kind,
     Notification,
+    NotificationKind,
     NotificationState,
     PushSubscription,
     ReminderPreference,
@@ -52,7 +51,7 @@ def enqueue_event(
     session: Session,
     *,
     user_id: uuid.UUID,
-    kind: Kind,
+    kind: NotificationKind,
     payload: dict[str, str],
     dedupe_key: str,
     now: datetime | None = None,
@@ -77,23 +76,6 @@ def enqueue_event(
             }
         ],
     )
-
-
-@events.on_partner_left
-def notify_partner_left(session: Session, event: events.PartnerLeft) -> None:
-    """The partner left behind and the couple's therapist hear of it (discreetly, like every
-    event): the partner on their week, the therapist on the couple's page."""
-    notify = [(p, "/#/week") for p in event.partner_ids]
-    if event.therapist_id is not None:
-        notify.append((event.therapist_id, f"/#/couple/{event.couple_id}"))
-    for user_id, url in notify:
-        enqueue_event(
-            session,
-            user_id=user_id,
-            kind=Kind.partner_left,
-            payload={"couple_id": str(event.couple_id), "url": url},
-            dedupe_key=f"left:{event.membership_id}:{user_id}",
-        )
 
 
 def cancel_pending(session: Session, *, dedupe_prefix: str) -> None:

@@ -4,7 +4,6 @@ An occurrence's dedupe key is (user, local date, local time), so running the sch
 or in several workers at once, never makes a second row for it.
 """
 
-from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,21 +11,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
-from tandem.reminders import clock, outbox
-from tandem.reminders.models import Kind, ReminderPreference, parse_clock
+from tandem.reminders import clock, hooks, outbox
+from tandem.reminders.models import NotificationKind, ReminderPreference, parse_clock
 
 HORIZON_DAYS = 2
-
-# Other domains' planners (due questionnaires), registered when their module is imported: this
-# domain sits below them and must not import them. Each gets (session, now), returns a count.
-Planner = Callable[[Session, datetime], int]
-PLANNERS: list[Planner] = []
-
-
-def register_planner(planner: Planner) -> Planner:
-    if planner not in PLANNERS:
-        PLANNERS.append(planner)
-    return planner
 
 
 def reminder_key(user_id: Any, day: date, at: str) -> str:
@@ -63,7 +51,7 @@ def occurrences(pref: ReminderPreference, *, now: datetime) -> tuple[list[dict[s
                 rows.append(
                     {
                         "user_id": pref.user_id,
-                        "kind": Kind.reminder.value,
+                        "kind": NotificationKind.reminder.value,
                         "payload": {"url": "/"},
                         "due_at": due_at,
                         "dedupe_key": reminder_key(pref.user_id, day, at),
@@ -119,6 +107,6 @@ def schedule(session: Session, *, now: datetime, batch: int = 1000) -> int:
             .where(col(ReminderPreference.user_id) == user_id)
             .values(scheduled_until=last)
         )
-    for planner in PLANNERS:
+    for planner in hooks.planners():
         offered += planner(session, now)
     return offered

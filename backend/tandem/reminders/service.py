@@ -14,14 +14,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
 from tandem.accounts.models import User
-from tandem.config import Settings
-from tandem.db import utcnow
-from tandem.errors import Invalid, NotFound
+from tandem.core.config import Settings
+from tandem.core.db import utcnow
+from tandem.core.errors import Invalid, NotFound
 from tandem.reminders import hooks, outbox, scheduler, sender
 from tandem.reminders.models import (
     Delivery,
-    Kind,
     Notification,
+    NotificationKind,
     NotificationState,
     PushSubscription,
     ReminderPreference,
@@ -80,7 +80,7 @@ def set_preferences(
     session.execute(
         delete(Notification).where(
             col(Notification.user_id) == user.id,
-            col(Notification.kind) == Kind.reminder.value,
+            col(Notification.kind) == NotificationKind.reminder.value,
             col(Notification.state) == NotificationState.pending.value,
         )
     )
@@ -271,7 +271,7 @@ def send_test(session: Session, *, user: User, now: datetime | None = None) -> u
         [
             {
                 "user_id": user.id,
-                "kind": Kind.test.value,
+                "kind": NotificationKind.test.value,
                 "payload": {"url": "/"},
                 "due_at": now,
                 "dedupe_key": key,

@@ -19,14 +19,14 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from tandem import metrics, progress
-from tandem.config import Settings
-from tandem.db import utcnow, write_session
-from tandem.errors import DATABASE_UNAVAILABLE
+from tandem.core import metrics
+from tandem.core.config import Settings
+from tandem.core.db import utcnow, write_session
+from tandem.core.errors import DATABASE_UNAVAILABLE
 from tandem.reminders import actions, clock, hooks, outbox, scheduler, sender
 from tandem.reminders import service as reminders
 from tandem.reminders.models import (
-    Kind,
+    NotificationKind,
     NotificationState,
     PushSubscription,
     ReminderPreference,
@@ -189,12 +189,12 @@ class Dispatcher:
         """Why this row must not go out now, if it must not."""
         if row.expires_at is not None and now >= row.expires_at:
             return Outcome(row.id, NotificationState.skipped, error="expired")
-        if row.kind == Kind.test.value:
+        if row.kind == NotificationKind.test.value:
             return None
         check = hooks.send_check(row.kind)
         if check is not None and (reason := check(session, row, now)) is not None:
             return Outcome(row.id, NotificationState.skipped, error=reason)
-        if row.kind != Kind.reminder.value:
+        if row.kind != NotificationKind.reminder.value:
             if pref is not None and clock.in_quiet_hours(pref, now):
                 # error=None: put back without counting an attempt.
                 return Outcome(
@@ -208,12 +208,12 @@ class Dispatcher:
             return Outcome(row.id, NotificationState.skipped, error="paused or not today")
         if clock.in_quiet_hours(pref, now):
             return Outcome(row.id, NotificationState.skipped, error="quiet hours")
-        if not progress.has_unfinished_work(session, user_id=row.user_id, today=today):
+        if not hooks.has_unfinished_work(session, user_id=row.user_id, today=today):
             return Outcome(row.id, NotificationState.skipped, error="nothing left to do")
         return None
 
     def _ttl(self, row: Claimed, now: datetime) -> tuple[int, str]:
-        if row.kind == Kind.test.value:
+        if row.kind == NotificationKind.test.value:
             return TEST_TTL, "high"
         if row.expires_at is not None:
             return max(60, int((row.expires_at - now).total_seconds())), "normal"

@@ -13,15 +13,14 @@ from datetime import date, timedelta
 
 from sqlmodel import Session
 
-from tandem import audit, crypto
 from tandem.appointments import prep
 from tandem.appointments.models import Appointment
-from tandem.config import Settings
+from tandem.core import audit, crypto
+from tandem.core.config import Settings
+from tandem.core.errors import Invalid, NotFound
 from tandem.couples.models import Couple
-from tandem.errors import Invalid, NotFound
 from tandem.exercises.models import Mode
-from tandem.journal import ranges
-from tandem.journal import service as journal
+from tandem.journal import entries, ranges
 from tandem.journal.models import CheckinRead, NoteRead
 from tandem.workspace import service
 from tandem.workspace.history import History, history, local_bounds, partner_people
@@ -163,7 +162,7 @@ def week_summary(
     bounds = local_bounds(couple, week_start, week_end)
     keyring = crypto.Keyring(session, settings.key_encryption_key)
 
-    def mine(kind: journal.Kind) -> list:  # type: ignore[type-arg]
+    def mine(kind: entries.EntryKind) -> list:  # type: ignore[type-arg]
         return ranges.authored(
             session,
             keyring=keyring,
@@ -202,8 +201,8 @@ def week_summary(
         plan_note=found.plans[0].note if found.plans else None,
         items=items,
         sessions=sorted((e for e in found.events if e.kind in _SESSION_EVENTS), key=lambda e: e.at),
-        my_notes=mine(journal.NOTE),
-        my_checkins=mine(journal.CHECKIN),
+        my_notes=mine(entries.NOTE),
+        my_checkins=mine(entries.CHECKIN),
         shared_notes=shared_notes,
         shared_checkins=shared_checkins,
     )

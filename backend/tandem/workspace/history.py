@@ -15,18 +15,18 @@ from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
 
-from tandem import crypto
 from tandem.accounts.models import Role, User
 from tandem.appointments.models import Appointment, PrepSection
-from tandem.config import Settings
+from tandem.core import crypto
+from tandem.core.config import Settings
 from tandem.couples.models import Couple, Membership
 from tandem.exercises.models import Exercise, Mode
+from tandem.journal import entries as journal_entries
 from tandem.journal import ranges
-from tandem.journal import service as journal
 from tandem.journal.models import CheckinRead, NoteRead
 from tandem.plans import answers as plan_answers
 from tandem.plans import progress
-from tandem.plans.models import LogStatus, PlanItem, PlanStatus, SessionLog, WeeklyPlan
+from tandem.plans.models import LogStatus, PlanItem, PlanStatus, PracticeLog, WeeklyPlan
 from tandem.workspace.models import (
     Event,
     EventKind,
@@ -99,8 +99,8 @@ def _logs(session: Session, couple_id: uuid.UUID, first: date, last: date) -> li
     mode, its exercise's title and the plan's week."""
     return list(
         session.exec(
-            select(SessionLog, PlanItem, Exercise.title, WeeklyPlan.week_start)
-            .join(PlanItem, col(PlanItem.id) == SessionLog.plan_item_id)
+            select(PracticeLog, PlanItem, Exercise.title, WeeklyPlan.week_start)
+            .join(PlanItem, col(PlanItem.id) == PracticeLog.plan_item_id)
             .join(WeeklyPlan, col(WeeklyPlan.id) == PlanItem.plan_id)
             .join(Exercise, col(Exercise.id) == PlanItem.exercise_id)
             .where(
@@ -108,7 +108,7 @@ def _logs(session: Session, couple_id: uuid.UUID, first: date, last: date) -> li
                 col(WeeklyPlan.week_start) >= first,
                 col(WeeklyPlan.week_start) <= last,
             )
-            .order_by(col(SessionLog.created_at))
+            .order_by(col(PracticeLog.created_at))
         ).all()
     )
 
@@ -276,7 +276,7 @@ def _journal(
     bounds: tuple[datetime, datetime],
 ) -> None:
     keyring = crypto.Keyring(session, settings.key_encryption_key)
-    for kind in (journal.NOTE, journal.CHECKIN):
+    for kind in (journal_entries.NOTE, journal_entries.CHECKIN):
         entries = ranges.shared_with(
             session,
             keyring=keyring,

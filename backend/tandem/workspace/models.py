@@ -12,10 +12,10 @@ from sqlalchemy import String
 from sqlmodel import Field, SQLModel
 
 from tandem.appointments.models import SharedPrepRead
-from tandem.db import timestamp
+from tandem.core.db import timestamp
+from tandem.core.schemas import Body, Out
 from tandem.journal.models import CheckinRead, NoteRead, RatingsRead, Visibility
 from tandem.plans.models import WithdrawnReason
-from tandem.schemas import Body, Out
 
 DEFAULT_INACTIVE_DAYS = 5
 MAX_INACTIVE_DAYS = 90

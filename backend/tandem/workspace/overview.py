@@ -17,18 +17,18 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import and_, func, or_, union_all
 from sqlmodel import Session, col, select
 
-from tandem import audit, crypto
 from tandem.accounts.models import Role, User
 from tandem.appointments.models import Appointment, PrepSection
-from tandem.config import Settings
+from tandem.core import audit, crypto
+from tandem.core.config import Settings
+from tandem.core.db import utcnow
 from tandem.couples.models import Couple, Membership
-from tandem.db import utcnow
 from tandem.exercises.models import Mode
-from tandem.journal import service as journal
+from tandem.journal import entries
 from tandem.journal.models import CheckinRead, SharedCheckin, SharedNote
 from tandem.measures import results as measures
 from tandem.plans import progress
-from tandem.plans.models import LogStatus, PlanItem, SessionLog, WeeklyPlan
+from tandem.plans.models import LogStatus, PlanItem, PracticeLog, WeeklyPlan
 from tandem.workspace.models import (
     WAITING_DAYS,
     WINDOW_DAYS,
@@ -96,20 +96,20 @@ def _log_flags(
 ) -> dict[uuid.UUID, dict[str, int]]:
     """Per couple: joint logs waiting too long, and logs disputed within the window."""
     waiting = and_(
-        SessionLog.status == LogStatus.awaiting_partner,
-        col(SessionLog.created_at) < now - timedelta(days=WAITING_DAYS),
+        PracticeLog.status == LogStatus.awaiting_partner,
+        col(PracticeLog.created_at) < now - timedelta(days=WAITING_DAYS),
     )
     disputed = and_(
-        SessionLog.status == LogStatus.disputed,
-        col(SessionLog.updated_at) >= now - timedelta(days=WINDOW_DAYS),
+        PracticeLog.status == LogStatus.disputed,
+        col(PracticeLog.updated_at) >= now - timedelta(days=WINDOW_DAYS),
     )
     found: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
     for couple_id, status, n in session.exec(
-        select(WeeklyPlan.couple_id, SessionLog.status, func.count())
-        .join(PlanItem, col(PlanItem.id) == SessionLog.plan_item_id)
+        select(WeeklyPlan.couple_id, PracticeLog.status, func.count())
+        .join(PlanItem, col(PlanItem.id) == PracticeLog.plan_item_id)
         .join(WeeklyPlan, col(WeeklyPlan.id) == PlanItem.plan_id)
         .where(col(WeeklyPlan.couple_id).in_(couple_ids), or_(waiting, disputed))
-        .group_by(col(WeeklyPlan.couple_id), col(SessionLog.status))
+        .group_by(col(WeeklyPlan.couple_id), col(PracticeLog.status))
     ).all():
         found[couple_id][status] = n
     return found
@@ -121,8 +121,8 @@ def _last_activity(
     """The latest thing the partners did that this therapist can see: a session logged,
     confirmed, disputed or withdrawn; an entry or a preparation section shared with them."""
     logs = (
-        select(WeeklyPlan.couple_id, func.max(SessionLog.updated_at).label("at"))
-        .join(PlanItem, col(PlanItem.id) == SessionLog.plan_item_id)
+        select(WeeklyPlan.couple_id, func.max(PracticeLog.updated_at).label("at"))
+        .join(PlanItem, col(PlanItem.id) == PracticeLog.plan_item_id)
         .join(WeeklyPlan, col(WeeklyPlan.id) == PlanItem.plan_id)
         .where(col(WeeklyPlan.couple_id).in_(couple_ids))
         .group_by(col(WeeklyPlan.couple_id))
@@ -180,7 +180,7 @@ def _rating_flags(
     keyring = crypto.Keyring(session, settings.key_encryption_key)
     keyring.preload({row.author_id for row in rows})
     worst: dict[tuple[uuid.UUID, uuid.UUID], RatingFlag] = {}
-    for entry in journal.opened(keyring, journal.CHECKIN, rows):
+    for entry in entries.opened(keyring, entries.CHECKIN, rows):
         assert isinstance(entry, CheckinRead)
         value = getattr(entry.ratings, rule.key)
         if value is None or not rule.hits(value):

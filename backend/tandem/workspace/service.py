@@ -8,9 +8,9 @@ from sqlalchemy import delete
 from sqlmodel import Session, col, select
 
 from tandem.appointments.models import Appointment
+from tandem.core.db import utcnow
+from tandem.core.errors import Invalid
 from tandem.couples.models import Couple
-from tandem.db import utcnow
-from tandem.errors import Invalid
 from tandem.plans import progress
 from tandem.workspace.history import local_bounds
 from tandem.workspace.models import (

@@ -1,0 +1,1 @@
+"""The HTTP edge: who is asking (access), the routes of every domain, the API description."""

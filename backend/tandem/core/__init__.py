@@ -1,0 +1,1 @@
+"""The core every domain stands on; it imports no domain."""

@@ -1,0 +1,229 @@
+"""The plan answer, built in one place: a couple's plan for a week with its live items, their
+assignees and progress, and their practice logs, as one reader sees it (the dispute reasons
+said while they were there, opened with one keyring).
+
+One statement built once reads it all; the fast read (api/plan_read.py) runs it on its own
+connection, the service (plans/service.py, after a therapist's change) on its session's.
+"""
+
+import uuid
+from collections import Counter, defaultdict
+from datetime import date, datetime
+
+from sqlalchemy import and_, bindparam, or_
+from sqlalchemy.engine import Connection, Row
+from sqlmodel import Session, col, select
+
+from tandem.accounts.models import Role
+from tandem.core import crypto
+from tandem.core.errors import NotFound
+from tandem.exercises.models import Exercise, Mode
+from tandem.plans import answers, progress
+from tandem.plans.models import (
+    LogStatus,
+    PlanItem,
+    PlanItemAssignee,
+    PlanItemRead,
+    PlanRead,
+    PlanStatus,
+    PracticeLog,
+    PracticeLogRead,
+    WeeklyPlan,
+)
+
+NO_PLAN = "No plan for this week"
+
+# Built once: constructing a statement costs more CPU than SQLite takes to run it.
+# The plan, its live items with their exercise, explicit assignees and practice logs.
+_PLAN = (
+    select(
+        WeeklyPlan.id,
+        WeeklyPlan.status,
+        WeeklyPlan.note,
+        WeeklyPlan.published_at,
+        PlanItem.id.label("item_id"),
+        PlanItem.exercise_id,
+        PlanItem.mode,
+        PlanItem.times_per_week,
+        PlanItem.minutes,
+        PlanItem.instructions,
+        PlanItem.position,
+        Exercise.title,
+        Exercise.category,
+        PlanItemAssignee.user_id.label("assignee_id"),
+        PracticeLog.id.label("log_id"),
+        PracticeLog.logged_by,
+        PracticeLog.done_on,
+        PracticeLog.status.label("log_status"),
+        PracticeLog.confirmed_by,
+        PracticeLog.disputed_by,
+        PracticeLog.client_id,
+        PracticeLog.created_at,
+        PracticeLog.disputed_at,
+        PracticeLog.sealed_dispute_reason,
+        PracticeLog.withdrawn_reason,
+    )
+    .select_from(WeeklyPlan)
+    .outerjoin(
+        PlanItem,
+        and_(col(PlanItem.plan_id) == WeeklyPlan.id, col(PlanItem.archived_at).is_(None)),
+    )
+    .outerjoin(Exercise, col(Exercise.id) == PlanItem.exercise_id)
+    .outerjoin(PlanItemAssignee, col(PlanItemAssignee.plan_item_id) == PlanItem.id)
+    .outerjoin(
+        PracticeLog,
+        and_(
+            col(PracticeLog.plan_item_id) == PlanItem.id,
+            # Withdrawn by their author: gone. Closed because someone left: kept, so the
+            # partner left behind sees why nothing waits any more.
+            or_(
+                PracticeLog.status != LogStatus.withdrawn,
+                col(PracticeLog.withdrawn_reason).is_not(None),
+            ),
+        ),
+    )
+    .where(
+        WeeklyPlan.couple_id == bindparam("couple_id"),
+        WeeklyPlan.week_start == bindparam("week_start"),
+    )
+    .order_by(
+        col(PlanItem.position),
+        col(PlanItem.created_at),
+        col(PlanItem.id),
+        col(PracticeLog.created_at).desc(),
+    )
+)
+
+
+def build(
+    connection: Connection,
+    *,
+    couple_id: uuid.UUID,
+    week: date,
+    role: str,
+    partners: list[uuid.UUID],
+    joined_at: datetime,
+    kek: bytes,
+    session: Session | None = None,
+) -> tuple[PlanRead, set[uuid.UUID]]:
+    """The plan as a member with `role`, in the couple since `joined_at`, sees it; and the
+    authors whose dispute reasons it opened (a therapist's reads are logged by the caller).
+    `session`: the caller's, when it has one, for the keyring (none is opened then)."""
+    plan, reasons = _plan(connection, couple_id, week, role, partners)
+    reasons.open(connection, kek, joined_at, session)
+    return plan, reasons.authors
+
+
+class _Reasons:
+    """The dispute reasons of a plan's logs, opened only for a reader who was there when each
+    was said (plans.answers.reason_readable), with one keyring for all of them."""
+
+    def __init__(self) -> None:
+        self.sealed: list[tuple[PracticeLogRead, Row]] = []
+        self.authors: set[uuid.UUID] = set()
+
+    def add(self, read: PracticeLogRead, row: Row) -> None:
+        if row.sealed_dispute_reason is not None:
+            self.sealed.append((read, row))
+
+    def open(
+        self, connection: Connection, kek: bytes, joined_at: datetime, session: Session | None
+    ) -> None:
+        readable = [
+            (read, row)
+            for read, row in self.sealed
+            if answers.reason_readable(joined_at, row.disputed_at)
+        ]
+        if not readable:
+            return
+        if session is None:
+            with Session(bind=connection) as own:
+                self._open(crypto.Keyring(own, kek), readable)
+        else:
+            self._open(crypto.Keyring(session, kek), readable)
+
+    def _open(self, keyring: crypto.Keyring, readable: list[tuple[PracticeLogRead, Row]]) -> None:
+        for read, row in readable:
+            read.dispute_reason = answers.open_reason(
+                keyring,
+                log_id=row.log_id,
+                sealed=row.sealed_dispute_reason,
+                disputed_by=row.disputed_by,
+            )
+            if read.dispute_reason is not None and row.disputed_by is not None:
+                self.authors.add(row.disputed_by)
+
+
+def _plan(
+    connection: Connection, couple: uuid.UUID, week: date, role: str, partners: list[uuid.UUID]
+) -> tuple[PlanRead, _Reasons]:
+    rows = connection.execute(_PLAN, {"couple_id": couple, "week_start": week}).all()
+    # Partners never see drafts: a draft is as absent as no plan at all.
+    if not rows or (role == Role.partner and rows[0].status != PlanStatus.published):
+        raise NotFound(NO_PLAN)
+    first = rows[0]
+    items: dict[uuid.UUID, Row] = {}
+    explicit: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
+    logs: dict[uuid.UUID, dict[uuid.UUID, Row]] = defaultdict(dict)
+    for row in rows:
+        if row.item_id is None:
+            continue
+        items.setdefault(row.item_id, row)
+        if row.assignee_id is not None:
+            explicit[row.item_id].add(row.assignee_id)
+        if row.log_id is not None:
+            logs[row.item_id].setdefault(row.log_id, row)  # one row per assignee: keep one
+    answer = []
+    reasons = _Reasons()
+    for item_id, row in items.items():
+        mode = Mode(row.mode)
+        if mode == Mode.joint:
+            assignees = list(partners)
+        else:
+            assignees = sorted(explicit[item_id], key=str) or list(partners)
+        counts: progress.Counts = Counter(
+            (log.logged_by, LogStatus(log.log_status)) for log in logs[item_id].values()
+        )
+        tally = progress.tally_item(mode, row.times_per_week, assignees, counts)
+        sessions = []
+        for log in logs[item_id].values():
+            read = PracticeLogRead(
+                id=log.log_id,
+                plan_item_id=item_id,
+                logged_by=log.logged_by,
+                done_on=log.done_on,
+                status=log.log_status,
+                confirmed_by=log.confirmed_by,
+                disputed_by=log.disputed_by,
+                client_id=log.client_id,
+                created_at=log.created_at,
+                withdrawn_reason=log.withdrawn_reason,
+            )
+            reasons.add(read, log)
+            sessions.append(read)
+        answer.append(
+            PlanItemRead(
+                id=item_id,
+                exercise_id=row.exercise_id,
+                title=row.title,
+                category=row.category,
+                mode=mode,
+                assignee_ids=assignees,
+                times_per_week=row.times_per_week,
+                minutes=row.minutes,
+                instructions=row.instructions,
+                position=row.position,
+                progress=progress.item_progress(tally),
+                sessions=sessions,
+            )
+        )
+    plan = PlanRead(
+        id=first.id,
+        couple_id=couple,
+        week_start=week,
+        status=first.status,
+        note=first.note,
+        published_at=first.published_at,
+        items=answer,
+    )
+    return plan, reasons

@@ -1,0 +1,182 @@
+"""The statements a practice log is written with (plans/practice_logs.py), built once at
+import: constructing a statement costs more CPU than SQLite takes to run it."""
+
+from typing import Any
+
+from sqlalchemy import and_, bindparam, update
+from sqlalchemy import select as core_select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlmodel import col
+
+from tandem.accounts.models import SignIn, User
+from tandem.couples.models import Membership
+from tandem.plans.models import (
+    LogStatus,
+    PlanItem,
+    PlanItemAssignee,
+    PracticeLog,
+    PracticeLogRead,
+    PracticeLogRequest,
+    WeeklyPlan,
+)
+
+LOGS = PracticeLog.__table__  # type: ignore[attr-defined]
+REQUESTS = PracticeLogRequest.__table__  # type: ignore[attr-defined]
+LOG_COLUMNS = (
+    PracticeLog.id,
+    PracticeLog.plan_item_id,
+    PracticeLog.logged_by,
+    PracticeLog.done_on,
+    PracticeLog.status,
+    PracticeLog.confirmed_by,
+    PracticeLog.disputed_by,
+    PracticeLog.client_id,
+    PracticeLog.created_at,
+    PracticeLog.withdrawn_reason,
+)
+
+# 1. Everything the checks need, in one query: the sign-in (as access.current_user; absent
+#    when no sign_in_id is given), the item and its plan, the plan's couple's active members
+#    (the caller's role, the partners), the item's explicit assignees, and the log an earlier
+#    request of this user with this client_id produced (a replay). One row per member and
+#    explicit assignee; no row means the user is unknown or deleted.
+CONTEXT = (
+    core_select(
+        SignIn.revoked_at,
+        SignIn.last_used_at,
+        SignIn.idle_seconds,
+        SignIn.expires_at,
+        User.timezone,
+        PlanItem.mode,
+        PlanItem.archived_at,
+        WeeklyPlan.couple_id,
+        WeeklyPlan.status.label("plan_status"),
+        WeeklyPlan.week_start,
+        Membership.user_id.label("member_id"),
+        Membership.role,
+        PlanItemAssignee.user_id.label("assignee_id"),
+        *(c.label(f"replay_{c.key}") for c in LOG_COLUMNS),
+    )
+    .select_from(User)
+    .outerjoin(
+        SignIn,
+        and_(
+            SignIn.id == bindparam("sign_in_id"),
+            col(SignIn.user_id) == User.id,
+        ),
+    )
+    .outerjoin(PlanItem, PlanItem.id == bindparam("item_id"))
+    .outerjoin(WeeklyPlan, col(WeeklyPlan.id) == PlanItem.plan_id)
+    .outerjoin(
+        Membership,
+        and_(
+            col(Membership.couple_id) == WeeklyPlan.couple_id,
+            col(Membership.left_at).is_(None),
+        ),
+    )
+    .outerjoin(PlanItemAssignee, col(PlanItemAssignee.plan_item_id) == PlanItem.id)
+    .outerjoin(
+        PracticeLogRequest,
+        and_(
+            col(PracticeLogRequest.user_id) == User.id,
+            PracticeLogRequest.client_id == bindparam("client_id"),
+        ),
+    )
+    .outerjoin(PracticeLog, col(PracticeLog.id) == PracticeLogRequest.session_log_id)
+    .where(User.id == bindparam("user_id"), col(User.deleted_at).is_(None))
+    .order_by(col(Membership.joined_at))
+)
+# 2. A replay found after a lost race (the winner has committed by then).
+REPLAYED = (
+    core_select(*LOG_COLUMNS)
+    .join(PracticeLogRequest, col(PracticeLogRequest.session_log_id) == PracticeLog.id)
+    .where(
+        PracticeLogRequest.user_id == bindparam("user_id"),
+        PracticeLogRequest.client_id == bindparam("client_id"),
+    )
+)
+# 3. The joint case: the other partner's logs of this item and day that wait for this one.
+WAITING = (
+    core_select(PracticeLog.id)
+    .where(
+        PracticeLog.plan_item_id == bindparam("item_id"),
+        PracticeLog.done_on == bindparam("done_on"),
+        PracticeLog.status == LogStatus.awaiting_partner,
+        PracticeLog.logged_by != bindparam("user_id"),
+    )
+    .order_by(col(PracticeLog.created_at), col(PracticeLog.id))
+)
+CONFIRM = (
+    update(PracticeLog)
+    .where(
+        col(PracticeLog.id) == bindparam("log_id"),
+        PracticeLog.status == LogStatus.awaiting_partner,
+    )
+    .values(
+        status=LogStatus.done,
+        confirmed_by=bindparam("confirmed_by"),
+        updated_at=bindparam("now"),
+    )
+)
+LOG_BY_ID = core_select(*LOG_COLUMNS).where(PracticeLog.id == bindparam("log_id"))
+# 4. The claims: a client_id already taken leaves the row as it is and returns no row (the
+#    row count of an ignored insert is not reliable across drivers).
+INSERT_REQUEST = {
+    name: dialect.insert(REQUESTS)
+    .values(
+        user_id=bindparam("user_id"),
+        client_id=bindparam("client_id"),
+        session_log_id=bindparam("id"),
+        created_at=bindparam("created_at"),
+    )
+    .on_conflict_do_nothing(index_elements=["user_id", "client_id"])
+    .returning(REQUESTS.c.user_id)
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+NEW_LOG = {c.key: bindparam(c.key) for c in LOG_COLUMNS} | {"updated_at": bindparam("created_at")}
+INSERT_LOG = (
+    sqlite.insert(LOGS)
+    .values(NEW_LOG)
+    .on_conflict_do_nothing(index_elements=["logged_by", "client_id"])
+    .returning(LOGS.c.id)
+)
+# PostgreSQL writes the log and claims its client_id in one statement (one round trip):
+# the request row is inserted only when the log was, and returns nothing when either the
+# log's (logged_by, client_id) or the request's (user_id, client_id) was taken.
+NEW_LOG_CTE = (
+    postgresql.insert(LOGS)
+    .values(NEW_LOG)
+    .on_conflict_do_nothing(index_elements=["logged_by", "client_id"])
+    .returning(LOGS.c.id, LOGS.c.logged_by, LOGS.c.client_id, LOGS.c.created_at)
+    .cte("new_log")
+)
+INSERT_LOG_AND_REQUEST = (
+    postgresql.insert(REQUESTS)
+    .from_select(
+        ["user_id", "client_id", "session_log_id", "created_at"],
+        core_select(
+            NEW_LOG_CTE.c.logged_by,
+            NEW_LOG_CTE.c.client_id,
+            NEW_LOG_CTE.c.id,
+            NEW_LOG_CTE.c.created_at,
+        ),
+    )
+    .on_conflict_do_nothing(index_elements=["user_id", "client_id"])
+    .returning(REQUESTS.c.user_id)
+)
+
+
+def read_row(row: Any, prefix: str = "") -> PracticeLogRead:
+    """A log row (columns as in LOG_COLUMNS, maybe prefixed) as the API answers it."""
+    return PracticeLogRead(
+        id=getattr(row, prefix + "id"),
+        plan_item_id=getattr(row, prefix + "plan_item_id"),
+        logged_by=getattr(row, prefix + "logged_by"),
+        done_on=getattr(row, prefix + "done_on"),
+        status=getattr(row, prefix + "status"),
+        confirmed_by=getattr(row, prefix + "confirmed_by"),
+        disputed_by=getattr(row, prefix + "disputed_by"),
+        client_id=getattr(row, prefix + "client_id"),
+        created_at=getattr(row, prefix + "created_at"),
+        withdrawn_reason=getattr(row, prefix + "withdrawn_reason"),
+    )

@@ -1,0 +1,280 @@
+"""Session logs: a partner says an item was done; a joint one waits for the other partner.
+
+Every state change is a conditional UPDATE (`... WHERE status = 'awaiting_partner'`) whose
+row count says who won, and every client_id is claimed by a unique key (`INSERT ... ON
+CONFLICT DO NOTHING`, then read back): two requests racing (confirm against withdraw, two
+confirms, a replay arriving twice) end in one state on both databases, without reading and
+then writing.
+
+Logging is the busiest write (docs/BENCHMARKS.md, "Load"), so it follows api/plan_read.py:
+statements built once, run as Core on one connection in one threadpool hop. One query reads the
+sign-in, the item, its plan, the couple's active members, the item's explicit assignees
+and an earlier request with this client_id; the common case then writes the log and its claim
+(one statement on PostgreSQL, two on SQLite) and commits. Answers to a log (confirm,
+dispute, withdraw) live in plans/answers.py.
+"""
+
+import uuid
+from dataclasses import dataclass
+from datetime import date, timedelta
+from typing import Any
+
+from sqlalchemy.engine import Connection
+from sqlmodel import Session
+
+from tandem.accounts import service as accounts
+from tandem.accounts.models import Role, User
+from tandem.core.db import utcnow
+from tandem.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from tandem.core.security import AccessClaims
+from tandem.core.transactions import ConnectionTx
+from tandem.exercises.models import Mode
+from tandem.plans import practice_log_sql as sql
+from tandem.plans import progress
+from tandem.plans.models import (
+    LogStatus,
+    PlanStatus,
+    PracticeLogCreate,
+    PracticeLogRead,
+)
+from tandem.reminders import notices
+
+
+@dataclass
+class Logged:
+    log: PracticeLogRead
+    created: bool
+
+
+def _replay_answer(log: PracticeLogRead, item_id: uuid.UUID) -> Logged:
+    if log.plan_item_id != item_id:
+        raise Conflict("This client_id was already used for another session")
+    return Logged(log, created=False)
+
+
+def log_practice_json(
+    connection: Connection, *, claims: AccessClaims, item_id: str, data: PracticeLogCreate
+) -> tuple[int, bytes]:
+    """The route's whole use case, authentication included: (status code, JSON body).
+    201: a new log; 200: a replay of this client_id, or a confirmation of the partner's
+    waiting log."""
+    try:
+        item: uuid.UUID | None = uuid.UUID(item_id)
+    except ValueError:
+        item = None  # 404, once the caller is known to be signed in
+    logged = _log(
+        ConnectionTx(connection),
+        user_id=claims.user_id,
+        sign_in_id=claims.sign_in_id,
+        item_id=item,
+        data=data,
+    )
+    return (201 if logged.created else 200), logged.log.model_dump_json().encode()
+
+
+def log_practice(
+    session: Session, *, user: User, item_id: uuid.UUID, data: PracticeLogCreate
+) -> Logged:
+    """Log a session as `user` (already authenticated: the demo's seeding)."""
+    session.flush()  # Core statements below do not autoflush
+    return _log(
+        ConnectionTx(session.connection(), session),
+        user_id=user.id,
+        sign_in_id=None,
+        item_id=item_id,
+        data=data,
+    )
+
+
+def _log(
+    tx: ConnectionTx,
+    *,
+    user_id: uuid.UUID,
+    sign_in_id: uuid.UUID | None,
+    item_id: uuid.UUID | None,
+    data: PracticeLogCreate,
+) -> Logged:
+    connection = tx.connection
+    rows = connection.execute(
+        sql.CONTEXT,
+        {
+            "user_id": user_id,
+            "sign_in_id": sign_in_id,
+            "item_id": item_id,
+            "client_id": data.client_id,
+        },
+    ).all()
+    if sign_in_id is not None and (
+        not rows or rows[0].expires_at is None or not accounts.sign_in_alive(rows[0])
+    ):
+        raise Unauthorized("Signed out")
+    if not rows or item_id is None or rows[0].mode is None:
+        raise NotFound()
+    first = rows[0]
+    role = next((r.role for r in rows if r.member_id == user_id), None)
+    if role is None:
+        raise NotFound()
+    if role != Role.partner:
+        raise Forbidden("Only the couple's partners log sessions")
+    if first.plan_status != PlanStatus.published or first.archived_at is not None:
+        raise NotFound()
+    partners = list(dict.fromkeys(r.member_id for r in rows if r.role == Role.partner))
+    mode = Mode(first.mode)
+    if mode == Mode.joint:
+        assignees = partners
+    else:
+        explicit = {r.assignee_id for r in rows if r.assignee_id is not None}
+        assignees = list(explicit) or partners
+    if user_id not in assignees:
+        raise Forbidden("This exercise is assigned to your partner")
+
+    # Replays first: a queued request may arrive after its week is over.
+    if first.replay_id is not None:
+        return _replay_answer(sql.read_row(first, "replay_"), item_id)
+
+    today = progress.local_today(first.timezone)
+    done_on = data.done_on or today
+    if done_on > today:
+        raise Invalid("done_on is in the future")
+    week_end = first.week_start + timedelta(days=6)
+    if not first.week_start <= done_on <= week_end:
+        raise Invalid(
+            f"done_on must fall within the plan's week ({first.week_start} to {week_end})"
+        )
+
+    if mode == Mode.joint and len(partners) < 2:
+        # Nobody could ever confirm it: it would wait forever.
+        raise Conflict(
+            "This exercise is for the two of you, and you are the only partner in your couple now"
+        )
+
+    now = utcnow()
+    if mode == Mode.joint:
+        confirmed = _confirm_waiting(
+            connection, user_id=user_id, item_id=item_id, done_on=done_on, now=now
+        )
+        if confirmed is not None:
+            claimed = _claim_request(
+                connection, user_id=user_id, client_id=data.client_id, log_id=confirmed.id, now=now
+            )
+            if not claimed:
+                return _lost_race(tx, user_id=user_id, client_id=data.client_id, item_id=item_id)
+            return _finish(
+                tx,
+                user_id=user_id,
+                log=confirmed,
+                couple_id=first.couple_id,
+                partners=partners,
+                confirmed=True,
+            )
+
+    log = PracticeLogRead(
+        id=uuid.uuid4(),
+        plan_item_id=item_id,
+        logged_by=user_id,
+        done_on=done_on,
+        status=LogStatus.awaiting_partner if mode == Mode.joint else LogStatus.done,
+        confirmed_by=None,
+        disputed_by=None,
+        client_id=data.client_id,
+        created_at=now,
+        withdrawn_reason=None,
+    )
+    if not _insert_new(connection, log):  # this client_id won a race a moment ago
+        return _lost_race(tx, user_id=user_id, client_id=data.client_id, item_id=item_id)
+    return _finish(
+        tx,
+        user_id=user_id,
+        log=log,
+        couple_id=first.couple_id,
+        partners=partners,
+        confirmed=False,
+    )
+
+
+def _confirm_waiting(
+    connection: Connection, *, user_id: uuid.UUID, item_id: uuid.UUID, done_on: date, now: Any
+) -> PracticeLogRead | None:
+    """The other partner logged this joint item for this day and waits: logging it too
+    confirms their log. Returns the log confirmed, if any."""
+    waiting = connection.execute(
+        sql.WAITING, {"item_id": item_id, "done_on": done_on, "user_id": user_id}
+    ).scalars()
+    for log_id in list(waiting):
+        result = connection.execute(
+            sql.CONFIRM, {"log_id": log_id, "confirmed_by": user_id, "now": now}
+        )
+        if result.rowcount == 1:
+            return sql.read_row(connection.execute(sql.LOG_BY_ID, {"log_id": log_id}).one())
+    return None
+
+
+def _lost_race(
+    tx: ConnectionTx, *, user_id: uuid.UUID, client_id: uuid.UUID, item_id: uuid.UUID
+) -> Logged:
+    """The same client_id was claimed by a request committed a moment ago: undo everything
+    and answer what that request did."""
+    tx.rollback()
+    row = tx.connection.execute(sql.REPLAYED, {"user_id": user_id, "client_id": client_id}).first()
+    if row is None:  # pragma: no cover - the conflicting row was committed
+        raise Conflict("This session changed at the same moment; try again")
+    return _replay_answer(sql.read_row(row), item_id)
+
+
+def _insert_new(connection: Connection, log: PracticeLogRead) -> bool:
+    """Write a new log and claim its client_id for its author: False when the client_id was
+    taken a moment ago (nothing is written then)."""
+    params = dict(log)
+    if connection.dialect.name == "postgresql":
+        return connection.execute(sql.INSERT_LOG_AND_REQUEST, params).first() is not None
+    if connection.execute(sql.INSERT_LOG, params).first() is None:
+        return False
+    return (
+        connection.execute(
+            sql.INSERT_REQUEST["sqlite"], params | {"user_id": log.logged_by}
+        ).first()
+        is not None
+    )
+
+
+def _claim_request(
+    connection: Connection, *, user_id: uuid.UUID, client_id: uuid.UUID, log_id: uuid.UUID, now: Any
+) -> bool:
+    """Claim the client_id for a log confirmed by this request: False when it was taken."""
+    claimed = connection.execute(
+        sql.INSERT_REQUEST[connection.dialect.name],
+        {"user_id": user_id, "client_id": client_id, "id": log_id, "created_at": now},
+    )
+    return claimed.first() is not None
+
+
+def _finish(
+    tx: ConnectionTx,
+    *,
+    user_id: uuid.UUID,
+    log: PracticeLogRead,
+    couple_id: uuid.UUID,
+    partners: list[uuid.UUID],
+    confirmed: bool,
+) -> Logged:
+    """The log is written and its client_id claimed: the events, then the commit."""
+    if confirmed:
+        notices.practice_confirmed(
+            tx.session(),
+            couple_id=couple_id,
+            practice_log_id=log.id,
+            confirmed_by=user_id,
+            notify_user_id=log.logged_by,
+        )
+    elif log.status == LogStatus.awaiting_partner:
+        for other in partners:
+            if other != user_id:
+                notices.joint_practice_logged(
+                    tx.session(),
+                    couple_id=couple_id,
+                    practice_log_id=log.id,
+                    logged_by=user_id,
+                    notify_user_id=other,
+                )
+    tx.commit()
+    return Logged(log, created=not confirmed)
