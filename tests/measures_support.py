@@ -6,7 +6,9 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
+from tandem.measures.models import MeasureResponse
 from tandem.reminders.models import Notification
 from tests.factories import Actor, World
 
@@ -51,3 +53,33 @@ def notifications(engine: Engine, user_id: str) -> list[Any]:
 
 def soon(hours: float) -> str:
     return (datetime.now(UTC) + timedelta(hours=hours)).isoformat()
+
+
+def custom_measure(therapist: Actor, words: str) -> str:
+    """A therapist's own one-question measure whose title and answer carry `words` (a canary
+    that must stay between that therapist and the person who answers); returns its key."""
+    body = {
+        "title": f"Check {words}",
+        "items": [
+            {
+                "text": f"How was it {words}?",
+                "options": [{"value": 0, "label": f"calm {words}"}, {"value": 1, "label": "hard"}],
+            }
+        ],
+        "bands": [{"min": 0, "max": 1, "label": f"band {words}", "plain": f"plain {words}"}],
+    }
+    answer = therapist.post("/api/measures", json=body)
+    assert answer.status_code == 201, answer.text
+    return answer.json()["key"]
+
+
+def answered_earlier(engine: Engine, response_id: str, days: int) -> None:
+    """The response was given `days` ago, for an earlier occurrence: the same assignment is
+    due again, as it would be after its interval."""
+    with Session(engine) as session:
+        row = session.get(MeasureResponse, uuid.UUID(response_id))
+        assert row is not None
+        row.occurrence_key = f"earlier-{row.id}"
+        row.submitted_at = row.submitted_at - timedelta(days=days)
+        session.add(row)
+        session.commit()
