@@ -1,9 +1,10 @@
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from fastapi.testclient import TestClient
 from sqlmodel import Session, func, select
 
-from tandem import cli
+from tandem import cli, demo
 from tandem.accounts.models import User
 from tandem.core.config import Settings
 from tandem.core.db import make_engine
@@ -11,6 +12,7 @@ from tandem.couples.models import Couple
 from tandem.demo import PASSWORD, seed
 from tandem.main import create_app
 from tandem.plans.models import PracticeLog, WeeklyPlan
+from tandem.practice_times.models import PracticeSlot
 
 
 def test_tandem_demo_seeds_a_living_week_once(tmp_path, monkeypatch, capsys):
@@ -90,3 +92,23 @@ def test_the_demo_shows_what_a_newcomer_should_see(tmp_path):
     [shared] = get(f"{base}/prep/shared", therapist)
     assert shared["sections"][0]["key"] == "questions"
     app.state.engine.dispose()
+
+
+def test_late_on_a_sunday_the_agreed_time_is_next_weeks(tmp_path, monkeypatch):
+    """No evening of this week is left: next week's plan is published to hold the time."""
+    zone = ZoneInfo(demo.TIMEZONE)
+    today = datetime.now(zone).date()
+    sunday = today + timedelta(days=6 - today.weekday())
+    monkeypatch.setattr(demo, "utcnow", lambda: datetime.combine(sunday, time(23, 0), zone))
+    settings = Settings(
+        data_dir=tmp_path, database_url=f"sqlite:///{tmp_path / 'demo.db'}", hash_cost="low"
+    )
+    seed(settings)
+    engine = make_engine(settings.database)
+    with Session(engine) as session:
+        weeks = sorted(p.week_start for p in session.exec(select(WeeklyPlan)))
+        [slot] = session.exec(select(PracticeSlot)).all()
+    engine.dispose()
+    assert weeks == [sunday - timedelta(days=6), sunday + timedelta(days=1)]
+    assert slot.status == "accepted"
+    assert slot.starts_at.astimezone(zone).date() == sunday + timedelta(days=1)
