@@ -271,17 +271,23 @@ function reportReplay(outcome) {
 /** @param {string} id */
 const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
+// Screens that belong under a tab without being its page: a couple's plan, brief,
+// questionnaires and preparation are the Couples tab's (aria-current "true": within it).
+/** @type {Record<string, string>} */
+const UNDER = { couple: 'couples', measures: 'couples' };
+
 /** @param {string} current */
 function renderTabs(current) {
   const nav = byId('tabs');
   const tabs = state.user ? TABS[state.user.role] || [] : [];
+  const first = current.split('/')[0];
   nav.hidden = tabs.length === 0;
   nav.replaceChildren(
     ...tabs.map(([path, label]) =>
       h('a', {
         href: `#/${path}`,
         class: 'tab',
-        'aria-current': current.split('/')[0] === path ? 'page' : null,
+        'aria-current': first === path ? 'page' : UNDER[first] === path ? 'true' : null,
         text: label,
       })
     )
