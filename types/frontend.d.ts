@@ -597,6 +597,10 @@ interface ReplayOutcome {
   interactive: boolean;
   /** The sign-in ended: the rest waits for the next one. */
   signedOut?: boolean;
+  /** Seconds the server asked to wait (Retry-After on a 429 or 503), when it did. */
+  retryAfter?: number | null;
+  /** Nothing was tried: the server's wait is still running. */
+  held?: boolean;
 }
 
 // --- api.js ---------------------------------------------------------------------------------
