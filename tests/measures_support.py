@@ -83,3 +83,19 @@ def answered_earlier(engine: Engine, response_id: str, days: int) -> None:
         row.submitted_at = row.submitted_at - timedelta(days=days)
         session.add(row)
         session.commit()
+
+
+def questionnaire_history(world: World, engine: Engine) -> None:
+    """Alex answered PHQ-9 twice, a fortnight apart (11, moderate, then 2, minimal: a reliable
+    improvement); Sam answered GAD-7 once (7, mild) and PHQ-9 once with a risk answer (a flag
+    open for the therapist)."""
+    phq9 = assign(world, "phq9", world.partner_a, cadence="biweekly")
+    first = answer(world.partner_a, phq9["id"], {**PHQ9_CALM, "1": 3, "2": 3, "3": 3, "4": 2})
+    assert first.status_code == 201, first.text
+    answered_earlier(engine, first.json()["id"], days=14)
+    again = answer(world.partner_a, phq9["id"], {**PHQ9_CALM, "1": 1, "2": 1})
+    assert again.status_code == 201, again.text
+    gad7 = assign(world, "gad7", world.partner_b)
+    assert answer(world.partner_b, gad7["id"], {str(k): 1 for k in range(1, 8)}).status_code == 201
+    risk = assign(world, "phq9", world.partner_b)
+    assert answer(world.partner_b, risk["id"], {**PHQ9_CALM, "1": 1, "9": 1}).status_code == 201

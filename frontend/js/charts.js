@@ -21,7 +21,9 @@ export function dataTable({ caption, columns, rows, visible = false }) {
     h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', text: c })))),
     h('tbody', {}, rows.map((row) => h('tr', {},
       row.map((cell, i) => (i === 0 ? h('th', { scope: 'row', text: String(cell) }) : h('td', { text: String(cell) })))))));
-  return visible ? table : h('div', { class: 'sr-only' }, table);
+  if (!visible) return h('div', { class: 'sr-only' }, table);
+  // Focusable: on a narrow screen it scrolls sideways, by keyboard too.
+  return h('div', { class: 'table-scroll', tabindex: '0', role: 'group', 'aria-label': caption }, table);
 }
 
 /** @param {Element} chart @param {{ legend?: Element, table: Element, className?: string }} parts */

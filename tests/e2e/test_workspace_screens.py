@@ -14,8 +14,9 @@ from pypdf import PdfReader
 
 from tests.e2e.steps import heading, screen_is_clean, sign_in
 from tests.e2e.test_accessibility import axe
-from tests.factories import World, make_world
+from tests.factories import World, invite, make_world, register
 from tests.journal_helpers import marker, write
+from tests.measures_support import PHQ9_CALM, answer, assign, custom_measure
 from tests.plans_support import INDIVIDUAL, JOINT, item, log, published_week
 
 pytestmark = pytest.mark.browser
@@ -33,10 +34,10 @@ def shoot(page, name: str, *, full_page: bool = True) -> None:  # noqa: ANN001
         page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 
 
-def lived_couple(app: FastAPI) -> tuple[World, dict[str, str]]:
+def lived_couple(app: FastAPI, w: World | None = None) -> tuple[World, dict[str, str]]:
     """A couple with a week behind it: sessions confirmed and disputed, a note and a check-in
     shared with the therapist, preparation for the next appointment."""
-    w = make_world(app)
+    w = w or make_world(app)
     plan = published_week(w, items=[item(JOINT, "joint", 3), item(INDIVIDUAL, "individual", 2)])
     joint, solo = plan["items"][0]["id"], plan["items"][1]["id"]
     assert log(w.partner_a, joint).status_code == 201
@@ -54,6 +55,39 @@ def lived_couple(app: FastAPI) -> tuple[World, dict[str, str]]:
     body = {"sections": [{"key": "questions", "text": shared["prep"], "visibility": "therapist"}]}
     assert w.partner_a.put(f"/api/couples/{w.couple_id}/prep", json=body).status_code == 200
     return w, shared
+
+
+def a_change_of_therapist(app: FastAPI) -> tuple[World, list[str]]:
+    """A couple whose first therapist left after Alex answered their own questionnaire (its
+    words a canary) and showed the result to Sam alone; Alex then invited another therapist,
+    who is `w.therapist` from here on. Returns the canaries."""
+    w = make_world(app)
+    words = marker("measure")
+    made = assign(w, custom_measure(w.therapist, words), w.partner_a)
+    given = answer(w.partner_a, made["id"], {"1": 0})
+    assert given.status_code == 201, given.text
+    shared = w.partner_a.post(f"/api/measure-responses/{given.json()['id']}/share")
+    assert shared.status_code == 200, shared.text
+    assert w.therapist.post(f"/api/couples/{w.couple_id}/leave").status_code == 204
+    code = invite(w.partner_a, w.couple_id, "therapist")
+    w.therapist = register(app, role="therapist", invitation_code=code, name="Dr Okafor")
+    return w, [words]
+
+
+def another_therapists_answer(app: FastAPI) -> str:
+    """What a partner of another therapist's couple answered (the words a canary)."""
+    other = make_world(app)
+    words = marker("measure")
+    made = assign(other, custom_measure(other.therapist, words))
+    assert answer(other.partner_a, made["id"], {"1": 0}).status_code == 201
+    return words
+
+
+def mine_answered(w: World) -> list[str]:
+    """Alex answers PHQ-9 for this therapist; returns what the brief must then say."""
+    made = assign(w, "phq9", w.partner_a)
+    assert answer(w.partner_a, made["id"], PHQ9_CALM).status_code == 201
+    return ["Few or no signs of depression", "PHQ-9"]
 
 
 def keep_private(w: World) -> list[str]:
@@ -203,8 +237,12 @@ class TestBrief:
         app: FastAPI,
         new_context,  # noqa: ANN001
     ) -> None:
-        w, shared = lived_couple(app)
-        canaries = keep_private(w)
+        # Before this therapist came, Alex answered their predecessor's questionnaire and
+        # showed the result to Sam only; another therapist's couple answered one of theirs.
+        w, earlier = a_change_of_therapist(app)
+        w, shared = lived_couple(app, w)
+        canaries = [*keep_private(w), *earlier, another_therapists_answer(app)]
+        results = mine_answered(w)
         page = therapist_page(new_context, w, DESKTOP)
         page.goto(f"/#/couple/{w.couple_id}/brief")
         heading(page, "Session brief")
@@ -212,10 +250,15 @@ class TestBrief:
         page.emulate_media(media="print")
         for paper in ("A4", "Letter"):
             text, pages = pdf_text(page.pdf(format=paper, print_background=True))
+            words = " ".join(text.split())  # as read, whatever the lines
             for mark in shared.values():
                 assert mark in text.replace("\n", ""), (paper, mark)
+            for said in results:
+                assert said in words, (paper, said)
             for canary in canaries:
                 assert canary not in text.replace("\n", ""), (paper, canary)
+            # Whole words in the tables' headings, not "Partn / er".
+            assert "Partner Questionnaire Latest In plain words Change" in words
             assert "The Couple · Session brief ·" in text  # the header, on every page
             assert text.count("The Couple · Session brief") == pages
             assert f"Page 1 of {pages}" in text and f"Page {pages} of {pages}" in text
@@ -227,6 +270,7 @@ class TestBrief:
             if e["action"].endswith("read_by_therapist")
         ]
         assert "prep.read_by_therapist" in reads and "journal.read_by_therapist" in reads
+        assert "measures.read_by_therapist" in reads
 
     def test_a_chosen_date_range(self, app: FastAPI, new_context) -> None:  # noqa: ANN001
         w, shared = lived_couple(app)

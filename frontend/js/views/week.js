@@ -312,7 +312,8 @@ export async function render(root, { state, render: rerender }) {
   root.append(h('p', { class: 'lead', text: weekLabel(plan ? plan.week_start : mondayOf(today)) }));
   root.append(...[refusedNote(rerender), pendingNote(pending), coupleNote(people), appointment, questionnaires].filter((node) => node !== null));
   if (!plan) {
-    root.append(empty('No plan for this week yet. Your therapist will share one soon; nothing to do meanwhile.'));
+    root.append(empty('No plan for this week yet. Your therapist will share one soon; nothing to do meanwhile.'),
+      h('p', { class: 'links' }, h('a', { href: '#/my-measures', text: 'My questionnaires and goals' })));
     return;
   }
   if (plan.note) {
