@@ -106,7 +106,8 @@ def cluster(database: str, tmp_path: Path) -> Iterator[Cluster]:
             port = _free_port()
             apis.append((port, start("serve", "--no-worker", "--port", str(port))))
         workers = [start("worker"), start("worker")]
-        deadline = time.monotonic() + 30
+        # Four processes importing and migrating-checking at once on two cores: give them time.
+        deadline = time.monotonic() + 90
         for port, process in apis:
             while True:
                 assert process.poll() is None, logs[0].read_text()[-2000:]
@@ -289,7 +290,8 @@ def test_two_apis_two_workers_one_api_killed_mid_load(
         assert len(acknowledged.logged) == COUPLES * ROUNDS
 
         # Every notification reaches the push service exactly once.
-        deadline = time.monotonic() + 30
+        # Four processes importing and migrating-checking at once on two cores: give them time.
+        deadline = time.monotonic() + 90
         while True:
             with engine.connect() as connection:
                 rows = connection.execute(text("SELECT id, state FROM notification")).all()
