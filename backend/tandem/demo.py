@@ -36,7 +36,7 @@ from tandem.practice_times.models import SlotCreate
 
 PASSWORD = "tandem-demo-2026"
 TIMEZONE = "Europe/Berlin"
-THERAPIST = ("therapist@demo.tandem", "Dr. Morgan Demo")
+THERAPIST = ("therapist@demo.tandem", "Dr. Morgan Lee")
 PARTNERS = (("alex@demo.tandem", "Alex"), ("sam@demo.tandem", "Sam"))
 # (library key, mode, times per week)
 WEEK = (
