@@ -271,10 +271,22 @@ function reportReplay(outcome) {
 /** @param {string} id */
 const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
-// Screens that belong under a tab without being its page: a couple's plan, brief,
-// questionnaires and preparation are the Couples tab's (aria-current "true": within it).
-/** @type {Record<string, string>} */
-const UNDER = { couple: 'couples', measures: 'couples' };
+// Screens that belong under a tab without being its page (aria-current "true": within it): a
+// couple's plan, brief, questionnaires and preparation are the Couples tab's; what a partner
+// opens from the week is the week's; an exercise is the week's or the library's.
+/** @type {Record<string, string[]>} */
+const UNDER = {
+  couple: ['couples'],
+  measures: ['couples'],
+  exercise: ['week', 'library'],
+  session: ['week'],
+  sessions: ['week'],
+  questionnaire: ['week'],
+  'my-measures': ['week'],
+  prep: ['week'],
+  therapist: ['week'],
+  print: ['week'],
+};
 
 /** @param {string} current */
 function renderTabs(current) {
@@ -287,7 +299,7 @@ function renderTabs(current) {
       h('a', {
         href: `#/${path}`,
         class: 'tab',
-        'aria-current': first === path ? 'page' : UNDER[first] === path ? 'true' : null,
+        'aria-current': first === path ? 'page' : (UNDER[first] || []).includes(path) ? 'true' : null,
         text: label,
       })
     )

@@ -6,24 +6,28 @@
 // dash and marker shape, so no chart relies on colour alone. The one chart module of the app:
 // the therapist's workspace, the brief and the questionnaire trends all draw with it; keep it
 // free of any screen.
-import { h, svg } from './ui.js';
+import { h, nextId, svg } from './ui.js';
 
 const SHAPES = ['circle', 'square', 'triangle', 'diamond'];
 
 // --- tables --------------------------------------------------------------------------------
 
 // `columns`: header labels; `rows`: arrays of cells (the first is the row's header).
-// Hidden tables sit in a clipped box: a table itself ignores the width that clips it.
+// Hidden tables sit in a clipped box: a table itself ignores the width that clips it. A visible
+// one scrolls sideways by itself on a narrow screen (focusable, so by keyboard too), its title
+// above it staying in view: a <caption> would scroll away with the table.
 /** @param {TableData} table */
 export function dataTable({ caption, columns, rows, visible = false }) {
-  const table = h('table', { class: 'data' },
-    h('caption', { text: caption }),
+  const id = visible ? nextId('table') : null;
+  const table = h('table', { class: 'data', 'aria-labelledby': id },
+    visible ? null : h('caption', { text: caption }),
     h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', text: c })))),
     h('tbody', {}, rows.map((row) => h('tr', {},
       row.map((cell, i) => (i === 0 ? h('th', { scope: 'row', text: String(cell) }) : h('td', { text: String(cell) })))))));
   if (!visible) return h('div', { class: 'sr-only' }, table);
-  // Focusable: on a narrow screen it scrolls sideways, by keyboard too.
-  return h('div', { class: 'table-scroll', tabindex: '0', role: 'group', 'aria-label': caption }, table);
+  return h('div', { class: 'table-block' },
+    h('p', { class: 'table-caption', id, text: caption }),
+    h('div', { class: 'table-scroll', tabindex: '0', role: 'group', 'aria-labelledby': id }, table));
 }
 
 /** @param {Element} chart @param {{ legend?: Element, table: Element, className?: string }} parts */
@@ -86,7 +90,7 @@ function shadeBands(chart, bands, y, { left, right, yMin, yMax, labels }) {
     if (bottom - top <= 0) return;
     chart.append(svg('rect', { class: `band b${i % 2}`, x: left, y: top, width: right - left, height: bottom - top }));
     if (labels && bottom - top >= 13) {
-      chart.append(svg('text', { x: right - 4, y: bottom - 4, 'text-anchor': 'end', class: 'band-label' }, band.label));
+      chart.append(svg('text', { x: right - 4, y: top + 11, 'text-anchor': 'end', class: 'band-label' }, band.label));
     }
   });
 }
@@ -167,7 +171,8 @@ export function weekBars({ title, weeks, table, width = 360, height = 170 }) {
   for (const tick of [0, max]) {
     chart.append(svg('text', { x: pad.left - 6, y: y(tick) + 3.5, 'text-anchor': 'end', class: 'axis' }, String(tick)));
   }
-  const every = Math.ceil(weeks.length / 8);
+  // As many week labels as fit side by side (about 44 units each), the last always.
+  const every = Math.ceil(weeks.length / Math.max(1, Math.floor((width - pad.left - pad.right) / 44)));
   weeks.forEach((w, i) => {
     const x = pad.left + slot * i + (slot - bar) / 2;
     chart.append(
@@ -175,7 +180,8 @@ export function weekBars({ title, weeks, table, width = 360, height = 170 }) {
       svg('rect', { class: 'done', x: x + bar * 0.2, y: y(w.done), width: bar * 0.6, height: Math.max(0, y(0) - y(w.done)), rx: 2 }));
     if (w.disputed) chart.append(svg('text', { x: x + bar / 2, y: y(w.target) - 4, 'text-anchor': 'middle', class: 'flag-mark' }, '!'));
     else if (w.withdrawn) chart.append(svg('text', { x: x + bar / 2, y: y(w.target) - 4, 'text-anchor': 'middle', class: 'axis' }, '×'));
-    if (i % every === 0 || i === weeks.length - 1) {
+    const last = weeks.length - 1;
+    if (i === last || (i % every === 0 && last - i >= every)) {
       chart.append(svg('text', { x: x + bar / 2, y: height - 8, 'text-anchor': 'middle', class: 'axis' }, w.label));
     }
   });

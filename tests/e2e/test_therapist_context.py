@@ -81,14 +81,16 @@ class TestTheCouplesPage:
         panel = section(page, "Questionnaires")
         alex = panel.locator(".person-trends", has=page.get_by_role("heading", name="Alex"))
         phq = alex.locator(".small-chart", has_text="PHQ-9")
-        expect(phq).to_contain_text("2 of 27 · Minimal")
+        expect(phq).to_contain_text("2 of 27 · Few or no signs of depression")
         expect(phq).to_contain_text("−9 since the first: improved")
         expect(phq.locator("svg.chart rect.band")).to_have_count(5)  # its five bands
         expect(phq.locator("table caption")).to_have_text("Alex: PHQ-9 scores over time")
         expect(phq.locator("tbody tr")).to_have_count(2)
         sam = panel.locator(".person-trends", has=page.get_by_role("heading", name="Sam"))
         expect(sam.locator(".small-chart")).to_have_count(2)
-        expect(sam.locator(".small-chart", has_text="GAD-7")).to_contain_text("7 of 21 · Mild")
+        expect(sam.locator(".small-chart", has_text="GAD-7")).to_contain_text(
+            "7 of 21 · Some signs of anxiety"
+        )
         risk = panel.locator(".risk-list")
         expect(risk).to_contain_text("Sam: PHQ-9")
         risk.get_by_role("link", name="Review and clear").wait_for()
@@ -133,10 +135,10 @@ class TestTheBrief:
         )
         alex = measures.locator("tr", has_text="PHQ-9").filter(has_text="Alex")
         expect(alex).to_contain_text("2 of 27")
-        expect(alex).to_contain_text("Minimal: Few or no signs of depression")
+        expect(alex).to_contain_text("Few or no signs of depression (minimal)")
         expect(alex).to_contain_text("−9 since the first: improved (11 on")
         sam = measures.locator("tr", has_text="GAD-7")
-        expect(sam).to_contain_text("Mild: Some signs of anxiety")
+        expect(sam).to_contain_text("Some signs of anxiety (mild)")
         expect(sam).to_contain_text("First answer")
         expect(measures.locator("tr", has_text="PHQ-9").filter(has_text="Sam")).to_contain_text(
             "a risk answer"
@@ -149,7 +151,7 @@ class TestTheBrief:
         weeks = page.locator(
             "section", has=page.get_by_role("heading", name="The weeks in these dates")
         )
-        times = weeks.locator("table", has_text="Practice times")
+        times = weeks.locator(".table-block", has_text="Practice times")
         expect(times.locator("tbody tr")).to_have_count(2)
         expect(times.locator("tbody tr").first).to_contain_text(planned["title"])
         expect(times.locator("tbody tr").first).to_contain_text("agreed")

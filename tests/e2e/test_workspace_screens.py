@@ -2,10 +2,8 @@
 at desktop, tablet and phone sizes; the brief printed to PDF; the partners' own printouts."""
 
 import io
-import os
 import unicodedata
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -25,13 +23,6 @@ DESKTOP = {"viewport": {"width": 1366, "height": 900}, "is_mobile": False, "has_
 TABLET = {"viewport": {"width": 768, "height": 1024}, "is_mobile": True, "has_touch": True}
 PHONE = {}  # the fixture's default
 SIZES = {"desktop": DESKTOP, "tablet": TABLET, "phone": PHONE}
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
-
-
-def shoot(page, name: str, *, full_page: bool = True) -> None:  # noqa: ANN001
-    if os.environ.get("TANDEM_SCREENSHOTS"):
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
 
 
 def lived_couple(app: FastAPI, w: World | None = None) -> tuple[World, dict[str, str]]:
@@ -124,8 +115,6 @@ class TestOverview:
         expect(page.locator("main").get_by_role("status").first).to_have_text(
             "1 couple · 1 needs attention"
         )
-        if size == "desktop":
-            shoot(page, "workspace-overview")
         screen_is_clean(page)
 
     def test_keyboard_only_sort_filter_and_open(self, app: FastAPI, new_context) -> None:  # noqa: ANN001
@@ -202,10 +191,6 @@ class TestCouplePage:
         timeline.get_by_label("Who").select_option(label="Sam")
         expect(timeline).to_contain_text(shared["checkin"])
         expect(timeline.get_by_text("Alex logged")).to_have_count(0)
-        if size == "desktop":
-            timeline.get_by_label("Notes").check()
-            timeline.get_by_label("Who").select_option(label="Everyone")
-            shoot(page, "workspace-couple")
         screen_is_clean(page)
 
 
@@ -229,8 +214,6 @@ class TestBrief:
         for mark in shared.values():
             expect(page.get_by_text(mark).first).to_be_visible()
         expect(page.get_by_role("heading", name="What the partners prepared")).to_be_visible()
-        if size == "desktop":
-            shoot(page, "workspace-brief")
 
     def test_printed_to_pdf_holds_what_was_shared_and_no_canary(
         self,
@@ -354,8 +337,7 @@ class TestPartnerPrintouts:
 
 
 def axe_clean(page, name: str) -> None:  # noqa: ANN001
-    """No serious or critical axe violation (as test_accessibility.check, without its
-    viewport screenshot: these screens are photographed whole, by `shoot`)."""
+    """No serious or critical axe violation (as test_accessibility.check)."""
     page.wait_for_load_state("networkidle")
     page.wait_for_timeout(150)
     results = axe.run(page)
@@ -371,7 +353,6 @@ class TestAccessibility:
     @pytest.mark.parametrize("scheme", ["light", "dark"])
     def test_every_new_screen_passes_axe(self, app: FastAPI, new_context, scheme: str) -> None:  # noqa: ANN001
         w, _ = lived_couple(app)
-        suffix = "-dark" if scheme == "dark" else ""
         for size in ("desktop", "phone"):
             page = therapist_page(new_context, w, SIZES[size], color_scheme=scheme)
             for path, name, title in [
@@ -382,8 +363,6 @@ class TestAccessibility:
                 page.goto(path)
                 heading(page, title)
                 axe_clean(page, f"{name} {size} {scheme}")
-                if size == "desktop" and suffix:
-                    shoot(page, name + suffix)
         partner = new_context(color_scheme=scheme).new_page()
         sign_in(partner, w.partner_a.email)
         for path, name, title in [
@@ -393,4 +372,3 @@ class TestAccessibility:
             partner.goto(path)
             heading(partner, title)
             axe_clean(partner, f"{name} {scheme}")
-            shoot(partner, name + suffix)

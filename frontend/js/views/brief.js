@@ -5,14 +5,18 @@
 // as a PDF) with the couple and the dates in every page's header.
 import * as api from '../api.js';
 import { dataTable, dayLabel, weekBars } from '../charts.js';
-import { busy, dateTime, empty, field, h, shortDate, title, weekLabel } from '../ui.js';
+import { busy, dateTime, empty, field, h, shortDate, title } from '../ui.js';
 import { pageHeader, rangeLabel } from '../print.js';
 import { eventSentence, namesOf, RATINGS, ratingCharts } from './couple.js';
-import { changeWords, LEVEL_WORDS } from './couple-measures.js';
+import { bandWords, changeWords, LEVEL_WORDS, signedLevel } from './couple-measures.js';
 import { SECTIONS } from './prep.js';
 import { practiceTimeRow } from './slots.js';
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
+
+// "16 Nov": a week by its Monday, short enough for a table's first column on a phone.
+/** @param {LocalDate} weekStart */
+const weekOf = (weekStart) => dayLabel(Date.parse(`${weekStart}T12:00:00Z`));
 
 /** @param {string} id @param {string} heading @param {Child[]} children */
 function section(id, heading, ...children) {
@@ -37,12 +41,12 @@ function weeksTable(weeks, names) {
   for (const w of weeks) {
     for (const item of w.items) {
       const people = item.partners.map((p) => `${names[p.user_id] || 'Partner'} ${p.done}/${p.target}`).join(', ');
-      rows.push([weekLabel(w.week_start), item.title, `${item.done}/${item.target}`,
+      rows.push([weekOf(w.week_start), item.title, `${item.done}/${item.target}`,
         item.mode === 'joint' ? 'together' : people, [item.disputed && `${item.disputed} disputed`, item.withdrawn && `${item.withdrawn} withdrawn`, item.awaiting && `${item.awaiting} waiting`].filter(Boolean).join(', ') || '–']);
     }
   }
   if (!rows.length) return empty('No published plan in these weeks.');
-  return dataTable({ caption: 'Sessions per exercise and week', columns: ['Week', 'Exercise', 'Done', 'Who', 'Also'], rows, visible: true });
+  return dataTable({ caption: 'Sessions per exercise and week', columns: ['Week of', 'Exercise', 'Done', 'Who', 'Also'], rows, visible: true });
 }
 
 /** @param {Brief} brief @param {Names} names */
@@ -73,8 +77,8 @@ function practiceTimes(brief, names) {
   if (!brief.practice_times.length) return [heading, h('p', { class: 'hint', text: 'No practice time agreed or suggested in these weeks.' })];
   return [heading, dataTable({
     caption: `Practice times, in the couple’s time zone (${brief.timezone})`,
-    columns: ['Week', 'When', 'Exercise', 'Status'],
-    rows: brief.practice_times.map((slot) => [weekLabel(slot.week_start), ...practiceTimeRow(slot, names, brief.timezone)]),
+    columns: ['Week of', 'When', 'Exercise', 'Status'],
+    rows: brief.practice_times.map((slot) => [weekOf(slot.week_start), ...practiceTimeRow(slot, names, brief.timezone)]),
     visible: true,
   })];
 }
@@ -85,15 +89,17 @@ function practiceTimes(brief, names) {
 function questionnaires(brief, names, id, me) {
   /** @param {Uuid | null} who */
   const rater = (who) => (who === me ? 'you' : who === null ? 'someone whose account is gone' : names[who] || 'a previous therapist');
-  const results = brief.measures.length
+  const order = Object.keys(names);
+  const measures = [...brief.measures].sort((a, b) => order.indexOf(a.respondent_id) - order.indexOf(b.respondent_id) || a.measure_title.localeCompare(b.measure_title));
+  const results = measures.length
     ? dataTable({
       caption: 'Questionnaires: the latest score of each partner',
       columns: ['Partner', 'Questionnaire', 'Latest', 'In plain words', 'Change'],
-      rows: brief.measures.map((m) => [
+      rows: measures.map((m) => [
         names[m.respondent_id] || 'A former partner',
         m.measure_title,
         `${m.total} of ${m.max_total} (${shortDate(m.submitted_at)})${m.risk ? ' · a risk answer' : ''}`,
-        m.band ? `${m.band.label}: ${m.band.plain || m.band.label}` : '–',
+        m.band ? bandWords(m.band) : '–',
         m.change === null ? 'First answer' : `${changeWords(m, m.change)} (${m.first_total} on ${shortDate(m.first_at)}, ${m.count} answers)`,
       ]),
       visible: true,
@@ -109,7 +115,7 @@ function questionnaires(brief, names, id, me) {
         return [
           g.title,
           g.owner_id ? names[g.owner_id] || 'A former partner' : 'The couple',
-          level === null ? 'Not rated yet' : `${last.level > 0 ? '+' : ''}${level} ${LEVEL_WORDS[level].toLowerCase()}: ${g.levels[level]}`,
+          level === null ? 'Not rated yet' : `${signedLevel(last.level)} ${LEVEL_WORDS[level].toLowerCase()}: ${g.levels[level]}`,
           last ? `${shortDate(last.rated_at)}, by ${rater(last.rated_by)}` : '–',
         ];
       }),
@@ -198,7 +204,7 @@ export async function render(root, { params, go, state }) {
   root.append(
     h('header', { class: 'print-head' },
       title('Session brief'),
-      h('p', { class: 'lead' }, h('strong', { text: brief.label }), partners ? ` · ${partners}` : '', ` · ${range}`),
+      h('p', { class: 'lead' }, h('strong', { text: brief.label }), partners && partners !== brief.label ? ` · ${partners}` : '', ` · ${range}`),
       h('p', { text: brief.appointment ? `For the appointment on ${dateTime(brief.appointment.starts_at)}${brief.appointment.note ? ` (${brief.appointment.note})` : ''}.` : 'No appointment booked yet.' }),
       h('p', { class: 'hint', text: brief.last_appointment ? `Since the last appointment, on ${dateTime(brief.last_appointment.starts_at)}.` : 'There has been no appointment in Tandem before these dates.' }),
       h('p', { class: 'hint', text: 'Only what the partners chose to share with you. Reading this brief is recorded in their access log.' })),

@@ -8,6 +8,12 @@ import { busy, checkbox, confirmDialog, empty, errorBox, field, h, inputOf, say,
 /** @type {Record<string, string>} */
 const CADENCE = { once: 'Once', weekly: 'Every week', biweekly: 'Every two weeks', before_appointment: 'The day before each appointment' };
 const LEVELS = ['-2', '-1', '0', '1', '2'];
+// "+1", "0", "−2" (a true minus sign).
+/** @param {number} level */
+export const signedLevel = (level) => (level > 0 ? `+${level}` : level < 0 ? `−${-level}` : '0');
+// "Some signs of low mood (mild)": a band in plain words, then its clinical name.
+/** @param {Band} band */
+export const bandWords = (band) => (band.plain && band.plain !== band.label ? `${band.plain} (${band.label.toLowerCase()})` : band.label);
 /** @type {Record<string, string>} */
 export const LEVEL_WORDS = { '-2': 'Much less than expected', '-1': 'Less than expected', 0: 'Expected', 1: 'More than expected', 2: 'Much more than expected' };
 /** @param {string} name @param {string[][]} options [value, text] @param {string} label */
@@ -115,7 +121,7 @@ function resultsFor(name, measure, rows) {
   const last = rows[rows.length - 1];
   return h('article', { class: 'card' },
     h('h3', { text: `${name} · ${last.measure_title}` }),
-    h('p', {}, h('strong', { text: `Latest ${last.total} of ${last.max_total}` }), last.band ? ` — ${last.band.label}` : '',
+    h('p', {}, h('strong', { text: `Latest ${last.total} of ${last.max_total}` }), last.band ? ` — ${bandWords(last.band)}` : '',
       rows.length > 1 ? h('span', { class: 'hint', text: ` · ${changeWords(last, last.total - rows[0].total)}` }) : null),
     scoreTrend(name, measure, rows),
     h('details', {}, h('summary', { text: 'Answers, item by item' }),
@@ -153,7 +159,7 @@ function goalsSection(id, goals, t, partners, names, rerender) {
     const rate = h('button', { type: 'button', class: 'secondary', text: 'Rate' });
     rate.addEventListener('click', () => busy(rate, async () => { await api.post(`/api/goals/${g.id}/ratings`, { level: Number(level.value) }); await rerender(); }));
     return h('li', { class: 'card' }, h('strong', { text: g.title }), h('span', { class: 'hint', text: ` · ${g.owner_id ? names[g.owner_id] : 'the couple'}` }),
-      h('p', { text: latest ? `Latest: ${latest.level} (${g.levels[String(latest.level)]}), ${shortDate(latest.rated_at)}` : 'Not rated yet.' }),
+      h('p', { text: latest ? `Latest: ${signedLevel(latest.level)} (${g.levels[String(latest.level)]}), ${shortDate(latest.rated_at)}` : 'Not rated yet.' }),
       h('div', { class: 'log' }, level, rate));
   });
   return h('section', { 'aria-labelledby': 'goals-h' }, h('h2', { id: 'goals-h', text: 'Goals (Goal Attainment Scaling)' }),
@@ -174,12 +180,16 @@ export async function render(root, ctx) {
   const names = Object.fromEntries(couple.members.map((m) => [m.user_id, m.display_name]));
   const partners = couple.members.filter((m) => m.role === 'partner');
   const byKey = Object.fromEntries(measures.map((m) => [m.key, m]));
+  // Partners in the couple's order; someone who left after them.
+  /** @param {MeasureResult} r */
+  const order = (r) => (partners.findIndex((p) => p.user_id === r.respondent_id) + partners.length + 1) % (partners.length + 1);
   root.append(title(`Questionnaires · ${couple.label}`),
     h('p', { class: 'links' }, h('a', { href: `#/couple/${id}`, text: `Back to ${couple.label}` })));
   const flagged = flagsSection(flags, names, byKey, rerender);
   if (flagged) root.append(flagged);
   root.append(h('section', { 'aria-labelledby': 'results-h' }, h('h2', { id: 'results-h', text: 'Results' }),
     results.length ? Object.values(results.reduce((g, r) => ((g[`${r.respondent_id} ${r.measure_key}`] ||= []).push(r), g), /** @type {Record<string, MeasureResult[]>} */ ({})))
+      .sort((a, b) => order(a[0]) - order(b[0]) || a[0].measure_title.localeCompare(b[0].measure_title))
       .map((rows) => resultsFor(names[rows[0].respondent_id] || 'A former partner', byKey[rows[0].measure_key], rows))
       : empty('No answers yet.')));
   root.append(h('h2', { text: 'Assigned' }), assignmentList(assignments, names, rerender));
@@ -213,13 +223,13 @@ export async function questionnairePanel(id, names, flags) {
         h('a', { href: here, text: 'Review and clear' })))))
     : null;
   /** @type {Map<Uuid, Map<string, MeasureResult[]>>} */
-  const people = new Map();
+  const people = new Map(Object.keys(names).map((who) => [who, new Map()]));
   for (const r of results) {
     const mine = people.get(r.respondent_id) || new Map();
     people.set(r.respondent_id, mine);
     mine.set(r.measure_key, [...(mine.get(r.measure_key) || []), r]);
   }
-  const trends = [...people].map(([who, series]) => {
+  const trends = [...people].filter(([, series]) => series.size).map(([who, series]) => {
     const name = names[who] || 'A former partner';
     return h('div', { class: 'person-trends' },
       h('h3', { text: name }),
@@ -229,7 +239,7 @@ export async function questionnairePanel(id, names, flags) {
           h('h4', { text: last.measure_title }),
           h('p', { class: 'trend-line' },
             h('strong', { text: `${last.total} of ${last.max_total}` }),
-            last.band ? ` · ${last.band.label}` : '',
+            last.band ? ` · ${last.band.plain || last.band.label}` : '',
             ` · ${shortDate(last.submitted_at)}`,
             rows.length > 1 ? h('span', { class: 'hint', text: ` · ${changeWords(last, last.total - rows[0].total)}` }) : null),
           scoreTrend(name, byKey[last.measure_key], rows, { small: true }));

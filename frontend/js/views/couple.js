@@ -258,7 +258,10 @@ export async function render(root, { params }) {
   const here = `#/couple/${encodeURIComponent(id)}`;
   root.append(
     title(couple.label),
-    h('p', { class: 'lead', text: partners.length ? partners.map((p) => p.display_name).join(' & ') : 'No partner has joined yet.' }),
+    // The partners' names, unless the label already is just that.
+    ...(partners.length && partners.map((p) => p.display_name).join(' & ') === couple.label
+      ? []
+      : [h('p', { class: 'lead', text: partners.length ? partners.map((p) => p.display_name).join(' & ') : 'No partner has joined yet.' })]),
     ...(left.length
       ? [h('p', { class: 'card note-from', role: 'note', text: left.map((m) => `${m.display_name} left the couple on ${shortDate(m.left_at)}.`).join(' ') })]
       : []),

@@ -8,7 +8,7 @@ import { busy, dateTime, empty, errorBox, FieldProblem, h, nextId, say, shortDat
 
 const LEVELS = ['2', '1', '0', '-1', '-2'];
 /** @param {string | number} level */
-const signed = (level) => (Number(level) > 0 ? `+${level}` : String(level));
+const signed = (level) => (Number(level) > 0 ? `+${level}` : Number(level) < 0 ? `−${-Number(level)}` : '0');
 
 export async function dueCard() {
   /** @type {Due[]} */

@@ -200,7 +200,9 @@ export function plannedTimes(slots, plan, names, timeZone) {
     h('ul', { class: 'plain planned-times' }, shown.map((slot) => {
       const item = items.get(slot.plan_item_id);
       const [at, what, status] = practiceTimeRow({ ...slot, mode: item ? item.mode : 'joint' }, names, timeZone, item ? item.title : undefined);
-      return h('li', { class: `planned ${slot.status}` }, h('strong', { text: at }), ` · ${what} · `, h('span', { class: slot.status === 'accepted' ? '' : 'hint', text: status }));
+      return h('li', { class: `planned ${slot.status}` },
+        h('strong', { text: at }),
+        h('span', { class: 'what', text: `${what} · ` }, h('span', { class: slot.status === 'accepted' ? 'agreed' : 'hint', text: status })));
     })),
     here === timeZone ? null : h('p', { class: 'hint', text: `Times in the couple’s time zone (${timeZone}).` }));
 }
