@@ -13,8 +13,6 @@ import * as guide from './views/guide.js';
 import * as invite from './views/invite.js';
 import * as join from './views/join.js';
 import * as library from './views/library.js';
-import * as coupleMeasures from './views/couple-measures.js';
-import * as measureEditor from './views/measure-editor.js';
 import * as measures from './views/measures.js';
 import * as notes from './views/notes.js';
 import * as plan from './views/plan.js';
@@ -46,6 +44,8 @@ const later = (load) => async (root, ctx) => {
 const overview = later(() => import('./views/overview.js').then((m) => m.render));
 const couple = later(() => import('./views/couple.js').then((m) => m.render));
 const brief = later(() => import('./views/brief.js').then((m) => m.render));
+const coupleMeasures = later(() => import('./views/couple-measures.js').then((m) => m.render));
+const measureEditor = later(() => import('./views/measure-editor.js').then((m) => m.render));
 const printWeek = later(() => import('./views/printouts.js').then((m) => m.week));
 const printPrep = later(() => import('./views/printouts.js').then((m) => m.prep));
 
@@ -97,8 +97,8 @@ const ROUTES = [
   [/^print\/prep$/, printPrep, { role: 'partner' }],
   [/^questionnaire\/([^/]+)$/, measures.renderAnswer, { role: 'partner', params: [is.id] }],
   [/^my-measures$/, measures.renderHistory, { role: 'partner' }],
-  [/^couple\/([^/]+)\/measures$/, coupleMeasures.render, { role: 'therapist', params: [is.id] }],
-  [/^measures\/new$/, measureEditor.render, { role: 'therapist' }],
+  [/^couple\/([^/]+)\/measures$/, coupleMeasures, { role: 'therapist', params: [is.id] }],
+  [/^measures\/new$/, measureEditor, { role: 'therapist' }],
 ];
 
 // The parameters decoded and checked; null when one is malformed.
