@@ -186,15 +186,15 @@ def latest(
         .order_by(col(MeasureResponse.submitted_at))
     ).all()
     keyring = crypto.Keyring(session, settings.key_encryption_key)
-    series: dict[tuple[uuid.UUID, str], list[tuple[MeasureResponse, dict[str, Any]]]] = {}
+    series: dict[tuple[uuid.UUID, str], list[MeasureResponse]] = {}
     for row in rows:
-        series.setdefault((row.respondent_id, row.measure_key), []).append(
-            (row, open_result(keyring, row))
-        )
+        series.setdefault((row.respondent_id, row.measure_key), []).append(row)
     found = []
     for (respondent, key), answers in series.items():
         measure = catalogue.find(session, key)
-        (first, first_result), (last, result) = answers[0], answers[-1]
+        # Only the first and the latest are opened: the others are not shown here.
+        first, last = answers[0], answers[-1]
+        first_result, result = open_result(keyring, first), open_result(keyring, last)
         later = len(answers) > 1
         found.append(
             LatestResultRead(
