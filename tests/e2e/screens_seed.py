@@ -84,75 +84,38 @@ def _at(day: date, hour: int, minute: int = 0) -> datetime:
 
 # --- the weeks behind Alex and Sam -----------------------------------------------------------
 
+# (weeks ago, the therapist's note, "exercise mode times; ...", "who exercise weekday answer; ...")
+# where answer is "yes" (confirmed), "no" (disputed) or "-" (on one's own).
 PAST_WEEKS = [
-    # (weeks ago, note, [(exercise, mode, times)], [(who, exercise, weekday, confirmed?)])
     (
         4,
         "Welcome. This first week is about noticing, not achieving.",
-        [("speaker-listener", "joint", 2), ("body-scan", "individual", 3)],
-        [
-            ("alex", "speaker-listener", 1, True),
-            ("alex", "body-scan", 2, None),
-            ("sam", "body-scan", 4, None),
-        ],
+        "speaker-listener joint 2; body-scan individual 3",
+        "alex speaker-listener 1 yes; alex body-scan 2 -; sam body-scan 4 -",
     ),
     (
         3,
         "Touch without a goal: no sex this week, just the exercise.",
-        [
-            ("sensate-focus-1", "joint", 2),
-            ("body-scan", "individual", 3),
-            ("daily-appreciation", "individual", 5),
-        ],
-        [
-            ("sam", "sensate-focus-1", 1, True),
-            ("alex", "body-scan", 0, None),
-            ("alex", "body-scan", 3, None),
-            ("sam", "body-scan", 2, None),
-            ("sam", "daily-appreciation", 0, None),
-            ("sam", "daily-appreciation", 1, None),
-            ("alex", "daily-appreciation", 2, None),
-            ("alex", "daily-appreciation", 5, None),
-        ],
+        "sensate-focus-1 joint 2; body-scan individual 3; daily-appreciation individual 5",
+        "sam sensate-focus-1 1 yes; alex body-scan 0 -; alex body-scan 3 -; sam body-scan 2 -;"
+        " sam daily-appreciation 0 -; sam daily-appreciation 1 -;"
+        " alex daily-appreciation 2 -; alex daily-appreciation 5 -",
     ),
     (
         2,
         "Same again, a little slower. Take turns choosing the evening.",
-        [
-            ("sensate-focus-1", "joint", 2),
-            ("daily-appreciation", "individual", 5),
-            ("six-second-kiss", "joint", 7),
-        ],
-        [
-            ("alex", "sensate-focus-1", 2, True),
-            ("sam", "sensate-focus-1", 5, False),
-            ("alex", "six-second-kiss", 0, True),
-            ("sam", "six-second-kiss", 1, True),
-            ("sam", "six-second-kiss", 3, True),
-            ("alex", "daily-appreciation", 1, None),
-            ("sam", "daily-appreciation", 2, None),
-            ("sam", "daily-appreciation", 4, None),
-        ],
+        "sensate-focus-1 joint 2; daily-appreciation individual 5; six-second-kiss joint 7",
+        "alex sensate-focus-1 2 yes; sam sensate-focus-1 5 no; alex six-second-kiss 0 yes;"
+        " sam six-second-kiss 1 yes; sam six-second-kiss 3 yes; alex daily-appreciation 1 -;"
+        " sam daily-appreciation 2 -; sam daily-appreciation 4 -",
     ),
     (
         1,
         "You found your rhythm last week. Keep the evenings you agreed.",
-        [
-            ("sensate-focus-1", "joint", 2),
-            ("speaker-listener", "joint", 1),
-            ("daily-appreciation", "individual", 5),
-        ],
-        [
-            ("alex", "sensate-focus-1", 1, True),
-            ("sam", "sensate-focus-1", 4, True),
-            ("sam", "speaker-listener", 6, True),
-            ("alex", "daily-appreciation", 0, None),
-            ("alex", "daily-appreciation", 2, None),
-            ("alex", "daily-appreciation", 3, None),
-            ("sam", "daily-appreciation", 1, None),
-            ("sam", "daily-appreciation", 4, None),
-            ("sam", "daily-appreciation", 5, None),
-        ],
+        "sensate-focus-1 joint 2; speaker-listener joint 1; daily-appreciation individual 5",
+        "alex sensate-focus-1 1 yes; sam sensate-focus-1 4 yes; sam speaker-listener 6 yes;"
+        " alex daily-appreciation 0 -; alex daily-appreciation 2 -; alex daily-appreciation 3 -;"
+        " sam daily-appreciation 1 -; sam daily-appreciation 4 -; sam daily-appreciation 5 -",
     ),
 ]
 
@@ -166,16 +129,17 @@ def _past_weeks(s: Scene, engine: Engine, this_monday: date) -> None:
         body = {
             "note": note,
             "items": [
-                {"exercise_id": str(builtin_id(key)), "mode": mode, "times_per_week": times}
-                for key, mode, times in items
+                {"exercise_id": str(builtin_id(key)), "mode": mode, "times_per_week": int(times)}
+                for key, mode, times in (i.split() for i in items.split(";"))
             ],
         }
         base = f"/api/couples/{s.couple_id}/plans/{week}"
         plan = ok(s.therapist.put(base, json=body))
         ok(s.therapist.post(f"{base}/publish"))
         by_key = {i["exercise_id"]: i["id"] for i in plan["items"]}
-        for who, key, weekday, confirmed in logs:
-            day = week + timedelta(days=weekday)
+        for who, key, weekday, answer_ in (line.split() for line in logs.split(";")):
+            confirmed = {"yes": True, "no": False}.get(answer_)
+            day = week + timedelta(days=int(weekday))
             author = people[who]
             other = s.sam if author is s.alex else s.alex
             made = ok(

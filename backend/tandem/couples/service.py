@@ -31,15 +31,11 @@ from tandem.reminders.models import NotificationKind
 
 INVITATION_LIFETIME = timedelta(days=7)
 MAX_PARTNERS = 2
-# What a partner who leaves is no longer told: every kind about their couple (a partner is in
-# one couple at a time, so each such row waiting for them is about the one they leave). A daily
-# reminder is about whatever plan they have when it is due (its send check asks), and a test
-# is about their phone: those stay.
-ABOUT_THE_COUPLE = tuple(
-    kind.value
-    for kind in NotificationKind
-    if kind not in (NotificationKind.reminder, NotificationKind.test)
-)
+# What a partner who leaves is no longer told: every kind but a daily reminder (its send check
+# asks whether a plan is theirs then) and a test. A partner is in one couple at a time, so each
+# such row waiting for them is about the couple they leave.
+_THEIR_OWN = (NotificationKind.reminder, NotificationKind.test)
+ABOUT_THE_COUPLE = tuple(kind.value for kind in NotificationKind if kind not in _THEIR_OWN)
 
 
 # --- reading ------------------------------------------------------------------------------
