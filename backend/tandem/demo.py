@@ -10,7 +10,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
-from sqlmodel import select
+from sqlmodel import Session, select
 
 from tandem import migrations, wiring
 from tandem.accounts import service as accounts
@@ -188,7 +188,9 @@ def _evening(zone: ZoneInfo, now: datetime) -> datetime:
     return at
 
 
-def _agree_a_time(session, *, therapist: User, couple: Couple, partners: list[User]) -> None:
+def _agree_a_time(
+    session: Session, *, therapist: User, couple: Couple, partners: list[User]
+) -> None:
     """Alex suggests an evening for the first sensate focus session, and Sam says yes. Late on
     a Sunday, when no evening of this week is left, next week's plan is published for it."""
     alex, sam = partners
@@ -210,14 +212,14 @@ def _agree_a_time(session, *, therapist: User, couple: Couple, partners: list[Us
     practice_times.answer(session, user=sam, slot_id=slot.id, accept=True)
 
 
-def _membership(session, user: User, couple: Couple) -> Membership:
+def _membership(session: Session, user: User, couple: Couple) -> Membership:
     found = couples.active_membership(session, user_id=user.id, couple_id=couple.id)
     assert found is not None  # made above
     return found
 
 
 def _questionnaire(
-    session, *, settings: Settings, membership: Membership, partners: list[User]
+    session: Session, *, settings: Settings, membership: Membership, partners: list[User]
 ) -> None:
     """PHQ-4 every two weeks for both; Alex has answered (a mild score, no risk answer), Sam's
     is due on their week."""
@@ -261,7 +263,9 @@ SAMS_GOAL = (
 )
 
 
-def _goals(session, *, membership: Membership, therapist: User, partners: list[User]) -> None:
+def _goals(
+    session: Session, *, membership: Membership, therapist: User, partners: list[User]
+) -> None:
     """A goal for the couple, rated at the last session; one of Sam's own, rated by Sam."""
     _alex, sam = partners
     ours = goals.create(
@@ -279,7 +283,7 @@ def _goals(session, *, membership: Membership, therapist: User, partners: list[U
 
 
 def _appointment(
-    session, *, settings: Settings, membership: Membership, couple: Couple, alex: User
+    session: Session, *, settings: Settings, membership: Membership, couple: Couple, alex: User
 ) -> None:
     """The next session in three days, late afternoon; Alex shares a question for it."""
     day = progress.local_today(TIMEZONE) + timedelta(days=3)
