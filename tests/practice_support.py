@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
+from tandem.practice_times.models import PracticeSlot, SlotStatus
 from tandem.reminders.models import Notification
 from tests.factories import Actor, World
 from tests.plans_support import INDIVIDUAL, JOINT, item, publish, put_plan, this_monday
@@ -68,3 +69,32 @@ def rows(
 def settings_for(actor: Actor, **changes: object) -> None:
     answer = actor.put("/api/me/reminders", json={**QUIET_OFF, **changes})
     assert answer.status_code == 200, answer.text
+
+
+def standing_time(
+    engine: Engine,
+    *,
+    couple_id: str,
+    item_id: str,
+    starts_at: datetime,
+    proposed_by: str,
+    answered_by: str | None = None,
+) -> str:
+    """A time of this week as it stands, agreed (`answered_by`) or still proposed, written
+    directly: the API only takes times still to come, and earlier days of the week are past
+    on most days a test runs. Returns its id."""
+    now = datetime.now(UTC)
+    slot = PracticeSlot(
+        couple_id=uuid.UUID(couple_id),
+        plan_item_id=uuid.UUID(item_id),
+        starts_at=starts_at,
+        status=SlotStatus.accepted if answered_by else SlotStatus.proposed,
+        proposed_by=uuid.UUID(proposed_by),
+        answered_by=uuid.UUID(answered_by) if answered_by else None,
+        created_at=now,
+        updated_at=now,
+    )
+    with Session(engine) as session:
+        session.add(slot)
+        session.commit()
+        return str(slot.id)

@@ -1,16 +1,17 @@
 """A partner leaves: nothing waits for them any more, and the people left behind are told."""
 
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, time, timedelta
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 
 from tandem.couples import hooks
 from tandem.reminders.models import Notification
 from tests.factories import World, invite, make_world, register
+from tests.measures_support import assign
 from tests.plans_support import (
     INDIVIDUAL,
     JOINT,
@@ -20,6 +21,7 @@ from tests.plans_support import (
     put_plan,
     this_monday,
 )
+from tests.practice_support import agreed, at, next_week, propose, settings_for
 
 
 @pytest.fixture
@@ -210,3 +212,103 @@ class TestTherapyAlone:
             f"/api/couples/{couple_id}/plans/{this_monday()}", json={"items": [item(JOINT)]}
         )
         assert answer.status_code == 200, answer.text
+
+
+def pending_kinds(engine: Engine, user_id: str) -> list[str]:
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(Notification.kind).where(
+                Notification.user_id == uuid.UUID(user_id),  # type: ignore[arg-type]
+                Notification.state == "pending",  # type: ignore[arg-type]
+            )
+        ).all()
+    return sorted(r.kind for r in rows)
+
+
+def mark_sent(engine: Engine, user_id: str, kind: str) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            update(Notification)
+            .where(
+                Notification.user_id == uuid.UUID(user_id),  # type: ignore[arg-type]
+                Notification.kind == kind,  # type: ignore[arg-type]
+            )
+            .values(state="sent")
+        )
+
+
+def everything_waiting_for(w: World) -> None:
+    """Sam is waiting to hear of a session to confirm, a nudge about it, a time proposed and
+    a time agreed, a questionnaire, the appointment, the plan; and has daily reminders on."""
+    joint = published_week(w)["items"][0]["id"]
+    waiting = log(w.partner_a, joint).json()
+    assert (
+        w.partner_a.post(
+            f"/api/couples/{w.couple_id}/nudges", json={"session_id": waiting["id"]}
+        ).status_code
+        == 202
+    )
+    week, plan = next_week(w)
+    together = plan["items"][0]["id"]
+    agreed(w.partner_a, w.partner_b, together, at(week + timedelta(days=1), time(19, 0)))
+    propose(w.partner_a, together, at(week + timedelta(days=2), time(19, 0)))
+    assign(w, "csi4", w.partner_b)
+    starts = (datetime.now(UTC) + timedelta(days=3)).isoformat()
+    assert (
+        w.therapist.put(
+            f"/api/couples/{w.couple_id}/next-appointment", json={"starts_at": starts}
+        ).status_code
+        == 200
+    )
+    settings_for(w.partner_b, enabled=True, times=["21:00"])
+
+
+class TestWhatWaitedForTheLeaver:
+    def test_every_pending_row_about_the_couple_is_cancelled_with_the_leaving(
+        self, world: World, engine: Engine
+    ) -> None:
+        everything_waiting_for(world)
+        before = pending_kinds(engine, world.partner_b.id)
+        for kind in (
+            "appointment",
+            "joint_session_logged",
+            "measure_due",
+            "nudge",
+            "plan_published",
+            "reminder",
+            "slot",
+            "slot_proposed",
+        ):
+            assert kind in before, (kind, before)
+        mark_sent(engine, world.partner_b.id, "plan_published")  # already on the phone
+        alex_before = pending_kinds(engine, world.partner_a.id)
+
+        assert world.partner_b.post(f"/api/couples/{world.couple_id}/leave").status_code == 204
+
+        # Only the daily reminders stay: they ask at send time whether any plan still is Sam's.
+        assert set(pending_kinds(engine, world.partner_b.id)) == {"reminder"}
+        with engine.connect() as connection:
+            sent = connection.execute(
+                select(Notification.kind).where(
+                    Notification.user_id == uuid.UUID(world.partner_b.id),  # type: ignore[arg-type]
+                    Notification.state == "sent",  # type: ignore[arg-type]
+                )
+            ).all()
+        assert {r.kind for r in sent} == {"plan_published"}  # history is not rewritten
+        # Alex's own rows are Alex's: nothing of theirs was cancelled, and they are told.
+        assert pending_kinds(engine, world.partner_a.id) == sorted([*alex_before, "partner_left"])
+
+    def test_a_rolled_back_leave_cancels_nothing(
+        self, world: World, engine: Engine, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        everything_waiting_for(world)
+        before = pending_kinds(engine, world.partner_b.id)
+
+        def failing(session, event):  # noqa: ANN001, ANN202
+            session.flush()
+            raise RuntimeError("the database went away")
+
+        monkeypatch.setattr(hooks, "partner_left", failing)
+        world.partner_b.client.raise_server_exceptions = False
+        assert world.partner_b.post(f"/api/couples/{world.couple_id}/leave").status_code == 500
+        assert pending_kinds(engine, world.partner_b.id) == before

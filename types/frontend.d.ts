@@ -251,7 +251,7 @@ interface Measure {
   title: string;
   instructions: string;
   items: MeasureItem[];
-  scoring: { bands?: Band[] };
+  scoring: { bands?: Band[]; min?: number; max?: number; reliable_change?: number | null };
   recall_days: number | null;
   attribution: string;
 }
@@ -294,7 +294,7 @@ interface Goal {
   title: string;
   levels: Record<string, string>;
   owner_id: Uuid | null;
-  ratings: { level: number; rated_at: Instant }[];
+  ratings: { level: number; rated_by: Uuid | null; rated_at: Instant }[];
 }
 
 interface GoalAttainment {
@@ -385,6 +385,7 @@ interface Timeline {
 /** GET /api/couples/{id}/brief: one page before an appointment. */
 interface Brief {
   label: string;
+  timezone: string;
   since: LocalDate;
   until: LocalDate;
   partners: Person[];
@@ -401,6 +402,39 @@ interface Brief {
   }[];
   notes: Note[];
   checkins: CheckIn[];
+  /** The times the partners agreed, or one proposed, in the brief's weeks. */
+  practice_times: WeekSlot[];
+  /** Each partner's latest score per questionnaire, against their first. */
+  measures: LatestResult[];
+  goals: Goal[];
+  goal_attainment: GoalAttainment | null;
+}
+
+/** A practice time with its exercise and week (the brief's weeks). */
+interface WeekSlot extends Slot {
+  week_start: LocalDate;
+  title: string;
+  mode: Mode;
+}
+
+/** One person's latest score on one questionnaire (the brief). */
+interface LatestResult {
+  respondent_id: Uuid;
+  measure_key: string;
+  measure_title: string;
+  total: number;
+  max_total: number;
+  band: Band | null;
+  submitted_at: Instant;
+  higher_is: 'better' | 'worse';
+  count: number;
+  first_total: number;
+  first_at: Instant;
+  /** Latest minus first; null while there is one score only. */
+  change: number | null;
+  /** Null where the questionnaire defines no reliable change. */
+  reliable_change: string | null;
+  risk: boolean;
 }
 
 /** GET /api/couples/{id}/summary: a partner's own week, to print. */
@@ -563,6 +597,10 @@ interface ReplayOutcome {
   interactive: boolean;
   /** The sign-in ended: the rest waits for the next one. */
   signedOut?: boolean;
+  /** Seconds the server asked to wait (Retry-After on a 429 or 503), when it did. */
+  retryAfter?: number | null;
+  /** Nothing was tried: the server's wait is still running. */
+  held?: boolean;
 }
 
 // --- api.js ---------------------------------------------------------------------------------
@@ -617,6 +655,13 @@ interface Scale {
   height?: number;
 }
 
+/** A range of values shaded behind a line chart (a questionnaire's band). */
+interface ChartBand {
+  min: number;
+  max: number;
+  label: string;
+}
+
 /** One panel of line charts, with both scales worked out. */
 interface PanelOptions extends Required<Scale> {
   series: Series[];
@@ -624,6 +669,9 @@ interface PanelOptions extends Required<Scale> {
   xMax: number;
   title: string | null;
   summary: string;
+  bands?: ChartBand[];
+  /** Name each band inside the chart, where it is tall enough. */
+  bandLabels?: boolean;
 }
 
 interface WeekBar extends Count {

@@ -8,14 +8,20 @@ let refreshing = null;
 const HINT = 'tandem.signedIn'; // "a refresh cookie may exist": no secret, avoids a 401 on first visits
 
 export class ApiError extends Error {
-  /** @param {number} status 0: no network @param {string} message @param {unknown} [detail] @param {FieldError[]} [fields] */
-  constructor(status, message, detail, fields = []) {
+  /**
+   * @param {number} status 0: no network @param {string} message @param {unknown} [detail]
+   * @param {FieldError[]} [fields] @param {number | null} [retryAfter] seconds
+   */
+  constructor(status, message, detail, fields = [], retryAfter = null) {
     super(message);
     this.status = status;
     this.detail = detail;
     // [{path: 'items.0.times_per_week', message: 'Please enter 1 or more.', where}]: what the
     // forms put next to the control concerned (ui.js `busy`).
     this.fields = fields;
+    // How long the server asked us to wait before asking again (a 429 or 503's Retry-After),
+    // in seconds; null when it did not say.
+    this.retryAfter = retryAfter;
   }
   get offline() {
     return this.status === 0;
@@ -28,6 +34,8 @@ export class ApiError extends Error {
 export const statusOf = (error) => (error instanceof ApiError ? error.status : null);
 /** @param {unknown} error */
 export const isOffline = (error) => statusOf(error) === 0;
+/** @param {unknown} error @returns {number | null} */
+export const retryAfterOf = (error) => (error instanceof ApiError ? error.retryAfter : null);
 /** @param {unknown} error */
 export const messageOf = (error) => (error instanceof Error && error.message) || String(error);
 
@@ -42,6 +50,7 @@ const MESSAGES = {
   413: 'That is too long to send. Please shorten it.',
   422: 'Please check what you entered.',
   429: 'Too many attempts. Please wait a moment and try again.',
+  503: 'Tandem is busy or being updated. Please try again in a moment.',
 };
 const RELOAD = 'Something in this form could not be sent. Please reload the page and try again.';
 
@@ -165,7 +174,7 @@ function describe(status, detail) {
       .join(' ');
     return { message, fields };
   }
-  if (status >= 500) return { message: 'Something went wrong on the server. Please try again in a moment.', fields: [] };
+  if (status >= 500 && status !== 503) return { message: 'Something went wrong on the server. Please try again in a moment.', fields: [] };
   return { message: MESSAGES[status] || 'Something went wrong. Please try again.', fields: [] };
 }
 
@@ -188,6 +197,16 @@ async function send(method, path, body) {
   }
 }
 
+// A Retry-After header in seconds: delta-seconds ("120") or an HTTP date; null when absent
+// or unreadable.
+/** @param {string | null} value @returns {number | null} */
+export function retryAfterSeconds(value, now = Date.now()) {
+  const text = (value || '').trim();
+  if (/^\d+$/.test(text)) return Number(text);
+  const at = text ? Date.parse(text) : NaN;
+  return Number.isNaN(at) ? null : Math.max(0, Math.ceil((at - now) / 1000));
+}
+
 /** @param {Response} response */
 async function failure(response) {
   let detail = null;
@@ -197,7 +216,8 @@ async function failure(response) {
     // Not JSON (a proxy's page): the status says it.
   }
   const { message, fields } = describe(response.status, detail);
-  return new ApiError(response.status, message, detail, fields);
+  const wait = response.status === 429 || response.status === 503 ? retryAfterSeconds(response.headers.get('Retry-After')) : null;
+  return new ApiError(response.status, message, detail, fields, wait);
 }
 
 // path`/api/sessions/${id}/confirm`: every value encoded as one path segment.

@@ -13,8 +13,6 @@ import * as guide from './views/guide.js';
 import * as invite from './views/invite.js';
 import * as join from './views/join.js';
 import * as library from './views/library.js';
-import * as coupleMeasures from './views/couple-measures.js';
-import * as measureEditor from './views/measure-editor.js';
 import * as measures from './views/measures.js';
 import * as notes from './views/notes.js';
 import * as plan from './views/plan.js';
@@ -46,6 +44,8 @@ const later = (load) => async (root, ctx) => {
 const overview = later(() => import('./views/overview.js').then((m) => m.render));
 const couple = later(() => import('./views/couple.js').then((m) => m.render));
 const brief = later(() => import('./views/brief.js').then((m) => m.render));
+const coupleMeasures = later(() => import('./views/couple-measures.js').then((m) => m.render));
+const measureEditor = later(() => import('./views/measure-editor.js').then((m) => m.render));
 const printWeek = later(() => import('./views/printouts.js').then((m) => m.week));
 const printPrep = later(() => import('./views/printouts.js').then((m) => m.prep));
 
@@ -97,8 +97,8 @@ const ROUTES = [
   [/^print\/prep$/, printPrep, { role: 'partner' }],
   [/^questionnaire\/([^/]+)$/, measures.renderAnswer, { role: 'partner', params: [is.id] }],
   [/^my-measures$/, measures.renderHistory, { role: 'partner' }],
-  [/^couple\/([^/]+)\/measures$/, coupleMeasures.render, { role: 'therapist', params: [is.id] }],
-  [/^measures\/new$/, measureEditor.render, { role: 'therapist' }],
+  [/^couple\/([^/]+)\/measures$/, coupleMeasures, { role: 'therapist', params: [is.id] }],
+  [/^measures\/new$/, measureEditor, { role: 'therapist' }],
 ];
 
 // The parameters decoded and checked; null when one is malformed.
@@ -271,17 +271,35 @@ function reportReplay(outcome) {
 /** @param {string} id */
 const byId = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 
+// Screens that belong under a tab without being its page (aria-current "true": within it): a
+// couple's plan, brief, questionnaires and preparation are the Couples tab's; what a partner
+// opens from the week is the week's; an exercise is the week's or the library's.
+/** @type {Record<string, string[]>} */
+const UNDER = {
+  couple: ['couples'],
+  measures: ['couples'],
+  exercise: ['week', 'library'],
+  session: ['week'],
+  sessions: ['week'],
+  questionnaire: ['week'],
+  'my-measures': ['week'],
+  prep: ['week'],
+  therapist: ['week'],
+  print: ['week'],
+};
+
 /** @param {string} current */
 function renderTabs(current) {
   const nav = byId('tabs');
   const tabs = state.user ? TABS[state.user.role] || [] : [];
+  const first = current.split('/')[0];
   nav.hidden = tabs.length === 0;
   nav.replaceChildren(
     ...tabs.map(([path, label]) =>
       h('a', {
         href: `#/${path}`,
         class: 'tab',
-        'aria-current': current.split('/')[0] === path ? 'page' : null,
+        'aria-current': first === path ? 'page' : (UNDER[first] || []).includes(path) ? 'true' : null,
         text: label,
       })
     )

@@ -1,25 +1,33 @@
 // @ts-check
-// Small charts drawn by the app itself as SVG: no library, nothing from elsewhere. Every chart
-// comes with the same numbers as a table, which screen readers read instead of the drawing
-// (the drawing is one image with a one-line summary). Colours come from app.css classes (light
-// and dark); series also differ by dash and marker shape, so no chart relies on colour alone.
-// Shared by the therapist's workspace and the questionnaire trends: keep it free of any screen.
-import { h, svg } from './ui.js';
+// The app's charts, drawn by the app itself as SVG (through DOM APIs: no inline styles under
+// the CSP): no library, nothing from elsewhere. Every chart comes with the same numbers as a
+// table, which screen readers read instead of the drawing (the drawing is one image with a
+// one-line summary). Colours come from app.css classes (light and dark); series also differ by
+// dash and marker shape, so no chart relies on colour alone. The one chart module of the app:
+// the therapist's workspace, the brief and the questionnaire trends all draw with it; keep it
+// free of any screen.
+import { h, nextId, svg } from './ui.js';
 
 const SHAPES = ['circle', 'square', 'triangle', 'diamond'];
 
 // --- tables --------------------------------------------------------------------------------
 
 // `columns`: header labels; `rows`: arrays of cells (the first is the row's header).
-// Hidden tables sit in a clipped box: a table itself ignores the width that clips it.
+// Hidden tables sit in a clipped box: a table itself ignores the width that clips it. A visible
+// one scrolls sideways by itself on a narrow screen (focusable, so by keyboard too), its title
+// above it staying in view: a <caption> would scroll away with the table.
 /** @param {TableData} table */
 export function dataTable({ caption, columns, rows, visible = false }) {
-  const table = h('table', { class: 'data' },
-    h('caption', { text: caption }),
+  const id = visible ? nextId('table') : null;
+  const table = h('table', { class: 'data', 'aria-labelledby': id },
+    visible ? null : h('caption', { text: caption }),
     h('thead', {}, h('tr', {}, columns.map((c) => h('th', { scope: 'col', text: c })))),
     h('tbody', {}, rows.map((row) => h('tr', {},
       row.map((cell, i) => (i === 0 ? h('th', { scope: 'row', text: String(cell) }) : h('td', { text: String(cell) })))))));
-  return visible ? table : h('div', { class: 'sr-only' }, table);
+  if (!visible) return h('div', { class: 'sr-only' }, table);
+  return h('div', { class: 'table-block' },
+    h('p', { class: 'table-caption', id, text: caption }),
+    h('div', { class: 'table-scroll', tabindex: '0', role: 'group', 'aria-labelledby': id }, table));
 }
 
 /** @param {Element} chart @param {{ legend?: Element, table: Element, className?: string }} parts */
@@ -61,20 +69,42 @@ function linear(d0, d1, r0, r1) {
   return (v) => r0 + ((v - d0) / span) * (r1 - r0);
 }
 
+const DAY = 24 * 3600 * 1000;
 const shortDay = new Intl.DateTimeFormat(undefined, { day: 'numeric', month: 'short' });
 /** @param {number} ms */
 export const dayLabel = (ms) => shortDay.format(new Date(ms));
 
 // --- line charts ---------------------------------------------------------------------------
 
+// A score's bands (a questionnaire's "mild", "moderate"...) shaded behind the lines, each over
+// its whole values (a band of 5–9 covers 4.5 to 9.5), in alternating tones; named inside the
+// chart when `labels` is set and the band is tall enough for its name.
+/**
+ * @param {SVGSVGElement} chart @param {ChartBand[]} bands @param {(v: number) => number} y
+ * @param {{ left: number, right: number, yMin: number, yMax: number, labels: boolean }} box
+ */
+function shadeBands(chart, bands, y, { left, right, yMin, yMax, labels }) {
+  bands.forEach((band, i) => {
+    const top = y(Math.min(yMax, band.max + 0.5));
+    const bottom = y(Math.max(yMin, band.min - 0.5));
+    if (bottom - top <= 0) return;
+    chart.append(svg('rect', { class: `band b${i % 2}`, x: left, y: top, width: right - left, height: bottom - top }));
+    if (labels && bottom - top >= 13) {
+      chart.append(svg('text', { x: right - 4, y: top + 11, 'text-anchor': 'end', class: 'band-label' }, band.label));
+    }
+  });
+}
+
 // One panel: several series of {x (ms), y} over shared scales. Returns the SVG only.
 /** @param {PanelOptions} panel */
-function linePanel({ series, xMin, xMax, yMin, yMax, width, height, title, yTicks, summary }) {
+function linePanel({ series, xMin, xMax, yMin, yMax, width, height, title, yTicks, summary, bands = [], bandLabels = false }) {
   const pad = { top: title ? 22 : 10, right: 10, bottom: 22, left: 26 };
-  const x = linear(xMin, xMax, pad.left, width - pad.right);
+  // One day only: a day either side, so its points stand in the middle, over their date.
+  const x = xMin === xMax ? linear(xMin - DAY, xMax + DAY, pad.left, width - pad.right) : linear(xMin, xMax, pad.left, width - pad.right);
   const y = linear(yMin, yMax, height - pad.bottom, pad.top);
   const chart = image(`0 0 ${width} ${height}`, summary);
   if (title) chart.append(svg('text', { x: pad.left, y: 14, class: 'panel-title' }, title));
+  shadeBands(chart, bands, y, { left: pad.left, right: width - pad.right, yMin, yMax, labels: bandLabels });
   for (const tick of yTicks) {
     chart.append(
       svg('line', { x1: pad.left, x2: width - pad.right, y1: y(tick), y2: y(tick), class: 'grid' }),
@@ -101,12 +131,13 @@ function extent(values, fallback) {
   return values.length ? [Math.min(...values), Math.max(...values)] : fallback;
 }
 
-// A line chart: `series` [{label, points: [{x: ms, y}]}], with `table` {caption, columns, rows}.
-/** @param {Scale & { title: string, series: Series[], table: TableData }} chart */
-export function lineChart({ title, series, table, yMin = 0, yMax = 10, yTicks = [yMin, (yMin + yMax) / 2, yMax], width = 340, height = 170 }) {
+// A line chart: `series` [{label, points: [{x: ms, y}]}], with `table` {caption, columns, rows};
+// `bands` shaded behind. One series needs no legend: the heading beside it names it.
+/** @param {Scale & { title: string, series: Series[], table: TableData, bands?: ChartBand[], bandLabels?: boolean, className?: string }} chart */
+export function lineChart({ title, series, table, yMin = 0, yMax = 10, yTicks = [yMin, Math.round((yMin + yMax) / 2), yMax], width = 340, height = 170, bands = [], bandLabels = false, className = '' }) {
   const [xMin, xMax] = extent(series.flatMap((s) => s.points.map((p) => p.x)), [Date.now(), Date.now()]);
-  const chart = linePanel({ series, xMin, xMax, yMin, yMax, width, height, title: null, yTicks, summary: title });
-  return figure(chart, { legend: legend(series), table: dataTable(table) });
+  const chart = linePanel({ series, xMin, xMax, yMin, yMax, width, height, title: null, yTicks, summary: title, bands, bandLabels });
+  return figure(chart, { legend: series.length > 1 ? legend(series) : undefined, table: dataTable(table), className });
 }
 
 // Small multiples: one panel per measure, sharing the time scale and the value scale, so the
@@ -140,7 +171,8 @@ export function weekBars({ title, weeks, table, width = 360, height = 170 }) {
   for (const tick of [0, max]) {
     chart.append(svg('text', { x: pad.left - 6, y: y(tick) + 3.5, 'text-anchor': 'end', class: 'axis' }, String(tick)));
   }
-  const every = Math.ceil(weeks.length / 8);
+  // As many week labels as fit side by side (about 44 units each), the last always.
+  const every = Math.ceil(weeks.length / Math.max(1, Math.floor((width - pad.left - pad.right) / 44)));
   weeks.forEach((w, i) => {
     const x = pad.left + slot * i + (slot - bar) / 2;
     chart.append(
@@ -148,7 +180,8 @@ export function weekBars({ title, weeks, table, width = 360, height = 170 }) {
       svg('rect', { class: 'done', x: x + bar * 0.2, y: y(w.done), width: bar * 0.6, height: Math.max(0, y(0) - y(w.done)), rx: 2 }));
     if (w.disputed) chart.append(svg('text', { x: x + bar / 2, y: y(w.target) - 4, 'text-anchor': 'middle', class: 'flag-mark' }, '!'));
     else if (w.withdrawn) chart.append(svg('text', { x: x + bar / 2, y: y(w.target) - 4, 'text-anchor': 'middle', class: 'axis' }, '×'));
-    if (i % every === 0 || i === weeks.length - 1) {
+    const last = weeks.length - 1;
+    if (i === last || (i % every === 0 && last - i >= every)) {
       chart.append(svg('text', { x: x + bar / 2, y: height - 8, 'text-anchor': 'middle', class: 'axis' }, w.label));
     }
   });

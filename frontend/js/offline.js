@@ -3,7 +3,7 @@
 // once by the server), and a small profile so the week opens offline. Never any text a person
 // wrote. The queue is its author's: kept through an expired sign-in, sent only while they are
 // signed in. An entry leaves it once taken or definitely refused (4xx); network errors and 5xx
-// are retried, later and later.
+// are retried, later and later, and never sooner than a server's Retry-After (429, 503) asks.
 import * as api from './api.js';
 import { shortDate } from './ui.js';
 
@@ -11,6 +11,8 @@ const DB = 'tandem';
 const VERSION = 2;
 const FIRST_RETRY = 2000;
 const LAST_RETRY = 5 * 60 * 1000;
+// A Retry-After longer than this is a misconfigured server: the queue does not sleep for a day.
+const LONGEST_ASKED_WAIT = 60 * 60 * 1000;
 /** @type {Set<(outcome?: ReplayOutcome) => void>} */
 const listeners = new Set();
 /** @type {Uuid | null} */
@@ -19,6 +21,8 @@ let owner = null;
 let flushing = null;
 let retryTimer = 0;
 let retryDelay = 0;
+/** @type {{ at: number, asked: boolean } | null} */
+let nextTry = null;
 /** @type {string[]} */
 let refusals = [];
 
@@ -91,6 +95,7 @@ export function setOwner(userId) {
     clearTimeout(retryTimer);
     retryTimer = 0;
     retryDelay = 0;
+    nextTry = null;
     refusals = [];
   }
   owner = userId || null;
@@ -146,16 +151,26 @@ function refusalText(entry, status) {
   return `${what}: ${(status && WHY[log ? 'log' : 'answer'][status]) || 'Tandem did not accept it.'}`;
 }
 
-function scheduleRetry() {
+// `askedSeconds`: the server's Retry-After, when it gave one: the next try comes no sooner
+// (the jitter only adds to it), and the backoff still grows underneath.
+/** @param {number | null} askedSeconds */
+function scheduleRetry(askedSeconds) {
   clearTimeout(retryTimer);
   retryDelay = Math.min(LAST_RETRY, retryDelay ? retryDelay * 2 : FIRST_RETRY);
-  const who = owner;
+  const asked = askedSeconds === null ? 0 : Math.min(LONGEST_ASKED_WAIT, askedSeconds * 1000);
   // Jitter: phones that come back together don't all knock at once.
+  const wait = Math.max(retryDelay * (0.8 + Math.random() * 0.4), asked * (1 + Math.random() * 0.2));
+  const who = owner;
+  nextTry = { at: Date.now() + wait, asked: asked > 0 };
   retryTimer = setTimeout(() => {
     retryTimer = 0;
+    nextTry = null;
     if (owner === who && api.signedIn()) flush();
-  }, retryDelay * (0.8 + Math.random() * 0.4));
+  }, wait);
 }
+
+// When the queue is next tried on its own, and whether the server asked for that wait.
+export const nextRetry = () => nextTry;
 
 // Replays the owner's queue in order, one replay at a time (across tabs too). `interactive`: a
 // button was just pressed, the screen speaks for itself.
@@ -167,6 +182,10 @@ export function flush({ interactive = false } = {}) {
       /** @type {ReplayOutcome} */
       const outcome = { sent: 0, refused: [], waiting: 0, interactive };
       const queue = await pending();
+      if (queue.length && nextTry && nextTry.asked && Date.now() < nextTry.at) {
+        // The server asked for time: nothing is sent before then (its timer sends it).
+        return { ...outcome, waiting: queue.length, held: true };
+      }
       for (const [index, entry] of queue.entries()) {
         if (owner !== who) break; // signed out meanwhile
         try {
@@ -176,6 +195,7 @@ export function flush({ interactive = false } = {}) {
           if (worthRetrying(error)) {
             outcome.waiting = queue.length - index;
             outcome.signedOut = api.statusOf(error) === 401;
+            outcome.retryAfter = api.retryAfterOf(error);
             break;
           }
           outcome.refused.push({ entry, message: refusalText(entry, api.statusOf(error)) });
@@ -187,8 +207,12 @@ export function flush({ interactive = false } = {}) {
     const locked = navigator.locks ? navigator.locks.request('tandem-queue', run) : run();
     flushing = locked
       .then((outcome) => {
-        if (outcome.waiting && !outcome.signedOut) scheduleRetry();
-        else retryDelay = 0;
+        if (outcome.held) return outcome;
+        if (outcome.waiting && !outcome.signedOut) scheduleRetry(outcome.retryAfter ?? null);
+        else {
+          retryDelay = 0;
+          nextTry = null;
+        }
         refusals = [...refusals, ...outcome.refused.map((r) => r.message)];
         return outcome;
       })

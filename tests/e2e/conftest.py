@@ -134,11 +134,12 @@ def new_context(browser, server):  # noqa: ANN001, ANN201
         headers.update(kwargs.pop("extra_http_headers", {}))
         # A phone unless the test asks for another device (a desktop: viewport, is_mobile...).
         device = {"viewport": PHONE, "device_scale_factor": 2, "is_mobile": True, "has_touch": True}
+        # Service workers on, unless a test routes requests itself (page.route never sees
+        # what a service worker fetches): service_workers="block".
         context = browser.new_context(
             base_url=server,
-            service_workers="allow",
             extra_http_headers=headers,
-            **(device | kwargs),
+            **({"service_workers": "allow"} | device | kwargs),
         )
         context.on("request", lambda r: requests.urls.append(r.url))
         context.on("page", problems.watch)

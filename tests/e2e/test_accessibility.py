@@ -1,9 +1,7 @@
-"""axe-core on every screen: no serious or critical violation. With TANDEM_SCREENSHOTS=1 the same
-walk writes phone-size screenshots into docs/screenshots/."""
+"""axe-core on every screen: no serious or critical violation. (The screenshots in
+docs/screenshots are made by tests/e2e/test_screenshots.py.)"""
 
-import os
 import uuid
-from pathlib import Path
 
 import pytest
 from axe_playwright_python.sync_playwright import Axe
@@ -14,7 +12,6 @@ from tests.factories import make_world, publish_plan
 
 pytestmark = pytest.mark.browser
 
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 axe = Axe()
 
 
@@ -27,10 +24,7 @@ def check(page, name: str, *, dark: bool = False) -> None:  # noqa: ANN001
         for v in results.response["violations"]
         if v["impact"] in ("serious", "critical")
     ]
-    assert bad == [], f"{name}: {bad}"
-    if os.environ.get("TANDEM_SCREENSHOTS"):
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"{name}{'-dark' if dark else ''}.png"))
+    assert bad == [], f"{name}{' (dark)' if dark else ''}: {bad}"
 
 
 class TestAccessibility:

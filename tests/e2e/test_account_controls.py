@@ -239,6 +239,8 @@ class TestAccessLog:
         sign_in(therapist, world.therapist.email)
         therapist.goto(f"/#/couple/{world.couple_id}")
         therapist.get_by_text("CANARY for the therapist").wait_for()
+        therapist.goto(f"/#/couple/{world.couple_id}/brief")
+        therapist.get_by_text("CANARY for the therapist").wait_for()
 
         page.reload()
         heading(page, "Settings")
@@ -246,6 +248,10 @@ class TestAccessLog:
         # The couple's page shows the timeline: where it was read is said, never what it said.
         expect(log.locator("li").first).to_contain_text("Dr Rivera read your shared notes")
         assert "CANARY" not in log.inner_text()
+        # One read under the other, within the phone's width (it once ran sideways, in a row).
+        expect(log.locator("li")).to_have_count(2)
+        first, second = (log.locator("li").nth(i).bounding_box() for i in (0, 1))
+        assert second["y"] >= first["y"] + first["height"] - 1
         reads = [
             e
             for e in world.partner_a.get("/api/me/access-log").json()

@@ -2,12 +2,13 @@
 a definite refusal is said in plain words, an expired sign-in loses nothing, the queue belongs to
 the person who made it, and signing out with unsent entries asks what to do with them."""
 
+import time
 import uuid
 from datetime import datetime
 
 import pytest
 from fastapi import FastAPI
-from playwright.sync_api import Page, expect
+from playwright.sync_api import Page, Route, expect
 
 from tandem.plans import practice_logs
 from tests.e2e.steps import heading, shot, sign_in
@@ -75,6 +76,49 @@ def sign_out(page: Page) -> None:
     page.goto("/#/settings")
     heading(page, "Settings")
     page.get_by_role("button", name="Sign out", exact=True).click()
+
+
+class TestTheServerAsksToWait:
+    @pytest.mark.parametrize("status", [503, 429])
+    def test_retry_after_is_honoured_and_nothing_is_lost(
+        self, world: World, new_context, status: int
+    ) -> None:  # noqa: ANN001
+        """The server answers a log with 503 (or 429) and Retry-After: 3. The queue keeps the
+        entry, says so, sends nothing sooner (not even a second entry made meanwhile), then
+        sends both, once each."""
+        page = new_context(service_workers="block").new_page()
+        sign_in(page, world.partner_a.email)
+        week(page)
+        tries: list[tuple[float, str]] = []
+
+        def busy_once(route: Route) -> None:
+            tries.append((time.monotonic(), route.request.post_data_json["client_id"]))
+            if len(tries) == 1:
+                route.fulfill(
+                    status=status,
+                    headers={"Retry-After": "3", "Content-Type": "application/json"},
+                    body='{"detail": "Busy, back soon."}',
+                )
+            else:
+                route.continue_()
+
+        page.route("**/api/plan-items/*/sessions", busy_once)
+        card(page, 1).get_by_role("button", name="I did it").click()
+        card(page, 1).get_by_text("1 logged on this phone, waiting to be sent").wait_for()
+        expect(page.locator("p.pending").first).to_contain_text("Tandem is busy and asked to wait")
+        card(page, 1).get_by_role("button", name="I did it").click()
+        card(page, 1).get_by_text("2 logged on this phone, waiting to be sent").wait_for()
+        assert len(tries) == 1  # the second entry waits with the first
+
+        card(page, 1).get_by_text("You: 2 of 7 · Sam: 0 of 7").wait_for(timeout=12000)
+        expect(page.get_by_text("waiting to be sent")).to_have_count(0)
+        assert len(tries) == 3, tries
+        assert tries[1][0] - tries[0][0] >= 3.0, "a retry came sooner than Retry-After"
+        assert tries[1][1] == tries[0][1]  # the same entry, its client_id kept
+        sent = logs(world.partner_a, world.couple_id, 1)
+        assert sorted(s["client_id"] for s in sent) == sorted({c for _, c in tries})
+        assert page.evaluate(QUEUED) == []
+        heading(page, "This week")
 
 
 class TestFaults:

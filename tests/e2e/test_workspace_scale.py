@@ -10,8 +10,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from tandem.core.config import Settings
-from tests.e2e.steps import api_login, heading, sign_in
-from tests.e2e.test_workspace_screens import shoot
+from tests.e2e.steps import api_login, heading, shot, sign_in
 from tests.workspace_seed import seed_practice
 
 pytestmark = pytest.mark.browser
@@ -58,7 +57,7 @@ def test_200_couples_one_request_within_budget(
     sign_in(page, practice.therapist_email)
     heading(page, "Couples")
     page.locator("tbody tr").nth(COUPLES - 1).wait_for()
-    shoot(page, "workspace-overview-200", full_page=False)
+    shot(page, "workspace-overview-200")
 
     api_calls: list[str] = []
     page.on("request", lambda r: "/api/" in r.url and api_calls.append(r.url))

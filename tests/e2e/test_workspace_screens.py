@@ -2,10 +2,8 @@
 at desktop, tablet and phone sizes; the brief printed to PDF; the partners' own printouts."""
 
 import io
-import os
 import unicodedata
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -14,8 +12,9 @@ from pypdf import PdfReader
 
 from tests.e2e.steps import heading, screen_is_clean, sign_in
 from tests.e2e.test_accessibility import axe
-from tests.factories import World, make_world
+from tests.factories import World, invite, make_world, register
 from tests.journal_helpers import marker, write
+from tests.measures_support import PHQ9_CALM, answer, assign, custom_measure
 from tests.plans_support import INDIVIDUAL, JOINT, item, log, published_week
 
 pytestmark = pytest.mark.browser
@@ -24,19 +23,12 @@ DESKTOP = {"viewport": {"width": 1366, "height": 900}, "is_mobile": False, "has_
 TABLET = {"viewport": {"width": 768, "height": 1024}, "is_mobile": True, "has_touch": True}
 PHONE = {}  # the fixture's default
 SIZES = {"desktop": DESKTOP, "tablet": TABLET, "phone": PHONE}
-SHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 
 
-def shoot(page, name: str, *, full_page: bool = True) -> None:  # noqa: ANN001
-    if os.environ.get("TANDEM_SCREENSHOTS"):
-        SHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=full_page)
-
-
-def lived_couple(app: FastAPI) -> tuple[World, dict[str, str]]:
+def lived_couple(app: FastAPI, w: World | None = None) -> tuple[World, dict[str, str]]:
     """A couple with a week behind it: sessions confirmed and disputed, a note and a check-in
     shared with the therapist, preparation for the next appointment."""
-    w = make_world(app)
+    w = w or make_world(app)
     plan = published_week(w, items=[item(JOINT, "joint", 3), item(INDIVIDUAL, "individual", 2)])
     joint, solo = plan["items"][0]["id"], plan["items"][1]["id"]
     assert log(w.partner_a, joint).status_code == 201
@@ -54,6 +46,39 @@ def lived_couple(app: FastAPI) -> tuple[World, dict[str, str]]:
     body = {"sections": [{"key": "questions", "text": shared["prep"], "visibility": "therapist"}]}
     assert w.partner_a.put(f"/api/couples/{w.couple_id}/prep", json=body).status_code == 200
     return w, shared
+
+
+def a_change_of_therapist(app: FastAPI) -> tuple[World, list[str]]:
+    """A couple whose first therapist left after Alex answered their own questionnaire (its
+    words a canary) and showed the result to Sam alone; Alex then invited another therapist,
+    who is `w.therapist` from here on. Returns the canaries."""
+    w = make_world(app)
+    words = marker("measure")
+    made = assign(w, custom_measure(w.therapist, words), w.partner_a)
+    given = answer(w.partner_a, made["id"], {"1": 0})
+    assert given.status_code == 201, given.text
+    shared = w.partner_a.post(f"/api/measure-responses/{given.json()['id']}/share")
+    assert shared.status_code == 200, shared.text
+    assert w.therapist.post(f"/api/couples/{w.couple_id}/leave").status_code == 204
+    code = invite(w.partner_a, w.couple_id, "therapist")
+    w.therapist = register(app, role="therapist", invitation_code=code, name="Dr Okafor")
+    return w, [words]
+
+
+def another_therapists_answer(app: FastAPI) -> str:
+    """What a partner of another therapist's couple answered (the words a canary)."""
+    other = make_world(app)
+    words = marker("measure")
+    made = assign(other, custom_measure(other.therapist, words))
+    assert answer(other.partner_a, made["id"], {"1": 0}).status_code == 201
+    return words
+
+
+def mine_answered(w: World) -> list[str]:
+    """Alex answers PHQ-9 for this therapist; returns what the brief must then say."""
+    made = assign(w, "phq9", w.partner_a)
+    assert answer(w.partner_a, made["id"], PHQ9_CALM).status_code == 201
+    return ["Few or no signs of depression", "PHQ-9"]
 
 
 def keep_private(w: World) -> list[str]:
@@ -90,8 +115,6 @@ class TestOverview:
         expect(page.locator("main").get_by_role("status").first).to_have_text(
             "1 couple · 1 needs attention"
         )
-        if size == "desktop":
-            shoot(page, "workspace-overview")
         screen_is_clean(page)
 
     def test_keyboard_only_sort_filter_and_open(self, app: FastAPI, new_context) -> None:  # noqa: ANN001
@@ -168,10 +191,6 @@ class TestCouplePage:
         timeline.get_by_label("Who").select_option(label="Sam")
         expect(timeline).to_contain_text(shared["checkin"])
         expect(timeline.get_by_text("Alex logged")).to_have_count(0)
-        if size == "desktop":
-            timeline.get_by_label("Notes").check()
-            timeline.get_by_label("Who").select_option(label="Everyone")
-            shoot(page, "workspace-couple")
         screen_is_clean(page)
 
 
@@ -195,16 +214,18 @@ class TestBrief:
         for mark in shared.values():
             expect(page.get_by_text(mark).first).to_be_visible()
         expect(page.get_by_role("heading", name="What the partners prepared")).to_be_visible()
-        if size == "desktop":
-            shoot(page, "workspace-brief")
 
     def test_printed_to_pdf_holds_what_was_shared_and_no_canary(
         self,
         app: FastAPI,
         new_context,  # noqa: ANN001
     ) -> None:
-        w, shared = lived_couple(app)
-        canaries = keep_private(w)
+        # Before this therapist came, Alex answered their predecessor's questionnaire and
+        # showed the result to Sam only; another therapist's couple answered one of theirs.
+        w, earlier = a_change_of_therapist(app)
+        w, shared = lived_couple(app, w)
+        canaries = [*keep_private(w), *earlier, another_therapists_answer(app)]
+        results = mine_answered(w)
         page = therapist_page(new_context, w, DESKTOP)
         page.goto(f"/#/couple/{w.couple_id}/brief")
         heading(page, "Session brief")
@@ -212,10 +233,15 @@ class TestBrief:
         page.emulate_media(media="print")
         for paper in ("A4", "Letter"):
             text, pages = pdf_text(page.pdf(format=paper, print_background=True))
+            words = " ".join(text.split())  # as read, whatever the lines
             for mark in shared.values():
                 assert mark in text.replace("\n", ""), (paper, mark)
+            for said in results:
+                assert said in words, (paper, said)
             for canary in canaries:
                 assert canary not in text.replace("\n", ""), (paper, canary)
+            # Whole words in the tables' headings, not "Partn / er".
+            assert "Partner Questionnaire Latest In plain words Change" in words
             assert "The Couple · Session brief ·" in text  # the header, on every page
             assert text.count("The Couple · Session brief") == pages
             assert f"Page 1 of {pages}" in text and f"Page {pages} of {pages}" in text
@@ -227,6 +253,7 @@ class TestBrief:
             if e["action"].endswith("read_by_therapist")
         ]
         assert "prep.read_by_therapist" in reads and "journal.read_by_therapist" in reads
+        assert "measures.read_by_therapist" in reads
 
     def test_a_chosen_date_range(self, app: FastAPI, new_context) -> None:  # noqa: ANN001
         w, shared = lived_couple(app)
@@ -310,8 +337,7 @@ class TestPartnerPrintouts:
 
 
 def axe_clean(page, name: str) -> None:  # noqa: ANN001
-    """No serious or critical axe violation (as test_accessibility.check, without its
-    viewport screenshot: these screens are photographed whole, by `shoot`)."""
+    """No serious or critical axe violation (as test_accessibility.check)."""
     page.wait_for_load_state("networkidle")
     page.wait_for_timeout(150)
     results = axe.run(page)
@@ -327,7 +353,6 @@ class TestAccessibility:
     @pytest.mark.parametrize("scheme", ["light", "dark"])
     def test_every_new_screen_passes_axe(self, app: FastAPI, new_context, scheme: str) -> None:  # noqa: ANN001
         w, _ = lived_couple(app)
-        suffix = "-dark" if scheme == "dark" else ""
         for size in ("desktop", "phone"):
             page = therapist_page(new_context, w, SIZES[size], color_scheme=scheme)
             for path, name, title in [
@@ -338,8 +363,6 @@ class TestAccessibility:
                 page.goto(path)
                 heading(page, title)
                 axe_clean(page, f"{name} {size} {scheme}")
-                if size == "desktop" and suffix:
-                    shoot(page, name + suffix)
         partner = new_context(color_scheme=scheme).new_page()
         sign_in(partner, w.partner_a.email)
         for path, name, title in [
@@ -349,4 +372,3 @@ class TestAccessibility:
             partner.goto(path)
             heading(partner, title)
             axe_clean(partner, f"{name} {scheme}")
-            shoot(partner, name + suffix)

@@ -26,9 +26,16 @@ from tandem.couples.models import (
     Membership,
     WeekProgress,
 )
+from tandem.reminders import outbox
+from tandem.reminders.models import NotificationKind
 
 INVITATION_LIFETIME = timedelta(days=7)
 MAX_PARTNERS = 2
+# What a partner who leaves is no longer told: every kind but a daily reminder (its send check
+# asks whether a plan is theirs then) and a test. A partner is in one couple at a time, so each
+# such row waiting for them is about the couple they leave.
+_THEIR_OWN = (NotificationKind.reminder, NotificationKind.test)
+ABOUT_THE_COUPLE = tuple(kind.value for kind in NotificationKind if kind not in _THEIR_OWN)
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -365,8 +372,10 @@ def end_membership(session: Session, *, membership: Membership, actor: User, act
         detail=str(membership.role),
     )
     if membership.role == Role.partner:
-        # What waited on them is closed, and those left behind are told (same transaction).
+        # What waited on them is closed, what was still to be sent to them about the couple
+        # is not sent, and those left behind are told (same transaction).
         session.flush()
+        outbox.cancel_pending_to(session, user_id=membership.user_id, kinds=ABOUT_THE_COUPLE)
         staying = active_members(session, membership.couple_id)
         hooks.partner_left(
             session,

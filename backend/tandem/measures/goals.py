@@ -87,6 +87,26 @@ def list_goals(session: Session, *, membership: Membership) -> list[GoalRead]:
     return [_read(goal, ratings[goal.id]) for goal in goals]
 
 
+def of_couple(session: Session, *, couple_id: uuid.UUID) -> list[GoalRead]:
+    """Every goal of a couple, as their therapist sees them (newest first)."""
+    goals = session.exec(
+        select(Goal).where(Goal.couple_id == couple_id).order_by(col(Goal.created_at).desc())
+    ).all()
+    ratings = _ratings(session, [g.id for g in goals])
+    return [_read(goal, ratings[goal.id]) for goal in goals]
+
+
+def t_score(goals: list[GoalRead]) -> GoalAttainmentRead:
+    rated = [g for g in goals if g.ratings]
+    return GoalAttainmentRead(
+        t_score=scoring.gas_t_score(
+            [g.ratings[-1].level for g in rated], [g.weight for g in rated]
+        ),
+        goals=len(goals),
+        rated=len(rated),
+    )
+
+
 def rate(session: Session, *, user: User, goal_id: uuid.UUID, data: RatingBody) -> GoalRead:
     goal = session.get(Goal, goal_id)
     if goal is None:
@@ -103,12 +123,4 @@ def rate(session: Session, *, user: User, goal_id: uuid.UUID, data: RatingBody) 
 
 
 def attainment(session: Session, *, membership: Membership) -> GoalAttainmentRead:
-    goals = list_goals(session, membership=membership)
-    rated = [g for g in goals if g.ratings]
-    return GoalAttainmentRead(
-        t_score=scoring.gas_t_score(
-            [g.ratings[-1].level for g in rated], [g.weight for g in rated]
-        ),
-        goals=len(goals),
-        rated=len(rated),
-    )
+    return t_score(list_goals(session, membership=membership))

@@ -357,6 +357,29 @@ class TherapistResultRead(ResultRead):
     risk: bool
 
 
+class LatestResultRead(Out):
+    """One person's latest score on one questionnaire, against their first: what a session
+    brief shows (the answers item by item stay on the questionnaires page)."""
+
+    respondent_id: uuid.UUID
+    measure_key: str
+    measure_title: str
+    total: int
+    max_total: int
+    band: BandRead | None
+    submitted_at: datetime
+    higher_is: str
+    count: int  # how many times this person answered it
+    first_total: int
+    first_at: datetime
+    # Latest minus first; None while there is only one score.
+    change: int | None
+    # "improved", "worsened" or "no reliable change", by the instrument's published value;
+    # None where it defines none (or there is one score only).
+    reliable_change: str | None
+    risk: bool  # the latest answer holds a risk answer
+
+
 class RiskFlagRead(Out):
     id: uuid.UUID
     couple_id: uuid.UUID

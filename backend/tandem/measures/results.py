@@ -7,6 +7,7 @@ the respondent (`tandem.crypto`); every therapist read is recorded in the access
 
 import json
 import uuid
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import delete, update
@@ -25,6 +26,7 @@ from tandem.measures.models import (
     CustomMeasure,
     FlagCountRead,
     Goal,
+    LatestResultRead,
     MeasureRespondent,
     MeasureResponse,
     ResultRead,
@@ -161,6 +163,62 @@ def results(
             author_ids={row.respondent_id for row in rows},
         )
     return answers
+
+
+def latest(
+    session: Session,
+    *,
+    settings: Settings,
+    couple_id: uuid.UUID,
+    therapist_id: uuid.UUID,
+    before: datetime,
+) -> list[LatestResultRead]:
+    """Each person's latest score per questionnaire given before `before`, against their
+    first, as this therapist may read them (answers given for them). The caller records the
+    read in the access log (the respondents are in the answer)."""
+    rows = session.exec(
+        select(MeasureResponse)
+        .where(
+            MeasureResponse.couple_id == couple_id,
+            MeasureResponse.therapist_reader_id == therapist_id,
+            col(MeasureResponse.submitted_at) < before,
+        )
+        .order_by(col(MeasureResponse.submitted_at))
+    ).all()
+    keyring = crypto.Keyring(session, settings.key_encryption_key)
+    series: dict[tuple[uuid.UUID, str], list[MeasureResponse]] = {}
+    for row in rows:
+        series.setdefault((row.respondent_id, row.measure_key), []).append(row)
+    found = []
+    for (respondent, key), answers in series.items():
+        measure = catalogue.find(session, key)
+        # Only the first and the latest are opened: the others are not shown here.
+        first, last = answers[0], answers[-1]
+        first_result, result = open_result(keyring, first), open_result(keyring, last)
+        later = len(answers) > 1
+        found.append(
+            LatestResultRead(
+                respondent_id=respondent,
+                measure_key=key,
+                measure_title=measure.title if measure else key,
+                total=result["total"],
+                max_total=measure.max_total if measure else result["total"],
+                band=result["band"],
+                submitted_at=last.submitted_at,
+                higher_is=measure.higher_is if measure else "worse",
+                count=len(answers),
+                first_total=first_result["total"],
+                first_at=first.submitted_at,
+                change=result["total"] - first_result["total"] if later else None,
+                reliable_change=(
+                    scoring.reliable_change(measure, first_result["total"], result["total"])
+                    if measure and later
+                    else None
+                ),
+                risk=bool(result["risk_items"]),
+            )
+        )
+    return found
 
 
 def shared_with_me(

@@ -149,6 +149,14 @@ class SlotRead(Out):
     updated_at: datetime
 
 
+class WeekSlotRead(SlotRead):
+    """A slot with its exercise and week: what the therapist's brief lists per week."""
+
+    week_start: date
+    title: str
+    mode: str
+
+
 class FeedCreated(Out):
     url: str
 

@@ -20,7 +20,7 @@ from tandem.core.db import utcnow
 from tandem.core.errors import Conflict, Forbidden, Invalid, NotFound
 from tandem.couples import service as couples
 from tandem.couples.models import Couple, Membership
-from tandem.exercises.models import Mode
+from tandem.exercises.models import Exercise, Mode
 from tandem.plans import progress
 from tandem.plans.models import PlanItem, PlanStatus, WeeklyPlan
 from tandem.practice_times import reminders
@@ -31,6 +31,7 @@ from tandem.practice_times.models import (
     SlotMove,
     SlotRead,
     SlotStatus,
+    WeekSlotRead,
 )
 from tandem.reminders import outbox
 from tandem.reminders.models import NotificationKind
@@ -288,6 +289,33 @@ def week_slots(
             .order_by(col(PracticeSlot.starts_at), col(PracticeSlot.created_at))
         ).all()
     )
+
+
+def agreed_in_weeks(
+    session: Session, *, couple_id: uuid.UUID, first: date, last: date
+) -> list[WeekSlotRead]:
+    """The times still planned (accepted or proposed) for the published plans of the weeks
+    `first` to `last` (Mondays), with each item's exercise, soonest first: adherence context
+    for the therapist."""
+    rows = session.exec(
+        select(PracticeSlot, WeeklyPlan.week_start, Exercise.title, PlanItem.mode)
+        .join(PlanItem, col(PlanItem.id) == PracticeSlot.plan_item_id)
+        .join(WeeklyPlan, col(WeeklyPlan.id) == PlanItem.plan_id)
+        .join(Exercise, col(Exercise.id) == PlanItem.exercise_id)
+        .where(
+            PracticeSlot.couple_id == couple_id,
+            col(PracticeSlot.status).in_(ACTIVE),
+            col(WeeklyPlan.week_start) >= first,
+            col(WeeklyPlan.week_start) <= last,
+            WeeklyPlan.status == PlanStatus.published,
+            col(PlanItem.archived_at).is_(None),
+        )
+        .order_by(col(PracticeSlot.starts_at), col(PracticeSlot.created_at))
+    ).all()
+    return [
+        WeekSlotRead(**read(slot).model_dump(), week_start=week_start, title=title, mode=str(mode))
+        for slot, week_start, title, mode in rows
+    ]
 
 
 def parse_week(value: str | None) -> date | None:

@@ -89,6 +89,19 @@ def cancel_pending(session: Session, *, dedupe_prefix: str) -> None:
     )
 
 
+def cancel_pending_to(session: Session, *, user_id: uuid.UUID, kinds: Iterable[str]) -> None:
+    """Drop this person's notifications of these kinds not yet claimed: what they were about
+    is no longer theirs (a partner left the couple). Rows being sent or sent stay (the caller
+    commits)."""
+    session.execute(
+        delete(TABLE).where(
+            TABLE.c.user_id == user_id,
+            TABLE.c.kind.in_(list(kinds)),
+            TABLE.c.state == NotificationState.pending.value,
+        )
+    )
+
+
 # --- the dispatcher's side ----------------------------------------------------------------
 
 

@@ -22,6 +22,9 @@ from tandem.couples.models import Couple
 from tandem.exercises.models import Mode
 from tandem.journal import entries, ranges
 from tandem.journal.models import CheckinRead, NoteRead
+from tandem.measures import goals, results
+from tandem.plans import progress
+from tandem.practice_times import service as practice_times
 from tandem.workspace import service
 from tandem.workspace.history import History, history, local_bounds, partner_people
 from tandem.workspace.models import (
@@ -95,6 +98,14 @@ def brief(
         preparation = prep.shared_for_appointment(
             session, keyring=keyring, appointment=appointment, reader_id=therapist_id
         )
+    couple_goals = goals.of_couple(session, couple_id=couple.id)
+    measures = results.latest(
+        session,
+        settings=settings,
+        couple_id=couple.id,
+        therapist_id=therapist_id,
+        before=local_bounds(couple, until, until)[1],
+    )
     answer = BriefRead(
         couple_id=couple.id,
         label=couple.label,
@@ -111,6 +122,15 @@ def brief(
         rating_summary=rating_summary(found),
         notes=found.notes,
         checkins=found.checkins,
+        practice_times=practice_times.agreed_in_weeks(
+            session,
+            couple_id=couple.id,
+            first=progress.week_of(since),
+            last=progress.week_of(until),
+        ),
+        measures=measures,
+        goals=couple_goals,
+        goal_attainment=goals.t_score(couple_goals),
     )
     audit.record_reads(
         session,
@@ -126,6 +146,14 @@ def brief(
         reader_id=therapist_id,
         couple_id=couple.id,
         author_ids={p.author_id for p in preparation},
+        detail="session brief",
+    )
+    audit.record_reads(
+        session,
+        action="measures.read_by_therapist",
+        reader_id=therapist_id,
+        couple_id=couple.id,
+        author_ids={m.respondent_id for m in measures},
         detail="session brief",
     )
     audit.record_reads(

@@ -15,7 +15,9 @@ from tandem.appointments.models import SharedPrepRead
 from tandem.core.db import timestamp
 from tandem.core.schemas import Body, Out
 from tandem.journal.models import CheckinRead, NoteRead, RatingsRead, Visibility
+from tandem.measures.models import GoalAttainmentRead, GoalRead, LatestResultRead
 from tandem.plans.models import WithdrawnReason
+from tandem.practice_times.models import WeekSlotRead
 
 DEFAULT_INACTIVE_DAYS = 5
 MAX_INACTIVE_DAYS = 90
@@ -252,6 +254,12 @@ class BriefRead(Out):
     rating_summary: list[RatingSummary]
     notes: list[NoteRead]
     checkins: list[CheckinRead]
+    # The times the partners agreed (or one proposed) in these weeks, soonest first.
+    practice_times: list[WeekSlotRead] = []
+    # Questionnaires: each partner's latest score per measure, up to the brief's last day.
+    measures: list[LatestResultRead] = []
+    goals: list[GoalRead] = []
+    goal_attainment: GoalAttainmentRead | None = None
 
 
 # --- answers: a partner's own summary of a week -------------------------------------------

@@ -115,7 +115,7 @@ export async function accessLogSection(state) {
     const events = /** @type {AccessEvent[]} */ (await api.get('/api/me/access-log')).filter((e) => e.action.endsWith('read_by_therapist'));
     const couples = Object.fromEntries((state.couples || []).map((c) => [c.id, c.label]));
     body.replaceChildren(events.length
-      ? h('ul', { class: 'plain log' }, events.map((e) => h('li', {},
+      ? h('ul', { class: 'plain access-log' }, events.map((e) => h('li', {},
         h('span', {},
           h('strong', { text: e.actor_display_name || 'A former therapist' }),
           ` read ${readOf(e)}`,

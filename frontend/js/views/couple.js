@@ -1,12 +1,16 @@
 // @ts-check
 // One couple, for their therapist: adherence over the weeks the couple has existed (per
-// exercise and per partner), the check-in ratings shared with them, a filterable timeline of
-// what happened, the next appointment and invitations. Side by side on a desktop.
+// exercise and per partner), the check-in ratings shared with them, the questionnaires (a trend
+// per person and measure, risk answers open), a filterable timeline of what happened, the
+// practice times planned this week, the next appointment and invitations. Side by side on a
+// desktop.
 import * as api from '../api.js';
 import { dayLabel, smallMultiples, weekBars } from '../charts.js';
 import { addDays, dateTime, empty, h, mondayOf, nextId, shortDate, title, todayIn, weekLabel } from '../ui.js';
 import { appointmentPanel } from './appointment.js';
+import { questionnairePanel } from './couple-measures.js';
 import { invitationsPanel } from './invite.js';
+import { loadSlots, plannedTimes } from './slots.js';
 
 /** @type {[RatingKey, string][]} */
 export const RATINGS = [
@@ -254,7 +258,10 @@ export async function render(root, { params }) {
   const here = `#/couple/${encodeURIComponent(id)}`;
   root.append(
     title(couple.label),
-    h('p', { class: 'lead', text: partners.length ? partners.map((p) => p.display_name).join(' & ') : 'No partner has joined yet.' }),
+    // The partners' names, unless the label already is just that.
+    ...(partners.length && partners.map((p) => p.display_name).join(' & ') === couple.label
+      ? []
+      : [h('p', { class: 'lead', text: partners.length ? partners.map((p) => p.display_name).join(' & ') : 'No partner has joined yet.' })]),
     ...(left.length
       ? [h('p', { class: 'card note-from', role: 'note', text: left.map((m) => `${m.display_name} left the couple on ${shortDate(m.left_at)}.`).join(' ') })]
       : []),
@@ -263,11 +270,13 @@ export async function render(root, { params }) {
       h('a', { href: `${here}/plan/${addDays(thisWeek, 7)}`, class: 'button secondary', text: 'Next week' }),
       h('a', { href: `${here}/brief`, class: 'button secondary', text: 'Session brief' }),
       h('a', { href: `${here}/measures`, class: 'button secondary', text: 'Questionnaires & goals' })));
-  const [appointment, flags, plan] = await Promise.all([
+  const [appointment, flags, plan, slots] = await Promise.all([
     appointmentPanel(id),
     optional(api.path`/api/couples/${id}/risk-flags`),
     optional(api.path`/api/couples/${id}/plans/current`),
+    loadSlots(id, thisWeek),
   ]);
+  const questionnaires = await questionnairePanel(id, names, Array.isArray(flags) ? flags : []);
   if (Array.isArray(flags) && flags.length) {
     root.append(h('p', { class: 'card risk', role: 'alert' }, h('a', { href: `#/couple/${encodeURIComponent(id)}/measures`, text: `${flags.length} questionnaire ${flags.length === 1 ? 'answer needs' : 'answers need'} your attention` })));
   }
@@ -275,9 +284,11 @@ export async function render(root, { params }) {
   root.append(h('div', { class: 'workspace-grid' },
     h('div', { class: 'column' },
       section('adh', 'Adherence', h('p', { class: 'hint', text: since }), adherenceCharts(history.weeks, history.partners)),
-      section('ratings-h', 'Check-in ratings', h('p', { class: 'hint', text: 'Only check-ins shared with you.' }), ratingCharts(history.ratings, history.partners))),
+      section('ratings-h', 'Check-in ratings', h('p', { class: 'hint', text: 'Only check-ins shared with you.' }), ratingCharts(history.ratings, history.partners)),
+      section('measures-h', 'Questionnaires', h('p', { class: 'hint', text: 'Each partner’s scores, with the questionnaire’s bands behind them. Only you see these.' }), ...questionnaires)),
     h('div', { class: 'column' },
       appointment,
+      section('times-h', 'Practice times this week', h('p', { class: 'hint', text: 'What the partners agreed or suggested, as they planned it.' }), plannedTimes(slots, plan && !plan.error ? plan : null, names, couple.timezone)),
       disputesSection(plan, names),
       section('timeline-h', 'What happened', timeline(history.events, history.partners, id)),
       section('invites', 'Invitations',

@@ -1,9 +1,14 @@
 // @ts-check
 // Questionnaires for a partner: what is due (on the week), answering one, the safety screen
-// after a risk answer, and my own history with plain-language bands. Nothing here is about the
-// other partner, and nothing is kept on the device.
+// after a risk answer, my own history with plain-language bands, and my goals, which I rate
+// myself. Nothing here is about the other partner's answers or own goals, and nothing is kept
+// on the device.
 import * as api from '../api.js';
-import { busy, dateTime, empty, errorBox, h, nextId, say, shortDate, title } from '../ui.js';
+import { busy, dateTime, empty, errorBox, FieldProblem, h, nextId, say, shortDate, title } from '../ui.js';
+
+const LEVELS = ['2', '1', '0', '-1', '-2'];
+/** @param {string | number} level */
+const signed = (level) => (Number(level) > 0 ? `+${level}` : Number(level) < 0 ? `−${-Number(level)}` : '0');
 
 export async function dueCard() {
   /** @type {Due[]} */
@@ -63,7 +68,7 @@ function result(root, saved) {
       saved.band ? h('p', { text: saved.band.plain }) : null,
       h('p', { class: 'hint', text: 'Only you and your therapist see this unless you choose to share it.' }),
       h('div', { class: 'actions' }, share), slot),
-    h('p', { class: 'links' }, h('a', { href: '#/my-measures', text: 'My questionnaires' }), h('a', { href: '#/week', text: 'This week' })));
+    h('p', { class: 'links' }, h('a', { href: '#/my-measures', text: 'My questionnaires and goals' }), h('a', { href: '#/week', text: 'This week' })));
 }
 
 /** @type {View} */
@@ -133,17 +138,75 @@ export async function renderAnswer(root, { params }) {
   root.append(form);
 }
 
+// "+1 (by you, Mon 30 Nov)": the latest rating of a goal, or that there is none yet.
+/** @param {Goal} goal @param {Uuid} me @param {Record<Uuid, string>} names */
+function latestRating(goal, me, names) {
+  const last = goal.ratings[goal.ratings.length - 1];
+  if (!last) return 'Not rated yet.';
+  const who = last.rated_by === me ? 'you' : names[last.rated_by || ''] || 'your therapist';
+  return `Last rated ${signed(last.level)}, “${goal.levels[String(last.level)]}” (by ${who}, ${shortDate(last.rated_at)}).`;
+}
+
+// One goal: its five levels in the therapist's words, and where I am now.
+/** @param {Goal} goal @param {Uuid} me @param {Record<Uuid, string>} names */
+function goalCard(goal, me, names) {
+  const latest = h('p', { class: 'latest', text: latestRating(goal, me, names) });
+  const legend = nextId('goal');
+  const slot = h('div');
+  const levels = h('fieldset', { class: 'levels', 'aria-labelledby': legend, 'data-field': 'level' },
+    h('legend', { id: legend, text: 'Where are you now?' }),
+    LEVELS.map((level) => {
+      const id = nextId('level');
+      return h('div', { class: 'radio' },
+        h('input', { type: 'radio', id, name: `goal-${goal.id}`, value: level }),
+        h('label', { for: id }, h('strong', { text: signed(level) }), h('span', { text: goal.levels[level] })));
+    }));
+  const save = h('button', { type: 'submit', class: 'primary', text: 'Save my rating' });
+  const form = h('form', { class: 'stack' }, levels, slot, h('div', { class: 'actions' }, save));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    busy(save, async () => {
+      /** @type {HTMLInputElement | null} */
+      const chosen = form.querySelector('input:checked');
+      if (!chosen) throw new FieldProblem(levels, 'Choose the level that fits best now.');
+      /** @type {Goal} */
+      const rated = await api.post(api.path`/api/goals/${goal.id}/ratings`, { level: Number(chosen.value) });
+      latest.textContent = latestRating(rated, me, names);
+      say('Your rating is saved. Your therapist sees it too.');
+    }, slot);
+  });
+  return h('article', { class: 'card goal' },
+    h('h3', { text: goal.title }),
+    h('p', { class: 'hint', text: goal.owner_id ? 'Your own goal: your therapist sees it, your partner does not.' : 'A goal for the two of you: your partner and your therapist see it.' }),
+    latest, form);
+}
+
+/** @param {Couple} couple @param {Uuid} me */
+async function goalsSection(couple, me) {
+  /** @type {Goal[]} */
+  const goals = await api.get(api.path`/api/couples/${couple.id}/goals`);
+  const names = Object.fromEntries([...(couple.former_members || []), ...couple.members].map((m) => [m.user_id, m.display_name]));
+  return h('section', { 'aria-labelledby': 'my-goals-h' },
+    h('h2', { id: 'my-goals-h', text: 'My goals' }),
+    goals.length
+      ? [h('p', { class: 'hint', text: 'The goals you set with your therapist, each described at five levels. Rate where you are whenever you like; your therapist sees every rating.' }),
+        goals.map((g) => goalCard(g, me, names))]
+      : empty('Your therapist hasn’t set any goals with you yet.'));
+}
+
 /** @type {View} */
 export async function renderHistory(root, { state }) {
-  root.append(title('My questionnaires'),
+  root.append(title('My questionnaires and goals'),
     h('p', { class: 'lead', text: 'Your own answers, seen by you and your therapist only.' }));
   const couple = state.couple;
   if (!couple) return root.append(empty('You are not in a couple yet.'));
-  /** @type {[MeasureResult[], MeasureResult[]]} */
-  const [mine, shared] = await Promise.all([
+  /** @type {[MeasureResult[], MeasureResult[], HTMLElement]} */
+  const [mine, shared, goals] = await Promise.all([
     api.get(`/api/couples/${couple.id}/measure-results`),
     api.get(`/api/couples/${couple.id}/measure-results/shared`),
+    goalsSection(couple, state.user.id),
   ]);
+  root.append(h('h2', { text: 'My questionnaires' }));
   if (!mine.length) root.append(empty('You have not answered a questionnaire yet.'));
   for (const r of [...mine].reverse()) {
     const slot = h('div');
@@ -155,7 +218,7 @@ export async function renderHistory(root, { state }) {
       say(r.shared ? 'Your partner can now see this score.' : 'No longer shared.');
     }, slot));
     root.append(h('article', { class: 'card result' },
-      h('h2', { text: `${r.measure_title} · ${shortDate(r.submitted_at)}` }),
+      h('h3', { text: `${r.measure_title} · ${shortDate(r.submitted_at)}` }),
       h('p', { class: 'score', text: `${r.total} of ${r.max_total}` }),
       r.band ? h('p', { text: r.band.plain }) : null,
       r.reliable_change && r.reliable_change !== 'no reliable change' ? h('p', { class: 'hint', text: `Since your first answer: ${r.reliable_change}.` }) : null,
@@ -165,4 +228,5 @@ export async function renderHistory(root, { state }) {
     root.append(h('h2', { text: 'Shared with you by your partner' }),
       ...shared.map((r) => h('p', { class: 'card', text: `${r.measure_title}, ${shortDate(r.submitted_at)}: ${r.total} of ${r.max_total}${r.band ? ` — ${r.band.plain}` : ''}` })));
   }
+  root.append(goals);
 }

@@ -166,3 +166,43 @@ export function slotsPanel(item, ctx) {
     form,
     errors);
 }
+
+// --- for the therapist: read-only ---------------------------------------------------------------
+
+// [when, exercise, status] of one time, in the couple's time zone (the therapist's device may
+// be elsewhere): the couple's page and the brief list them alike.
+/** @param {Slot & { title?: string, mode?: Mode }} slot @param {Record<Uuid, string>} names @param {string} timeZone @param {string} [title] */
+export function practiceTimeRow(slot, names, timeZone, title) {
+  let at;
+  try {
+    at = new Intl.DateTimeFormat(undefined, { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZone }).format(new Date(slot.starts_at));
+  } catch {
+    at = when(slot.starts_at);
+  }
+  const who = names[slot.proposed_by || ''] || 'A partner';
+  const status = slot.status === 'accepted'
+    ? (slot.mode || 'joint') === 'joint' ? 'agreed' : `${who}’s own time`
+    : `suggested by ${who}, not answered yet`;
+  return [at, slot.title || title || 'An exercise', status];
+}
+
+// This week's agreed and suggested times on the therapist's couple page: what the partners
+// planned, as context for what they logged. Nothing to act on here.
+/** @param {Slot[]} slots @param {Plan | null} plan @param {Record<Uuid, string>} names @param {string} timeZone */
+export function plannedTimes(slots, plan, names, timeZone) {
+  const items = new Map(((plan && plan.items) || []).map((i) => [i.id, i]));
+  const shown = slots.filter((s) => s.status === 'accepted' || s.status === 'proposed');
+  if (!shown.length) {
+    return h('p', { class: 'empty', text: plan ? 'No practice time agreed or suggested for this week yet.' : 'No plan published for this week, so no practice times.' });
+  }
+  const here = Intl.DateTimeFormat().resolvedOptions().timeZone;
+  return h('div', {},
+    h('ul', { class: 'plain planned-times' }, shown.map((slot) => {
+      const item = items.get(slot.plan_item_id);
+      const [at, what, status] = practiceTimeRow({ ...slot, mode: item ? item.mode : 'joint' }, names, timeZone, item ? item.title : undefined);
+      return h('li', { class: `planned ${slot.status}` },
+        h('strong', { text: at }),
+        h('span', { class: 'what', text: `${what} · ` }, h('span', { class: slot.status === 'accepted' ? 'agreed' : 'hint', text: status })));
+    })),
+    here === timeZone ? null : h('p', { class: 'hint', text: `Times in the couple’s time zone (${timeZone}).` }));
+}

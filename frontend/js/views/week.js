@@ -43,12 +43,21 @@ function awaitingCount(item) {
 
 const MODE = { joint: 'Together', individual: 'On your own' };
 
+// "Tandem asked to wait a little: it will be sent at about 14:05." when the server said when
+// to come back (Retry-After), else null.
+function serverWait() {
+  const next = offline.nextRetry();
+  if (!next || !next.asked) return null;
+  const at = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' }).format(new Date(next.at));
+  return `Tandem is busy and asked to wait a little: it will be sent at about ${at}.`;
+}
+
 /** @param {QueueEntry} entry @param {() => Promise<void>} rerender */
 export async function queue(entry, rerender) {
   await offline.enqueue(entry);
   const outcome = await offline.flush({ interactive: true });
   if (outcome.refused.length) say(outcome.refused[0].message);
-  else if (!outcome.sent) say("Saved on this phone. It will be sent when you're back online.");
+  else if (!outcome.sent) say(`Saved on this phone. ${serverWait() || "It will be sent when you're back online."}`);
   await rerender();
 }
 
@@ -56,9 +65,10 @@ export async function queue(entry, rerender) {
 function pendingNote(entries) {
   if (!entries.length) return null;
   const n = entries.length;
+  const wait = serverWait();
   return h('p', { class: 'pending', role: 'note' },
     h('span', { class: 'dot', 'aria-hidden': 'true' }),
-    `${n} ${n === 1 ? 'entry is' : 'entries are'} saved on this phone, waiting to be sent.`
+    `${n} ${n === 1 ? 'entry is' : 'entries are'} saved on this phone, waiting to be sent.${wait ? ` ${wait}` : ''}`
   );
 }
 
@@ -302,7 +312,8 @@ export async function render(root, { state, render: rerender }) {
   root.append(h('p', { class: 'lead', text: weekLabel(plan ? plan.week_start : mondayOf(today)) }));
   root.append(...[refusedNote(rerender), pendingNote(pending), coupleNote(people), appointment, questionnaires].filter((node) => node !== null));
   if (!plan) {
-    root.append(empty('No plan for this week yet. Your therapist will share one soon; nothing to do meanwhile.'));
+    root.append(empty('No plan for this week yet. Your therapist will share one soon; nothing to do meanwhile.'),
+      h('p', { class: 'links' }, h('a', { href: '#/my-measures', text: 'My questionnaires and goals' })));
     return;
   }
   if (plan.note) {
@@ -314,6 +325,6 @@ export async function render(root, { state, render: rerender }) {
   const ctx = { me, names: people.names, partnerName: people.partnerName, people, pending, rerender, today, slots, coupleId: couple.id, weekStart: plan.week_start };
   root.append(h('div', { class: 'items' }, items.map((item) => itemCard(item, ctx))));
   root.append(h('p', { class: 'links' }, h('a', { href: '#/checkin', text: 'How did it go? Write a check-in' }),
-    h('a', { href: '#/my-measures', text: 'My questionnaires' }),
+    h('a', { href: '#/my-measures', text: 'My questionnaires and goals' }),
     h('a', { href: '#/print/week', text: 'Print this week' })));
 }
