@@ -115,10 +115,12 @@ function weekCell(couple) {
 /** @param {CoupleRow} couple @param {{ waiting_days: number }} rules */
 function row(couple, rules) {
   const appointment = couple.next_appointment;
+  const who = names(couple);
   return h('tr', { 'data-id': couple.id },
     h('th', { scope: 'row', 'data-label': 'Couple' },
       h('a', { href: `#/couple/${couple.id}`, class: 'couple-link', text: couple.label }),
-      h('span', { class: 'hint names', text: names(couple) || 'Waiting for partners' })),
+      // A label that is already the partners' names is not said twice.
+      who === couple.label ? null : h('span', { class: 'hint names', text: who || 'Waiting for partners' })),
     h('td', { 'data-label': 'Next appointment' }, appointment
       ? h('time', { datetime: appointment.starts_at, text: dateTime(appointment.starts_at) })
       : h('span', { class: 'hint', text: 'None booked' })),
