@@ -2,17 +2,25 @@
 """Load benchmark (not a test): requests/s and p50/p99 latency at 64 concurrent connections.
 
 Seeds N couples (default 10,000), each with two partners and a published plan for the current
-week (one joint and one individual item), then, for each database (SQLite, PostgreSQL) and each
-process count (1, 2), serves the app with `tandem serve --no-worker` and drives it with `wrk`
-(Debian: `apt-get install wrk`) at 64 connections for:
+week (one joint and one individual item), one therapist per 200 couples, then, for each database
+(SQLite, PostgreSQL) and each process count (1, 2), serves the app with `tandem serve
+--no-worker` and drives it with `wrk` (Debian: `apt-get install wrk`) at 64 connections for:
 
-- `GET /healthz`: the bare endpoint of the same app (the reference);
+- `GET /bare` of scripts/bare_app.py: a bare FastAPI app (one `async def` route returning a small
+  dict), same venv, same server and options, one process: the yardstick, measured first and
+  last (the mean of the two);
+- `GET /healthz`: Tandem's own cheapest endpoint, every middleware and the access log on;
 - `GET /api/couples/{id}/plans/current`: the current-plan read, as the couple's partners
   (authentication and the membership check included), spread over many couples;
-- `POST /api/plan-items/{id}/sessions`: the session-log write, a new `client_id` each time.
+- `POST /api/plan-items/{id}/sessions`: the session-log write, a new `client_id` each time;
+- `GET /api/couples`, `GET /api/couples/{id}/notes`, `POST /api/couples/{id}/checkins`: other
+  authenticated routes, for the record;
 
-It prints each endpoint's rate as a ratio to /healthz, and fails (exit 1) when any request
-answered 5xx or a server logged "database is locked".
+and, one request at a time, `GET /api/therapist/overview` of a therapist with 200 couples.
+
+Every endpoint's figures are printed against the bare endpoint of the same run, by served
+requests/s and by the server process's CPU (user + system) per request; it fails (exit 1) when
+any request answered 5xx or a server logged "database is locked".
 
     .venv/bin/python scripts/bench_load.py                       # 10,000 couples, everything
     .venv/bin/python scripts/bench_load.py --couples 1000 --duration 5 --databases sqlite
@@ -47,6 +55,7 @@ PASSWORD = "correct horse battery"
 CONNECTIONS = 64
 WRK = shutil.which("wrk") or "/usr/bin/wrk"
 TIMEZONE = "Europe/Berlin"
+COUPLES_PER_THERAPIST = 200  # the overview is measured at this size
 
 
 # --- seeding -------------------------------------------------------------------------------
@@ -57,6 +66,7 @@ class Seeded:
     url: str
     # (couple_id, partner email, joint item id, individual item id) for the actors the load uses
     actors: list[tuple[str, str, str, str]]
+    therapist: str  # the email of a therapist with 200 couples (or all, when fewer)
 
 
 def seed(url: str, data_dir: Path, couples: int, actors: int) -> Seeded:
@@ -86,7 +96,7 @@ def seed(url: str, data_dir: Path, couples: int, actors: int) -> Seeded:
     batch = 1000
     with engine.begin() as connection:
         therapists = []
-        for t in range(max(1, couples // 100)):
+        for t in range(max(1, couples // COUPLES_PER_THERAPIST)):
             therapists.append(
                 dict(
                     id=uuid.uuid4(),
@@ -172,7 +182,7 @@ def seed(url: str, data_dir: Path, couples: int, actors: int) -> Seeded:
             connection.execute(insert(PlanItem.__table__), items)
             connection.execute(insert(PlanItemAssignee.__table__), assignees)
     engine.dispose()
-    return Seeded(url, picked)
+    return Seeded(url, picked, therapists[0]["email"])
 
 
 # --- databases -----------------------------------------------------------------------------
@@ -245,13 +255,35 @@ def servers(url: str, data_dir: Path, count: int, workdir: Path) -> Iterator[lis
                 server.process.kill()
 
 
-def wait_ready(server: Server) -> None:
+@contextmanager
+def bare_server(workdir: Path) -> Iterator[Server]:
+    """scripts/bare_app.py: the yardstick, one process, the same server and options."""
+    port = free_port()
+    log = workdir / f"bare-{port}.log"
+    process = subprocess.Popen(  # noqa: S603
+        [sys.executable, str(ROOT / "scripts" / "bare_app.py"), "--port", str(port)],
+        stdout=subprocess.DEVNULL,
+        stderr=log.open("wb"),
+    )
+    server = Server(port, process, log)
+    try:
+        wait_ready(server, "/bare")
+        yield server
+    finally:
+        process.terminate()
+        try:
+            process.wait(10)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def wait_ready(server: Server, path: str = "/readyz") -> None:
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         if server.process.poll() is not None:
             raise SystemExit(f"server on {server.port} exited:\n{server.log.read_text()[-2000:]}")
         try:
-            if httpx.get(f"http://127.0.0.1:{server.port}/readyz", timeout=1).status_code == 200:
+            if httpx.get(f"http://127.0.0.1:{server.port}{path}", timeout=1).status_code == 200:
                 return
         except httpx.HTTPError:
             pass
@@ -259,14 +291,27 @@ def wait_ready(server: Server) -> None:
     raise SystemExit(f"server on {server.port} never became ready")
 
 
-def tokens(port: int, seeded: Seeded) -> list[str]:
+def sign_in(client: httpx.Client, email: str) -> str:
+    answer = client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
+    answer.raise_for_status()
+    return str(answer.json()["access_token"])
+
+
+def tokens(port: int, seeded: Seeded) -> tuple[list[str], str]:
+    """The actors' access tokens (each actor's couple gets three notes, so the notes list has
+    something to read) and the therapist's."""
     found = []
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-        for _, email, _, _ in seeded.actors:
-            answer = client.post("/api/auth/login", json={"email": email, "password": PASSWORD})
-            answer.raise_for_status()
-            found.append(answer.json()["access_token"])
-    return found
+        for couple, email, _, _ in seeded.actors:
+            token = sign_in(client, email)
+            found.append(token)
+            for n in range(3):
+                client.post(
+                    f"/api/couples/{couple}/notes",
+                    json={"body": f"Note {n}", "visibility": "care_team"},
+                    headers={"Authorization": f"Bearer {token}"},
+                ).raise_for_status()
+        return found, sign_in(client, seeded.therapist)
 
 
 # --- load ----------------------------------------------------------------------------------
@@ -290,9 +335,11 @@ function request()
   counter = counter + 1
   local t = targets[(counter * 7 + thread_id) %% #targets + 1]
   local headers = {["Authorization"] = "Bearer " .. t[2], ["Content-Type"] = "application/json"}
-  if t[3] then
+  if t[3] == "client_id" then
     local client_id = string.format("%%08x-%%04x-4000-8000-%%012x", %(run)d, thread_id, counter)
     return wrk.format("POST", t[1], headers, '{"client_id":"' .. client_id .. '"}')
+  elseif t[3] then
+    return wrk.format("POST", t[1], headers, t[3])
   end
   return wrk.format("GET", t[1], headers)
 end
@@ -308,13 +355,17 @@ end
 """
 
 
-def lua_script(workdir: Path, name: str, targets: list[tuple[str, str, bool]], offset: int) -> Path:
+# (path, bearer token, body): no body is a GET; "client_id" is a POST of a fresh client_id.
+Target = tuple[str, str, str | None]
+
+
+def lua_script(workdir: Path, name: str, targets: list[Target], offset: int) -> Path:
     rows = ",".join(
-        "{" + f'"{path}","{token}",{"true" if post else "false"}' + "}"
-        for path, token, post in targets
+        "{" + f'"{path}","{token}",' + ("nil" if body is None else "[[" + body + "]]") + "}"
+        for path, token, body in targets
     )
     run = int.from_bytes(os.urandom(3), "big")
-    script = workdir / f"{name}-{offset}.lua"
+    script = workdir / f"{name.replace(' ', '-')}-{offset}.lua"
     script.write_text(LUA % {"targets": rows, "offset": offset, "run": run})
     return script
 
@@ -342,7 +393,7 @@ def cpu_seconds(pids: list[int]) -> float:
 def drive(
     running: list["Server"],
     name: str,
-    targets: list[tuple[str, str, bool]],
+    targets: list[Target],
     seconds: int,
     workdir: Path,
 ) -> Figure:
@@ -389,18 +440,61 @@ def drive(
     )
 
 
-def endpoints(seeded: Seeded, access: list[str]) -> dict[str, list[tuple[str, str, bool]]]:
+CHECKIN = '{"ratings":{"closeness":4,"enjoyment":3},"visibility":"care_team"}'
+
+
+def endpoints(seeded: Seeded, access: list[str]) -> dict[str, list[Target]]:
+    """Tandem's endpoints under load, in the order they are measured."""
+    pairs = list(zip(seeded.actors, access, strict=True))
     return {
-        "healthz": [("/healthz", access[0], False)],
-        "plan read": [
-            (f"/api/couples/{couple}/plans/current", token, False)
-            for (couple, _, _, _), token in zip(seeded.actors, access, strict=True)
-        ],
+        "healthz": [("/healthz", access[0], None)],
+        "plan read": [(f"/api/couples/{c}/plans/current", t, None) for (c, _, _, _), t in pairs],
         "session write": [
-            (f"/api/plan-items/{solo}/sessions", token, True)
-            for (_, _, _, solo), token in zip(seeded.actors, access, strict=True)
+            (f"/api/plan-items/{solo}/sessions", t, "client_id") for (_, _, _, solo), t in pairs
+        ],
+        "couples list": [("/api/couples", t, None) for _, t in pairs],
+        "notes list": [(f"/api/couples/{c}/notes", t, None) for (c, _, _, _), t in pairs],
+        "check-in create": [
+            (f"/api/couples/{c}/checkins", t, CHECKIN) for (c, _, _, _), t in pairs
         ],
     }
+
+
+def one_at_a_time(server: Server, path: str, token: str, count: int = 20) -> Figure:
+    """`count` requests one after another (a heavy answer, not a load): median and worst
+    latency, and the server's CPU per request."""
+    pid = server.process.pid
+    times = []
+    with httpx.Client(base_url=f"http://127.0.0.1:{server.port}", timeout=60) as client:
+        headers = {"Authorization": f"Bearer {token}"}
+        client.get(path, headers=headers).raise_for_status()  # warm
+        cpu_before = cpu_seconds([pid])
+        for _ in range(count):
+            started = time.perf_counter()
+            client.get(path, headers=headers).raise_for_status()
+            times.append(time.perf_counter() - started)
+        cpu = cpu_seconds([pid]) - cpu_before
+    times.sort()
+    return Figure(
+        rps=count / sum(times),
+        p50=1000 * times[len(times) // 2],
+        p99=1000 * times[-1],
+        non2xx=0,
+        errors=0,
+        cpu_us=1e6 * cpu / count,
+    )
+
+
+def mean(a: Figure, b: Figure) -> Figure:
+    """The same endpoint measured twice (the machine's load drifts)."""
+    return Figure(
+        rps=(a.rps + b.rps) / 2,
+        p50=(a.p50 + b.p50) / 2,
+        p99=max(a.p99, b.p99),
+        non2xx=a.non2xx + b.non2xx,
+        errors=a.errors + b.errors,
+        cpu_us=(a.cpu_us + b.cpu_us) / 2,
+    )
 
 
 def profile(pid: int, seconds: int, output: Path) -> None:
@@ -460,78 +554,96 @@ def main() -> int:
     parser.add_argument("--duration", type=int, default=10, help="seconds per measurement")
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--processes", default="1,2")
+    parser.add_argument(
+        "--endpoints", help="a comma-separated subset of the endpoints (default: all)"
+    )
     parser.add_argument("--profile", choices=["read", "write"], help="py-spy one server instead")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is needed: apt-get install -y wrk", file=sys.stderr)
         return 2
-    table = []
+    print(f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC, load average {os.getloadavg()}")
+    table: list[Row] = []
     failed = False
     with tempfile.TemporaryDirectory(prefix="tandem-bench-") as tmp:
         workdir = Path(tmp)
-        for kind in args.databases.split(","):
-            with database(kind, workdir) as url:
-                data_dir = workdir / f"data-{kind}"
-                started = time.monotonic()
-                seeded = seed(url, data_dir, args.couples, args.actors)
-                print(
-                    f"{kind}: seeded {args.couples} couples in {time.monotonic() - started:.0f} s"
-                )
-                for count in [int(p) for p in args.processes.split(",")]:
-                    with servers(url, data_dir, count, workdir) as running:
-                        access = tokens(running[0].port, seeded)
-                        targets = endpoints(seeded, access)
-                        if args.profile:
-                            name = "plan read" if args.profile == "read" else "session write"
-                            raw = workdir / "profile.txt"
-                            spy = threading.Thread(
-                                target=profile,
-                                args=(running[0].process.pid, args.duration - 1, raw),
+        with bare_server(workdir) as yardstick:
+            bare_rows: list[Target] = [("/bare", "-", None)]
+            for kind in args.databases.split(","):
+                with database(kind, workdir) as url:
+                    data_dir = workdir / f"data-{kind}"
+                    started = time.monotonic()
+                    seeded = seed(url, data_dir, args.couples, args.actors)
+                    print(
+                        f"{kind}: seeded {args.couples} couples in "
+                        f"{time.monotonic() - started:.0f} s"
+                    )
+                    for count in [int(p) for p in args.processes.split(",")]:
+                        with servers(url, data_dir, count, workdir) as running:
+                            access, therapist = tokens(running[0].port, seeded)
+                            targets = endpoints(seeded, access)
+                            if args.endpoints:
+                                wanted = args.endpoints.split(",")
+                                targets = {k: v for k, v in targets.items() if k in wanted}
+                            if args.profile:
+                                name = "plan read" if args.profile == "read" else "session write"
+                                raw = workdir / "profile.txt"
+                                spy = threading.Thread(
+                                    target=profile,
+                                    args=(running[0].process.pid, args.duration - 1, raw),
+                                )
+                                spy.start()
+                                figure = drive(
+                                    running[:1], name, targets[name], args.duration, workdir
+                                )
+                                spy.join()
+                                print(f"{kind} {name}: {figure.rps:.0f} req/s under py-spy")
+                                print(summarize_profile(raw))
+                                return 0
+                            # Warm-up: connections, caches, the first query plans.
+                            drive([yardstick], "bare", bare_rows, 2, workdir)
+                            drive(
+                                running, "healthz", endpoints(seeded, access)["healthz"], 2, workdir
                             )
-                            spy.start()
-                            figure = drive(running[:1], name, targets[name], args.duration, workdir)
-                            spy.join()
-                            print(f"{kind} {name}: {figure.rps:.0f} req/s under py-spy")
-                            print(summarize_profile(raw))
-                            return 0
-                        # Warm-up: connections, caches, the first query plans.
-                        drive(running, "healthz", targets["healthz"], 2, workdir)
-                        drive(running, "plan read", targets["plan read"], 2, workdir)
-                        figures = {}
-                        for name, rows in targets.items():
-                            figures[name] = drive(running, name, rows, args.duration, workdir)
-                        # The machine's load drifts: /healthz again, and the mean of the two.
-                        again = drive(
-                            running, "healthz", targets["healthz"], args.duration, workdir
-                        )
-                        first = figures["healthz"]
-                        figures["healthz"] = Figure(
-                            rps=(first.rps + again.rps) / 2,
-                            p50=(first.p50 + again.p50) / 2,
-                            p99=max(first.p99, again.p99),
-                            non2xx=first.non2xx + again.non2xx,
-                            errors=first.errors + again.errors,
-                            cpu_us=(first.cpu_us + again.cpu_us) / 2,
-                        )
-                        locked = sum(
-                            s.log.read_text(errors="replace").count("database is locked")
-                            for s in running
-                        )
-                        bare = figures["healthz"]
-                        for name, f in figures.items():
-                            ratios = (f.rps / bare.rps, bare.cpu_us / f.cpu_us)
-                            table.append((kind, count, name, f, ratios, locked))
-                            failed |= f.non2xx > 0 or f.errors > 0 or locked > 0
-                        print_table(table[-3:])
-    print("\n## All figures\n")
+                            drive(
+                                running,
+                                "plan read",
+                                endpoints(seeded, access)["plan read"],
+                                2,
+                                workdir,
+                            )
+                            first = drive([yardstick], "bare", bare_rows, args.duration, workdir)
+                            figures = {}
+                            for name, rows in targets.items():
+                                figures[name] = drive(running, name, rows, args.duration, workdir)
+                            again = drive([yardstick], "bare", bare_rows, args.duration, workdir)
+                            figures = {"bare FastAPI": mean(first, again), **figures}
+                            if not args.endpoints or "overview" in args.endpoints:
+                                figures["overview, 200 couples (one at a time)"] = one_at_a_time(
+                                    running[0], "/api/therapist/overview", therapist
+                                )
+                            locked = sum(
+                                s.log.read_text(errors="replace").count("database is locked")
+                                for s in running
+                            )
+                            bare = figures["bare FastAPI"]
+                            for name, f in figures.items():
+                                ratios = (f.rps / bare.rps, bare.cpu_us / f.cpu_us)
+                                table.append((kind, count, name, f, ratios, locked))
+                                failed |= f.non2xx > 0 or f.errors > 0 or locked > 0
+                            print_table(table[-len(figures) :])
+    print(f"\n## All figures (load average at the end {os.getloadavg()})\n")
     print_table(table)
     return 1 if failed else 0
 
 
-def print_table(rows: list) -> None:
+Row = tuple[str, int, str, Figure, tuple[float, float], int]
+
+
+def print_table(rows: list[Row]) -> None:
     print(
-        "| database | processes | endpoint | req/s | p50 ms | p99 ms | × /healthz "
-        "| CPU µs/req | × /healthz by CPU | non-2xx | locked |"
+        "| database | processes | endpoint | req/s | p50 ms | p99 ms | × bare served "
+        "| CPU µs/req | × bare by CPU | non-2xx | locked |"
     )
     print("|---|---|---|---|---|---|---|---|---|---|---|")
     for kind, count, name, f, (ratio, cpu_ratio), locked in rows:
