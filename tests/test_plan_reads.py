@@ -1,5 +1,6 @@
 """The fast plan read (api/plan_read.py) answers exactly what the service's plan_read does."""
 
+import asyncio
 import json
 import uuid
 from datetime import timedelta
@@ -41,12 +42,14 @@ def _slow(app: FastAPI, actor, couple_id: str, week) -> dict:  # noqa: ANN001
 
 
 def _fast(app: FastAPI, actor, couple_id: str, week: str | None) -> dict:  # noqa: ANN001
-    body = reads.plan_json(
-        app.state.engine,
-        claims=_claims(actor),
-        couple_id=couple_id,
-        week_start=week,
-        kek=app.state.settings.key_encryption_key,
+    body = asyncio.run(
+        reads.read(
+            app.state.engine,
+            claims=_claims(actor),
+            couple_id=couple_id,
+            week_start=week,
+            kek=app.state.settings.key_encryption_key,
+        )
     )
     return json.loads(body)
 

@@ -15,13 +15,14 @@ from tandem.api.accounts import router as accounts_router
 from tandem.api.appointments import router as appointments_router
 from tandem.api.couples import router as couples_router
 from tandem.api.exercises import router as exercises_router
+from tandem.api.fast_paths import FastPaths
 from tandem.api.journal import router as journal_router
 from tandem.api.measures import router as measures_router
 from tandem.api.plans import router as plans_router
 from tandem.api.practice_times import router as practice_times_router
 from tandem.api.reminders import router as reminders_router
 from tandem.api.workspace import router as workspace_router
-from tandem.core import metrics
+from tandem.core import loop_db, metrics
 from tandem.core.config import Settings
 from tandem.core.db import is_sqlite, make_engine
 from tandem.core.errors import RETRY_AFTER_SECONDS, install_handlers
@@ -52,7 +53,10 @@ ROUTERS = [
 ]
 
 
-def create_app(settings: Settings | None = None, *, run_worker: bool = False) -> FastAPI:
+def create_app(
+    settings: Settings | None = None, *, run_worker: bool = False, fast_paths: bool = True
+) -> FastAPI:
+    """The app. `fast_paths=False`: without api/fast_paths.py (its tests compare the two)."""
     settings = settings or Settings()
     settings.ensure_keys()
     # Every domain fills the registries below it (tandem/wiring.py), before anything runs.
@@ -65,10 +69,15 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
         if run_worker:
             worker = Worker(settings, engine)
             worker.start_thread()
+        # The hot paths' SQLite connections never checkpoint at commit (core/loop_db.py).
+        checkpointer = loop_db.start_checkpointer(engine)
         yield
         if worker is not None:
             worker.stop()
             worker.join(timeout=30)
+        if checkpointer is not None:
+            checkpointer.stop()
+        loop_db.dispose(engine)
         engine.dispose()
 
     app = FastAPI(
@@ -127,8 +136,17 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
     # Outside Starlette's own error middleware, so even a 500 carries the security headers,
     # and an exception already answered and logged goes no further (middleware.py). Observe is
     # outermost: it times and logs everything, the 413s and the 500s too.
+    # FastPaths: the hottest routes, answered before the router (api/fast_paths.py), inside
+    # the access log, the request id, the security headers and the containment of errors.
     build_stack = app.build_middleware_stack
     app.build_middleware_stack = lambda: Observe(  # type: ignore[method-assign]
-        ContainHandledErrors(SecurityHeaders(build_stack(), hsts=settings.is_https))
+        ContainHandledErrors(
+            SecurityHeaders(
+                FastPaths(build_stack(), app, max_body_bytes=settings.max_body_bytes)
+                if fast_paths
+                else build_stack(),
+                hsts=settings.is_https,
+            )
+        )
     )
     return app

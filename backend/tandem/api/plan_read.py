@@ -1,23 +1,80 @@
-"""The plan read, made for the path every partner's phone takes: one thread hop, two queries.
+"""The plan read, made for the path every partner's phone takes: two queries, no thread hop on
+SQLite.
 
 The route with dependencies and a response model cost six threadpool hops; under load that
 cost the read most of its throughput (docs/BENCHMARKS.md, "Load"). Here who is asking and their
 membership (access.couple_access, one query), then the plan (plans/plan_answer.py, the one
-builder the service uses too, one query) are read on one connection on one worker thread, as
-plain rows from statements built once, and the answer is serialized once by pydantic.
+builder the service uses too, one query) are read on one connection, as plain rows from
+statements built once, and the answer is serialized once by pydantic. On a SQLite file this
+runs on the event loop (core/loop_db.py); on PostgreSQL in one threadpool hop, in autocommit.
+A therapist's reading of dispute reasons is then logged in a write of its own.
 """
 
-from sqlalchemy.engine import Engine
+import uuid
+from dataclasses import dataclass
+
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from tandem.accounts.models import Role
 from tandem.api.access import couple_access
-from tandem.core import audit
+from tandem.core import audit, loop_db
 from tandem.core.security import AccessClaims
 from tandem.plans import plan_answer, progress
 
 
+@dataclass(frozen=True)
+class OpenedReasons:
+    """Dispute reasons a therapist's read opened: the read is logged (core/audit.py)."""
+
+    reader_id: uuid.UUID
+    couple_id: uuid.UUID
+    author_ids: set[uuid.UUID]
+
+
 def plan_json(
+    connection: Connection,
+    *,
+    claims: AccessClaims,
+    couple_id: str,
+    week_start: str | None,
+    kek: bytes,
+) -> tuple[bytes, OpenedReasons | None]:
+    """The caller's view of a couple's plan (the current week's when `week_start` is None),
+    and the reasons to log as read, if any."""
+    me = couple_access(connection, claims=claims, couple_id=couple_id)
+    if week_start is None:
+        week = progress.week_of(progress.local_today(me.timezone))
+    else:
+        week = progress.parse_week(week_start)
+    plan, authors = plan_answer.build(
+        connection,
+        couple_id=me.couple_id,
+        week=week,
+        role=me.role,
+        partners=me.partner_ids,
+        joined_at=me.joined_at,
+        kek=kek,
+    )
+    opened = None
+    if me.role == Role.therapist and authors:
+        opened = OpenedReasons(claims.user_id, me.couple_id, authors)
+    return plan.model_dump_json().encode(), opened
+
+
+def record_reads(engine: Engine, opened: OpenedReasons) -> None:
+    with Session(engine) as session:
+        audit.record_reads(
+            session,
+            action="dispute_reason.read_by_therapist",
+            reader_id=opened.reader_id,
+            couple_id=opened.couple_id,
+            author_ids=opened.author_ids,
+        )
+
+
+async def read(
     engine: Engine,
     *,
     claims: AccessClaims,
@@ -25,30 +82,10 @@ def plan_json(
     week_start: str | None,
     kek: bytes,
 ) -> bytes:
-    """The caller's view of a couple's plan (the current week's when `week_start` is None)."""
-    with engine.connect() as connection:
-        me = couple_access(connection, claims=claims, couple_id=couple_id)
-        if week_start is None:
-            week = progress.week_of(progress.local_today(me.timezone))
-        else:
-            week = progress.parse_week(week_start)
-        plan, authors = plan_answer.build(
-            connection,
-            couple_id=me.couple_id,
-            week=week,
-            role=me.role,
-            partners=me.partner_ids,
-            joined_at=me.joined_at,
-            kek=kek,
-        )
-        answer = plan.model_dump_json().encode()
-    if me.role == Role.therapist and authors:
-        with Session(engine) as session:
-            audit.record_reads(
-                session,
-                action="dispute_reason.read_by_therapist",
-                reader_id=claims.user_id,
-                couple_id=me.couple_id,
-                author_ids=authors,
-            )
-    return answer
+    """The answer's body; the therapist's reads are logged before it is given."""
+    body, opened = await loop_db.run_read(
+        engine, plan_json, claims=claims, couple_id=couple_id, week_start=week_start, kek=kek
+    )
+    if opened is not None:
+        await run_in_threadpool(record_reads, engine, opened)
+    return body

@@ -1,11 +1,11 @@
 from typing import Annotated
 
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
-from fastapi.concurrency import run_in_threadpool
 
 from tandem.api import plan_read
 from tandem.api.access import AccessDep, CoupleMember, CoupleTherapist, CurrentUser, SettingsDep
-from tandem.core.db import SessionDep, in_write_connection
+from tandem.core import loop_db
+from tandem.core.db import SessionDep
 from tandem.core.schemas import parse_id
 from tandem.couples import service as couples
 from tandem.exercises.service import library_ready
@@ -23,11 +23,11 @@ router = APIRouter(prefix="/api", tags=["plans"], dependencies=[Depends(library_
 
 
 # Declared before /plans/{week_start}, which would otherwise take "current" for a week.
-# Both reads run in one threadpool hop (api/plan_read.py): the path every partner's phone takes.
+# Both reads: two queries, no threadpool hop on SQLite (api/plan_read.py), and the current week's
+# is also served before the router (api/fast_paths.py): the path every partner's phone takes.
 @router.get("/couples/{couple_id}/plans/current", response_model=PlanRead)
 async def read_current_plan(couple_id: str, request: Request, claims: AccessDep) -> Response:
-    body = await run_in_threadpool(
-        plan_read.plan_json,
+    body = await plan_read.read(
         request.app.state.engine,
         claims=claims,
         couple_id=couple_id,
@@ -41,8 +41,7 @@ async def read_current_plan(couple_id: str, request: Request, claims: AccessDep)
 async def read_plan(
     couple_id: str, week_start: str, request: Request, claims: AccessDep
 ) -> Response:
-    body = await run_in_threadpool(
-        plan_read.plan_json,
+    body = await plan_read.read(
         request.app.state.engine,
         claims=claims,
         couple_id=couple_id,
@@ -120,9 +119,10 @@ def read_adherence(
 async def log_practice(
     item_id: str, data: PracticeLogCreate, request: Request, claims: AccessDep
 ) -> Response:
-    # The busiest write: authentication, the use case and the answer in one threadpool hop,
-    # one query for every check (plans/practice_logs.py).
-    code, body = await in_write_connection(
+    # The busiest write: authentication, the use case and the answer on one connection, on the
+    # event loop on SQLite (core/loop_db.py), one query for every check (plans/practice_logs.py);
+    # also served before the router (api/fast_paths.py).
+    code, body = await loop_db.run_write(
         request.app.state.engine,
         practice_logs.log_practice_json,
         claims=claims,

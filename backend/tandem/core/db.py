@@ -86,16 +86,25 @@ def make_engine(url: str) -> Engine:
     )
 
 
+# Every SQLite connection's settings (core/loop_db.py's too, which then turns a few).
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=30000",
+    "PRAGMA synchronous=NORMAL",
+    # After a checkpoint resets the WAL, its file is cut back to this: the WAL stays bounded.
+    "PRAGMA journal_size_limit=67108864",
+)
+
+
 def _tune_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # Let SQLAlchemy, not the driver, decide when transactions start (see _on_begin).
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.execute("PRAGMA synchronous=NORMAL")
+        for pragma in SQLITE_PRAGMAS:
+            cursor.execute(pragma)
         cursor.close()
 
     @event.listens_for(engine, "begin")
@@ -133,7 +142,7 @@ _write_gates: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Sema
 )
 
 
-def _write_gate() -> asyncio.Semaphore:
+def write_gate() -> asyncio.Semaphore:
     loop = asyncio.get_running_loop()
     gate = _write_gates.get(loop)
     if gate is None:
@@ -163,7 +172,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
     # thread: nothing moves until busy_timeout, then "database is locked". Write requests of
     # this process therefore take turns here, on the event loop, holding no thread; reads
     # (WAL) are not held back.
-    async with _write_gate():
+    async with write_gate():
         session = write_session(engine)
         try:
             yield session
@@ -181,7 +190,7 @@ async def in_write_session(engine: Engine, function: Callable[..., T], /, **kwar
             return function(session, **kwargs)
 
     if is_sqlite(engine):
-        async with _write_gate():
+        async with write_gate():
             return await run_in_threadpool(run)
     return await run_in_threadpool(run)
 
@@ -202,7 +211,7 @@ async def in_write_connection(engine: Engine, function: Callable[..., T], /, **k
             return function(connection, **kwargs)
 
     if is_sqlite(engine):
-        async with _write_gate():
+        async with write_gate():
             return await run_in_threadpool(run)
     return await run_in_threadpool(run)
 

@@ -136,7 +136,7 @@ class RefuseUnstorableText:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            where = _unstorable_part(scope)
+            where = unstorable_part(scope)
             if where is not None:
                 detail = [{"loc": [where], "msg": BAD_TEXT, "type": "text"}]
                 await _answer(send, 422, {"detail": detail})
@@ -144,7 +144,9 @@ class RefuseUnstorableText:
         await self.app(scope, receive, send)
 
 
-def _unstorable_part(scope: Scope) -> str | None:
+def unstorable_part(scope: Scope) -> str | None:
+    """Which part (path, query) holds a NUL or bytes that are not UTF-8, if any (also asked
+    by api/fast_paths.py, which leaves such a request to this middleware)."""
     path = scope.get("raw_path") or scope.get("path", "").encode("utf-8", "surrogatepass")
     for name, raw in (("path", path), ("query", scope.get("query_string", b""))):
         if b"%" not in raw and b"\x00" not in raw and raw.isascii():

@@ -4,6 +4,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -107,9 +108,31 @@ def issue_access_token(
     return token, int(lifetime.total_seconds())
 
 
+# Tokens already verified, with their claims and `exp`: the signature and the claims of a token
+# do not change, so each is verified once until it expires (~40 µs of joserfc per request
+# otherwise). Only the token's own claims are kept: every request still checks its sign-in and
+# memberships in the database (api/access.py), so no authorization decision is cached. Keyed by
+# the signing key and issuer too: several apps (the tests) or a rotated key share the process.
+_VERIFIED: dict[tuple[str, bytes, str], tuple[AccessClaims, int]] = {}
+_VERIFIED_MAX = 4096
+
+
 def read_access_token(token: str, settings: Settings) -> AccessClaims:
     if len(token) > MAX_TOKEN_LENGTH:
         raise Unauthorized("Invalid token")
+    key = (token, settings.signing_key, settings.base_url)
+    found = _VERIFIED.get(key)
+    # As joserfc's exp check: a token is expired from its `exp` second on.
+    if found is not None and found[1] > int(time.time()):
+        return found[0]
+    claims, expires = _verify(token, settings)
+    if len(_VERIFIED) >= _VERIFIED_MAX:
+        _VERIFIED.clear()  # rare (4,096 live tokens in one process); simpler than an LRU
+    _VERIFIED[key] = (claims, expires)
+    return claims
+
+
+def _verify(token: str, settings: Settings) -> tuple[AccessClaims, int]:
     try:
         decoded = jwt.decode(token, _key(settings), algorithms=ALLOWED_ALGORITHMS)
         if decoded.header.get("typ") != ACCESS_TOKEN_TYPE or set(decoded.header) - {"alg", "typ"}:
@@ -121,8 +144,9 @@ def read_access_token(token: str, settings: Settings) -> AccessClaims:
             sub={"essential": True},
             sid={"essential": True},
         ).validate(decoded.claims)
-        return AccessClaims(uuid.UUID(decoded.claims["sub"]), uuid.UUID(decoded.claims["sid"]))
-    except (JoseError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        claims = AccessClaims(uuid.UUID(decoded.claims["sub"]), uuid.UUID(decoded.claims["sid"]))
+        return claims, int(decoded.claims["exp"])
+    except (JoseError, ValueError, TypeError, KeyError, AttributeError, OverflowError) as exc:
         raise Unauthorized("Invalid token") from exc
 
 

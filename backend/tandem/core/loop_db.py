@@ -1,0 +1,175 @@
+"""Short database work without a threadpool hop: on SQLite, on the event loop itself.
+
+Under load the threadpool hop is the largest single cost of a hot request (docs/BENCHMARKS.md,
+"Load": 700–1,700 µs with 64 connections and 40 threads, more than SQLite takes for the
+queries). On a SQLite file, the hot paths therefore run their statements on the event loop, on
+connections of their own that never wait and never stall:
+
+- busy_timeout 0: a lock held elsewhere (another process, a thread of this one) answers at once
+  ("database is locked"); the work, undone by its rollback, is then done again in one
+  threadpool hop on the ordinary engine, which waits as before;
+- reads run without BEGIN (each statement sees its own snapshot, as PostgreSQL's READ
+  COMMITTED does for the ordinary routes); writes take the write lock at BEGIN IMMEDIATE, and
+  this process's writers take turns first (db.write_gate), as in db.in_write_connection;
+- no automatic checkpoint at commit (copying the WAL into the database file takes milliseconds
+  to seconds: the loop would stall, and every request's p99 with it): a `Checkpointer` thread
+  checkpoints instead, PASSIVE, every second; `journal_size_limit` cuts the WAL file back.
+
+On PostgreSQL every statement is a network round trip the loop must not wait on: the work stays
+in one threadpool hop, and a read runs in autocommit (no BEGIN and ROLLBACK round trips).
+"""
+
+import logging
+import sqlite3
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from fastapi.concurrency import run_in_threadpool
+from sqlalchemy import create_engine, event, exc
+from sqlalchemy.engine import Engine
+
+from tandem.core.db import SQLITE_PRAGMAS, is_sqlite, write_engine, write_gate
+
+T = TypeVar("T")
+log = logging.getLogger("tandem")
+_NONE = object()
+
+
+def sqlite_file(engine: Engine) -> str | None:
+    """The database file of a SQLite engine (None: PostgreSQL, or SQLite in memory)."""
+    if not is_sqlite(engine) or engine.url.database in (None, "", ":memory:"):
+        return None
+    return engine.url.database
+
+
+def _loop_engine(engine: Engine) -> Engine | None:
+    found = getattr(engine, "_tandem_loop_engine", _NONE)
+    if found is _NONE:
+        path = sqlite_file(engine)
+        found = None if path is None else _make_loop_engine(engine)
+        engine._tandem_loop_engine = found  # type: ignore[attr-defined]
+    return found  # type: ignore[return-value]
+
+
+def _make_loop_engine(engine: Engine) -> Engine:
+    # One connection is checked out at a time: the loop runs one request's work to the end.
+    loop = create_engine(
+        engine.url,
+        connect_args={"check_same_thread": False, "timeout": 0},
+        pool_size=2,
+        max_overflow=2,
+        hide_parameters=True,
+    )
+
+    @event.listens_for(loop, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        for pragma in (*SQLITE_PRAGMAS, "PRAGMA busy_timeout=0", "PRAGMA wal_autocheckpoint=0"):
+            cursor.execute(pragma)
+        cursor.close()
+
+    @event.listens_for(loop, "begin")
+    def _on_begin(conn: Any) -> None:
+        if conn.get_execution_options().get("write"):
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return loop
+
+
+def _contended(error: exc.OperationalError) -> bool:
+    message = str(error.orig)
+    return "locked" in message or "busy" in message
+
+
+def _autocommit(engine: Engine) -> Engine:
+    """PostgreSQL reads without BEGIN/ROLLBACK; made once (see db.write_engine)."""
+    found = getattr(engine, "_tandem_autocommit_engine", None)
+    if found is None:
+        found = engine.execution_options(isolation_level="AUTOCOMMIT")
+        engine._tandem_autocommit_engine = found  # type: ignore[attr-defined]
+    return found
+
+
+def _read(engine: Engine, function: Callable[..., T], kwargs: dict[str, Any]) -> T:
+    with (engine if is_sqlite(engine) else _autocommit(engine)).connect() as connection:
+        return function(connection, **kwargs)
+
+
+def _write(engine: Engine, function: Callable[..., T], kwargs: dict[str, Any]) -> T:
+    with write_engine(engine).connect() as connection:
+        return function(connection, **kwargs)
+
+
+async def run_read(engine: Engine, function: Callable[..., T], /, **kwargs: Any) -> T:
+    """`function(connection, **kwargs)`, reading only: on the loop (SQLite file), else in one
+    threadpool hop."""
+    loop = _loop_engine(engine)
+    if loop is not None:
+        try:
+            with loop.connect() as connection:
+                return function(connection, **kwargs)
+        except exc.OperationalError as error:
+            if not _contended(error):
+                raise
+    return await run_in_threadpool(_read, engine, function, kwargs)
+
+
+async def run_write(engine: Engine, function: Callable[..., T], /, **kwargs: Any) -> T:
+    """`function(connection, **kwargs)` in a write transaction it commits itself (what it left
+    uncommitted is rolled back): on the loop (SQLite file, the lock free), else in one
+    threadpool hop, as db.in_write_connection."""
+    if not is_sqlite(engine):
+        return await run_in_threadpool(_write, engine, function, kwargs)
+    async with write_gate():
+        loop = _loop_engine(engine)
+        if loop is not None:
+            try:
+                with write_engine(loop).connect() as connection:
+                    return function(connection, **kwargs)
+            except exc.OperationalError as error:
+                if not _contended(error):
+                    raise
+        return await run_in_threadpool(_write, engine, function, kwargs)
+
+
+def dispose(engine: Engine) -> None:
+    loop = getattr(engine, "_tandem_loop_engine", None)
+    if isinstance(loop, Engine):
+        loop.dispose()
+
+
+class Checkpointer(threading.Thread):
+    """Checkpoints a SQLite file's WAL in the background: PASSIVE (it never waits for a reader
+    or a writer, so nobody waits for it), every `every` seconds."""
+
+    def __init__(self, path: str, every: float = 1.0) -> None:
+        super().__init__(name="tandem-checkpoint", daemon=True)
+        self.path = path
+        self.every = every
+        self.stopped = threading.Event()
+
+    def run(self) -> None:
+        connection = sqlite3.connect(self.path, timeout=0, isolation_level=None)
+        try:
+            while not self.stopped.wait(self.every):
+                try:
+                    connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                except sqlite3.Error as error:  # busy now: the next round will do it
+                    log.debug("checkpoint skipped: %s", type(error).__name__)
+        finally:
+            connection.close()
+
+    def stop(self) -> None:
+        self.stopped.set()
+        self.join(timeout=5)
+
+
+def start_checkpointer(engine: Engine) -> Checkpointer | None:
+    path = sqlite_file(engine)
+    if path is None:
+        return None
+    checkpointer = Checkpointer(path)
+    checkpointer.start()
+    return checkpointer

@@ -1,0 +1,224 @@
+"""The routes answered before the router (api/fast_paths.py) answer exactly what the ordinary
+stack answers: the same status, headers (but the request id) and body, and the same log lines,
+for every case: valid, no token, another scheme, a tampered token, another couple, a malformed
+id; for the write: joint, individual, confirmation, replay, and every refusal."""
+
+import logging
+import uuid
+from collections.abc import Iterator
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from tandem.core.config import Settings
+from tandem.main import create_app
+from tests.factories import Actor, make_world
+from tests.plans_support import INDIVIDUAL, JOINT, item, published_week, this_monday, today
+
+
+@pytest.fixture(scope="module")
+def ordinary(settings: Settings) -> Iterator[FastAPI]:
+    """The same app on the same database, without the fast paths."""
+    application = create_app(settings, fast_paths=False)
+    yield application
+    application.state.engine.dispose()
+
+
+def _answer(
+    app: FastAPI, method: str, path: str, headers: dict[str, str], **kwargs: Any
+) -> tuple[int, dict[str, str], bytes]:
+    with TestClient(app, base_url="https://testserver") as client:
+        response = client.request(method, path, headers=headers, **kwargs)
+    kept = {k: v for k, v in response.headers.items() if k != "x-request-id"}
+    return response.status_code, kept, response.content
+
+
+def _same(
+    app: FastAPI, ordinary: FastAPI, method: str, path: str, headers: dict[str, str], **kw: Any
+) -> tuple[int, dict[str, str], bytes]:
+    fast = _answer(app, method, path, headers, **kw)
+    slow = _answer(ordinary, method, path, headers, **kw)
+    assert fast == slow, (method, path)
+    return fast
+
+
+def _tampered(actor: Actor) -> dict[str, str]:
+    head, claims, signature = actor.token.split(".")
+    flipped = signature[:-2] + ("AA" if signature[-2:] != "AA" else "BB")
+    return {"Authorization": f"Bearer {head}.{claims}.{flipped}"}
+
+
+def _refusals(actor: Actor) -> list[dict[str, str]]:
+    return [
+        {},
+        {"Authorization": f"Basic {actor.token}"},
+        {"Authorization": "Bearer"},
+        _tampered(actor),
+        {"Authorization": "Bearer not-a-token"},
+    ]
+
+
+class TestThePlanRead:
+    def test_every_case_answers_as_the_ordinary_stack(
+        self, app: FastAPI, ordinary: FastAPI
+    ) -> None:
+        world, other = make_world(app), make_world(app)
+        published_week(world, this_monday())
+        path = f"/api/couples/{world.couple_id}/plans/current"
+        for actor in (world.partner_a, world.partner_b, world.therapist):
+            status, headers, body = _same(app, ordinary, "GET", path, actor.headers)
+            assert status == 200 and headers["cache-control"] == "no-store"
+        for headers in _refusals(world.partner_a):
+            assert _same(app, ordinary, "GET", path, headers)[0] == 401
+        assert _same(app, ordinary, "GET", path, other.partner_a.headers)[0] == 404
+        for couple in ("nonsense", str(uuid.uuid4()), other.couple_id):
+            malformed = f"/api/couples/{couple}/plans/current"
+            assert _same(app, ordinary, "GET", malformed, world.partner_a.headers)[0] == 404
+        # No plan this week yet: its own 404; a query string changes nothing.
+        empty = f"/api/couples/{other.couple_id}/plans/current"
+        assert _same(app, ordinary, "GET", empty + "?x=1", other.partner_a.headers)[0] == 404
+        # Left to the ordinary stack: percent-encoding, a NUL, a trailing slash, HEAD.
+        for odd in (path.replace("plans", "%70lans"), path + "?x=%00", path + "/"):
+            _same(app, ordinary, "GET", odd, world.partner_a.headers)
+        _same(app, ordinary, "HEAD", path, world.partner_a.headers)
+
+    def test_signed_out_and_left_are_checked_on_every_request(
+        self, app: FastAPI, ordinary: FastAPI
+    ) -> None:
+        world = make_world(app)
+        published_week(world, this_monday())
+        path = f"/api/couples/{world.couple_id}/plans/current"
+        assert _same(app, ordinary, "GET", path, world.partner_b.headers)[0] == 200
+        assert world.partner_b.post(f"/api/couples/{world.couple_id}/leave").status_code == 204
+        assert _same(app, ordinary, "GET", path, world.partner_b.headers)[0] == 404
+        assert world.partner_a.post("/api/auth/logout").status_code in (200, 204)
+        assert _same(app, ordinary, "GET", path, world.partner_a.headers)[0] == 401
+
+    def test_the_log_lines_name_the_route(
+        self, app: FastAPI, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        world = make_world(app)
+        path = f"/api/couples/{world.couple_id}/plans/current"
+        with caplog.at_level(logging.INFO):
+            with TestClient(app, base_url="https://testserver") as client:
+                assert client.get(path).status_code == 401
+                assert client.get("/healthz").status_code == 200
+        routes = [getattr(r, "route", None) for r in caplog.records if r.name == "tandem.access"]
+        assert routes[-2:] == ["/api/couples/{couple_id}/plans/current", "/healthz"]
+        refused = [r.getMessage() for r in caplog.records if r.name == "tandem"]
+        assert "refused 401 on GET /api/couples/{couple_id}/plans/current" in refused
+
+    def test_still_described_in_openapi(self, app: FastAPI) -> None:
+        paths = app.openapi()["paths"]
+        assert "get" in paths["/api/couples/{couple_id}/plans/current"]
+        assert "post" in paths["/api/plan-items/{item_id}/sessions"]
+
+
+class TestTheHealthCheck:
+    def test_answers_as_the_ordinary_stack(self, app: FastAPI, ordinary: FastAPI) -> None:
+        assert _same(app, ordinary, "GET", "/healthz", {})[0] == 200
+        assert _same(app, ordinary, "GET", "/healthz?probe=1", {})[0] == 200
+        assert _same(app, ordinary, "POST", "/healthz", {})[0] == 405
+
+
+def _normalized(body: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in body.items() if k not in ("id", "client_id", "created_at")}
+
+
+class TestThePracticeLogWrite:
+    def test_individual_joint_confirmation_and_replays(
+        self, app: FastAPI, ordinary: FastAPI
+    ) -> None:
+        world = make_world(app)
+        plan = published_week(world, this_monday())
+        joint, solo = (i["id"] for i in plan["items"])
+        for item_id, actor in ((solo, world.partner_a), (joint, world.partner_a)):
+            path = f"/api/plan-items/{item_id}/sessions"
+            fast_id, slow_id = str(uuid.uuid4()), str(uuid.uuid4())
+            fast = _answer(app, "POST", path, actor.headers, json={"client_id": fast_id})
+            slow = _answer(ordinary, "POST", path, actor.headers, json={"client_id": slow_id})
+            assert fast[0] == slow[0] == 201
+            drop = ("content-length",)
+            assert {k: v for k, v in fast[1].items() if k not in drop} == {
+                k: v for k, v in slow[1].items() if k not in drop
+            }
+            assert _normalized(_json(fast[2])) == _normalized(_json(slow[2]))
+            for client_id in (fast_id, slow_id):  # replays, both ways
+                replay = _same(
+                    app, ordinary, "POST", path, actor.headers, json={"client_id": client_id}
+                )
+                assert replay[0] == 200
+            # The same client_id on another item: 409.
+            other = solo if item_id == joint else joint
+            where = f"/api/plan-items/{other}/sessions"
+            conflict = _same(
+                app, ordinary, "POST", where, actor.headers, json={"client_id": fast_id}
+            )
+            assert conflict[0] == 409
+        # Partner B confirms A's two waiting joint logs, one through each stack.
+        path = f"/api/plan-items/{joint}/sessions"
+        for application in (app, ordinary):
+            status, _, body = _answer(
+                application,
+                "POST",
+                path,
+                world.partner_b.headers,
+                json={"client_id": str(uuid.uuid4())},
+            )
+            assert status == 200 and _json(body)["status"] == "done"
+
+    def test_refusals_answer_as_the_ordinary_stack(self, app: FastAPI, ordinary: FastAPI) -> None:
+        world, other = make_world(app), make_world(app)
+        plan = published_week(
+            world,
+            this_monday(),
+            [
+                item(JOINT, "joint", 3),
+                item(INDIVIDUAL, "individual", 2, assignee_ids=[world.partner_b.id]),
+            ],
+        )
+        joint, for_b = (i["id"] for i in plan["items"])
+        path = f"/api/plan-items/{joint}/sessions"
+        body = {"client_id": str(uuid.uuid4())}
+        for headers in _refusals(world.partner_a):
+            assert _same(app, ordinary, "POST", path, headers, json=body)[0] == 401
+        assert _same(app, ordinary, "POST", path, other.partner_a.headers, json=body)[0] == 404
+        assert _same(app, ordinary, "POST", path, world.therapist.headers, json=body)[0] == 403
+        mine = f"/api/plan-items/{for_b}/sessions"
+        assert _same(app, ordinary, "POST", mine, world.partner_a.headers, json=body)[0] == 403
+        for malformed in ("nonsense", str(uuid.uuid4())):
+            where = f"/api/plan-items/{malformed}/sessions"
+            assert _same(app, ordinary, "POST", where, world.partner_a.headers, json=body)[0] == 404
+        future = {**body, "done_on": str(today() + timedelta(days=8))}
+        assert _same(app, ordinary, "POST", path, world.partner_a.headers, json=future)[0] == 422
+        before = {**body, "done_on": str(this_monday() - timedelta(days=1))}
+        assert _same(app, ordinary, "POST", path, world.partner_a.headers, json=before)[0] == 422
+        # Bodies left to the ordinary stack: invalid, not JSON, too big, another media type.
+        headers = world.partner_a.headers
+        for invalid in ({"client_id": "x"}, {}, [], {"client_id": body["client_id"], "extra": 1}):
+            assert _same(app, ordinary, "POST", path, headers, json=invalid)[0] == 422
+        assert _same(app, ordinary, "POST", path, headers, content=b"{")[0] == 422
+        assert _same(app, ordinary, "POST", path, {}, content=b"{")[0] == 401
+        big = b'{"client_id": "' + b"x" * 2_000_000 + b'"}'
+        assert _same(app, ordinary, "POST", path, headers, content=big)[0] == 413
+        text = {**headers, "Content-Type": "text/plain"}
+        _same(
+            app,
+            ordinary,
+            "POST",
+            path,
+            text,
+            content=b'{"client_id": "%s"}' % body["client_id"].encode(),
+        )
+        # Nothing above wrote a log.
+        plan_now = world.partner_a.get(f"/api/couples/{world.couple_id}/plans/current").json()
+        assert [i["sessions"] for i in plan_now["items"]] == [[], []]
+
+
+def _json(body: bytes) -> Any:
+    import json
+
+    return json.loads(body)
