@@ -558,6 +558,7 @@ def main() -> int:
         "--endpoints", help="a comma-separated subset of the endpoints (default: all)"
     )
     parser.add_argument("--profile", choices=["read", "write"], help="py-spy one server instead")
+    parser.add_argument("--keep", type=Path, help="work here and keep it (servers' logs, data)")
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         print("wrk is needed: apt-get install -y wrk", file=sys.stderr)
@@ -566,7 +567,8 @@ def main() -> int:
     table: list[Row] = []
     failed = False
     with tempfile.TemporaryDirectory(prefix="tandem-bench-") as tmp:
-        workdir = Path(tmp)
+        workdir = args.keep or Path(tmp)
+        workdir.mkdir(parents=True, exist_ok=True)
         with bare_server(workdir) as yardstick:
             bare_rows: list[Target] = [("/bare", "-", None)]
             for kind in args.databases.split(","):

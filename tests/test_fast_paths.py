@@ -16,7 +16,7 @@ from fastapi.testclient import TestClient
 from tandem.core.config import Settings
 from tandem.main import create_app
 from tests.factories import Actor, make_world
-from tests.plans_support import INDIVIDUAL, JOINT, item, published_week, this_monday, today
+from tests.plans_support import INDIVIDUAL, JOINT, item, log, published_week, this_monday, today
 
 
 @pytest.fixture(scope="module")
@@ -102,10 +102,12 @@ class TestThePlanRead:
     ) -> None:
         world = make_world(app)
         path = f"/api/couples/{world.couple_id}/plans/current"
-        with caplog.at_level(logging.INFO):
-            with TestClient(app, base_url="https://testserver") as client:
-                assert client.get(path).status_code == 401
-                assert client.get("/healthz").status_code == 200
+        with (
+            caplog.at_level(logging.INFO),
+            TestClient(app, base_url="https://testserver") as client,
+        ):
+            assert client.get(path).status_code == 401
+            assert client.get("/healthz").status_code == 200
         routes = [getattr(r, "route", None) for r in caplog.records if r.name == "tandem.access"]
         assert routes[-2:] == ["/api/couples/{couple_id}/plans/current", "/healthz"]
         refused = [r.getMessage() for r in caplog.records if r.name == "tandem"]
@@ -222,3 +224,25 @@ def _json(body: bytes) -> Any:
     import json
 
     return json.loads(body)
+
+
+class TestAReplayedLogCarriesItsDisputeReason:
+    def test_as_the_plan_read_shows_it_to_the_same_reader(
+        self, app: FastAPI, ordinary: FastAPI
+    ) -> None:
+        world = make_world(app)
+        joint = published_week(world, this_monday())["items"][0]["id"]
+        client_id = str(uuid.uuid4())
+        said = log(world.partner_a, joint, client_id).json()
+        disputed = world.partner_b.post(
+            f"/api/sessions/{said['id']}/dispute", json={"reason": "Not this day"}
+        )
+        assert disputed.status_code == 200
+        path = f"/api/plan-items/{joint}/sessions"
+        status, _, body = _same(
+            app, ordinary, "POST", path, world.partner_a.headers, json={"client_id": client_id}
+        )
+        replayed = _json(body)
+        assert status == 200 and replayed["dispute_reason"] == "Not this day"
+        plan = world.partner_a.get(f"/api/couples/{world.couple_id}/plans/current").json()
+        assert replayed in plan["items"][0]["sessions"]

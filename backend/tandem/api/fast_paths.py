@@ -140,13 +140,15 @@ class FastPaths:
         request = Request(scope, receive)
         try:
             await library_ready(request)
-            claims = await access_claims(self.api.state.settings, await bearer(request))
+            settings = self.api.state.settings
+            claims = await access_claims(settings, await bearer(request))
             code, answer = await loop_db.run_write(
                 self.api.state.engine,
                 practice_logs.log_practice_json,
                 claims=claims,
                 item_id=item,
                 data=data,
+                kek=settings.key_encryption_key,
             )
             response = Response(answer, status_code=code, media_type="application/json")
         except Exception as error:  # noqa: BLE001 - answered by the app's handlers

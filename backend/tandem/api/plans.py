@@ -128,6 +128,7 @@ async def log_practice(
         claims=claims,
         item_id=item_id,
         data=data,
+        kek=request.app.state.settings.key_encryption_key,
     )
     return Response(body, status_code=code, media_type="application/json")
 

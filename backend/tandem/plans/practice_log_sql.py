@@ -54,8 +54,12 @@ CONTEXT = (
         WeeklyPlan.week_start,
         Membership.user_id.label("member_id"),
         Membership.role,
+        Membership.joined_at.label("member_joined_at"),
         PlanItemAssignee.user_id.label("assignee_id"),
         *(c.label(f"replay_{c.key}") for c in LOG_COLUMNS),
+        # For the replay's dispute reason, opened as the plan read opens it for this reader.
+        PracticeLog.disputed_at.label("replay_disputed_at"),
+        PracticeLog.sealed_dispute_reason.label("replay_sealed_dispute_reason"),
     )
     .select_from(User)
     .outerjoin(
@@ -88,7 +92,7 @@ CONTEXT = (
 )
 # 2. A replay found after a lost race (the winner has committed by then).
 REPLAYED = (
-    core_select(*LOG_COLUMNS)
+    core_select(*LOG_COLUMNS, PracticeLog.disputed_at, PracticeLog.sealed_dispute_reason)
     .join(PracticeLogRequest, col(PracticeLogRequest.session_log_id) == PracticeLog.id)
     .where(
         PracticeLogRequest.user_id == bindparam("user_id"),

@@ -16,7 +16,7 @@ dispute, withdraw) live in plans/answers.py.
 
 import uuid
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -24,13 +24,14 @@ from sqlmodel import Session
 
 from tandem.accounts import service as accounts
 from tandem.accounts.models import Role, User
+from tandem.core import crypto
 from tandem.core.db import utcnow
 from tandem.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
 from tandem.core.security import AccessClaims
 from tandem.core.transactions import ConnectionTx
 from tandem.exercises.models import Mode
+from tandem.plans import answers, progress
 from tandem.plans import practice_log_sql as sql
-from tandem.plans import progress
 from tandem.plans.models import (
     LogStatus,
     PlanStatus,
@@ -46,14 +47,44 @@ class Logged:
     created: bool
 
 
-def _replay_answer(log: PracticeLogRead, item_id: uuid.UUID) -> Logged:
+@dataclass(frozen=True)
+class _Reader:
+    """Who replays, for the replayed log's dispute reason: it is opened as the plan read opens
+    it for them (plans/plan_answer.py), when they were in the couple when it was said."""
+
+    joined_at: datetime
+    kek: bytes | None  # None: no reason is opened (the demo's seeding, a test)
+
+
+def _replay_answer(
+    tx: ConnectionTx, row: Any, prefix: str, item_id: uuid.UUID, reader: _Reader
+) -> Logged:
+    log = sql.read_row(row, prefix)
     if log.plan_item_id != item_id:
         raise Conflict("This client_id was already used for another session")
+    sealed = getattr(row, prefix + "sealed_dispute_reason")
+    disputed_at = getattr(row, prefix + "disputed_at")
+    if (
+        reader.kek is not None
+        and sealed is not None
+        and answers.reason_readable(reader.joined_at, disputed_at)
+    ):
+        log.dispute_reason = answers.open_reason(
+            crypto.Keyring(tx.session(), reader.kek),
+            log_id=log.id,
+            sealed=sealed,
+            disputed_by=log.disputed_by,
+        )
     return Logged(log, created=False)
 
 
 def log_practice_json(
-    connection: Connection, *, claims: AccessClaims, item_id: str, data: PracticeLogCreate
+    connection: Connection,
+    *,
+    claims: AccessClaims,
+    item_id: str,
+    data: PracticeLogCreate,
+    kek: bytes,
 ) -> tuple[int, bytes]:
     """The route's whole use case, authentication included: (status code, JSON body).
     201: a new log; 200: a replay of this client_id, or a confirmation of the partner's
@@ -68,6 +99,7 @@ def log_practice_json(
         sign_in_id=claims.sign_in_id,
         item_id=item,
         data=data,
+        kek=kek,
     )
     return (201 if logged.created else 200), logged.log.model_dump_json().encode()
 
@@ -83,6 +115,7 @@ def log_practice(
         sign_in_id=None,
         item_id=item_id,
         data=data,
+        kek=None,
     )
 
 
@@ -93,6 +126,7 @@ def _log(
     sign_in_id: uuid.UUID | None,
     item_id: uuid.UUID | None,
     data: PracticeLogCreate,
+    kek: bytes | None,
 ) -> Logged:
     connection = tx.connection
     rows = connection.execute(
@@ -111,9 +145,11 @@ def _log(
     if not rows or item_id is None or rows[0].mode is None:
         raise NotFound()
     first = rows[0]
-    role = next((r.role for r in rows if r.member_id == user_id), None)
-    if role is None:
+    me = next((r for r in rows if r.member_id == user_id), None)
+    if me is None:
         raise NotFound()
+    role = me.role
+    reader = _Reader(me.member_joined_at, kek)
     if role != Role.partner:
         raise Forbidden("Only the couple's partners log sessions")
     if first.plan_status != PlanStatus.published or first.archived_at is not None:
@@ -130,7 +166,7 @@ def _log(
 
     # Replays first: a queued request may arrive after its week is over.
     if first.replay_id is not None:
-        return _replay_answer(sql.read_row(first, "replay_"), item_id)
+        return _replay_answer(tx, first, "replay_", item_id, reader)
 
     today = progress.local_today(first.timezone)
     done_on = data.done_on or today
@@ -158,7 +194,9 @@ def _log(
                 connection, user_id=user_id, client_id=data.client_id, log_id=confirmed.id, now=now
             )
             if not claimed:
-                return _lost_race(tx, user_id=user_id, client_id=data.client_id, item_id=item_id)
+                return _lost_race(
+                    tx, user_id=user_id, client_id=data.client_id, item_id=item_id, reader=reader
+                )
             return _finish(
                 tx,
                 user_id=user_id,
@@ -181,7 +219,9 @@ def _log(
         withdrawn_reason=None,
     )
     if not _insert_new(connection, log):  # this client_id won a race a moment ago
-        return _lost_race(tx, user_id=user_id, client_id=data.client_id, item_id=item_id)
+        return _lost_race(
+            tx, user_id=user_id, client_id=data.client_id, item_id=item_id, reader=reader
+        )
     return _finish(
         tx,
         user_id=user_id,
@@ -210,7 +250,12 @@ def _confirm_waiting(
 
 
 def _lost_race(
-    tx: ConnectionTx, *, user_id: uuid.UUID, client_id: uuid.UUID, item_id: uuid.UUID
+    tx: ConnectionTx,
+    *,
+    user_id: uuid.UUID,
+    client_id: uuid.UUID,
+    item_id: uuid.UUID,
+    reader: "_Reader | None" = None,
 ) -> Logged:
     """The same client_id was claimed by a request committed a moment ago: undo everything
     and answer what that request did."""
@@ -218,7 +263,7 @@ def _lost_race(
     row = tx.connection.execute(sql.REPLAYED, {"user_id": user_id, "client_id": client_id}).first()
     if row is None:  # pragma: no cover - the conflicting row was committed
         raise Conflict("This session changed at the same moment; try again")
-    return _replay_answer(sql.read_row(row), item_id)
+    return _replay_answer(tx, row, "", item_id, reader or _Reader(row.created_at, None))
 
 
 def _insert_new(connection: Connection, log: PracticeLogRead) -> bool:
