@@ -19,6 +19,7 @@ from tandem.accounts.models import Role, SignIn, User
 from tandem.core.config import Settings
 from tandem.core.db import SessionDep
 from tandem.core.errors import Forbidden, NotFound, Unauthorized
+from tandem.core.prepared import Prepared
 from tandem.core.schemas import parse_id
 from tandem.core.security import AccessClaims, read_access_token
 from tandem.couples import service as couples
@@ -134,10 +135,11 @@ ClientAddress = Annotated[str | None, Depends(client_address)]
 # here, so who-is-asking and membership keep one home (tests/test_plan_reads.py holds the plan
 # read's answers to the dependencies').
 
-# Built once: constructing a statement costs more CPU than SQLite takes to run it. The sign-in
-# (as current_user) and the couple's active members with its time zone (as couple_member), in
-# one query: no row means signed out.
-_COUPLE_ACCESS = (
+# Built once and run on the driver's cursor (core/prepared.py): constructing and executing a
+# statement through SQLAlchemy costs more CPU than SQLite takes to run it. The sign-in (as
+# current_user) and the couple's active members with its time zone (as couple_member), in one
+# query: no row means signed out.
+COUPLE_ACCESS = Prepared(
     select(
         SignIn.revoked_at,
         SignIn.last_used_at,
@@ -180,10 +182,10 @@ def couple_access(connection: Connection, *, claims: AccessClaims, couple_id: st
         couple: uuid.UUID | None = uuid.UUID(couple_id)
     except ValueError:
         couple = None  # 404, once the caller is known to be signed in
-    rows = connection.execute(
-        _COUPLE_ACCESS,
+    rows = COUPLE_ACCESS.rows(
+        connection,
         {"sign_in_id": claims.sign_in_id, "user_id": claims.user_id, "couple_id": couple},
-    ).all()
+    )
     if not rows or not accounts.sign_in_alive(rows[0]):
         raise Unauthorized("Signed out")
     me = next((r for r in rows if r.user_id == claims.user_id), None)

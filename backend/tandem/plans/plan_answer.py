@@ -17,6 +17,7 @@ from sqlmodel import Session, col, select
 from tandem.accounts.models import Role
 from tandem.core import crypto
 from tandem.core.errors import NotFound
+from tandem.core.prepared import Prepared
 from tandem.exercises.models import Exercise, Mode
 from tandem.plans import answers, progress
 from tandem.plans.models import (
@@ -33,9 +34,10 @@ from tandem.plans.models import (
 
 NO_PLAN = "No plan for this week"
 
-# Built once: constructing a statement costs more CPU than SQLite takes to run it.
+# Built once and run on the driver's cursor (core/prepared.py): constructing and executing a
+# statement through SQLAlchemy costs more CPU than SQLite takes to run it.
 # The plan, its live items with their exercise, explicit assignees and practice logs.
-_PLAN = (
+PLAN = Prepared(
     select(
         WeeklyPlan.id,
         WeeklyPlan.status,
@@ -157,7 +159,7 @@ class _Reasons:
 def _plan(
     connection: Connection, couple: uuid.UUID, week: date, role: str, partners: list[uuid.UUID]
 ) -> tuple[PlanRead, _Reasons]:
-    rows = connection.execute(_PLAN, {"couple_id": couple, "week_start": week}).all()
+    rows = PLAN.rows(connection, {"couple_id": couple, "week_start": week})
     # Partners never see drafts: a draft is as absent as no plan at all.
     if not rows or (role == Role.partner and rows[0].status != PlanStatus.published):
         raise NotFound(NO_PLAN)

@@ -129,15 +129,19 @@ def _log(
     kek: bytes | None,
 ) -> Logged:
     connection = tx.connection
-    rows = connection.execute(
-        sql.CONTEXT,
+    if not connection.in_transaction():
+        # The transaction first (on SQLite, BEGIN IMMEDIATE: the write lock), then the checks'
+        # read: CONTEXT runs on the driver's cursor, which SQLAlchemy's autobegin does not see.
+        connection.begin()
+    rows = sql.CONTEXT.rows(
+        connection,
         {
             "user_id": user_id,
             "sign_in_id": sign_in_id,
             "item_id": item_id,
             "client_id": data.client_id,
         },
-    ).all()
+    )
     if sign_in_id is not None and (
         not rows or rows[0].expires_at is None or not accounts.sign_in_alive(rows[0])
     ):

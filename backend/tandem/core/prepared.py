@@ -1,0 +1,103 @@
+"""A Core SELECT compiled once per dialect and run on the driver's cursor.
+
+`Connection.execute` of a prebuilt statement still costs ~60–100 µs of Python per call before
+and after the database's own work (the statement's cache key and its lookup, an execution
+context, a Result and its row objects); on SQLite that is more than the query. A `Prepared`
+statement pays that once: the SQL text, the order of its parameters and each column's result
+processor are taken from SQLAlchemy's own compilation for the dialect, so the same SQL runs with
+the same parameter values and gives the same Python values (tests/test_prepared.py holds each
+hot statement to Connection.execute's rows), as plain named tuples.
+
+It runs on the connection's current transaction (or, on a SQLite connection in autocommit, as a
+statement of its own), as SQLAlchemy would.
+"""
+
+from collections import namedtuple
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy.sql import Select
+
+Processor = Callable[[Any], Any] | None
+
+
+@dataclass(frozen=True)
+class _Compiled:
+    sql: str
+    # qmark (SQLite): the parameters in order; pyformat (psycopg): by name
+    positional: tuple[tuple[str, Processor], ...] | None
+    named: tuple[tuple[str, Processor], ...]
+    defaults: dict[str, Any]  # values bound in the statement itself (a status, say)
+    results: tuple[Processor, ...]
+
+
+class Prepared:
+    def __init__(self, statement: Select[Any]) -> None:
+        self.statement = statement
+        self.keys = tuple(statement.selected_columns.keys())
+        self.row = namedtuple("Row", self.keys)  # type: ignore[misc]  # noqa: PYI024
+        self._compiled: dict[str, _Compiled] = {}
+
+    def _for(self, dialect: Dialect) -> _Compiled:
+        found = self._compiled.get(dialect.name)
+        if found is None:
+            found = self._compiled[dialect.name] = self._compile(dialect)
+        return found
+
+    def _compile(self, dialect: Dialect) -> _Compiled:
+        compiled: Any = self.statement.compile(dialect=dialect)
+        if compiled.post_compile_params or compiled.literal_execute_params:
+            raise ValueError("a Prepared statement has no expanding or literal parameters")
+        binds: dict[str, Processor] = dict(compiled._bind_processors)
+        names = sorted(set(compiled.bind_names.values()))
+        positional = None
+        if compiled.positiontup is not None:
+            positional = tuple((name, binds.get(name)) for name in compiled.positiontup)
+        defaults = {
+            name: compiled.binds[name].effective_value
+            for name in names
+            if not compiled.binds[name].required
+        }
+        return _Compiled(
+            sql=str(compiled),
+            positional=positional,
+            named=tuple((name, binds.get(name)) for name in names),
+            defaults=defaults,
+            results=tuple(
+                c.type._cached_result_processor(dialect, None)  # type: ignore[attr-defined]
+                for c in self.statement.selected_columns
+            ),
+        )
+
+    def rows(self, connection: Connection, params: dict[str, Any]) -> list[Any]:
+        """The statement's rows for `params` (by the bind parameters' names)."""
+        compiled = self._for(connection.dialect)
+        values = compiled.defaults | params if compiled.defaults else params
+        arguments: Sequence[Any] | dict[str, Any]
+        if compiled.positional is not None:
+            arguments = [
+                values[name] if process is None else process(values[name])
+                for name, process in compiled.positional
+            ]
+        else:
+            arguments = {
+                name: values[name] if process is None else process(values[name])
+                for name, process in compiled.named
+            }
+        cursor = connection.connection.cursor()
+        try:
+            cursor.execute(compiled.sql, arguments)
+            fetched = cursor.fetchall()
+        finally:
+            cursor.close()
+        make = self.row._make
+        processors = compiled.results
+        if not any(processors):
+            return [make(r) for r in fetched]
+        # As SQLAlchemy: every value through its column's processor, None included.
+        return [
+            make([v if p is None else p(v) for p, v in zip(processors, r, strict=True)])
+            for r in fetched
+        ]
