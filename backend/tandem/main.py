@@ -88,6 +88,9 @@ def create_app(
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json" if settings.docs_enabled else None,
+        # Tandem has its own metrics (/metrics) and log lines; FastAPI's OpenTelemetry hook
+        # asked whether a provider was configured on every request (~11 µs).
+        telemetry={"tracing": False, "metrics": False, "logs": False},
     )
     app.state.settings = settings
     app.state.engine = engine

@@ -19,6 +19,10 @@ request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
 
+# One encoder, made once: json.dumps with options builds a new one for every line.
+_ENCODER = json.JSONEncoder(default=str, separators=(",", ":"))
+
+
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
@@ -36,7 +40,7 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[0] is not None:
             # The class only: a message or traceback could quote a person's data.
             entry["exception"] = record.exc_info[0].__name__
-        return json.dumps(entry, default=str, separators=(",", ":"))
+        return _ENCODER.encode(entry)
 
 
 class TextFormatter(logging.Formatter):
@@ -84,6 +88,13 @@ def _is_terminal(stream: TextIO) -> bool:
 
 
 def configure(level: str = "INFO", log_format: str = "auto", stream: TextIO | None = None) -> None:
+    # Neither format writes where a line was logged from, nor the thread or process: not
+    # collecting them (the logging HOWTO's "Optimization") saves a walk of the stack and a few
+    # lookups on every line, one of which every request writes.
+    logging._srcfile = None  # type: ignore[attr-defined]
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     stream = stream or sys.stderr
     handler = logging.StreamHandler(stream)
     handler.setFormatter(formatter_for(log_format, stream))
