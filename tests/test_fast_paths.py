@@ -4,6 +4,8 @@ for every case: valid, no token, another scheme, a tampered token, another coupl
 id; for the write: joint, individual, confirmation, replay, and every refusal."""
 
 import logging
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
@@ -12,6 +14,7 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import create_engine, text
 
 from tandem.core.config import Settings
 from tandem.main import create_app
@@ -246,3 +249,45 @@ class TestAReplayedLogCarriesItsDisputeReason:
         assert status == 200 and replayed["dispute_reason"] == "Not this day"
         plan = world.partner_a.get(f"/api/couples/{world.couple_id}/plans/current").json()
         assert replayed in plan["items"][0]["sessions"]
+
+
+class TestBackendsTerminatedUnderTheHotPaths:
+    def test_no_500_from_the_plan_read_or_the_write(self, app: FastAPI) -> None:
+        """The hot statements run on the driver's cursor (core/prepared.py): a connection
+        killed under them is still a 503, as from SQLAlchemy, never a 500."""
+        if app.state.engine.dialect.name != "postgresql":
+            pytest.skip("needs PostgreSQL")
+        world = make_world(app)
+        solo = published_week(world, this_monday())["items"][1]["id"]
+        admin = create_engine(app.state.settings.database_url, isolation_level="AUTOCOMMIT")
+        stop = threading.Event()
+        statuses: list[int] = []
+
+        def load() -> None:
+            while not stop.is_set():
+                read = world.partner_a.get(f"/api/couples/{world.couple_id}/plans/current")
+                wrote = log(world.partner_a, solo)
+                statuses.extend((read.status_code, wrote.status_code))
+
+        workers = [threading.Thread(target=load) for _ in range(4)]
+        for thread in workers:
+            thread.start()
+        terminated = 0
+        with admin.connect() as connection:
+            for _ in range(8):
+                time.sleep(0.25)
+                terminated += len(
+                    connection.execute(
+                        text(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                        )
+                    ).all()
+                )
+        stop.set()
+        for thread in workers:
+            thread.join()
+        admin.dispose()
+        assert terminated > 0
+        assert set(statuses) <= {200, 201, 503}, sorted(set(statuses))
+        assert statuses.count(200) > 0

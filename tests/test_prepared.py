@@ -4,9 +4,12 @@ Connection.execute gives: the same values, types and order, on both databases.""
 import uuid
 from datetime import timedelta
 
+import pytest
 from fastapi import FastAPI
+from sqlalchemy import exc, literal_column, select
 
 from tandem.api.access import COUPLE_ACCESS
+from tandem.core.prepared import Prepared
 from tandem.core.security import read_access_token
 from tandem.plans.plan_answer import PLAN
 from tandem.plans.practice_log_sql import CONTEXT
@@ -67,3 +70,12 @@ def test_the_hot_statements_give_the_rows_sqlalchemy_gives(app: FastAPI) -> None
                 "client_id": client,
             },
         )
+
+
+def test_a_driver_error_is_sqlalchemys_as_from_execute(app: FastAPI) -> None:
+    """The app's handlers (503 for an unreachable database) and the SQLite hot paths' fallback
+    (core/loop_db.py) recognise SQLAlchemy's exceptions, not the driver's."""
+    broken = Prepared(select(literal_column("nonexistent_column")))
+    with app.state.engine.connect() as connection, pytest.raises(exc.DBAPIError) as raised:
+        broken.rows(connection, {})
+    assert isinstance(raised.value.orig, app.state.engine.dialect.loaded_dbapi.Error)

@@ -19,10 +19,12 @@ On PostgreSQL every statement is a network round trip the loop must not wait on:
 in one threadpool hop, and a read runs in autocommit (no BEGIN and ROLLBACK round trips).
 """
 
+import asyncio
 import logging
 import sqlite3
 import threading
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from fastapi.concurrency import run_in_threadpool
@@ -92,6 +94,19 @@ def _autocommit(engine: Engine) -> Engine:
     return found
 
 
+# PostgreSQL's hot work runs on a few threads of its own rather than on FastAPI's 40: under
+# load, 40 threads and the loop pass the GIL around for every round trip's wait.
+_HOT_THREADS = 4
+_executor: ThreadPoolExecutor | None = None
+
+
+async def _in_thread(function: Callable[..., T], *args: Any) -> T:
+    global _executor
+    if _executor is None:
+        _executor = ThreadPoolExecutor(_HOT_THREADS, thread_name_prefix="tandem-hot")
+    return await asyncio.get_running_loop().run_in_executor(_executor, function, *args)
+
+
 def _read(engine: Engine, function: Callable[..., T], kwargs: dict[str, Any]) -> T:
     with (engine if is_sqlite(engine) else _autocommit(engine)).connect() as connection:
         return function(connection, **kwargs)
@@ -113,7 +128,9 @@ async def run_read(engine: Engine, function: Callable[..., T], /, **kwargs: Any)
         except exc.OperationalError as error:
             if not _contended(error):
                 raise
-    return await run_in_threadpool(_read, engine, function, kwargs)
+    if is_sqlite(engine):
+        return await run_in_threadpool(_read, engine, function, kwargs)
+    return await _in_thread(_read, engine, function, kwargs)
 
 
 async def run_write(engine: Engine, function: Callable[..., T], /, **kwargs: Any) -> T:
@@ -121,7 +138,7 @@ async def run_write(engine: Engine, function: Callable[..., T], /, **kwargs: Any
     uncommitted is rolled back): on the loop (SQLite file, the lock free), else in one
     threadpool hop, as db.in_write_connection."""
     if not is_sqlite(engine):
-        return await run_in_threadpool(_write, engine, function, kwargs)
+        return await _in_thread(_write, engine, function, kwargs)
     async with write_gate():
         loop = _loop_engine(engine)
         if loop is not None:

@@ -90,6 +90,14 @@ class Prepared:
         try:
             cursor.execute(compiled.sql, arguments)
             fetched = cursor.fetchall()
+        except connection.dialect.loaded_dbapi.Error as error:
+            # As Connection.execute: the driver's error becomes SQLAlchemy's (OperationalError,
+            # IntegrityError, ...), a lost connection is invalidated; the app's handlers and
+            # core/loop_db.py's fallbacks see what they would see from SQLAlchemy.
+            connection._handle_dbapi_exception(  # type: ignore[attr-defined]
+                error, compiled.sql, arguments, cursor, None
+            )
+            raise  # pragma: no cover - _handle_dbapi_exception always raises
         finally:
             cursor.close()
         make = self.row._make
