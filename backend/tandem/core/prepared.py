@@ -1,4 +1,5 @@
-"""A Core SELECT compiled once per dialect and run on the driver's cursor.
+"""A Core SELECT (or an INSERT ... RETURNING) compiled once per dialect and run on the
+driver's cursor.
 
 `Connection.execute` of a prebuilt statement still costs ~60–100 µs of Python per call before
 and after the database's own work (the statement's cache key and its lookup, an execution
@@ -8,8 +9,9 @@ processor are taken from SQLAlchemy's own compilation for the dialect, so the sa
 the same parameter values and gives the same Python values (tests/test_prepared.py holds each
 hot statement to Connection.execute's rows), as plain named tuples.
 
-It runs on the connection's current transaction (or, on a SQLite connection in autocommit, as a
-statement of its own), as SQLAlchemy would.
+A read runs in the connection's current transaction, if any (on a SQLite connection in
+autocommit: as a statement of its own); a write begins the connection's transaction first, as
+SQLAlchemy's autobegin would.
 """
 
 from collections import namedtuple
@@ -19,6 +21,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.dml import ReturningInsert
 
 Processor = Callable[[Any], Any] | None
 
@@ -34,9 +37,12 @@ class _Compiled:
 
 
 class Prepared:
-    def __init__(self, statement: Select[Any]) -> None:
+    def __init__(self, statement: Select[Any] | ReturningInsert[Any]) -> None:
         self.statement = statement
-        self.keys = tuple(statement.selected_columns.keys())
+        # A SELECT's columns, or what an INSERT ... RETURNING returns.
+        self.columns = list(statement.exported_columns)
+        self.keys = tuple(statement.exported_columns.keys())
+        self.writes = not isinstance(statement, Select)
         self.row = namedtuple("Row", self.keys)  # type: ignore[misc]  # noqa: PYI024
         self._compiled: dict[str, _Compiled] = {}
 
@@ -48,8 +54,14 @@ class Prepared:
 
     def _compile(self, dialect: Dialect) -> _Compiled:
         compiled: Any = self.statement.compile(dialect=dialect)
-        if compiled.post_compile_params or compiled.literal_execute_params:
-            raise ValueError("a Prepared statement has no expanding or literal parameters")
+        if (
+            compiled.post_compile_params
+            or compiled.literal_execute_params
+            or getattr(compiled, "insert_prefetch", None)
+            or getattr(compiled, "postfetch", None)
+        ):
+            # Values SQLAlchemy would compute per execution: not for a Prepared statement.
+            raise ValueError("a Prepared statement has no expanding, literal or default values")
         binds: dict[str, Processor] = dict(compiled._bind_processors)
         names = sorted(set(compiled.bind_names.values()))
         positional = None
@@ -67,13 +79,17 @@ class Prepared:
             defaults=defaults,
             results=tuple(
                 c.type._cached_result_processor(dialect, None)  # type: ignore[attr-defined]
-                for c in self.statement.selected_columns
+                for c in self.columns
             ),
         )
 
     def rows(self, connection: Connection, params: dict[str, Any]) -> list[Any]:
         """The statement's rows for `params` (by the bind parameters' names)."""
         compiled = self._for(connection.dialect)
+        if self.writes and not connection.in_transaction():
+            # A write joins the connection's transaction (SQLAlchemy's autobegin does not see
+            # the driver's cursor): what the caller rolls back is rolled back.
+            connection.begin()
         values = compiled.defaults | params if compiled.defaults else params
         arguments: Sequence[Any] | dict[str, Any]
         if compiled.positional is not None:

@@ -126,21 +126,24 @@ CONFIRM = (
 )
 LOG_BY_ID = core_select(*LOG_COLUMNS).where(PracticeLog.id == bindparam("log_id"))
 # 4. The claims: a client_id already taken leaves the row as it is and returns no row (the
-#    row count of an ignored insert is not reliable across drivers).
+#    row count of an ignored insert is not reliable across drivers). On the driver's cursor,
+#    as CONTEXT: the common write is these inserts and the commit.
 INSERT_REQUEST = {
-    name: dialect.insert(REQUESTS)
-    .values(
-        user_id=bindparam("user_id"),
-        client_id=bindparam("client_id"),
-        session_log_id=bindparam("id"),
-        created_at=bindparam("created_at"),
+    name: Prepared(
+        dialect.insert(REQUESTS)
+        .values(
+            user_id=bindparam("user_id"),
+            client_id=bindparam("client_id"),
+            session_log_id=bindparam("id"),
+            created_at=bindparam("created_at"),
+        )
+        .on_conflict_do_nothing(index_elements=["user_id", "client_id"])
+        .returning(REQUESTS.c.user_id)
     )
-    .on_conflict_do_nothing(index_elements=["user_id", "client_id"])
-    .returning(REQUESTS.c.user_id)
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
 NEW_LOG = {c.key: bindparam(c.key) for c in LOG_COLUMNS} | {"updated_at": bindparam("created_at")}
-INSERT_LOG = (
+INSERT_LOG = Prepared(
     sqlite.insert(LOGS)
     .values(NEW_LOG)
     .on_conflict_do_nothing(index_elements=["logged_by", "client_id"])
@@ -156,7 +159,7 @@ NEW_LOG_CTE = (
     .returning(LOGS.c.id, LOGS.c.logged_by, LOGS.c.client_id, LOGS.c.created_at)
     .cte("new_log")
 )
-INSERT_LOG_AND_REQUEST = (
+INSERT_LOG_AND_REQUEST = Prepared(
     postgresql.insert(REQUESTS)
     .from_select(
         ["user_id", "client_id", "session_log_id", "created_at"],

@@ -275,26 +275,20 @@ def _insert_new(connection: Connection, log: PracticeLogRead) -> bool:
     taken a moment ago (nothing is written then)."""
     params = dict(log)
     if connection.dialect.name == "postgresql":
-        return connection.execute(sql.INSERT_LOG_AND_REQUEST, params).first() is not None
-    if connection.execute(sql.INSERT_LOG, params).first() is None:
+        return bool(sql.INSERT_LOG_AND_REQUEST.rows(connection, params))
+    if not sql.INSERT_LOG.rows(connection, params):
         return False
-    return (
-        connection.execute(
-            sql.INSERT_REQUEST["sqlite"], params | {"user_id": log.logged_by}
-        ).first()
-        is not None
-    )
+    return bool(sql.INSERT_REQUEST["sqlite"].rows(connection, params | {"user_id": log.logged_by}))
 
 
 def _claim_request(
     connection: Connection, *, user_id: uuid.UUID, client_id: uuid.UUID, log_id: uuid.UUID, now: Any
 ) -> bool:
     """Claim the client_id for a log confirmed by this request: False when it was taken."""
-    claimed = connection.execute(
-        sql.INSERT_REQUEST[connection.dialect.name],
-        {"user_id": user_id, "client_id": client_id, "id": log_id, "created_at": now},
+    claimed = sql.INSERT_REQUEST[connection.dialect.name].rows(
+        connection, {"user_id": user_id, "client_id": client_id, "id": log_id, "created_at": now}
     )
-    return claimed.first() is not None
+    return bool(claimed)
 
 
 def _finish(
