@@ -11,7 +11,7 @@ from sqlalchemy import update
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col, select
 
-from tandem.accounts import devices, hooks, person_data
+from tandem.accounts import devices, hooks, person_data, sign_in_rules
 from tandem.accounts.models import (
     RefreshToken,
     RegisterBody,
@@ -163,19 +163,9 @@ def _new_refresh_token(session: Session, sign_in_id: uuid.UUID) -> str:
     return token
 
 
-def sign_in_alive(sign_in: Any) -> bool:
-    """Whether a sign-in (a row with its revoked_at, last_used_at, idle_seconds and expires_at)
-    is still good; api/access.py::couple_access and the practice-log write check it on rows of
-    their own."""
-    return _sign_in_alive(sign_in)
-
-
-def _sign_in_alive(sign_in: SignIn | None) -> bool:
-    if sign_in is None or sign_in.revoked_at is not None:
-        return False
-    now = utcnow()
-    idle_limit = sign_in.last_used_at + timedelta(seconds=sign_in.idle_seconds)
-    return now < sign_in.expires_at and now < idle_limit
+# The rule lives in accounts/sign_in_rules.py, with the hot statements' SQL fragments.
+sign_in_alive = sign_in_rules.sign_in_alive
+_sign_in_alive = sign_in_rules.sign_in_alive
 
 
 def refresh(session: Session, *, settings: Settings, token: str | None) -> Tokens:
@@ -285,8 +275,8 @@ def user_for_access(session: Session, *, user_id: uuid.UUID, sign_in_id: uuid.UU
     """The user behind an access token, only while its sign-in is alive."""
     found = session.exec(
         select(User, SignIn)
-        .join(SignIn, col(SignIn.user_id) == User.id)
-        .where(SignIn.id == sign_in_id, User.id == user_id, col(User.deleted_at).is_(None))
+        .join(SignIn, sign_in_rules.sign_in_of(User.id, sign_in_id))
+        .where(User.id == user_id, sign_in_rules.LIVE_USER)
     ).first()
     if found is None or not _sign_in_alive(found[1]):
         return None

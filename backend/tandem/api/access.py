@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import and_, bindparam
+from sqlalchemy import bindparam
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
@@ -22,6 +22,7 @@ from tandem.core.errors import Forbidden, NotFound, Unauthorized
 from tandem.core.prepared import Prepared
 from tandem.core.schemas import parse_id
 from tandem.core.security import AccessClaims, read_access_token
+from tandem.couples import access_rules as rules
 from tandem.couples import service as couples
 from tandem.couples.models import Couple, Membership
 
@@ -141,26 +142,17 @@ ClientAddress = Annotated[str | None, Depends(client_address)]
 # query: no row means signed out.
 COUPLE_ACCESS = Prepared(
     select(
-        SignIn.revoked_at,
-        SignIn.last_used_at,
-        SignIn.idle_seconds,
-        SignIn.expires_at,
+        *rules.SIGN_IN_COLUMNS,
         Membership.user_id,
         Membership.role,
         Membership.joined_at,
         Couple.timezone,
     )
-    .select_from(SignIn)
-    .join(User, and_(col(User.id) == SignIn.user_id, col(User.deleted_at).is_(None)))
-    .outerjoin(
-        Membership,
-        and_(
-            Membership.couple_id == bindparam("couple_id"),
-            col(Membership.left_at).is_(None),
-        ),
-    )
+    .select_from(User)
+    .join(SignIn, rules.sign_in_of(User.id))
+    .outerjoin(Membership, rules.active_members(bindparam("couple_id")))
     .outerjoin(Couple, col(Couple.id) == Membership.couple_id)
-    .where(SignIn.id == bindparam("sign_in_id"), User.id == bindparam("user_id"))
+    .where(User.id == bindparam("user_id"), rules.LIVE_USER)
     .order_by(col(Membership.joined_at))
 )
 
@@ -186,9 +178,8 @@ def couple_access(connection: Connection, *, claims: AccessClaims, couple_id: st
         connection,
         {"sign_in_id": claims.sign_in_id, "user_id": claims.user_id, "couple_id": couple},
     )
-    if not rows or not accounts.sign_in_alive(rows[0]):
-        raise Unauthorized("Signed out")
-    me = next((r for r in rows if r.user_id == claims.user_id), None)
+    rules.require_signed_in(rows[0] if rows else None)
+    me = rules.own_membership(rows, claims.user_id, "user_id")
     if couple is None or me is None:
         raise NotFound()
     return CoupleAccess(
@@ -197,5 +188,5 @@ def couple_access(connection: Connection, *, claims: AccessClaims, couple_id: st
         role=me.role,
         joined_at=me.joined_at,
         timezone=rows[0].timezone,
-        partner_ids=[r.user_id for r in rows if r.role == Role.partner],
+        partner_ids=rules.partner_ids(rows, "user_id"),
     )

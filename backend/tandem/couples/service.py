@@ -14,7 +14,7 @@ from tandem.core.config import Settings
 from tandem.core.db import utcnow
 from tandem.core.errors import Conflict, Forbidden, NotFound
 from tandem.core.security import digest, new_code, normalize_code
-from tandem.couples import hooks
+from tandem.couples import access_rules, hooks
 from tandem.couples.models import (
     Couple,
     CoupleCreate,
@@ -46,9 +46,7 @@ def active_membership(
 ) -> Membership | None:
     return session.exec(
         select(Membership).where(
-            Membership.user_id == user_id,
-            Membership.couple_id == couple_id,
-            col(Membership.left_at).is_(None),
+            Membership.user_id == user_id, access_rules.active_members(couple_id)
         )
     ).first()
 

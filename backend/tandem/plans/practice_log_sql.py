@@ -10,6 +10,7 @@ from sqlmodel import col
 
 from tandem.accounts.models import SignIn, User
 from tandem.core.prepared import Prepared
+from tandem.couples import access_rules as rules
 from tandem.couples.models import Membership
 from tandem.plans.models import (
     LogStatus,
@@ -36,18 +37,16 @@ LOG_COLUMNS = (
     PracticeLog.withdrawn_reason,
 )
 
-# 1. Everything the checks need, in one query: the sign-in (as access.current_user; absent
-#    when no sign_in_id is given), the item and its plan, the plan's couple's active members
-#    (the caller's role, the partners), the item's explicit assignees, and the log an earlier
+# 1. Everything the checks need, in one query: the sign-in (as access.current_user, with the
+#    same fragments: couples/access_rules.py; absent when no sign_in_id is given), the item
+#    and its plan, the plan's couple's active members (the caller's role, the partners), the
+#    item's explicit assignees, and the log an earlier
 #    request of this user with this client_id produced (a replay). One row per member and
 #    explicit assignee; no row means the user is unknown or deleted. Run on the driver's
 #    cursor (core/prepared.py): the busiest write's largest fixed cost was SQLAlchemy's.
 CONTEXT = Prepared(
     core_select(
-        SignIn.revoked_at,
-        SignIn.last_used_at,
-        SignIn.idle_seconds,
-        SignIn.expires_at,
+        *rules.SIGN_IN_COLUMNS,
         User.timezone,
         PlanItem.mode,
         PlanItem.archived_at,
@@ -64,22 +63,10 @@ CONTEXT = Prepared(
         PracticeLog.sealed_dispute_reason.label("replay_sealed_dispute_reason"),
     )
     .select_from(User)
-    .outerjoin(
-        SignIn,
-        and_(
-            SignIn.id == bindparam("sign_in_id"),
-            col(SignIn.user_id) == User.id,
-        ),
-    )
+    .outerjoin(SignIn, rules.sign_in_of(User.id))
     .outerjoin(PlanItem, PlanItem.id == bindparam("item_id"))
     .outerjoin(WeeklyPlan, col(WeeklyPlan.id) == PlanItem.plan_id)
-    .outerjoin(
-        Membership,
-        and_(
-            col(Membership.couple_id) == WeeklyPlan.couple_id,
-            col(Membership.left_at).is_(None),
-        ),
-    )
+    .outerjoin(Membership, rules.active_members(WeeklyPlan.couple_id))
     .outerjoin(PlanItemAssignee, col(PlanItemAssignee.plan_item_id) == PlanItem.id)
     .outerjoin(
         PracticeLogRequest,
@@ -89,7 +76,7 @@ CONTEXT = Prepared(
         ),
     )
     .outerjoin(PracticeLog, col(PracticeLog.id) == PracticeLogRequest.session_log_id)
-    .where(User.id == bindparam("user_id"), col(User.deleted_at).is_(None))
+    .where(User.id == bindparam("user_id"), rules.LIVE_USER)
     .order_by(col(Membership.joined_at))
 )
 # 2. A replay found after a lost race (the winner has committed by then).

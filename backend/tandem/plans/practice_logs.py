@@ -22,13 +22,13 @@ from typing import Any
 from sqlalchemy.engine import Connection
 from sqlmodel import Session
 
-from tandem.accounts import service as accounts
 from tandem.accounts.models import Role, User
 from tandem.core import crypto
 from tandem.core.db import utcnow
-from tandem.core.errors import Conflict, Forbidden, Invalid, NotFound, Unauthorized
+from tandem.core.errors import Conflict, Forbidden, Invalid, NotFound
 from tandem.core.security import AccessClaims
 from tandem.core.transactions import ConnectionTx
+from tandem.couples import access_rules as rules
 from tandem.exercises.models import Mode
 from tandem.plans import answers, progress
 from tandem.plans import practice_log_sql as sql
@@ -142,14 +142,12 @@ def _log(
             "client_id": data.client_id,
         },
     )
-    if sign_in_id is not None and (
-        not rows or rows[0].expires_at is None or not accounts.sign_in_alive(rows[0])
-    ):
-        raise Unauthorized("Signed out")
+    if sign_in_id is not None:
+        rules.require_signed_in(rows[0] if rows else None)
     if not rows or item_id is None or rows[0].mode is None:
         raise NotFound()
     first = rows[0]
-    me = next((r for r in rows if r.member_id == user_id), None)
+    me = rules.own_membership(rows, user_id, "member_id")
     if me is None:
         raise NotFound()
     role = me.role
@@ -158,7 +156,7 @@ def _log(
         raise Forbidden("Only the couple's partners log sessions")
     if first.plan_status != PlanStatus.published or first.archived_at is not None:
         raise NotFound()
-    partners = list(dict.fromkeys(r.member_id for r in rows if r.role == Role.partner))
+    partners = rules.partner_ids(rows, "member_id")
     mode = Mode(first.mode)
     if mode == Mode.joint:
         assignees = partners
