@@ -10,7 +10,7 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import bindparam
+from sqlalchemy import and_, bindparam
 from sqlalchemy.engine import Connection
 from sqlmodel import Session, col, select
 
@@ -148,11 +148,11 @@ COUPLE_ACCESS = Prepared(
         Membership.joined_at,
         Couple.timezone,
     )
-    .select_from(User)
-    .join(SignIn, rules.sign_in_of(User.id))
+    .select_from(SignIn)
+    .join(User, and_(col(User.id) == SignIn.user_id, rules.LIVE_USER))
     .outerjoin(Membership, rules.active_members(bindparam("couple_id")))
     .outerjoin(Couple, col(Couple.id) == Membership.couple_id)
-    .where(User.id == bindparam("user_id"), rules.LIVE_USER)
+    .where(rules.sign_in_of(User.id), User.id == bindparam("user_id"))
     .order_by(col(Membership.joined_at))
 )
 

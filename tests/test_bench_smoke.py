@@ -1,0 +1,45 @@
+"""A small smoke of scripts/bench_load.py (a benchmark, not a timed test): it still seeds,
+serves, drives every endpoint against the bare FastAPI yardstick and prints its table, with no
+5xx and no "database is locked"."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+pytestmark = [
+    pytest.mark.multiprocess,
+    pytest.mark.skipif(shutil.which("wrk") is None, reason="needs wrk (apt-get install wrk)"),
+]
+
+
+def test_the_load_benchmark_runs_and_reports_against_the_bare_endpoint() -> None:
+    done = subprocess.run(  # noqa: S603
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "bench_load.py"),
+            "--couples",
+            "20",
+            "--actors",
+            "4",
+            "--duration",
+            "1",
+            "--databases",
+            "sqlite",
+            "--processes",
+            "1",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    rows = [line for line in done.stdout.splitlines() if line.startswith("| sqlite | 1 |")]
+    names = {row.split("|")[3].strip() for row in rows}
+    assert {"bare FastAPI", "healthz", "plan read", "session write", "check-in create"} <= names
+    assert any(name.startswith("overview") for name in names)
