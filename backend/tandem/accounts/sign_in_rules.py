@@ -12,7 +12,12 @@ from tandem.core.db import utcnow
 from tandem.core.errors import Unauthorized
 
 # The sign-in's columns sign_in_alive reads.
-SIGN_IN_COLUMNS = (SignIn.revoked_at, SignIn.last_used_at, SignIn.idle_seconds, SignIn.expires_at)
+SIGN_IN_COLUMNS = (
+    col(SignIn.revoked_at),
+    col(SignIn.last_used_at),
+    col(SignIn.idle_seconds),
+    col(SignIn.expires_at),
+)
 # A deleted account signs nobody in.
 LIVE_USER: ColumnElement[bool] = col(User.deleted_at).is_(None)
 
@@ -21,7 +26,7 @@ def sign_in_of(user_id: Any, sign_in_id: Any = None) -> ColumnElement[bool]:
     """Join condition: the request's sign-in (by default the bind parameter `sign_in_id`), of
     this user."""
     wanted = bindparam("sign_in_id") if sign_in_id is None else sign_in_id
-    return and_(SignIn.id == wanted, col(SignIn.user_id) == user_id)
+    return and_(col(SignIn.id) == wanted, col(SignIn.user_id) == user_id)
 
 
 def sign_in_alive(sign_in: Any) -> bool:

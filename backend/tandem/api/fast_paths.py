@@ -51,7 +51,7 @@ def _route(app: FastAPI, path: str, method: str) -> APIRoute:
 
 def _find(routes: list[Any], path: str, method: str) -> APIRoute | None:
     for route in routes:
-        if isinstance(route, APIRoute) and route.path == path and method in route.methods:
+        if isinstance(route, APIRoute) and route.path == path and method in (route.methods or ()):
             return route
         included = getattr(route, "original_router", None)  # FastAPI's included router
         if included is not None:
@@ -158,10 +158,11 @@ class FastPaths:
     async def _error(self, request: Request, error: Exception) -> Response:
         """The answer the app's exception handlers give (errors.install_handlers): the same
         status, body, headers and log line as from a route."""
-        handler = _lookup_exception_handler(self.api.exception_handlers, error)
+        handlers: Any = self.api.exception_handlers
+        handler: Any = _lookup_exception_handler(handlers, error)
         if handler is None:  # pragma: no cover - Exception has a handler
             raise error
-        response: Response = await handler(request, error)  # type: ignore[misc]
+        response: Response = await handler(request, error)
         return response
 
 

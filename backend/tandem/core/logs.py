@@ -91,7 +91,7 @@ def configure(level: str = "INFO", log_format: str = "auto", stream: TextIO | No
     # Neither format writes where a line was logged from, nor the thread or process: not
     # collecting them (the logging HOWTO's "Optimization") saves a walk of the stack and a few
     # lookups on every line, one of which every request writes.
-    logging._srcfile = None  # type: ignore[attr-defined]
+    logging._srcfile = None
     logging.logThreads = False
     logging.logProcesses = False
     logging.logMultiprocessing = False

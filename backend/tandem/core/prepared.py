@@ -41,9 +41,10 @@ class Prepared:
         self.statement = statement
         # A SELECT's columns, or what an INSERT ... RETURNING returns.
         self.columns = list(statement.exported_columns)
-        self.keys = tuple(statement.exported_columns.keys())
+        names = statement.exported_columns.keys()  # the labels (iterating gives the columns)
+        self.keys = tuple(str(name) for name in names)
         self.writes = not isinstance(statement, Select)
-        self.row = namedtuple("Row", self.keys)  # type: ignore[misc]  # noqa: PYI024
+        self.row: Any = namedtuple("Row", self.keys)  # type: ignore[misc]  # noqa: PYI024
         self._compiled: dict[str, _Compiled] = {}
 
     def _for(self, dialect: Dialect) -> _Compiled:
@@ -77,10 +78,7 @@ class Prepared:
             positional=positional,
             named=tuple((name, binds.get(name)) for name in names),
             defaults=defaults,
-            results=tuple(
-                c.type._cached_result_processor(dialect, None)  # type: ignore[attr-defined]
-                for c in self.columns
-            ),
+            results=tuple(c.type._cached_result_processor(dialect, None) for c in self.columns),
         )
 
     def rows(self, connection: Connection, params: dict[str, Any]) -> list[Any]:
@@ -110,9 +108,7 @@ class Prepared:
             # As Connection.execute: the driver's error becomes SQLAlchemy's (OperationalError,
             # IntegrityError, ...), a lost connection is invalidated; the app's handlers and
             # core/loop_db.py's fallbacks see what they would see from SQLAlchemy.
-            connection._handle_dbapi_exception(  # type: ignore[attr-defined]
-                error, compiled.sql, arguments, cursor, None
-            )
+            connection._handle_dbapi_exception(error, compiled.sql, arguments, cursor, None)
             raise  # pragma: no cover - _handle_dbapi_exception always raises
         finally:
             cursor.close()
