@@ -291,3 +291,24 @@ class TestBackendsTerminatedUnderTheHotPaths:
         assert terminated > 0
         assert set(statuses) <= {200, 201, 503}, sorted(set(statuses))
         assert statuses.count(200) > 0
+
+    def test_a_read_on_a_connection_killed_while_idle_is_answered(self, app: FastAPI) -> None:
+        """The hot reads' pool does not ping (core/loop_db.py): a dead connection is retried
+        once on the ordinary engine, which does, so the reader sees no error."""
+        if app.state.engine.dialect.name != "postgresql":
+            pytest.skip("needs PostgreSQL")
+        world = make_world(app)
+        published_week(world, this_monday())
+        path = f"/api/couples/{world.couple_id}/plans/current"
+        assert world.partner_a.get(path).status_code == 200  # the hot pool has a connection
+        admin = create_engine(app.state.settings.database_url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as connection:
+            killed = connection.execute(
+                text(
+                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+                )
+            ).all()
+        admin.dispose()
+        assert killed
+        assert world.partner_a.get(path).status_code == 200

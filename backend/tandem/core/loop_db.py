@@ -16,7 +16,9 @@ connections of their own that never wait and never stall:
   checkpoints instead, PASSIVE, every second; `journal_size_limit` cuts the WAL file back.
 
 On PostgreSQL every statement is a network round trip the loop must not wait on: the work stays
-in one threadpool hop, and a read runs in autocommit (no BEGIN and ROLLBACK round trips).
+in one hop to a few threads of its own, and a read runs in autocommit (no BEGIN and ROLLBACK round
+trips) on a pool without the ping round trip, retried once with a ping when its connection was
+gone.
 """
 
 import asyncio
@@ -107,8 +109,36 @@ async def _in_thread(function: Callable[..., T], *args: Any) -> T:
     return await asyncio.get_running_loop().run_in_executor(_executor, function, *args)
 
 
+def _hot_reads(engine: Engine) -> Engine:
+    """PostgreSQL's hot reads' own small pool, in autocommit and without `pool_pre_ping` (a
+    round trip on every request): a connection found dead is retried once on the ordinary
+    engine, which pings (see _read)."""
+    found = getattr(engine, "_tandem_hot_reads", None)
+    if found is None:
+        found = create_engine(
+            engine.url,
+            pool_size=_HOT_THREADS,
+            max_overflow=_HOT_THREADS,
+            pool_timeout=10,
+            hide_parameters=True,
+            isolation_level="AUTOCOMMIT",
+        )
+        engine._tandem_hot_reads = found  # type: ignore[attr-defined]
+    return found
+
+
 def _read(engine: Engine, function: Callable[..., T], kwargs: dict[str, Any]) -> T:
-    with (engine if is_sqlite(engine) else _autocommit(engine)).connect() as connection:
+    if is_sqlite(engine):
+        with engine.connect() as connection:
+            return function(connection, **kwargs)
+    try:
+        with _hot_reads(engine).connect() as connection:
+            return function(connection, **kwargs)
+    except exc.DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+    # The connection was gone (a restarted server, a killed backend): once more, with a ping.
+    with _autocommit(engine).connect() as connection:
         return function(connection, **kwargs)
 
 
@@ -152,9 +182,10 @@ async def run_write(engine: Engine, function: Callable[..., T], /, **kwargs: Any
 
 
 def dispose(engine: Engine) -> None:
-    loop = getattr(engine, "_tandem_loop_engine", None)
-    if isinstance(loop, Engine):
-        loop.dispose()
+    for name in ("_tandem_loop_engine", "_tandem_hot_reads"):
+        own = getattr(engine, name, None)
+        if isinstance(own, Engine):
+            own.dispose()
 
 
 class Checkpointer(threading.Thread):
