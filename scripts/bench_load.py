@@ -28,7 +28,6 @@ any request answered 5xx or a server logged "database is locked".
 """
 
 import argparse
-import json
 import os
 import secrets
 import shutil
@@ -38,7 +37,6 @@ import sys
 import tempfile
 import threading
 import time
-import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,143 +44,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, insert, text
+from bench_seed import PASSWORD, Seeded, seed  # scripts/bench_*.py, next to this file
+from bench_wrk import Figure, Target, cpu_seconds, drive, profile, summarize_profile
+from sqlalchemy import create_engine, text
 
 ROOT = Path(__file__).resolve().parents[1]
 TANDEM = str(Path(sys.executable).with_name("tandem"))
 PG_ADMIN = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-PASSWORD = "correct horse battery"
-CONNECTIONS = 64
-WRK = shutil.which("wrk") or "/usr/bin/wrk"
-TIMEZONE = "Europe/Berlin"
-COUPLES_PER_THERAPIST = 200  # the overview is measured at this size
-
-
-# --- seeding -------------------------------------------------------------------------------
-
-
-@dataclass
-class Seeded:
-    url: str
-    # (couple_id, partner email, joint item id, individual item id) for the actors the load uses
-    actors: list[tuple[str, str, str, str]]
-    therapist: str  # the email of a therapist with 200 couples (or all, when fewer)
-
-
-def seed(url: str, data_dir: Path, couples: int, actors: int) -> Seeded:
-    from tandem import migrations
-    from tandem.accounts.models import User
-    from tandem.core.config import Settings
-    from tandem.core.db import make_engine
-    from tandem.core.security import hash_password
-    from tandem.couples.models import Couple, Membership
-    from tandem.exercises.service import builtin_id, library_entries, sync_library
-    from tandem.plans import progress
-    from tandem.plans.models import PlanItem, PlanItemAssignee, WeeklyPlan
-
-    settings = Settings(data_dir=data_dir, database_url=url, hash_cost="low")
-    settings.ensure_keys()
-    engine = make_engine(url)
-    migrations.upgrade(engine)
-    sync_library(engine)
-    entries = library_entries()
-    joint_exercise = builtin_id(next(e for e in entries if e["default_mode"] == "joint")["key"])
-    solo_exercise = builtin_id(next(e for e in entries if e["default_mode"] == "individual")["key"])
-    password_hash = hash_password(PASSWORD, settings)
-    now = datetime.now(UTC)
-    week = progress.week_of(progress.local_today(TIMEZONE))
-    picked: list[tuple[str, str, str, str]] = []
-    step = max(1, couples // actors)
-    batch = 1000
-    with engine.begin() as connection:
-        therapists = []
-        for t in range(max(1, couples // COUPLES_PER_THERAPIST)):
-            therapists.append(
-                dict(
-                    id=uuid.uuid4(),
-                    email=f"bench-therapist-{t}@bench.test",
-                    password_hash=password_hash,
-                    display_name=f"Therapist {t}",
-                    role="therapist",
-                    timezone=TIMEZONE,
-                    created_at=now,
-                )
-            )
-        connection.execute(insert(User.__table__), therapists)
-        for start in range(0, couples, batch):
-            users, couple_rows, members, plans, items, assignees = [], [], [], [], [], []
-            for n in range(start, min(start + batch, couples)):
-                couple_id, plan_id = uuid.uuid4(), uuid.uuid4()
-                a, b = uuid.uuid4(), uuid.uuid4()
-                therapist = therapists[n % len(therapists)]["id"]
-                couple_rows.append(
-                    dict(id=couple_id, label=f"Couple {n}", timezone=TIMEZONE, created_at=now)
-                )
-                for uid, who in ((a, "a"), (b, "b")):
-                    users.append(
-                        dict(
-                            id=uid,
-                            email=f"bench-{n}-{who}@bench.test",
-                            password_hash=password_hash,
-                            display_name=f"Partner {who}",
-                            role="partner",
-                            timezone=TIMEZONE,
-                            created_at=now,
-                        )
-                    )
-                for uid, role in ((a, "partner"), (b, "partner"), (therapist, "therapist")):
-                    members.append(
-                        dict(
-                            id=uuid.uuid4(),
-                            couple_id=couple_id,
-                            user_id=uid,
-                            role=role,
-                            joined_at=now,
-                        )
-                    )
-                plans.append(
-                    dict(
-                        id=plan_id,
-                        couple_id=couple_id,
-                        week_start=week,
-                        status="published",
-                        note="",
-                        created_by=therapist,
-                        created_at=now,
-                        updated_at=now,
-                        published_at=now,
-                    )
-                )
-                joint, solo = uuid.uuid4(), uuid.uuid4()
-                for position, (item_id, exercise, mode) in enumerate(
-                    ((joint, joint_exercise, "joint"), (solo, solo_exercise, "individual"))
-                ):
-                    items.append(
-                        dict(
-                            id=item_id,
-                            plan_id=plan_id,
-                            exercise_id=exercise,
-                            mode=mode,
-                            times_per_week=3,
-                            minutes=20,
-                            instructions="",
-                            position=position,
-                            created_at=now,
-                        )
-                    )
-                assignees.append(dict(plan_item_id=solo, user_id=a))
-                if n % step == 0 and len(picked) < actors:
-                    picked.append(
-                        (str(couple_id), f"bench-{n}-a@bench.test", str(joint), str(solo))
-                    )
-            connection.execute(insert(User.__table__), users)
-            connection.execute(insert(Couple.__table__), couple_rows)
-            connection.execute(insert(Membership.__table__), members)
-            connection.execute(insert(WeeklyPlan.__table__), plans)
-            connection.execute(insert(PlanItem.__table__), items)
-            connection.execute(insert(PlanItemAssignee.__table__), assignees)
-    engine.dispose()
-    return Seeded(url, picked, therapists[0]["email"])
 
 
 # --- databases -----------------------------------------------------------------------------
@@ -314,132 +182,6 @@ def tokens(port: int, seeded: Seeded) -> tuple[list[str], str]:
         return found, sign_in(client, seeded.therapist)
 
 
-# --- load ----------------------------------------------------------------------------------
-
-LUA = r"""
-targets = {%(targets)s}
-counter = 0
-thread_id = 0  -- set per thread by setup(); globals, so thread:set reaches them
-local n = 0
-
-function setup(thread)
-  thread:set("thread_id", %(offset)d + n)
-  n = n + 1
-end
-
-function init(args)
-  counter = 0
-end
-
-function request()
-  counter = counter + 1
-  local t = targets[(counter * 7 + thread_id) %% #targets + 1]
-  local headers = {["Authorization"] = "Bearer " .. t[2], ["Content-Type"] = "application/json"}
-  if t[3] == "client_id" then
-    local client_id = string.format("%%08x-%%04x-4000-8000-%%012x", %(run)d, thread_id, counter)
-    return wrk.format("POST", t[1], headers, '{"client_id":"' .. client_id .. '"}')
-  elseif t[3] then
-    return wrk.format("POST", t[1], headers, t[3])
-  end
-  return wrk.format("GET", t[1], headers)
-end
-
-function done(summary, latency, requests)
-  io.write(string.format(
-    'RESULT {"requests": %%d, "seconds": %%f, "non2xx": %%d, "socket_errors": %%d, ' ..
-    '"p50_ms": %%f, "p99_ms": %%f}\n',
-    summary.requests, summary.duration / 1e6, summary.errors.status,
-    summary.errors.connect + summary.errors.read + summary.errors.write + summary.errors.timeout,
-    latency:percentile(50) / 1000, latency:percentile(99) / 1000))
-end
-"""
-
-
-# (path, bearer token, body): no body is a GET; "client_id" is a POST of a fresh client_id.
-Target = tuple[str, str, str | None]
-
-
-def lua_script(workdir: Path, name: str, targets: list[Target], offset: int) -> Path:
-    rows = ",".join(
-        "{" + f'"{path}","{token}",' + ("nil" if body is None else "[[" + body + "]]") + "}"
-        for path, token, body in targets
-    )
-    run = int.from_bytes(os.urandom(3), "big")
-    script = workdir / f"{name.replace(' ', '-')}-{offset}.lua"
-    script.write_text(LUA % {"targets": rows, "offset": offset, "run": run})
-    return script
-
-
-@dataclass
-class Figure:
-    rps: float
-    p50: float
-    p99: float
-    non2xx: int
-    errors: int
-    cpu_us: float = 0.0  # server CPU (user + system) per request, all processes together
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    """CPU time the servers used so far: unlike req/s, not skewed by other load on the box."""
-    ticks = os.sysconf("SC_CLK_TCK")
-    total = 0
-    for pid in pids:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        total += int(fields[11]) + int(fields[12])  # utime, stime
-    return total / ticks
-
-
-def drive(
-    running: list["Server"],
-    name: str,
-    targets: list[Target],
-    seconds: int,
-    workdir: Path,
-) -> Figure:
-    """64 connections in all, split evenly across the servers, one wrk per server."""
-    ports = [s.port for s in running]
-    pids = [s.process.pid for s in running]
-    cpu_before = cpu_seconds(pids)
-    per = CONNECTIONS // len(ports)
-    runs = []
-    for n, port in enumerate(ports):
-        script = lua_script(workdir, name, targets, offset=100 * n)
-        runs.append(
-            subprocess.Popen(  # noqa: S603
-                [
-                    WRK,
-                    f"-t{max(1, 2 // len(ports))}",
-                    f"-c{per}",
-                    f"-d{seconds}s",
-                    "--timeout",
-                    "10s",
-                    "-s",
-                    str(script),
-                    f"http://127.0.0.1:{port}",
-                ],
-                stdout=subprocess.PIPE,
-                text=True,
-            )
-        )
-    results = []
-    for run in runs:
-        out, _ = run.communicate()
-        line = next(line for line in out.splitlines() if line.startswith("RESULT "))
-        results.append(json.loads(line.removeprefix("RESULT ")))
-    cpu = cpu_seconds(pids) - cpu_before
-    requests = sum(r["requests"] for r in results)
-    return Figure(
-        cpu_us=1e6 * cpu / max(1, requests),
-        rps=sum(r["requests"] / r["seconds"] for r in results),
-        # Two wrk runs cannot merge their histograms: the worse of the two is reported.
-        p50=max(r["p50_ms"] for r in results),
-        p99=max(r["p99_ms"] for r in results),
-        non2xx=sum(r["non2xx"] for r in results),
-        errors=sum(r["socket_errors"] for r in results),
-    )
-
-
 CHECKIN = '{"ratings":{"closeness":4,"enjoyment":3},"visibility":"care_team"}'
 
 
@@ -495,56 +237,6 @@ def mean(a: Figure, b: Figure) -> Figure:
         errors=a.errors + b.errors,
         cpu_us=(a.cpu_us + b.cpu_us) / 2,
     )
-
-
-def profile(pid: int, seconds: int, output: Path) -> None:
-    py_spy = shutil.which("py-spy") or str(Path(sys.executable).with_name("py-spy"))
-    subprocess.run(  # noqa: S603
-        [
-            py_spy,
-            "record",
-            "-p",
-            str(pid),
-            "-d",
-            str(seconds),
-            "-f",
-            "raw",
-            "-o",
-            str(output),
-            "--nonblocking",
-        ],
-        check=True,
-        capture_output=True,
-    )
-
-
-def summarize_profile(raw: Path, top: int = 25) -> str:
-    """Own time and total time per function, from py-spy's collapsed stacks."""
-    own: dict[str, int] = {}
-    total: dict[str, int] = {}
-    samples = 0
-    for line in raw.read_text().splitlines():
-        stack, _, count = line.rpartition(" ")
-        n = int(count)
-        samples += n
-        frames = [
-            f.split(" (")[0] + " (" + f.split(" (")[1].split(":")[0].rsplit("/", 2)[-1]
-            if " (" in f
-            else f
-            for f in stack.split(";")
-        ]
-        for frame in set(frames):
-            total[frame] = total.get(frame, 0) + n
-        own[frames[-1]] = own.get(frames[-1], 0) + n
-    lines = [f"{samples} samples", "total%  own%  function"]
-    for frame, n in sorted(total.items(), key=lambda kv: -kv[1])[: top * 3]:
-        if n / samples < 0.02:
-            break
-        lines.append(f"{100 * n / samples:5.1f}  {100 * own.get(frame, 0) / samples:5.1f}  {frame}")
-    lines.append("-- by own time --")
-    for frame, n in sorted(own.items(), key=lambda kv: -kv[1])[:top]:
-        lines.append(f"{100 * n / samples:5.1f}  {frame}")
-    return "\n".join(lines)
 
 
 def main() -> int:
