@@ -100,7 +100,7 @@ def _write_apart(
     first, then write in a session that takes SQLite's write lock up front (the preview's GET
     form reads in a deferred transaction)."""
     session.commit()
-    with write_session(session.get_bind()) as counter:  # type: ignore[arg-type]
+    with write_session(session.get_bind()) as counter:
         count(counter, keys)
         counter.commit()
 

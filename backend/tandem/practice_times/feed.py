@@ -166,7 +166,7 @@ def _count(session: Session, keys: list[str], drop: uuid.UUID | None = None) -> 
     # The feed is read in a read transaction; counting writes, in a session that takes
     # SQLite's write lock up front. A feed found ended is removed on the way.
     session.commit()
-    with write_session(session.get_bind()) as writer:  # type: ignore[arg-type]
+    with write_session(session.get_bind()) as writer:
         throttle.fail(writer, keys)
         if drop is not None:
             forget_user(writer, user_id=drop)
