@@ -50,6 +50,14 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
 
 
+def read_utc(at: datetime | str) -> datetime:
+    """A timestamp read where no UTCDateTime converts it (an aggregate, a UNION's column):
+    SQLite gives naive UTC, as text where the column's type is lost on the way."""
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
 def table_of(model: type[SQLModel]) -> Table:
     """A table model's Core table, for statements SQLAlchemy's Core writes best (upserts,
     conditional updates)."""
