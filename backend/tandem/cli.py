@@ -8,6 +8,7 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from typing import TypedDict
 
 from tandem import migrations, wiring
 from tandem.accounts import service as accounts
@@ -33,9 +34,18 @@ def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+class UvicornOptions(TypedDict):
+    server_header: bool
+    date_header: bool
+    proxy_headers: bool
+    access_log: bool
+    log_config: None
+    log_level: str
+
+
 # No version banner (`server: uvicorn`), no clock hint; the client address comes from
 # Tandem's own trusted-proxy rule (api/access.py::client_address), never from uvicorn's.
-UVICORN_OPTIONS = {
+UVICORN_OPTIONS: UvicornOptions = {
     "server_header": False,
     "date_header": False,
     "proxy_headers": False,
@@ -258,7 +268,8 @@ def main(argv: list[str] | None = None) -> int:
         # together (docs/DEPLOYING.md); a stopped one's live gauges stop counting.
         metrics.prepare_multiprocess_dir()
         atexit.register(metrics.process_exited, os.getpid())
-        return args.handler(args, settings)
+        code: int = args.handler(args, settings)
+        return code
     except DomainError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 2

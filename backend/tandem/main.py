@@ -128,7 +128,7 @@ def create_app(settings: Settings | None = None, *, run_worker: bool = False) ->
     # and an exception already answered and logged goes no further (middleware.py). Observe is
     # outermost: it times and logs everything, the 413s and the 500s too.
     build_stack = app.build_middleware_stack
-    app.build_middleware_stack = lambda: Observe(  # type: ignore[method-assign]
+    app.build_middleware_stack = lambda: Observe(  # type: ignore[method-assign]  # wraps the built stack
         ContainHandledErrors(SecurityHeaders(build_stack(), hsts=settings.is_https))
     )
     return app

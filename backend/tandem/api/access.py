@@ -10,9 +10,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import and_, bindparam
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.engine import Connection
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from tandem.accounts import service as accounts
 from tandem.accounts.models import Role, SignIn, User
@@ -29,7 +29,8 @@ bearer = HTTPBearer(auto_error=False)
 
 # `async def` where no database is touched: a sync dependency costs a threadpool hop.
 async def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -136,29 +137,29 @@ ClientAddress = Annotated[str | None, Depends(client_address)]
 
 # Built once: constructing a statement costs more CPU than SQLite takes to run it. The sign-in
 # (as current_user) and the couple's active members with its time zone (as couple_member), in
-# one query: no row means signed out.
+# one query: no row means signed out. SQLAlchemy's select: SQLModel's is typed for four columns.
 _COUPLE_ACCESS = (
     select(
-        SignIn.revoked_at,
-        SignIn.last_used_at,
-        SignIn.idle_seconds,
-        SignIn.expires_at,
-        Membership.user_id,
-        Membership.role,
-        Membership.joined_at,
-        Couple.timezone,
+        col(SignIn.revoked_at),
+        col(SignIn.last_used_at),
+        col(SignIn.idle_seconds),
+        col(SignIn.expires_at),
+        col(Membership.user_id),
+        col(Membership.role),
+        col(Membership.joined_at),
+        col(Couple.timezone),
     )
     .select_from(SignIn)
     .join(User, and_(col(User.id) == SignIn.user_id, col(User.deleted_at).is_(None)))
     .outerjoin(
         Membership,
         and_(
-            Membership.couple_id == bindparam("couple_id"),
+            col(Membership.couple_id) == bindparam("couple_id"),
             col(Membership.left_at).is_(None),
         ),
     )
     .outerjoin(Couple, col(Couple.id) == Membership.couple_id)
-    .where(SignIn.id == bindparam("sign_in_id"), User.id == bindparam("user_id"))
+    .where(col(SignIn.id) == bindparam("sign_in_id"), col(User.id) == bindparam("user_id"))
     .order_by(col(Membership.joined_at))
 )
 

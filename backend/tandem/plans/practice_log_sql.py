@@ -3,12 +3,13 @@ import: constructing a statement costs more CPU than SQLite takes to run it."""
 
 from typing import Any
 
-from sqlalchemy import and_, bindparam, update
+from sqlalchemy import BindParameter, Select, and_, bindparam, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 
 from tandem.accounts.models import SignIn, User
+from tandem.core.db import table_of
 from tandem.couples.models import Membership
 from tandem.plans.models import (
     LogStatus,
@@ -20,9 +21,10 @@ from tandem.plans.models import (
     WeeklyPlan,
 )
 
-LOGS = PracticeLog.__table__  # type: ignore[attr-defined]
-REQUESTS = PracticeLogRequest.__table__  # type: ignore[attr-defined]
-LOG_COLUMNS = (
+LOGS = table_of(PracticeLog)
+REQUESTS = table_of(PracticeLogRequest)
+# ORM attributes: SQLModel types a column at class level as its value, hence Any.
+LOG_COLUMNS: tuple[Any, ...] = (
     PracticeLog.id,
     PracticeLog.plan_item_id,
     PracticeLog.logged_by,
@@ -40,32 +42,32 @@ LOG_COLUMNS = (
 #    (the caller's role, the partners), the item's explicit assignees, and the log an earlier
 #    request of this user with this client_id produced (a replay). One row per member and
 #    explicit assignee; no row means the user is unknown or deleted.
-CONTEXT = (
+CONTEXT: Select[*tuple[Any, ...]] = (
     core_select(
-        SignIn.revoked_at,
-        SignIn.last_used_at,
-        SignIn.idle_seconds,
-        SignIn.expires_at,
-        User.timezone,
-        PlanItem.mode,
-        PlanItem.archived_at,
-        WeeklyPlan.couple_id,
-        WeeklyPlan.status.label("plan_status"),
-        WeeklyPlan.week_start,
-        Membership.user_id.label("member_id"),
-        Membership.role,
-        PlanItemAssignee.user_id.label("assignee_id"),
+        col(SignIn.revoked_at),
+        col(SignIn.last_used_at),
+        col(SignIn.idle_seconds),
+        col(SignIn.expires_at),
+        col(User.timezone),
+        col(PlanItem.mode),
+        col(PlanItem.archived_at),
+        col(WeeklyPlan.couple_id),
+        col(WeeklyPlan.status).label("plan_status"),
+        col(WeeklyPlan.week_start),
+        col(Membership.user_id).label("member_id"),
+        col(Membership.role),
+        col(PlanItemAssignee.user_id).label("assignee_id"),
         *(c.label(f"replay_{c.key}") for c in LOG_COLUMNS),
     )
     .select_from(User)
     .outerjoin(
         SignIn,
         and_(
-            SignIn.id == bindparam("sign_in_id"),
+            col(SignIn.id) == bindparam("sign_in_id"),
             col(SignIn.user_id) == User.id,
         ),
     )
-    .outerjoin(PlanItem, PlanItem.id == bindparam("item_id"))
+    .outerjoin(PlanItem, col(PlanItem.id) == bindparam("item_id"))
     .outerjoin(WeeklyPlan, col(WeeklyPlan.id) == PlanItem.plan_id)
     .outerjoin(
         Membership,
@@ -79,11 +81,11 @@ CONTEXT = (
         PracticeLogRequest,
         and_(
             col(PracticeLogRequest.user_id) == User.id,
-            PracticeLogRequest.client_id == bindparam("client_id"),
+            col(PracticeLogRequest.client_id) == bindparam("client_id"),
         ),
     )
     .outerjoin(PracticeLog, col(PracticeLog.id) == PracticeLogRequest.session_log_id)
-    .where(User.id == bindparam("user_id"), col(User.deleted_at).is_(None))
+    .where(col(User.id) == bindparam("user_id"), col(User.deleted_at).is_(None))
     .order_by(col(Membership.joined_at))
 )
 # 2. A replay found after a lost race (the winner has committed by then).
@@ -91,18 +93,18 @@ REPLAYED = (
     core_select(*LOG_COLUMNS)
     .join(PracticeLogRequest, col(PracticeLogRequest.session_log_id) == PracticeLog.id)
     .where(
-        PracticeLogRequest.user_id == bindparam("user_id"),
-        PracticeLogRequest.client_id == bindparam("client_id"),
+        col(PracticeLogRequest.user_id) == bindparam("user_id"),
+        col(PracticeLogRequest.client_id) == bindparam("client_id"),
     )
 )
 # 3. The joint case: the other partner's logs of this item and day that wait for this one.
 WAITING = (
-    core_select(PracticeLog.id)
+    core_select(col(PracticeLog.id))
     .where(
-        PracticeLog.plan_item_id == bindparam("item_id"),
-        PracticeLog.done_on == bindparam("done_on"),
-        PracticeLog.status == LogStatus.awaiting_partner,
-        PracticeLog.logged_by != bindparam("user_id"),
+        col(PracticeLog.plan_item_id) == bindparam("item_id"),
+        col(PracticeLog.done_on) == bindparam("done_on"),
+        col(PracticeLog.status) == LogStatus.awaiting_partner,
+        col(PracticeLog.logged_by) != bindparam("user_id"),
     )
     .order_by(col(PracticeLog.created_at), col(PracticeLog.id))
 )
@@ -110,7 +112,7 @@ CONFIRM = (
     update(PracticeLog)
     .where(
         col(PracticeLog.id) == bindparam("log_id"),
-        PracticeLog.status == LogStatus.awaiting_partner,
+        col(PracticeLog.status) == LogStatus.awaiting_partner,
     )
     .values(
         status=LogStatus.done,
@@ -118,7 +120,7 @@ CONFIRM = (
         updated_at=bindparam("now"),
     )
 )
-LOG_BY_ID = core_select(*LOG_COLUMNS).where(PracticeLog.id == bindparam("log_id"))
+LOG_BY_ID = core_select(*LOG_COLUMNS).where(col(PracticeLog.id) == bindparam("log_id"))
 # 4. The claims: a client_id already taken leaves the row as it is and returns no row (the
 #    row count of an ignored insert is not reliable across drivers).
 INSERT_REQUEST = {
@@ -133,7 +135,9 @@ INSERT_REQUEST = {
     .returning(REQUESTS.c.user_id)
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
-NEW_LOG = {c.key: bindparam(c.key) for c in LOG_COLUMNS} | {"updated_at": bindparam("created_at")}
+NEW_LOG: dict[str, BindParameter[Any]] = {c.key: bindparam(c.key) for c in LOG_COLUMNS} | {
+    "updated_at": bindparam("created_at")
+}
 INSERT_LOG = (
     sqlite.insert(LOGS)
     .values(NEW_LOG)
