@@ -196,7 +196,10 @@ def cmd_demo(_args: argparse.Namespace, settings: Settings) -> int:
 
     logins = demo.seed(settings)
     if logins.created:
-        print("Seeded a demo therapist, a couple and this week's plan.")
+        print(
+            "Seeded a demo therapist and a couple: this week's plan with some practice logged,"
+            " an agreed practice time, a questionnaire, goals and the next appointment."
+        )
     else:
         print("The demo is already there.")
     print(logins.text())
