@@ -116,10 +116,13 @@ sw.addEventListener('message', (event) => {
   } else if (data.type === 'plan-scope') {
     event.waitUntil((async () => {
       const cache = await caches.open(PLAN);
-      // A different couple (or none): forget the plan cached for the previous one.
-      for (const key of await cache.keys()) await cache.delete(key);
-      if (data.coupleId) {
-        await cache.put(SCOPE_KEY, new Response(String(data.coupleId)));
+      // A different couple (or none): forget the plan cached for the previous one. The same
+      // couple (every start of the app online) keeps it: this message can arrive after the
+      // week's plan was fetched and cached, and must not undo that.
+      const coupleId = data.coupleId ? String(data.coupleId) : '';
+      if ((await planScope()) !== coupleId) {
+        for (const key of await cache.keys()) await cache.delete(key);
+        if (coupleId) await cache.put(SCOPE_KEY, new Response(coupleId));
       }
       reply('ok');
     })());

@@ -24,7 +24,7 @@ def main() -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, required=True)
     args = parser.parse_args()
-    uvicorn.run(app, host=args.host, port=args.port, **UVICORN_OPTIONS)  # type: ignore[arg-type]
+    uvicorn.run(app, host=args.host, port=args.port, **UVICORN_OPTIONS)
 
 
 if __name__ == "__main__":

@@ -1,11 +1,14 @@
 """The house keeps its shape (docs/ARCHITECTURE.md): the layers' contracts hold, no module hides
-an import of Tandem inside a function (the way cycles are dodged), and no module grows past
-what one reader takes in."""
+an import of Tandem inside a function (the way cycles are dodged), no module grows past what
+one reader takes in, and every silenced type error says which and why."""
 
 import ast
+import io
+import re
 import shutil
 import subprocess
 import sys
+import tokenize
 from pathlib import Path
 
 import pytest
@@ -72,6 +75,57 @@ class TestTheLayers:
         path = tmp_path / "probe.py"
         path.write_text(source)
         assert function_level_imports(path)
+
+
+# `# type: ignore[code]  # why`: the error's code (mypy checks it is still needed, strict's
+# warn_unused_ignores) and, on the same line, the reason it cannot be typed away.
+IGNORE = re.compile(r"#\s*type:\s*ignore")
+IGNORE_WITH_REASON = re.compile(r"# type: ignore\[[a-z-]+(?:, ?[a-z-]+)*\]  # \S")
+
+
+def ignores_without_reason(path: Path) -> list[str]:
+    tokens = tokenize.generate_tokens(io.StringIO(path.read_text()).readline)
+    return [
+        f"{path.parent.name}/{path.name}:{token.start[0]}: {token.string}"
+        for token in tokens
+        if token.type == tokenize.COMMENT
+        and IGNORE.search(token.string)
+        and not IGNORE_WITH_REASON.search(token.string)
+    ]
+
+
+class TestTypeIgnores:
+    def test_each_ignore_names_its_error_and_says_why(self) -> None:
+        found = [line for path in _modules() for line in ignores_without_reason(path)]
+        assert found == []
+
+    @pytest.mark.parametrize(
+        "source",
+        [
+            "x = f()  # type: ignore\n",
+            "x = f()  # type: ignore[attr-defined]\n",
+            "x = f()  # type: ignore  # the library is untyped\n",
+            "x = f()  #type:ignore[misc]\n",
+            "x = f()  # noqa: E501  # type: ignore[misc]\n",
+        ],
+    )
+    def test_the_check_sees_a_bare_ignore(self, tmp_path: Path, source: str) -> None:
+        path = tmp_path / "probe.py"
+        path.write_text(source)
+        assert ignores_without_reason(path)
+
+    @pytest.mark.parametrize(
+        "source",
+        [
+            "x = f()  # type: ignore[attr-defined]  # set by the mapping\n",
+            "x = f()  # type: ignore[arg-type, misc]  # the stub is wrong\n",
+            'x = "# type: ignore"\n',
+        ],
+    )
+    def test_the_check_lets_a_reasoned_ignore_pass(self, tmp_path: Path, source: str) -> None:
+        path = tmp_path / "probe.py"
+        path.write_text(source)
+        assert ignores_without_reason(path) == []
 
 
 class TestModuleSize:

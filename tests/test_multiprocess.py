@@ -279,9 +279,7 @@ def test_two_apis_two_workers_one_api_killed_mid_load(
     engine = make_engine(database)
     try:
         with engine.connect() as connection:
-            stored = dict(
-                connection.execute(text("SELECT id, status FROM session_log")).tuples().all()
-            )
+            stored = dict(connection.execute(text("SELECT id, status FROM session_log")).all())
         stored = {str(k): v for k, v in stored.items()}
         for log_id, status in acknowledged.logged.items():
             assert log_id in stored, f"acknowledged log {log_id} was lost"

@@ -98,7 +98,7 @@ def row(engine: Engine, notification_id: uuid.UUID) -> Notification:
 
 def only_row(engine: Engine) -> Notification:
     with Session(engine) as session:
-        [found] = session.query(Notification).all()
+        [found] = session.exec(select(Notification)).all()
         return found
 
 

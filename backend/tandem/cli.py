@@ -9,6 +9,7 @@ import os
 import secrets
 import sys
 from pathlib import Path
+from typing import TypedDict
 
 from tandem import migrations, wiring
 from tandem.accounts import service as accounts
@@ -34,9 +35,18 @@ def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+class UvicornOptions(TypedDict):
+    server_header: bool
+    date_header: bool
+    proxy_headers: bool
+    access_log: bool
+    log_config: None
+    log_level: str
+
+
 # No version banner (`server: uvicorn`), no clock hint; the client address comes from
 # Tandem's own trusted-proxy rule (api/access.py::client_address), never from uvicorn's.
-UVICORN_OPTIONS = {
+UVICORN_OPTIONS: UvicornOptions = {
     "server_header": False,
     "date_header": False,
     "proxy_headers": False,
@@ -191,7 +201,10 @@ def cmd_demo(_args: argparse.Namespace, settings: Settings) -> int:
 
     logins = demo.seed(settings)
     if logins.created:
-        print("Seeded a demo therapist, a couple and this week's plan.")
+        print(
+            "Seeded a demo therapist and a couple: this week's plan with some practice logged,"
+            " an agreed practice time, a questionnaire, goals and the next appointment."
+        )
     else:
         print("The demo is already there.")
     print(logins.text())
@@ -263,7 +276,8 @@ def main(argv: list[str] | None = None) -> int:
         # together (docs/DEPLOYING.md); a stopped one's live gauges stop counting.
         metrics.prepare_multiprocess_dir()
         atexit.register(metrics.process_exited, os.getpid())
-        return args.handler(args, settings)
+        code: int = args.handler(args, settings)
+        return code
     except DomainError as exc:
         print(f"error: {exc.detail}", file=sys.stderr)
         return 2

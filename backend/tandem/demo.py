@@ -17,7 +17,7 @@ from tandem.accounts import service as accounts
 from tandem.accounts.models import Role, User
 from tandem.appointments import prep
 from tandem.appointments import service as appointments
-from tandem.appointments.models import AppointmentSet, PrepBody, PrepSectionBody
+from tandem.appointments.models import AppointmentSet, PrepBody, PrepKey, PrepSectionBody
 from tandem.core.config import Settings
 from tandem.core.db import make_engine, utcnow, write_session
 from tandem.couples import service as couples
@@ -30,7 +30,7 @@ from tandem.measures import service as measures
 from tandem.measures.models import AssignmentBody, Cadence, GoalBody, RatingBody, ResponseBody
 from tandem.plans import answers, practice_logs, progress
 from tandem.plans import service as plans
-from tandem.plans.models import PlanItemIn, PlanPut, PracticeLogCreate
+from tandem.plans.models import PlanItemIn, PlanPut, PracticeLogCreate, PracticeLogRead
 from tandem.practice_times import service as practice_times
 from tandem.practice_times.models import SlotCreate
 
@@ -62,7 +62,7 @@ class DemoLogins:
         return "\n".join(lines)
 
 
-def _user(session, email: str) -> User | None:
+def _user(session: Session, email: str) -> User | None:
     return session.exec(select(User).where(User.email == email)).first()
 
 
@@ -96,6 +96,7 @@ def _seed(engine: Engine, settings: Settings) -> bool:
             session, user=therapist, data=CoupleCreate(label="Alex & Sam", timezone=TIMEZONE)
         )
         membership = couples.active_membership(session, user_id=therapist.id, couple_id=couple.id)
+        assert membership is not None  # the therapist who just made the couple is in it
         partners = []
         for email, name in PARTNERS:
             user, _ = accounts.create_user(
@@ -142,13 +143,20 @@ def _seed(engine: Engine, settings: Settings) -> bool:
     return True
 
 
-def _log_some(session, *, settings: Settings, plan_id, partners: list[User], week) -> None:
+def _log_some(
+    session: Session,
+    *,
+    settings: Settings,
+    plan_id: uuid.UUID,
+    partners: list[User],
+    week: date,
+) -> None:
     alex, sam = partners
     items = {e.key: i for i, e in progress.load_items(session, [plan_id])}
     today = progress.local_today(TIMEZONE)
     yesterday = max(week, today - timedelta(days=1))
 
-    def log(user: User, key: str, n: int, day):
+    def log(user: User, key: str, n: int, day: date) -> PracticeLogRead:
         client_id = uuid.uuid5(DEMO_NAMESPACE, f"{user.email}/{key}/{n}")
         data = PracticeLogCreate(client_id=client_id, done_on=day)
         return practice_logs.log_practice(session, user=user, item_id=items[key].id, data=data).log
@@ -302,7 +310,7 @@ def _appointment(
         data=PrepBody(
             sections=[
                 PrepSectionBody(
-                    key="questions",
+                    key=PrepKey.questions,
                     text="How do we keep going on the weeks when one of us is exhausted?",
                     visibility=Visibility.care_team,
                 )

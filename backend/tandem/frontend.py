@@ -8,6 +8,7 @@ import gzip
 import hashlib
 import json
 import mimetypes
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -93,7 +94,7 @@ def install(app: FastAPI, root: Path) -> None:
     frontend = Frontend(root)
     app.state.frontend_version = frontend.version
 
-    def root_file(url: str):  # noqa: ANN202 - a route factory
+    def root_file(url: str) -> Callable[[Request], Awaitable[Response]]:  # a route factory
         async def serve(request: Request) -> Response:
             # no-cache, not no-store: the browser may keep them but must ask before each use.
             return frontend.respond(request, frontend.root_files[url], "no-cache")

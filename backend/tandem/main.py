@@ -142,7 +142,7 @@ def create_app(
     # FastPaths: the hottest routes, answered before the router (api/fast_paths.py), inside
     # the access log, the request id, the security headers and the containment of errors.
     build_stack = app.build_middleware_stack
-    app.build_middleware_stack = lambda: Observe(  # type: ignore[method-assign]
+    app.build_middleware_stack = lambda: Observe(  # type: ignore[method-assign]  # wraps the built stack
         ContainHandledErrors(
             SecurityHeaders(
                 FastPaths(build_stack(), app, max_body_bytes=settings.max_body_bytes)

@@ -25,6 +25,10 @@ class TestOffline:
         wait_for_worker(page)
         page.goto("/#/week")
         page.locator("article.item").first.wait_for()  # fetched through the worker: cached
+        page.wait_for_function(
+            "caches.open('tandem-plan-v1').then(c => c.keys())"
+            ".then(keys => keys.some(k => k.url.endsWith('/plans/current')))"
+        )
 
         context.set_offline(True)
         page.reload()

@@ -13,7 +13,7 @@ pytestmark = pytest.mark.browser
 
 SHOWN = """async () => {
   const registration = await navigator.serviceWorker.ready;
-  for (let i = 0; i < 50; i++) {
+  for (let i = 0; i < 150; i++) {
     const shown = await registration.getNotifications();
     if (shown.length) {
       return shown.map((n) => ({title: n.title, body: n.body, tag: n.tag,

@@ -180,7 +180,7 @@ def refresh(session: Session, *, settings: Settings, token: str | None) -> Token
     assert sign_in is not None
     now = utcnow()
     # Conditional update: of several tabs refreshing at once, one rotates the token...
-    rotated = session.execute(
+    rotated = session.exec(
         update(RefreshToken)
         .where(col(RefreshToken.id) == row.id, col(RefreshToken.rotated_at).is_(None))
         .values(rotated_at=now)
@@ -293,7 +293,7 @@ def active_sign_ins(session: Session, user: User) -> list[SignIn]:
 
 
 def sign_out_device(session: Session, *, user: User, sign_in_id: uuid.UUID) -> bool:
-    result = session.execute(
+    result = session.exec(
         update(SignIn)
         .where(
             col(SignIn.id) == sign_in_id,
@@ -330,7 +330,7 @@ def set_password(
     values: dict[str, Any] = {"password_hash": password_hash}
     if code is not None:
         values["recovery_code_hash"] = digest(code)
-    if session.execute(statement.values(**values)).rowcount != 1:
+    if session.exec(statement.values(**values)).rowcount != 1:
         raise Invalid("That email and recovery code do not match")
     end_all_sign_ins(session, user_id=user_id, except_id=keep_sign_in_id)
     audit.record(session, action=action, actor_id=user_id, subject_user_id=user_id)

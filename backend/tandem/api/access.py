@@ -10,9 +10,9 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from sqlalchemy import and_, bindparam
+from sqlalchemy import and_, bindparam, select
 from sqlalchemy.engine import Connection
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from tandem.accounts import service as accounts
 from tandem.accounts.models import Role, SignIn, User
@@ -31,7 +31,8 @@ bearer = HTTPBearer(auto_error=False)
 
 # `async def` where no database is touched: a sync dependency costs a threadpool hop.
 async def get_settings(request: Request) -> Settings:
-    return request.app.state.settings
+    settings: Settings = request.app.state.settings
+    return settings
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]
@@ -139,20 +140,20 @@ ClientAddress = Annotated[str | None, Depends(client_address)]
 # Built once and run on the driver's cursor (core/prepared.py): constructing and executing a
 # statement through SQLAlchemy costs more CPU than SQLite takes to run it. The sign-in (as
 # current_user) and the couple's active members with its time zone (as couple_member), in one
-# query: no row means signed out.
+# query: no row means signed out. SQLAlchemy's select: SQLModel's is typed for four columns.
 COUPLE_ACCESS = Prepared(
     select(
         *rules.SIGN_IN_COLUMNS,
-        Membership.user_id,
-        Membership.role,
-        Membership.joined_at,
-        Couple.timezone,
+        col(Membership.user_id),
+        col(Membership.role),
+        col(Membership.joined_at),
+        col(Couple.timezone),
     )
     .select_from(SignIn)
     .join(User, and_(col(User.id) == SignIn.user_id, rules.LIVE_USER))
     .outerjoin(Membership, rules.active_members(bindparam("couple_id")))
     .outerjoin(Couple, col(Couple.id) == Membership.couple_id)
-    .where(rules.sign_in_of(User.id), User.id == bindparam("user_id"))
+    .where(rules.sign_in_of(User.id), col(User.id) == bindparam("user_id"))
     .order_by(col(Membership.joined_at))
 )
 

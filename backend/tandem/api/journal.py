@@ -6,6 +6,7 @@ from tandem.api.access import CoupleMember, CouplePartner, CurrentUser, Settings
 from tandem.core.db import SessionDep
 from tandem.core.schemas import Instant, parse_id
 from tandem.journal import service
+from tandem.journal.entries import CHECKIN, NOTE, Page
 from tandem.journal.models import (
     CheckinCreate,
     CheckinRead,
@@ -29,11 +30,11 @@ def _page(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     before: Instant | None = None,
     visibility: Visibility | None = None,
-) -> service.Page:
-    return service.Page(limit=limit, before=before, visibility=visibility)
+) -> Page:
+    return Page(limit=limit, before=before, visibility=visibility)
 
 
-Paging = Annotated[service.Page, Depends(_page)]
+Paging = Annotated[Page, Depends(_page)]
 
 
 # --- check-ins ----------------------------------------------------------------------------
@@ -56,11 +57,11 @@ def list_couple_checkins(
     session: SessionDep,
     settings: SettingsDep,
     page: Paging,
-) -> list:
+) -> list[NoteRead | CheckinRead]:
     return service.couple_entries(
         session,
         settings=settings,
-        kind=service.CHECKIN,
+        kind=CHECKIN,
         membership=membership,
         page=page,
     )
@@ -81,7 +82,7 @@ def update_checkin(
 
 @router.delete("/checkins/{checkin_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_checkin(checkin_id: str, user: CurrentUser, session: SessionDep) -> None:
-    service.delete_entry(session, kind=service.CHECKIN, user=user, entry_id=parse_id(checkin_id))
+    service.delete_entry(session, kind=CHECKIN, user=user, entry_id=parse_id(checkin_id))
 
 
 @router.get(
@@ -94,11 +95,11 @@ def list_my_checkins(
     session: SessionDep,
     settings: SettingsDep,
     page: Paging,
-) -> list:
+) -> list[NoteRead | CheckinRead]:
     return service.my_entries(
         session,
         settings=settings,
-        kind=service.CHECKIN,
+        kind=CHECKIN,
         user=user,
         page=page,
     )
@@ -122,11 +123,11 @@ def list_couple_notes(
     session: SessionDep,
     settings: SettingsDep,
     page: Paging,
-) -> list:
+) -> list[NoteRead | CheckinRead]:
     return service.couple_entries(
         session,
         settings=settings,
-        kind=service.NOTE,
+        kind=NOTE,
         membership=membership,
         page=page,
     )
@@ -143,7 +144,7 @@ def update_note(
 
 @router.delete("/notes/{note_id}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_note(note_id: str, user: CurrentUser, session: SessionDep) -> None:
-    service.delete_entry(session, kind=service.NOTE, user=user, entry_id=parse_id(note_id))
+    service.delete_entry(session, kind=NOTE, user=user, entry_id=parse_id(note_id))
 
 
 @router.get(
@@ -156,11 +157,11 @@ def list_my_notes(
     session: SessionDep,
     settings: SettingsDep,
     page: Paging,
-) -> list:
+) -> list[NoteRead | CheckinRead]:
     return service.my_entries(
         session,
         settings=settings,
-        kind=service.NOTE,
+        kind=NOTE,
         user=user,
         page=page,
     )

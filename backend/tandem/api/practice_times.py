@@ -1,5 +1,7 @@
 """Agreed practice times, the calendar feed, actions from a notification, nudges."""
 
+from typing import Any
+
 from fastapi import APIRouter, Query, Response, status
 
 from tandem.api.access import ClientAddress, CoupleMember, CouplePartner, CurrentUser, SettingsDep
@@ -21,7 +23,9 @@ from tandem.practice_times.models import (
 
 router = APIRouter(prefix="/api", tags=["practice times"])
 
-CALENDAR = {200: {"content": {"text/calendar": {}}, "description": "iCalendar (RFC 5545)"}}
+CALENDAR: dict[int | str, dict[str, Any]] = {
+    200: {"content": {"text/calendar": {}}, "description": "iCalendar (RFC 5545)"}
+}
 ICS = "text/calendar; charset=utf-8"
 
 

@@ -12,10 +12,11 @@ import hashlib
 import hmac
 import logging
 import uuid
+from typing import Any
 
 import httpx2
 from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.starlette_client import OAuth
+from authlib.integrations.starlette_client import OAuth, StarletteOAuth2App
 from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse
 from joserfc.errors import JoseError
@@ -100,8 +101,8 @@ def install(app: FastAPI, settings: Settings) -> None:
     app.add_middleware(ScopedSessions, settings=settings)
 
 
-def _client(request: Request):  # noqa: ANN202 - Authlib's app class has no public type
-    client = getattr(request.app.state, "sso", None)
+def _client(request: Request) -> StarletteOAuth2App:
+    client: StarletteOAuth2App | None = getattr(request.app.state, "sso", None)
     if client is None:
         raise NotFound()
     return client
@@ -112,7 +113,7 @@ def _callback_url(settings: Settings) -> str:
     return f"{settings.base_url.rstrip('/')}{SSO_PATH}/callback"
 
 
-SSO_RESPONSES: dict[int | str, dict] = {
+SSO_RESPONSES: dict[int | str, dict[str, Any]] = {
     302: {"description": "Redirect to the provider or back to the app"},
     **errors(400, 403, 404, 409, 502),
 }
@@ -125,13 +126,16 @@ async def sso_login(request: Request) -> RedirectResponse:
     try:
         if not await _issuer_matches(client, settings):
             raise ProviderUnavailable("The sign-in provider is not the one configured")
-        return await client.authorize_redirect(request, _callback_url(settings))
+        redirect: RedirectResponse = await client.authorize_redirect(
+            request, _callback_url(settings)
+        )
+        return redirect
     except (httpx2.HTTPError, AuthlibBaseError, ValueError, KeyError) as exc:
         log.warning("sso: provider unreachable or misconfigured: %s", type(exc).__name__)
         raise ProviderUnavailable() from exc
 
 
-async def _issuer_matches(client, settings: Settings) -> bool:  # noqa: ANN001
+async def _issuer_matches(client: StarletteOAuth2App, settings: Settings) -> bool:
     """The discovery document must name exactly the configured issuer (ASVS 10.5.3): another
     server cannot pass itself off as the practice's provider, and ID tokens are then checked
     against that same issuer."""
@@ -184,7 +188,7 @@ UNVERIFIED_EMAIL = (
 )
 
 
-def email_trusted(claims: dict, settings: Settings) -> bool:
+def email_trusted(claims: dict[str, Any], settings: Settings) -> bool:
     """An account is keyed to the provider's subject, but made with its email: an email the
     provider says it has not verified is refused; one it says nothing about only when the
     operator marked the provider as verifying every email (TANDEM_SSO_TRUST_EMAIL)."""

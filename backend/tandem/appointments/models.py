@@ -89,7 +89,9 @@ class Appointment(SQLModel, table=True):
     updated_at: datetime = timestamp()
 
 
-class _PrepFields(SQLModel):
+class PrepFields(SQLModel):
+    """The columns of every preparation section, shared or private (not a table itself)."""
+
     id: uuid.UUID = uuid_pk()
     couple_id: uuid.UUID = Field(foreign_key="couple.id", ondelete="CASCADE")
     appointment_id: uuid.UUID = Field(foreign_key="appointment.id", ondelete="CASCADE")
@@ -109,7 +111,7 @@ def _prep_indexes(table: str) -> tuple[Index, Index]:
     )
 
 
-class PrepSection(_PrepFields, table=True):
+class PrepSection(PrepFields, table=True):
     """One shared section of one partner's preparation for one appointment, sealed at rest.
 
     Like the journal's shared entries, a section records who held the other partner's and the
@@ -125,7 +127,7 @@ class PrepSection(_PrepFields, table=True):
     therapist_reader_id: uuid.UUID | None = Field(default=None, index=True)
 
 
-class PrivatePrepSection(_PrepFields, table=True):
+class PrivatePrepSection(PrepFields, table=True):
     """A private section: apart from the shared ones, as private journal entries are; its only
     read path is its author."""
 

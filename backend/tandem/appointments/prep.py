@@ -8,6 +8,7 @@ is its author; a change of visibility moves the section from one table to the ot
 """
 
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete, or_
@@ -19,6 +20,7 @@ from tandem.appointments.models import (
     PREP_KEYS,
     Appointment,
     PrepBody,
+    PrepFields,
     PrepRead,
     PrepSection,
     PrepSectionRead,
@@ -39,7 +41,9 @@ from tandem.journal.models import Visibility
 # no key to seal them anew. The row id, author and field still bind each ciphertext to its row.
 PREP_TABLE = PrepSection.__tablename__
 PREP_FIELD = "text"
-Section = PrepSection | PrivatePrepSection
+# A section in either table (PrepSection or PrivatePrepSection).
+Section = PrepFields
+TABLES: tuple[type[Section], ...] = (PrepSection, PrivatePrepSection)
 
 
 def _open_section(keyring: crypto.Keyring, row: Section) -> str:
@@ -64,7 +68,7 @@ def _visibility(row: Section) -> Visibility:
 
 
 def _sections(
-    rows: list[Section], texts: dict[uuid.UUID, str], *, blanks: bool
+    rows: Sequence[Section], texts: dict[uuid.UUID, str], *, blanks: bool
 ) -> list[PrepSectionRead]:
     by_key = {row.key: row for row in rows}
     sections = []
@@ -81,7 +85,7 @@ def _sections(
 
 def _my_rows(session: Session, *, appointment_id: uuid.UUID, author_id: uuid.UUID) -> list[Section]:
     rows: list[Section] = []
-    for table in (PrepSection, PrivatePrepSection):
+    for table in TABLES:
         rows += session.exec(
             select(table).where(
                 table.appointment_id == appointment_id, table.author_id == author_id
@@ -145,9 +149,22 @@ def put_my_prep(
             # touched by saving a private one would tell its readers that something was written.
             continue
         new = row is None
-        if row is None:
-            row = (PrivatePrepSection if private else PrepSection)(
-                couple_id=couple_id, appointment_id=appointment.id, author_id=me, key=section.key
+        if row is None and private:
+            row = PrivatePrepSection(
+                couple_id=couple_id,
+                appointment_id=appointment.id,
+                author_id=me,
+                key=section.key,
+                sealed_text=b"",  # sealed below, with the row's id
+            )
+        elif row is None:
+            row = PrepSection(
+                couple_id=couple_id,
+                appointment_id=appointment.id,
+                author_id=me,
+                key=section.key,
+                visibility=section.visibility,  # and its readers, just below
+                sealed_text=b"",  # sealed below, with the row's id
             )
         if isinstance(row, PrepSection) and (new or row.visibility != section.visibility):
             row.visibility = section.visibility
@@ -251,7 +268,7 @@ def shared_for_appointment(
 def export_authored(session: Session, *, settings: Settings, user: User) -> list[dict[str, Any]]:
     """Every preparation the person wrote, opened, newest appointment first."""
     rows: list[tuple[Section, Appointment]] = []
-    for table in (PrepSection, PrivatePrepSection):
+    for table in TABLES:
         rows += session.exec(
             select(table, Appointment)
             .join(Appointment, col(Appointment.id) == table.appointment_id)

@@ -94,13 +94,15 @@ def preview_invitation(
 
 
 def _write_apart(
-    session: Session, count: Callable[[Session, list[throttle.Key]], None], keys: list
+    session: Session,
+    count: Callable[[Session, list[throttle.Key]], None],
+    keys: list[throttle.Key],
 ) -> None:
     """Count (or give back) an attempt, committed at once: end the request's transaction
     first, then write in a session that takes SQLite's write lock up front (the preview's GET
     form reads in a deferred transaction)."""
     session.commit()
-    with write_session(session.get_bind()) as counter:  # type: ignore[arg-type]
+    with write_session(session.get_bind()) as counter:
         count(counter, keys)
         counter.commit()
 

@@ -73,7 +73,7 @@ def record_reads_in_couples(
     if not any(reads.values()):
         return
     session.commit()
-    with write_session(session.get_bind()) as log_writer:  # type: ignore[arg-type]
+    with write_session(session.get_bind()) as log_writer:
         for couple_id in sorted(reads):
             for author_id in sorted(reads[couple_id]):
                 record(

@@ -92,6 +92,7 @@ class Settings(BaseSettings):
     def _base64url_key(cls, value: str | None, info: ValidationInfo) -> str | None:
         if value is None or not value.strip():
             return None  # unset (an empty line in .env too): generated into the data directory
+        assert info.field_name is not None  # a field validator always knows its field
         raw = _key_bytes(value, f"TANDEM_{info.field_name.upper()}")
         if info.field_name == "encryption_key" and len(raw) != 32:
             raise ValueError("TANDEM_ENCRYPTION_KEY must be exactly 32 bytes, base64url encoded")

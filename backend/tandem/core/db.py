@@ -9,8 +9,8 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import DateTime, MetaData, event
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import DateTime, MetaData, Table, event
+from sqlalchemy.engine import Connection, Engine, make_url
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, Session, SQLModel, create_engine
 
@@ -30,7 +30,7 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-class UTCDateTime(TypeDecorator):
+class UTCDateTime(TypeDecorator[datetime]):
     """Timezone-aware UTC in Python on both databases (SQLite has no time zones)."""
 
     impl = DateTime(timezone=True)
@@ -48,6 +48,23 @@ class UTCDateTime(TypeDecorator):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def read_utc(at: datetime | str) -> datetime:
+    """A timestamp read where no UTCDateTime converts it (an aggregate, a UNION's column):
+    SQLite gives naive UTC, as text where the column's type is lost on the way."""
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
+
+
+def table_of(model: type[SQLModel]) -> Table:
+    """A table model's Core table, for statements SQLAlchemy's Core writes best (upserts,
+    conditional updates)."""
+    # SQLAlchemy's declarative mapping sets __table__; SQLModel's class does not declare it.
+    table = model.__table__  # type: ignore[attr-defined]  # undeclared; set by the mapping
+    assert isinstance(table, Table), f"{model.__name__} is not a table model"
+    return table
 
 
 def uuid_pk() -> Any:
@@ -127,13 +144,17 @@ def write_engine(engine: Engine) -> Engine:
     found = getattr(engine, "_tandem_write_engine", None)
     if found is None:
         found = engine.execution_options(write=True)
-        engine._tandem_write_engine = found  # type: ignore[attr-defined]
+        engine._tandem_write_engine = found  # type: ignore[attr-defined]  # kept on the engine it derives from
     return found
 
 
-def write_session(engine: Engine) -> Session:
-    """A session whose transaction takes SQLite's write lock at BEGIN (no-op on PostgreSQL)."""
-    return Session(write_engine(engine), expire_on_commit=False)
+def write_session(bind: Engine | Connection) -> Session:
+    """A session whose transaction takes SQLite's write lock at BEGIN (no-op on PostgreSQL).
+    Given another session's bind (`session.get_bind()`), which is a connection for a session
+    joined to one (core/transactions.py): the option goes on that connection."""
+    if isinstance(bind, Connection):
+        return Session(bind.execution_options(write=True), expire_on_commit=False)
+    return Session(write_engine(bind), expire_on_commit=False)
 
 
 # One gate per event loop (a server has one; the tests' clients each run their own).

@@ -2,6 +2,7 @@
 
 import logging
 import traceback
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -15,6 +16,8 @@ log = logging.getLogger("tandem")
 class DomainError(Exception):
     status_code = 400
     default = "Bad request"
+    # A sentence, or (a 422 that places its problems) a list of errors as FastAPI's own.
+    detail: str | list[dict[str, Any]]
 
     def __init__(self, detail: str | None = None, headers: dict[str, str] | None = None):
         self.detail = detail or self.default

@@ -27,7 +27,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import create_engine, event, exc
@@ -52,8 +52,8 @@ def _loop_engine(engine: Engine) -> Engine | None:
     if found is _NONE:
         path = sqlite_file(engine)
         found = None if path is None else _make_loop_engine(engine)
-        engine._tandem_loop_engine = found  # type: ignore[attr-defined]
-    return found  # type: ignore[return-value]
+        engine._tandem_loop_engine = found  # type: ignore[attr-defined]  # kept on its engine
+    return cast(Engine | None, found)
 
 
 def _make_loop_engine(engine: Engine) -> Engine:
@@ -92,7 +92,7 @@ def _autocommit(engine: Engine) -> Engine:
     found = getattr(engine, "_tandem_autocommit_engine", None)
     if found is None:
         found = engine.execution_options(isolation_level="AUTOCOMMIT")
-        engine._tandem_autocommit_engine = found  # type: ignore[attr-defined]
+        engine._tandem_autocommit_engine = found  # type: ignore[attr-defined]  # kept on its engine
     return found
 
 
@@ -123,7 +123,7 @@ def _hot_reads(engine: Engine) -> Engine:
             hide_parameters=True,
             isolation_level="AUTOCOMMIT",
         )
-        engine._tandem_hot_reads = found  # type: ignore[attr-defined]
+        engine._tandem_hot_reads = found  # type: ignore[attr-defined]  # kept on its engine
     return found
 
 

@@ -122,8 +122,8 @@ class _Scrape:
 
 def render(engine: Engine | None) -> str:
     """The exposition text; without an engine, only what the processes counted."""
-    # generate_latest only calls .collect() on what it is given.
-    return generate_latest(_Scrape(engine)).decode()  # type: ignore[arg-type]
+    # generate_latest only calls .collect() on what it is given (its Collector protocol).
+    return generate_latest(_Scrape(engine)).decode()
 
 
 @router.get("/metrics", include_in_schema=False)

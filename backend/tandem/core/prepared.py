@@ -37,14 +37,17 @@ class _Compiled:
 
 
 class Prepared:
-    def __init__(self, statement: Select[Any] | ReturningInsert[Any]) -> None:
+    def __init__(
+        self, statement: Select[*tuple[Any, ...]] | ReturningInsert[*tuple[Any, ...]]
+    ) -> None:
         self.statement = statement
         # A SELECT's columns, or what an INSERT ... RETURNING returns.
         self.columns = list(statement.exported_columns)
         names = statement.exported_columns.keys()  # the labels (iterating gives the columns)
         self.keys = tuple(str(name) for name in names)
         self.writes = not isinstance(statement, Select)
-        self.row: Any = namedtuple("Row", self.keys)  # type: ignore[misc]  # noqa: PYI024
+        # A name list known only at run time: the rows are Any to the type checker anyway.
+        self.row: Any = namedtuple("Row", self.keys)  # type: ignore[misc]  # dynamic fields
         self._compiled: dict[str, _Compiled] = {}
 
     def _for(self, dialect: Dialect) -> _Compiled:

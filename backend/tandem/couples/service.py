@@ -305,7 +305,9 @@ def find_usable_invitation(session: Session, code: str) -> Invitation | None:
     return invitation
 
 
-def invitation_throttle_keys(settings: Settings, *, user: User | None, address: str | None):
+def invitation_throttle_keys(
+    settings: Settings, *, user: User | None, address: str | None
+) -> list[throttle.Key]:
     return throttle.keys(
         settings, "invite", account=str(user.id) if user else None, address=address
     )
@@ -330,7 +332,7 @@ def accept_invitation(
     couple = _lock_couple(session, invitation.couple_id)
     membership = _join(session, couple=couple, user=user, role=invitation.role)
     # Conditional update: of two people racing with one code, exactly one gets it.
-    claimed = session.execute(
+    claimed = session.exec(
         update(Invitation)
         .where(col(Invitation.id) == invitation.id, col(Invitation.accepted_at).is_(None))
         .values(accepted_at=utcnow(), accepted_by=user.id)

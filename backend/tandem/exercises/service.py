@@ -129,7 +129,7 @@ def _visible(user: User) -> Any:
     planned = hooks.exercise_use().planned_for(my_couples, published_only=user.role == Role.partner)
     return or_(
         col(Exercise.custom).is_(False),
-        Exercise.owner_id == user.id,
+        col(Exercise.owner_id) == user.id,
         col(Exercise.owner_id).in_(their_therapists),
         col(Exercise.id).in_(planned),
     )

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlmodel import Session, SQLModel
+from sqlmodel import Session
 
 from tandem.accounts.models import Role
 from tandem.core import crypto
@@ -15,11 +15,13 @@ from tandem.core.errors import Invalid
 from tandem.couples import service as couples
 from tandem.journal.models import (
     CheckinRead,
+    Entry,
     NoteRead,
     PrivateCheckin,
     PrivateNote,
     RatingsRead,
     SharedCheckin,
+    SharedEntry,
     SharedNote,
     Visibility,
 )
@@ -32,8 +34,8 @@ class EntryKind:
     """What differs between check-ins and notes; the rules are the same for both."""
 
     name: str
-    private: type[SQLModel]
-    shared: type[SQLModel]
+    private: type[Entry]
+    shared: type[SharedEntry]
     sealed: tuple[str, ...]  # text fields, each stored as `sealed_<field>`
     carried: tuple[str, ...]  # plain columns kept when an entry moves between tables
 

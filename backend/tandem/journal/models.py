@@ -33,7 +33,9 @@ class Visibility(StrEnum):
 # --- tables -------------------------------------------------------------------------------
 
 
-class _Entry(SQLModel):
+class Entry(SQLModel):
+    """The columns every check-in and note has, private or shared (not a table itself)."""
+
     id: uuid.UUID = uuid_pk()
     couple_id: uuid.UUID = Field(foreign_key="couple.id", ondelete="CASCADE")
     author_id: uuid.UUID = Field(foreign_key="user_account.id", ondelete="CASCADE")
@@ -41,7 +43,7 @@ class _Entry(SQLModel):
     updated_at: datetime = timestamp()
 
 
-class _Shared(_Entry):
+class SharedEntry(Entry):
     visibility: Visibility = Field(sa_type=String(16))
     # Who held the other partner's and the therapist's place at write time (or at the last
     # change of visibility); None when that place was empty or this visibility skips it.
@@ -70,26 +72,26 @@ def _indexes(table: str) -> tuple[Index, Index]:
     )
 
 
-class PrivateNote(_Entry, table=True):
+class PrivateNote(Entry, table=True):
     __tablename__ = "private_note"
     __table_args__ = _indexes("private_note")
 
     sealed_body: bytes = Field(sa_type=LargeBinary)
 
 
-class SharedNote(_Shared, table=True):
+class SharedNote(SharedEntry, table=True):
     __tablename__ = "shared_note"
     __table_args__ = _indexes("shared_note")
 
     sealed_body: bytes = Field(sa_type=LargeBinary)
 
 
-class PrivateCheckin(_CheckinFields, _Entry, table=True):
+class PrivateCheckin(_CheckinFields, Entry, table=True):
     __tablename__ = "private_checkin"
     __table_args__ = _indexes("private_checkin")
 
 
-class SharedCheckin(_CheckinFields, _Shared, table=True):
+class SharedCheckin(_CheckinFields, SharedEntry, table=True):
     __tablename__ = "shared_checkin"
     __table_args__ = _indexes("shared_checkin")
 

@@ -80,7 +80,7 @@ def authored(
         rows += _newest(
             session,
             table,
-            [table.couple_id == couple_id, table.author_id == author_id]  # type: ignore[attr-defined]
+            [col(table.couple_id) == couple_id, col(table.author_id) == author_id]
             + _between(table, since, until),
         )
     rows.sort(key=lambda r: (r.created_at, r.id), reverse=True)

@@ -141,8 +141,8 @@ def _authored(session: Session, *, kind: EntryKind, user: User, entry_id: uuid.U
     anyone else learns nothing (404)."""
     private = session.exec(
         select(kind.private).where(
-            kind.private.id == entry_id,  # type: ignore[attr-defined]
-            kind.private.author_id == user.id,  # type: ignore[attr-defined]
+            col(kind.private.id) == entry_id,
+            col(kind.private.author_id) == user.id,
         )
     ).first()
     if private is not None:
@@ -221,7 +221,7 @@ def update_note(
     if "body" in data.model_fields_set and data.body is None:
         raise Invalid("A note needs a body; delete the note instead")
     changes: Values = {"body": data.body} if data.body is not None else {}
-    return _update(  # type: ignore[return-value]
+    read = _update(
         session,
         settings=settings,
         kind=NOTE,
@@ -230,6 +230,8 @@ def update_note(
         changes=changes,
         visibility=_new_visibility(data),
     )
+    assert isinstance(read, NoteRead)
+    return read
 
 
 def update_checkin(
@@ -249,7 +251,7 @@ def update_checkin(
         changes["obstacles"] = data.obstacles
     if "text" in sent:
         changes["text"] = data.text
-    return _update(  # type: ignore[return-value]
+    read = _update(
         session,
         settings=settings,
         kind=CHECKIN,
@@ -258,6 +260,8 @@ def update_checkin(
         changes=changes,
         visibility=_new_visibility(data),
     )
+    assert isinstance(read, CheckinRead)
+    return read
 
 
 def _new_visibility(data: NoteUpdate | CheckinUpdate) -> Visibility | None:
@@ -304,8 +308,8 @@ def couple_entries(
             session,
             kind.private,
             page,
-            kind.private.author_id == me,  # type: ignore[attr-defined]
-            kind.private.couple_id == couple_id,  # type: ignore[attr-defined]
+            col(kind.private.author_id) == me,
+            col(kind.private.couple_id) == couple_id,
         )
     if page.visibility != Visibility.private:
         table: Any = kind.shared
@@ -353,12 +357,12 @@ def _authored_rows(
             session,
             kind.private,
             page,
-            kind.private.author_id == user_id,  # type: ignore[attr-defined]
+            col(kind.private.author_id) == user_id,
         )
     if page.visibility != Visibility.private:
-        conditions = [kind.shared.author_id == user_id]  # type: ignore[attr-defined]
+        conditions = [col(kind.shared.author_id) == user_id]
         if page.visibility is not None:
-            conditions.append(kind.shared.visibility == page.visibility)  # type: ignore[attr-defined]
+            conditions.append(col(kind.shared.visibility) == page.visibility)
         shared = _newest(session, kind.shared, page, *conditions)
     return private, shared
 
@@ -373,9 +377,7 @@ def export_authored(session: Session, *, settings: Settings, user: User) -> dict
     for kind in (CHECKIN, NOTE):
         rows: list[Any] = []
         for table in (kind.private, kind.shared):
-            rows += session.exec(
-                select(table).where(table.author_id == user.id)  # type: ignore[attr-defined]
-            ).all()
+            rows += session.exec(select(table).where(col(table.author_id) == user.id)).all()
         rows.sort(key=lambda r: (r.created_at, r.id), reverse=True)
         exported[kind.name] = [
             as_read(kind, row, open_texts(keyring, kind, row)).model_dump(mode="json")

@@ -9,7 +9,13 @@ from sqlmodel import Session, col, select
 from tandem.accounts.models import Role, User
 from tandem.couples.models import Membership
 from tandem.measures import scoring
-from tandem.measures.models import CustomMeasure, CustomMeasureBody, ItemRead, MeasureRead
+from tandem.measures.models import (
+    CustomMeasure,
+    CustomMeasureBody,
+    ItemRead,
+    MeasureRead,
+    OptionRead,
+)
 from tandem.measures.scoring import Measure
 
 CUSTOM_PREFIX = "custom-"
@@ -25,7 +31,7 @@ def read(measure: Measure) -> MeasureRead:
             ItemRead(
                 key=item.key,
                 text=item.text,
-                options=[{"value": o.value, "label": o.label} for o in item.options],
+                options=[OptionRead(value=o.value, label=o.label) for o in item.options],
                 required=item.required,
                 risk=item.risk_at is not None,
             )

@@ -8,6 +8,7 @@ any goal; a partner rates their own goals and the couple's.
 import uuid
 from collections import defaultdict
 
+from sqlalchemy import ColumnElement
 from sqlmodel import Session, col, or_, select
 
 from tandem.accounts.models import Role, User
@@ -27,10 +28,10 @@ from tandem.measures.models import (
 )
 
 
-def _visible(membership: Membership):  # noqa: ANN202 (a SQL condition)
+def _visible(membership: Membership) -> ColumnElement[bool]:
     if membership.role == Role.therapist:
-        return Goal.couple_id == membership.couple_id
-    return (Goal.couple_id == membership.couple_id) & or_(
+        return col(Goal.couple_id) == membership.couple_id
+    return (col(Goal.couple_id) == membership.couple_id) & or_(
         col(Goal.owner_id).is_(None), col(Goal.owner_id) == membership.user_id
     )
 

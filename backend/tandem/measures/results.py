@@ -51,7 +51,7 @@ def seal(keyring: crypto.Keyring, row: MeasureResponse, result: dict[str, Any]) 
 
 
 def open_result(keyring: crypto.Keyring, row: MeasureResponse) -> dict[str, Any]:
-    return json.loads(
+    result: dict[str, Any] = json.loads(
         keyring.open(
             row.sealed_result,
             table=TABLE,
@@ -60,6 +60,7 @@ def open_result(keyring: crypto.Keyring, row: MeasureResponse) -> dict[str, Any]
             field=FIELD,
         )
     )
+    return result
 
 
 def band(band: scoring.Band | None) -> dict[str, Any] | None:
@@ -87,11 +88,11 @@ def _results(
     rows: list[MeasureResponse],
     therapist: bool,
     changes: bool = True,
-) -> list[Any]:
+) -> list[ResultRead]:
     keyring = crypto.Keyring(session, settings.key_encryption_key)
     measures: dict[str, Measure | None] = {}
     firsts: dict[tuple[uuid.UUID, str], int] = {}
-    answers = []
+    answers: list[ResultRead] = []
     for row in sorted(rows, key=lambda r: r.submitted_at):
         if row.measure_key not in measures:
             measures[row.measure_key] = catalogue.find(session, row.measure_key)

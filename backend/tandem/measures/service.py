@@ -22,6 +22,7 @@ from tandem.measures import reminders as measure_reminders
 from tandem.measures.models import (
     AssignmentBody,
     AssignmentRead,
+    BandRead,
     Cadence,
     DueRead,
     MeasureAssignment,
@@ -40,7 +41,7 @@ class AnswerProblems(Invalid):
 
     def __init__(self, problems: list[tuple[str, str]]):
         super().__init__()
-        self.detail = [  # type: ignore[assignment]
+        self.detail = [
             {"loc": ["body", "answers", key], "msg": message, "type": "answer"}
             for key, message in problems
         ]
@@ -49,7 +50,9 @@ class AnswerProblems(Invalid):
 # --- assignments --------------------------------------------------------------------------
 
 
-def _respondents(session: Session, assignment_ids: list[uuid.UUID]) -> dict[uuid.UUID, list]:
+def _respondents(
+    session: Session, assignment_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[uuid.UUID]]:
     found: dict[uuid.UUID, list[uuid.UUID]] = {i: [] for i in assignment_ids}
     if assignment_ids:
         for row in session.exec(
@@ -254,6 +257,7 @@ def submit(
         occurrence_key=occurrence.key,
         therapist_reader_id=couples.therapist_id(session, couple.id),
         submitted_at=now,
+        sealed_result=b"",  # sealed just below, with the row's id
     )
     results.seal(
         crypto.Keyring(session, settings.key_encryption_key),
@@ -292,7 +296,7 @@ def submit(
         measure_key=measure.key,
         total=result.total,
         subscales=result.subscales,
-        band=results.band(result.band),
+        band=None if result.band is None else BandRead.model_validate(result.band),
         risk=result.risk,
         submitted_at=row.submitted_at,
         crisis_resources=settings.crisis_resource_list if result.risk else [],

@@ -42,7 +42,9 @@ def _fresh(session: Session, log_id: uuid.UUID) -> PracticeLog:
     ).one()
 
 
-def _load(session: Session, *, user: User, log_id: uuid.UUID):
+def _load(
+    session: Session, *, user: User, log_id: uuid.UUID
+) -> tuple[PracticeLog, PlanItem, WeeklyPlan]:
     row = session.exec(
         select(PracticeLog, PlanItem, WeeklyPlan)
         .join(PlanItem, col(PlanItem.id) == PracticeLog.plan_item_id)
@@ -89,9 +91,9 @@ def answer(
             values["sealed_dispute_reason"] = crypto.Keyring(session, kek).seal(
                 reason, table=REASON_TABLE, row_id=log.id, author_id=user.id, field=REASON_FIELD
             )
-    result = session.execute(
+    result = session.exec(
         update(PracticeLog)
-        .where(col(PracticeLog.id) == log.id, PracticeLog.status == LogStatus.awaiting_partner)
+        .where(col(PracticeLog.id) == log.id, col(PracticeLog.status) == LogStatus.awaiting_partner)
         .values(**values)
     )
     log = _fresh(session, log.id)
@@ -162,7 +164,7 @@ def withdraw(session: Session, *, user: User, log_id: uuid.UUID) -> None:
         today = progress.local_today(user.timezone)
         if today > plan.week_start + timedelta(days=6):
             raise Conflict("The week of this session is over")
-    result = session.execute(
+    result = session.exec(
         update(PracticeLog)
         .where(col(PracticeLog.id) == log.id, col(PracticeLog.status).in_(allowed))
         .values(status=LogStatus.withdrawn, updated_at=utcnow())
@@ -180,13 +182,13 @@ def close_on_leaving(session: Session, event: PartnerLeft) -> None:
     partner's logs waiting for them never will be. Both are withdrawn, with the reason kept on
     the log, so the partner left behind sees what happened instead of waiting forever."""
     couple_items = (
-        core_select(PlanItem.id)
+        core_select(col(PlanItem.id))
         .join(WeeklyPlan, col(WeeklyPlan.id) == PlanItem.plan_id)
-        .where(WeeklyPlan.couple_id == event.couple_id)
+        .where(col(WeeklyPlan.couple_id) == event.couple_id)
     )
     waiting = and_(
         col(PracticeLog.plan_item_id).in_(couple_items),
-        PracticeLog.status == LogStatus.awaiting_partner,
+        col(PracticeLog.status) == LogStatus.awaiting_partner,
     )
     now = utcnow()
     by_leaver = col(PracticeLog.logged_by) == event.user_id

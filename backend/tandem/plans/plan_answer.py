@@ -9,10 +9,11 @@ connection, the service (plans/service.py, after a therapist's change) on its se
 import uuid
 from collections import Counter, defaultdict
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import and_, bindparam, or_
+from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.engine import Connection, Row
-from sqlmodel import Session, col, select
+from sqlmodel import Session, col
 
 from tandem.accounts.models import Role
 from tandem.core import crypto
@@ -36,34 +37,35 @@ NO_PLAN = "No plan for this week"
 
 # Built once and run on the driver's cursor (core/prepared.py): constructing and executing a
 # statement through SQLAlchemy costs more CPU than SQLite takes to run it.
-# The plan, its live items with their exercise, explicit assignees and practice logs.
+# The plan, its live items with their exercise, explicit assignees and practice logs
+# (SQLAlchemy's select: SQLModel's is typed for four columns at most).
 PLAN = Prepared(
     select(
-        WeeklyPlan.id,
-        WeeklyPlan.status,
-        WeeklyPlan.note,
-        WeeklyPlan.published_at,
-        PlanItem.id.label("item_id"),
-        PlanItem.exercise_id,
-        PlanItem.mode,
-        PlanItem.times_per_week,
-        PlanItem.minutes,
-        PlanItem.instructions,
-        PlanItem.position,
-        Exercise.title,
-        Exercise.category,
-        PlanItemAssignee.user_id.label("assignee_id"),
-        PracticeLog.id.label("log_id"),
-        PracticeLog.logged_by,
-        PracticeLog.done_on,
-        PracticeLog.status.label("log_status"),
-        PracticeLog.confirmed_by,
-        PracticeLog.disputed_by,
-        PracticeLog.client_id,
-        PracticeLog.created_at,
-        PracticeLog.disputed_at,
-        PracticeLog.sealed_dispute_reason,
-        PracticeLog.withdrawn_reason,
+        col(WeeklyPlan.id),
+        col(WeeklyPlan.status),
+        col(WeeklyPlan.note),
+        col(WeeklyPlan.published_at),
+        col(PlanItem.id).label("item_id"),
+        col(PlanItem.exercise_id),
+        col(PlanItem.mode),
+        col(PlanItem.times_per_week),
+        col(PlanItem.minutes),
+        col(PlanItem.instructions),
+        col(PlanItem.position),
+        col(Exercise.title),
+        col(Exercise.category),
+        col(PlanItemAssignee.user_id).label("assignee_id"),
+        col(PracticeLog.id).label("log_id"),
+        col(PracticeLog.logged_by),
+        col(PracticeLog.done_on),
+        col(PracticeLog.status).label("log_status"),
+        col(PracticeLog.confirmed_by),
+        col(PracticeLog.disputed_by),
+        col(PracticeLog.client_id),
+        col(PracticeLog.created_at),
+        col(PracticeLog.disputed_at),
+        col(PracticeLog.sealed_dispute_reason),
+        col(PracticeLog.withdrawn_reason),
     )
     .select_from(WeeklyPlan)
     .outerjoin(
@@ -79,14 +81,14 @@ PLAN = Prepared(
             # Withdrawn by their author: gone. Closed because someone left: kept, so the
             # partner left behind sees why nothing waits any more.
             or_(
-                PracticeLog.status != LogStatus.withdrawn,
+                col(PracticeLog.status) != LogStatus.withdrawn,
                 col(PracticeLog.withdrawn_reason).is_not(None),
             ),
         ),
     )
     .where(
-        WeeklyPlan.couple_id == bindparam("couple_id"),
-        WeeklyPlan.week_start == bindparam("week_start"),
+        col(WeeklyPlan.couple_id) == bindparam("couple_id"),
+        col(WeeklyPlan.week_start) == bindparam("week_start"),
     )
     .order_by(
         col(PlanItem.position),
@@ -121,10 +123,10 @@ class _Reasons:
     was said (plans.answers.reason_readable), with one keyring for all of them."""
 
     def __init__(self) -> None:
-        self.sealed: list[tuple[PracticeLogRead, Row]] = []
+        self.sealed: list[tuple[PracticeLogRead, Row[Any]]] = []
         self.authors: set[uuid.UUID] = set()
 
-    def add(self, read: PracticeLogRead, row: Row) -> None:
+    def add(self, read: PracticeLogRead, row: Row[Any]) -> None:
         if row.sealed_dispute_reason is not None:
             self.sealed.append((read, row))
 
@@ -144,7 +146,9 @@ class _Reasons:
         else:
             self._open(crypto.Keyring(session, kek), readable)
 
-    def _open(self, keyring: crypto.Keyring, readable: list[tuple[PracticeLogRead, Row]]) -> None:
+    def _open(
+        self, keyring: crypto.Keyring, readable: list[tuple[PracticeLogRead, Row[Any]]]
+    ) -> None:
         for read, row in readable:
             read.dispute_reason = answers.open_reason(
                 keyring,
@@ -164,9 +168,9 @@ def _plan(
     if not rows or (role == Role.partner and rows[0].status != PlanStatus.published):
         raise NotFound(NO_PLAN)
     first = rows[0]
-    items: dict[uuid.UUID, Row] = {}
+    items: dict[uuid.UUID, Row[Any]] = {}
     explicit: dict[uuid.UUID, set[uuid.UUID]] = defaultdict(set)
-    logs: dict[uuid.UUID, dict[uuid.UUID, Row]] = defaultdict(dict)
+    logs: dict[uuid.UUID, dict[uuid.UUID, Row[Any]]] = defaultdict(dict)
     for row in rows:
         if row.item_id is None:
             continue

@@ -3,12 +3,13 @@ import: constructing a statement costs more CPU than SQLite takes to run it."""
 
 from typing import Any
 
-from sqlalchemy import and_, bindparam, update
+from sqlalchemy import BindParameter, and_, bindparam, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
 
 from tandem.accounts.models import SignIn, User
+from tandem.core.db import table_of
 from tandem.core.prepared import Prepared
 from tandem.couples import access_rules as rules
 from tandem.couples.models import Membership
@@ -22,9 +23,10 @@ from tandem.plans.models import (
     WeeklyPlan,
 )
 
-LOGS = PracticeLog.__table__  # type: ignore[attr-defined]
-REQUESTS = PracticeLogRequest.__table__  # type: ignore[attr-defined]
-LOG_COLUMNS = (
+LOGS = table_of(PracticeLog)
+REQUESTS = table_of(PracticeLogRequest)
+# ORM attributes: SQLModel types a column at class level as its value, hence Any.
+LOG_COLUMNS: tuple[Any, ...] = (
     PracticeLog.id,
     PracticeLog.plan_item_id,
     PracticeLog.logged_by,
@@ -40,31 +42,31 @@ LOG_COLUMNS = (
 # 1. Everything the checks need, in one query: the sign-in (as access.current_user, with the
 #    same fragments: couples/access_rules.py; absent when no sign_in_id is given), the item
 #    and its plan, the plan's couple's active members (the caller's role, the partners), the
-#    item's explicit assignees, and the log an earlier
-#    request of this user with this client_id produced (a replay). One row per member and
-#    explicit assignee; no row means the user is unknown or deleted. Run on the driver's
-#    cursor (core/prepared.py): the busiest write's largest fixed cost was SQLAlchemy's.
+#    item's explicit assignees, and the log an earlier request of this user with this
+#    client_id produced (a replay). One row per member and explicit assignee; no row means
+#    the user is unknown or deleted. Run on the driver's cursor (core/prepared.py): the
+#    busiest write's largest fixed cost was SQLAlchemy's.
 CONTEXT = Prepared(
     core_select(
         *rules.SIGN_IN_COLUMNS,
-        User.timezone,
-        PlanItem.mode,
-        PlanItem.archived_at,
-        WeeklyPlan.couple_id,
-        WeeklyPlan.status.label("plan_status"),
-        WeeklyPlan.week_start,
-        Membership.user_id.label("member_id"),
-        Membership.role,
-        Membership.joined_at.label("member_joined_at"),
-        PlanItemAssignee.user_id.label("assignee_id"),
+        col(User.timezone),
+        col(PlanItem.mode),
+        col(PlanItem.archived_at),
+        col(WeeklyPlan.couple_id),
+        col(WeeklyPlan.status).label("plan_status"),
+        col(WeeklyPlan.week_start),
+        col(Membership.user_id).label("member_id"),
+        col(Membership.role),
+        col(Membership.joined_at).label("member_joined_at"),
+        col(PlanItemAssignee.user_id).label("assignee_id"),
         *(c.label(f"replay_{c.key}") for c in LOG_COLUMNS),
         # For the replay's dispute reason, opened as the plan read opens it for this reader.
-        PracticeLog.disputed_at.label("replay_disputed_at"),
-        PracticeLog.sealed_dispute_reason.label("replay_sealed_dispute_reason"),
+        col(PracticeLog.disputed_at).label("replay_disputed_at"),
+        col(PracticeLog.sealed_dispute_reason).label("replay_sealed_dispute_reason"),
     )
     .select_from(User)
     .outerjoin(SignIn, rules.sign_in_of(User.id))
-    .outerjoin(PlanItem, PlanItem.id == bindparam("item_id"))
+    .outerjoin(PlanItem, col(PlanItem.id) == bindparam("item_id"))
     .outerjoin(WeeklyPlan, col(WeeklyPlan.id) == PlanItem.plan_id)
     .outerjoin(Membership, rules.active_members(WeeklyPlan.couple_id))
     .outerjoin(PlanItemAssignee, col(PlanItemAssignee.plan_item_id) == PlanItem.id)
@@ -72,30 +74,30 @@ CONTEXT = Prepared(
         PracticeLogRequest,
         and_(
             col(PracticeLogRequest.user_id) == User.id,
-            PracticeLogRequest.client_id == bindparam("client_id"),
+            col(PracticeLogRequest.client_id) == bindparam("client_id"),
         ),
     )
     .outerjoin(PracticeLog, col(PracticeLog.id) == PracticeLogRequest.session_log_id)
-    .where(User.id == bindparam("user_id"), rules.LIVE_USER)
+    .where(col(User.id) == bindparam("user_id"), rules.LIVE_USER)
     .order_by(col(Membership.joined_at))
 )
 # 2. A replay found after a lost race (the winner has committed by then).
 REPLAYED = (
-    core_select(*LOG_COLUMNS, PracticeLog.disputed_at, PracticeLog.sealed_dispute_reason)
+    core_select(*LOG_COLUMNS, col(PracticeLog.disputed_at), col(PracticeLog.sealed_dispute_reason))
     .join(PracticeLogRequest, col(PracticeLogRequest.session_log_id) == PracticeLog.id)
     .where(
-        PracticeLogRequest.user_id == bindparam("user_id"),
-        PracticeLogRequest.client_id == bindparam("client_id"),
+        col(PracticeLogRequest.user_id) == bindparam("user_id"),
+        col(PracticeLogRequest.client_id) == bindparam("client_id"),
     )
 )
 # 3. The joint case: the other partner's logs of this item and day that wait for this one.
 WAITING = (
-    core_select(PracticeLog.id)
+    core_select(col(PracticeLog.id))
     .where(
-        PracticeLog.plan_item_id == bindparam("item_id"),
-        PracticeLog.done_on == bindparam("done_on"),
-        PracticeLog.status == LogStatus.awaiting_partner,
-        PracticeLog.logged_by != bindparam("user_id"),
+        col(PracticeLog.plan_item_id) == bindparam("item_id"),
+        col(PracticeLog.done_on) == bindparam("done_on"),
+        col(PracticeLog.status) == LogStatus.awaiting_partner,
+        col(PracticeLog.logged_by) != bindparam("user_id"),
     )
     .order_by(col(PracticeLog.created_at), col(PracticeLog.id))
 )
@@ -103,7 +105,7 @@ CONFIRM = (
     update(PracticeLog)
     .where(
         col(PracticeLog.id) == bindparam("log_id"),
-        PracticeLog.status == LogStatus.awaiting_partner,
+        col(PracticeLog.status) == LogStatus.awaiting_partner,
     )
     .values(
         status=LogStatus.done,
@@ -111,7 +113,7 @@ CONFIRM = (
         updated_at=bindparam("now"),
     )
 )
-LOG_BY_ID = core_select(*LOG_COLUMNS).where(PracticeLog.id == bindparam("log_id"))
+LOG_BY_ID = core_select(*LOG_COLUMNS).where(col(PracticeLog.id) == bindparam("log_id"))
 # 4. The claims: a client_id already taken leaves the row as it is and returns no row (the
 #    row count of an ignored insert is not reliable across drivers). On the driver's cursor,
 #    as CONTEXT: the common write is these inserts and the commit.
@@ -129,7 +131,9 @@ INSERT_REQUEST = {
     )
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
-NEW_LOG = {c.key: bindparam(c.key) for c in LOG_COLUMNS} | {"updated_at": bindparam("created_at")}
+NEW_LOG: dict[str, BindParameter[Any]] = {c.key: bindparam(c.key) for c in LOG_COLUMNS} | {
+    "updated_at": bindparam("created_at")
+}
 INSERT_LOG = Prepared(
     sqlite.insert(LOGS)
     .values(NEW_LOG)

@@ -35,7 +35,9 @@ def current_week(couple: Couple) -> date:
 # --- reading ------------------------------------------------------------------------------
 
 
-def _find(session: Session, couple_id: uuid.UUID, week_start: date, *, lock: bool = False):
+def _find(
+    session: Session, couple_id: uuid.UUID, week_start: date, *, lock: bool = False
+) -> WeeklyPlan | None:
     query = select(WeeklyPlan).where(
         WeeklyPlan.couple_id == couple_id, WeeklyPlan.week_start == week_start
     )
@@ -144,16 +146,16 @@ def put_plan(
         }
     published = plan is not None and plan.status == PlanStatus.published
     assignees = []
-    for number, item in enumerate(data.items, start=1):
-        if item.mode == Mode.joint and len(partners) == 1:
+    for number, given in enumerate(data.items, start=1):
+        if given.mode == Mode.joint and len(partners) == 1:
             raise Invalid(
                 f"Item {number}: a joint exercise needs two partners, and this couple has one. "
                 "Choose an individual exercise instead."
             )
-        assignees.append(_explicit_assignees(item, partners, number))
-        if published and item.id is not None:
-            old = live[item.id]
-            if old.exercise_id != item.exercise_id or old.mode != item.mode:
+        assignees.append(_explicit_assignees(given, partners, number))
+        if published and given.id is not None:
+            old = live[given.id]
+            if old.exercise_id != given.exercise_id or old.mode != given.mode:
                 raise Invalid(
                     f"Item {number}: a published item keeps its exercise and mode; "
                     "remove it and add a new one instead"
@@ -227,9 +229,9 @@ def publish(session: Session, *, couple_id: uuid.UUID, week_start: date) -> Week
         )
     now = utcnow()
     # Conditional: of two publishes at once, only one notifies.
-    result = session.execute(
+    result = session.exec(
         update(WeeklyPlan)
-        .where(col(WeeklyPlan.id) == plan.id, WeeklyPlan.status == PlanStatus.draft)
+        .where(col(WeeklyPlan.id) == plan.id, col(WeeklyPlan.status) == PlanStatus.draft)
         .values(status=PlanStatus.published, published_at=now, updated_at=now)
     )
     if result.rowcount == 1:

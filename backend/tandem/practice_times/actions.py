@@ -16,7 +16,7 @@ from sqlmodel import Session, col, select
 
 from tandem.accounts.models import Role, User
 from tandem.core.config import Settings
-from tandem.core.db import utcnow
+from tandem.core.db import table_of, utcnow
 from tandem.core.errors import Conflict, DomainError, Gone
 from tandem.core.security import digest
 from tandem.couples.models import Couple, Membership
@@ -29,7 +29,7 @@ from tandem.reminders import actions as tokens
 from tandem.reminders import clock, outbox
 from tandem.reminders.models import Notification, NotificationKind, ReminderPreference
 
-SPENT = ReminderAction.__table__  # type: ignore[attr-defined]
+SPENT = table_of(ReminderAction)
 GONE = "This reminder can no longer be answered from the notification; open Tandem instead"
 # "Tonight": this local time, unless it is too close or past, then an hour from now.
 EVENING = time(20, 0)
@@ -102,6 +102,7 @@ def _done(session: Session, *, user: User, notification: Notification, now: date
     the partner's waiting log, as logging in the app does). Nothing left to log: nothing is."""
     # "Today" as the logging use case reads it (the account's zone), so the day always fits.
     today = now.astimezone(ZoneInfo(user.timezone)).date()
+    item_id: uuid.UUID | None
     if notification.kind == NotificationKind.slot.value:
         slot = _slot(session, notification.payload)
         if slot is None:

@@ -20,7 +20,7 @@ from tandem.accounts.models import Role, User
 from tandem.appointments.models import Appointment, TherapistProfile
 from tandem.core import throttle
 from tandem.core.config import Settings
-from tandem.core.db import utcnow, write_session
+from tandem.core.db import table_of, utcnow, write_session
 from tandem.core.errors import Conflict, Forbidden, NotFound
 from tandem.core.security import digest, new_token
 from tandem.couples import service as couples
@@ -38,7 +38,7 @@ from tandem.practice_times.models import (
     SlotStatus,
 )
 
-FEED = CalendarFeed.__table__  # type: ignore[attr-defined]
+FEED = table_of(CalendarFeed)
 # How far back a feed reaches: calendars keep what they saw, so older events need not stay.
 HISTORY = timedelta(days=60)
 APPOINTMENT_MINUTES = 50
@@ -162,11 +162,13 @@ def serve(session: Session, *, settings: Settings, secret: str, address: str | N
     return body
 
 
-def _count(session: Session, keys: list[str], drop: uuid.UUID | None = None) -> None:
+def _count(
+    session: Session, keys: list[throttle.Key] | list[str], drop: uuid.UUID | None = None
+) -> None:
     # The feed is read in a read transaction; counting writes, in a session that takes
     # SQLite's write lock up front. A feed found ended is removed on the way.
     session.commit()
-    with write_session(session.get_bind()) as writer:  # type: ignore[arg-type]
+    with write_session(session.get_bind()) as writer:
         throttle.fail(writer, keys)
         if drop is not None:
             forget_user(writer, user_id=drop)
@@ -205,7 +207,8 @@ def _finish(cal: Calendar, now: datetime) -> bytes:
     cal.add_missing_timezones(
         first_date=date(now.year - 1, 1, 1), last_date=date(now.year + 3, 1, 1)
     )
-    return cal.to_ical()
+    text: bytes = cal.to_ical()
+    return text
 
 
 def _host(settings: Settings) -> str:

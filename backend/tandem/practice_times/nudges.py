@@ -13,7 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
 from tandem.accounts.models import User
-from tandem.core.db import utcnow
+from tandem.core.db import table_of, utcnow
 from tandem.core.errors import Conflict, NotFound, TooManyRequests
 from tandem.couples.models import Membership
 from tandem.plans import progress
@@ -23,7 +23,7 @@ from tandem.practice_times.models import Nudge, NudgeBody, PracticeSlot, SlotSta
 from tandem.reminders import clock, outbox
 from tandem.reminders.models import NotificationKind, ReminderPreference
 
-NUDGES = Nudge.__table__  # type: ignore[attr-defined]
+NUDGES = table_of(Nudge)
 # A nudge delayed by quiet hours still makes sense the next morning; not much later.
 LIFETIME = timedelta(hours=24)
 

@@ -298,7 +298,7 @@ def agreed_in_weeks(
     `first` to `last` (Mondays), with each item's exercise, soonest first: adherence context
     for the therapist."""
     rows = session.exec(
-        select(PracticeSlot, WeeklyPlan.week_start, Exercise.title, PlanItem.mode)
+        select(PracticeSlot, col(WeeklyPlan.week_start), col(Exercise.title), col(PlanItem.mode))
         .join(PlanItem, col(PlanItem.id) == PracticeSlot.plan_item_id)
         .join(WeeklyPlan, col(WeeklyPlan.id) == PlanItem.plan_id)
         .join(Exercise, col(Exercise.id) == PlanItem.exercise_id)

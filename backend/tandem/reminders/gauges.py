@@ -3,7 +3,6 @@ separate `tandem worker` processes did); registered with tandem.core.metrics at 
 
 import logging
 from collections.abc import Iterator
-from datetime import UTC, datetime
 
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.metrics_core import Metric
@@ -11,7 +10,7 @@ from sqlalchemy import func
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col, select
 
-from tandem.core.db import utcnow
+from tandem.core.db import read_utc, utcnow
 from tandem.reminders.models import Notification, NotificationState
 
 log = logging.getLogger("tandem.metrics")
@@ -39,11 +38,7 @@ def outbox(engine: Engine) -> Iterator[Metric]:
         return
     age = 0.0
     if oldest is not None:
-        if isinstance(oldest, str):  # SQLite hands an aggregate back untyped
-            oldest = datetime.fromisoformat(oldest)
-        if oldest.tzinfo is None:
-            oldest = oldest.replace(tzinfo=UTC)
-        age = max(0.0, (now - oldest).total_seconds())
+        age = max(0.0, (now - read_utc(oldest)).total_seconds())
     yield GaugeMetricFamily("tandem_outbox_due", "Notifications due and not yet sent.", int(count))
     yield GaugeMetricFamily(
         "tandem_outbox_oldest_due_age_seconds", "Age of the oldest due notification.", age

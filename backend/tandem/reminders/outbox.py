@@ -17,7 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
-from tandem.core.db import utcnow, write_session
+from tandem.core.db import table_of, utcnow, write_session
 from tandem.reminders import clock
 from tandem.reminders.models import (
     Notification,
@@ -27,8 +27,8 @@ from tandem.reminders.models import (
     ReminderPreference,
 )
 
-TABLE = Notification.__table__  # type: ignore[attr-defined]
-SUBSCRIPTIONS = PushSubscription.__table__  # type: ignore[attr-defined]
+TABLE = table_of(Notification)
+SUBSCRIPTIONS = table_of(PushSubscription)
 
 
 def insert_ignore(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -62,7 +62,9 @@ def enqueue_event(
     appointment does (the caller commits)."""
     now = now or utcnow()
     pref = session.get(ReminderPreference, user_id)
-    due_at = clock.quiet_hours_end(pref, now) if clock.in_quiet_hours(pref, now) else now
+    due_at = now
+    if pref is not None and clock.in_quiet_hours(pref, now):
+        due_at = clock.quiet_hours_end(pref, now)
     insert_ignore(
         session,
         [
@@ -289,9 +291,10 @@ def release(engine: Engine, *, token: uuid.UUID) -> None:
 
 def pending_count(engine: Engine, *, now: datetime) -> int:
     with Session(engine) as session:
-        return session.execute(
+        count: int = session.execute(
             select(func.count()).select_from(_claimable(now, 1_000_000).subquery())
         ).scalar_one()
+        return count
 
 
 def forget_user(session: Session, *, user_id: uuid.UUID) -> None:

@@ -110,7 +110,7 @@ class VapidHeaders:
         expires = int(now) + VAPID_LIFETIME
         # A fresh dict per signing: pywebpush and py_vapid write into the claims they get.
         claims = {"sub": self.subject, "aud": origin, "exp": expires}
-        header = self.vapid.sign(claims)["Authorization"]
+        header: str = self.vapid.sign(claims)["Authorization"]
         self._cache[origin] = (header, expires)
         return header
 

@@ -14,6 +14,7 @@ import uuid
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
+from typing import TypedDict, Unpack
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
@@ -43,12 +44,21 @@ TEST_TTL = 15 * 60
 
 def backoff(attempts: int) -> float:
     """30 s, 1, 2, 4 ... minutes, capped at an hour, with jitter so retries do not stampede."""
-    return min(3600.0, 30.0 * 2 ** max(0, attempts - 1)) * random.uniform(0.8, 1.2)
+    return min(3600.0, 30.0 * 2.0 ** max(0, attempts - 1)) * random.uniform(0.8, 1.2)
 
 
 def outage_backoff(failures: int) -> float:
     """0.5 s, 1, 2, 4 ... up to 30 s between tries while the database is away."""
-    return min(30.0, 0.5 * 2 ** (failures - 1)) * random.uniform(0.8, 1.2)
+    return min(30.0, 0.5 * 2.0 ** (failures - 1)) * random.uniform(0.8, 1.2)
+
+
+class DispatcherOptions(TypedDict, total=False):
+    """What a Worker passes on to its Dispatcher (the tests' smaller batches and leases)."""
+
+    batch: int
+    concurrency: int
+    timeout: float
+    lease_seconds: float
 
 
 class Dispatcher:
@@ -296,10 +306,10 @@ class Worker:
         idle_sleep: float = 1.0,
         lanes: int = 2,
         clock_now: Callable[[], datetime] = utcnow,
-        **dispatcher_options: object,
+        **dispatcher_options: Unpack[DispatcherOptions],
     ) -> None:
         self.engine = engine
-        self.dispatcher = Dispatcher(settings, engine, **dispatcher_options)  # type: ignore[arg-type]
+        self.dispatcher = Dispatcher(settings, engine, **dispatcher_options)
         self.schedule_every = schedule_every
         self.idle_sleep = idle_sleep
         self.lanes = lanes

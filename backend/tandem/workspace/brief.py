@@ -10,6 +10,7 @@ what the other partner shared with them, never the other's private or therapist-
 import uuid
 from collections import defaultdict
 from datetime import date, timedelta
+from typing import Any
 
 from sqlmodel import Session
 
@@ -190,7 +191,7 @@ def week_summary(
     bounds = local_bounds(couple, week_start, week_end)
     keyring = crypto.Keyring(session, settings.key_encryption_key)
 
-    def mine(kind: entries.EntryKind) -> list:  # type: ignore[type-arg]
+    def mine(kind: entries.EntryKind) -> list[Any]:  # NoteRead or CheckinRead, by kind
         return ranges.authored(
             session,
             keyring=keyring,

@@ -11,6 +11,7 @@ import uuid
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any, TypeGuard
 from zoneinfo import ZoneInfo
 
 from sqlmodel import Session, col, select
@@ -94,12 +95,16 @@ def _memberships(session: Session, couple_id: uuid.UUID) -> list[Membership]:
     )
 
 
-def _logs(session: Session, couple_id: uuid.UUID, first: date, last: date) -> list:  # type: ignore[type-arg]
+# A log with its item, its exercise's title and its plan's week.
+LogRow = tuple[PracticeLog, PlanItem, str, date]
+
+
+def _logs(session: Session, couple_id: uuid.UUID, first: date, last: date) -> list[LogRow]:
     """Every log of the couple's plans for these weeks, archived items' too, with the item's
     mode, its exercise's title and the plan's week."""
     return list(
         session.exec(
-            select(PracticeLog, PlanItem, Exercise.title, WeeklyPlan.week_start)
+            select(PracticeLog, PlanItem, col(Exercise.title), col(WeeklyPlan.week_start))
             .join(PlanItem, col(PlanItem.id) == PracticeLog.plan_item_id)
             .join(WeeklyPlan, col(WeeklyPlan.id) == PlanItem.plan_id)
             .join(Exercise, col(Exercise.id) == PlanItem.exercise_id)
@@ -118,7 +123,7 @@ def _weeks(
     couple: Couple,
     first: date,
     last: date,
-    logs: list,  # type: ignore[type-arg]
+    logs: list[LogRow],
 ) -> tuple[list[HistoryWeek], list[WeeklyPlan]]:
     """Adherence per week (oldest first), per exercise and per partner, by the same rules as
     `plans.progress`; with each exercise's waiting, disputed and withdrawn logs."""
@@ -192,12 +197,12 @@ def _weeks(
     return weeks, list(plans.values())
 
 
-def _log_events(couple: Couple, logs: list, reasons: dict[uuid.UUID, str]) -> list[Event]:  # type: ignore[type-arg]
+def _log_events(couple: Couple, logs: list[LogRow], reasons: dict[uuid.UUID, str]) -> list[Event]:
     events = []
     for log, _item, title, _week in logs:
-        common = {"title": title, "done_on": log.done_on, "status": log.status}
+        common: dict[str, Any] = {"title": title, "done_on": log.done_on, "status": log.status}
 
-        def at(when: datetime) -> dict:  # type: ignore[type-arg]
+        def at(when: datetime) -> dict[str, Any]:
             return {"at": when, "week_start": local_week(couple, when)}
 
         events.append(
@@ -239,7 +244,7 @@ def _reasons(
     session: Session,
     settings: Settings,
     found: History,
-    logs: list,  # type: ignore[type-arg]
+    logs: list[LogRow],
     reader_id: uuid.UUID,
 ) -> dict[uuid.UUID, str]:
     """What the disputing partners said, for the reader who was there when they said it (the
@@ -262,7 +267,7 @@ def _reasons(
             sealed=log.sealed_dispute_reason,
             disputed_by=log.disputed_by,
         )
-        if text is not None:
+        if text is not None and log.disputed_by is not None:  # no author, no text
             reasons[log.id] = text
             found.reasons_read.add(log.disputed_by)
     return reasons
@@ -334,15 +339,23 @@ def _other_events(
     couple = history.couple
     start, end = bounds
 
-    def inside(at: datetime | None) -> bool:
+    def inside(at: datetime | None) -> TypeGuard[datetime]:
         return at is not None and start <= at < end
 
-    def event(at: datetime, kind: EventKind, **extra: object) -> Event:
-        return Event(at=at, week_start=local_week(couple, at), kind=kind, **extra)  # type: ignore[arg-type]
+    def event(
+        at: datetime,
+        kind: EventKind,
+        *,
+        actor_id: uuid.UUID | None = None,
+        count: int | None = None,
+    ) -> Event:
+        return Event(
+            at=at, week_start=local_week(couple, at), kind=kind, actor_id=actor_id, count=count
+        )
 
     for plan in history.plans:
         if inside(plan.published_at):
-            history.events.append(event(plan.published_at, EventKind.plan_published))  # type: ignore[arg-type]
+            history.events.append(event(plan.published_at, EventKind.plan_published))
     for membership in _memberships(session, couple.id):
         if inside(membership.joined_at):
             history.events.append(
@@ -350,7 +363,7 @@ def _other_events(
             )
         if inside(membership.left_at):
             history.events.append(
-                event(membership.left_at, EventKind.left, actor_id=membership.user_id)  # type: ignore[arg-type]
+                event(membership.left_at, EventKind.left, actor_id=membership.user_id)
             )
     now = datetime.now(UTC)
     for appointment in session.exec(

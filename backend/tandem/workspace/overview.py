@@ -12,7 +12,7 @@ once (tests/test_workspace_overview.py counts them).
 
 import uuid
 from collections import defaultdict
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import and_, func, or_, union_all
 from sqlmodel import Session, col, select
@@ -21,7 +21,7 @@ from tandem.accounts.models import Role, User
 from tandem.appointments.models import Appointment, PrepSection
 from tandem.core import audit, crypto
 from tandem.core.config import Settings
-from tandem.core.db import utcnow
+from tandem.core.db import read_utc, utcnow
 from tandem.couples.models import Couple, Membership
 from tandem.exercises.models import Mode
 from tandem.journal import entries
@@ -96,11 +96,11 @@ def _log_flags(
 ) -> dict[uuid.UUID, dict[str, int]]:
     """Per couple: joint logs waiting too long, and logs disputed within the window."""
     waiting = and_(
-        PracticeLog.status == LogStatus.awaiting_partner,
+        col(PracticeLog.status) == LogStatus.awaiting_partner,
         col(PracticeLog.created_at) < now - timedelta(days=WAITING_DAYS),
     )
     disputed = and_(
-        PracticeLog.status == LogStatus.disputed,
+        col(PracticeLog.status) == LogStatus.disputed,
         col(PracticeLog.updated_at) >= now - timedelta(days=WINDOW_DAYS),
     )
     found: dict[uuid.UUID, dict[str, int]] = defaultdict(dict)
@@ -141,17 +141,10 @@ def _last_activity(
     for couple_id, at in session.execute(union_all(*parts)).all():
         if at is None:
             continue
-        at = _aware(at)
+        at = read_utc(at)
         if couple_id not in found or at > found[couple_id]:
             found[couple_id] = at
     return found
-
-
-def _aware(at: datetime) -> datetime:
-    # A UNION's column has no UTCDateTime type to convert it; SQLite gives naive UTC.
-    if isinstance(at, str):
-        at = datetime.fromisoformat(at)
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at
 
 
 def _rating_flags(

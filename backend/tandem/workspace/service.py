@@ -80,13 +80,13 @@ def with_overrides(
             raise Invalid("Give either rating_at_least or rating_at_most, not both")
         if rating is None:
             raise Invalid("Say which rating the threshold is for (rating=anxiety, for example)")
-        if at_least is None and at_most is None:
+        if at_least is not None:
+            direction, threshold = Direction.at_least, at_least
+        elif at_most is not None:
+            direction, threshold = Direction.at_most, at_most
+        else:
             raise Invalid("Give a threshold: rating_at_least or rating_at_most, from 0 to 10")
-        rule = RatingRule(
-            key=RatingKey(rating),
-            direction=Direction.at_least if at_least is not None else Direction.at_most,
-            threshold=at_least if at_least is not None else at_most,  # type: ignore[arg-type]
-        )
+        rule = RatingRule(key=RatingKey(rating), direction=direction, threshold=threshold)
     return WorkspaceSettingsRead(
         inactive_days=inactive_days if inactive_days is not None else saved.inactive_days,
         rating=rule,
