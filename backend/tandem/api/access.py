@@ -2,20 +2,26 @@
 dependencies (CurrentUser, CoupleMember, ...) for the routes, and on a plain connection
 (`couple_access`) for the fast paths that skip the dependencies."""
 
+import functools
+import inspect
 import ipaddress
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import and_, bindparam, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col
+from starlette.concurrency import run_in_threadpool
 
 from tandem.accounts import service as accounts
 from tandem.accounts.models import Role, SignIn, User
+from tandem.core import loop_db
 from tandem.core.config import Settings
 from tandem.core.db import SessionDep
 from tandem.core.errors import Forbidden, NotFound, Unauthorized
@@ -27,6 +33,30 @@ from tandem.couples import service as couples
 from tandem.couples.models import Couple, Membership
 
 bearer = HTTPBearer(auto_error=False)
+
+
+class OneHop(APIRoute):
+    """Every router's route class: a sync route body runs in one threadpool hop, and only it.
+
+    FastAPI validates a sync route's answer against its response model in a second hop (it
+    does so on the loop for an `async def` route); under load a hop costs more than the work
+    (docs/BENCHMARKS.md). So a sync body is given to FastAPI as an `async def` that runs it in
+    one hop: the same parameters (functools.wraps: FastAPI reads the signature, the return
+    annotation and the globals of the wrapped function), the same answer, validated on the loop.
+    """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if inspect.isfunction(endpoint) and not inspect.iscoroutinefunction(endpoint):
+            endpoint = _in_one_hop(endpoint)
+        super().__init__(path, endpoint, **kwargs)
+
+
+def _in_one_hop(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(endpoint)
+    async def in_one_hop(**kwargs: Any) -> Any:
+        return await run_in_threadpool(endpoint, **kwargs)
+
+    return in_one_hop
 
 
 # `async def` where no database is touched: a sync dependency costs a threadpool hop.
@@ -50,9 +80,19 @@ async def access_claims(
 AccessDep = Annotated[AccessClaims, Depends(access_claims)]
 
 
-def current_user(session: SessionDep, claims: AccessDep) -> User:
+# Who is asking and membership are `async def`: a sync dependency costs a threadpool hop each
+# (0.7–1.7 ms under load, docs/BENCHMARKS.md), more than their queries. Their short reads run
+# on the loop on a SQLite file, in one hop elsewhere (core/loop_db.lookup); the rules are the
+# services' (accounts.user_for_access, couples.active_membership), the objects the session's.
+async def current_user(request: Request, session: SessionDep, claims: AccessDep) -> User:
     # The session is looked up on every request: logout and deletion bite at once.
-    user = accounts.user_for_access(session, user_id=claims.user_id, sign_in_id=claims.sign_in_id)
+    user = await loop_db.lookup(
+        request.app.state.engine,
+        session,
+        accounts.user_for_access,
+        user_id=claims.user_id,
+        sign_in_id=claims.sign_in_id,
+    )
     if user is None:
         raise Unauthorized("Signed out")
     return user
@@ -61,14 +101,31 @@ def current_user(session: SessionDep, claims: AccessDep) -> User:
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def current_user_unlocked(request: Request, claims: AccessDep) -> User:
+def _user_unlocked(engine: Engine, claims: AccessClaims) -> User | None:
+    with Session(engine, expire_on_commit=False) as session:
+        return accounts.user_for_access(
+            session, user_id=claims.user_id, sign_in_id=claims.sign_in_id
+        )
+
+
+async def current_user_unlocked(request: Request, claims: AccessDep) -> User:
     """The current user, read in a session closed at once: no connection, transaction or
     SQLite write turn (which a POST's session holds) stays open, for routes that check or hash
     a password and then write in a turn of their own (db.in_write_session)."""
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
-        user = accounts.user_for_access(
-            session, user_id=claims.user_id, sign_in_id=claims.sign_in_id
-        )
+    engine: Engine = request.app.state.engine
+    with Session(engine, expire_on_commit=False) as session:
+        # On a SQLite file the read runs on the loop and this session never connects;
+        # elsewhere the user is read in one hop in a session of its own, closed there.
+        if loop_db.sqlite_file(engine) is not None:
+            user = await loop_db.lookup(
+                engine,
+                session,
+                accounts.user_for_access,
+                user_id=claims.user_id,
+                sign_in_id=claims.sign_in_id,
+            )
+        else:
+            user = await run_in_threadpool(_user_unlocked, engine, claims)
     if user is None:
         raise Unauthorized("Signed out")
     return user
@@ -77,7 +134,7 @@ def current_user_unlocked(request: Request, claims: AccessDep) -> User:
 CurrentUserUnlocked = Annotated[User, Depends(current_user_unlocked)]
 
 
-def therapist(user: CurrentUser) -> User:
+async def therapist(user: CurrentUser) -> User:
     if user.role != Role.therapist:
         raise Forbidden("Only a therapist can do this")
     return user
@@ -86,8 +143,16 @@ def therapist(user: CurrentUser) -> User:
 Therapist = Annotated[User, Depends(therapist)]
 
 
-def couple_member(couple_id: str, user: CurrentUser, session: SessionDep) -> Membership:
-    membership = couples.active_membership(session, user_id=user.id, couple_id=parse_id(couple_id))
+async def couple_member(
+    request: Request, couple_id: str, user: CurrentUser, session: SessionDep
+) -> Membership:
+    membership = await loop_db.lookup(
+        request.app.state.engine,
+        session,
+        couples.active_membership,
+        user_id=user.id,
+        couple_id=parse_id(couple_id),
+    )
     if membership is None:
         raise NotFound()
     return membership
@@ -96,13 +161,13 @@ def couple_member(couple_id: str, user: CurrentUser, session: SessionDep) -> Mem
 CoupleMember = Annotated[Membership, Depends(couple_member)]
 
 
-def couple_partner(membership: CoupleMember) -> Membership:
+async def couple_partner(membership: CoupleMember) -> Membership:
     if membership.role != Role.partner:
         raise Forbidden("Only the couple's partners can do this")
     return membership
 
 
-def couple_therapist(membership: CoupleMember) -> Membership:
+async def couple_therapist(membership: CoupleMember) -> Membership:
     if membership.role != Role.therapist:
         raise Forbidden("Only the couple's therapist can do this")
     return membership
@@ -112,7 +177,7 @@ CouplePartner = Annotated[Membership, Depends(couple_partner)]
 CoupleTherapist = Annotated[Membership, Depends(couple_therapist)]
 
 
-def client_address(request: Request, settings: SettingsDep) -> str | None:
+async def client_address(request: Request, settings: SettingsDep) -> str | None:
     """The client's address; `X-Forwarded-For` only counts when a trusted proxy sent it."""
     peer = request.client.host if request.client else None
     trusted = settings.trusted_proxy_list

@@ -1,6 +1,6 @@
 from fastapi import APIRouter, status
 
-from tandem.api.access import ClientAddress, CoupleMember, CurrentUser, SettingsDep
+from tandem.api.access import ClientAddress, CoupleMember, CurrentUser, OneHop, SettingsDep
 from tandem.api.openapi import errors
 from tandem.core.db import SessionDep
 from tandem.core.schemas import parse_id
@@ -15,7 +15,7 @@ from tandem.couples.models import (
     MembershipRead,
 )
 
-router = APIRouter(prefix="/api", tags=["couples"])
+router = APIRouter(prefix="/api", tags=["couples"], route_class=OneHop)
 
 
 @router.post(

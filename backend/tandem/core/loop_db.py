@@ -33,6 +33,7 @@ from typing import Any, TypeVar, cast
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import create_engine, event, exc
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from tandem.core.db import SQLITE_PRAGMAS, is_sqlite, write_engine, write_gate
 
@@ -180,6 +181,32 @@ async def run_write(engine: Engine, function: Callable[..., T], /, **kwargs: Any
                 if not _contended(error):
                     raise
         return await run_in_threadpool(_write, engine, function, kwargs)
+
+
+async def lookup(
+    engine: Engine, session: Session, function: Callable[..., T | None], /, **kwargs: Any
+) -> T | None:
+    """`function(session, **kwargs)`, a short ORM read giving one mapped object or None (the
+    access layer's who-is-asking and membership), for the request's `session` on `engine`.
+
+    On a SQLite file it runs on the loop, in a session of its own on a loop connection (no
+    BEGIN, busy_timeout 0), and the object found is merged into `session` without a query
+    (`load=False`): the route gets an object of its own session, as if read there. A lock
+    held elsewhere: once more in one threadpool hop on `session` itself, which waits. Elsewhere
+    (PostgreSQL: network round trips the loop must not wait on) one hop on `session`."""
+    loop = _loop_engine(engine)
+    if loop is not None:
+        try:
+            with loop.connect() as connection, Session(connection) as own:
+                found = function(own, **kwargs)
+                if found is None:
+                    return None
+                merged: T = session.merge(found, load=False)
+                return merged
+        except exc.OperationalError as error:
+            if not _contended(error):
+                raise
+    return await run_in_threadpool(function, session, **kwargs)
 
 
 def dispose(engine: Engine) -> None:

@@ -1,0 +1,62 @@
+"""The ordinary authenticated routes under load: who is asking, membership, the session and the
+answer's validation cost no threadpool hop on a SQLite file; the route body costs one
+(api/access.py's OneHop, core/loop_db.lookup, core/db.get_session). Counted at anyio's
+to_thread.run_sync, which Starlette's run_in_threadpool and FastAPI's sync dependencies use: the
+code before this gave 3 (couples list) and 5 (notes list, check-in create)."""
+
+from collections.abc import Iterator
+from typing import Any
+
+import anyio.to_thread
+import pytest
+from fastapi import FastAPI
+
+from tests.conftest import database_kind
+from tests.factories import make_world
+
+pytestmark = pytest.mark.skipif(
+    database_kind() != "sqlite", reason="the loop serves the access reads on a SQLite file"
+)
+
+
+@pytest.fixture
+def hops(monkeypatch: pytest.MonkeyPatch) -> Iterator[list[str]]:
+    counted: list[str] = []
+    real = anyio.to_thread.run_sync
+
+    async def counting(function: Any, *args: Any, **kwargs: Any) -> Any:
+        counted.append(getattr(function, "__qualname__", repr(function)))
+        return await real(function, *args, **kwargs)
+
+    monkeypatch.setattr(anyio.to_thread, "run_sync", counting)
+    yield counted
+
+
+def test_the_three_measured_routes_hop_once(app: FastAPI, hops: list[str]) -> None:
+    w = make_world(app)
+    a = w.partner_a
+    path = f"/api/couples/{w.couple_id}"
+    # Warm up (the library, the claims cache), then count one request each.
+    assert a.get("/api/couples").status_code == 200
+    assert a.post(f"{path}/notes", json={"body": "hello"}).status_code == 201
+    for method, url, body, code in (
+        ("GET", "/api/couples", None, 200),
+        ("GET", f"{path}/notes", None, 200),
+        ("POST", f"{path}/checkins", {"text": "fine"}, 201),
+    ):
+        hops.clear()
+        answer = a.request(method, url, json=body)
+        assert answer.status_code == code, answer.text
+        assert len(hops) == 1, (url, hops)
+
+
+def test_refusals_hop_not_at_all(app: FastAPI, hops: list[str]) -> None:
+    w, other = make_world(app), make_world(app)
+    assert w.partner_a.get("/api/couples").status_code == 200
+    hops.clear()
+    assert other.partner_a.get(f"/api/couples/{w.couple_id}/notes").status_code == 404
+    assert (
+        w.therapist.post(f"/api/couples/{w.couple_id}/checkins", json={"text": "x"}).status_code
+        == 403
+    )
+    assert hops == []
