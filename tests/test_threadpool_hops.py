@@ -4,13 +4,16 @@ answer's validation cost no threadpool hop on a SQLite file; the route body cost
 to_thread.run_sync, which Starlette's run_in_threadpool and FastAPI's sync dependencies use: the
 code before this gave 3 (couples list) and 5 (notes list, check-in create)."""
 
+import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
 import anyio.to_thread
 import pytest
 from fastapi import FastAPI
+from sqlalchemy.exc import OperationalError
 
+from tandem.core import loop_db
 from tests.conftest import database_kind
 from tests.factories import make_world
 
@@ -60,3 +63,27 @@ def test_refusals_hop_not_at_all(app: FastAPI, hops: list[str]) -> None:
         == 403
     )
     assert hops == []
+
+
+class _Locked:
+    """A loop engine whose database is locked by someone else (busy_timeout 0 answers at once)."""
+
+    def connect(self) -> Any:
+        raise OperationalError("SELECT", {}, sqlite3.OperationalError("database is locked"))
+
+
+def test_a_lock_on_the_loop_falls_back_to_one_hop_with_the_same_answer(
+    app: FastAPI, hops: list[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    w = make_world(app)
+    a = w.partner_a
+    notes = f"/api/couples/{w.couple_id}/notes"
+    assert a.post(notes, json={"body": "hello", "visibility": "partner"}).status_code == 201
+    free = (a.get("/api/couples"), a.get(notes), w.therapist.get(notes))
+    monkeypatch.setattr(loop_db, "_loop_engine", lambda engine: _Locked())
+    hops.clear()
+    locked = (a.get("/api/couples"), a.get(notes), w.therapist.get(notes))
+    for before, after in zip(free, locked, strict=True):
+        assert (after.status_code, after.json()) == (before.status_code, before.json())
+    # the user and the membership read in a hop each, then the route body
+    assert len(hops) == 2 + 3 + 3, hops
