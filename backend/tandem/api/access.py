@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
 from fastapi.routing import APIRoute
@@ -23,7 +23,7 @@ from tandem.accounts import service as accounts
 from tandem.accounts.models import Role, SignIn, User
 from tandem.core import loop_db
 from tandem.core.config import Settings
-from tandem.core.db import SessionDep
+from tandem.core.db import READ_SESSION, SessionDep
 from tandem.core.errors import Forbidden, NotFound, Unauthorized
 from tandem.core.prepared import Prepared
 from tandem.core.schemas import parse_id
@@ -33,10 +33,12 @@ from tandem.couples import service as couples
 from tandem.couples.models import Couple, Membership
 
 bearer = HTTPBearer(auto_error=False)
+F = TypeVar("F", bound=Callable[..., Any])
 
 
 class OneHop(APIRoute):
-    """Every router's route class: a sync route body runs in one threadpool hop, and only it.
+    """Every router's route class: a sync route body runs in one threadpool hop, and only it;
+    a `short_read` body of a GET, on a SQLite file, in none.
 
     FastAPI validates a sync route's answer against its response model in a second hop (it
     does so on the loop for an `async def` route); under load a hop costs more than the work
@@ -51,9 +53,27 @@ class OneHop(APIRoute):
         super().__init__(path, endpoint, **kwargs)
 
 
+def short_read(endpoint: F) -> F:
+    """Marks a route body that only reads, in a few queries (no heavy or unbounded work: it
+    would hold the event loop): on a SQLite file a GET runs it on the loop
+    (core/loop_db.read_on_loop), without a hop."""
+    _SHORT_READS.add(endpoint)
+    return endpoint
+
+
+_SHORT_READS: set[Callable[..., Any]] = set()
+
+
 def _in_one_hop(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    short = endpoint in _SHORT_READS
+
     @functools.wraps(endpoint)
     async def in_one_hop(**kwargs: Any) -> Any:
+        if short:
+            session = next((v for v in kwargs.values() if isinstance(v, Session)), None)
+            if session is not None and session.info.get(READ_SESSION):
+                engine: Engine = session.info[READ_SESSION]
+                return await loop_db.read_on_loop(engine, session, endpoint, **kwargs)
         return await run_in_threadpool(endpoint, **kwargs)
 
     return in_one_hop

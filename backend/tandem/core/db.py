@@ -171,13 +171,17 @@ def write_gate() -> asyncio.Semaphore:
     return gate
 
 
+# In a GET's session's `info`: its engine (api/access.py's short reads run on the loop).
+READ_SESSION = "tandem_read_session"
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
     # An async dependency, not a sync generator: that would cost a threadpool hop to open the
     # session and another to close it. Opening connects nothing (SQLAlchemy connects on the
     # first query, in the route's hop); see _close for the closing.
     engine: Engine = request.app.state.engine
     if request.method in ("GET", "HEAD"):
-        session = Session(engine, expire_on_commit=False)
+        session = Session(engine, expire_on_commit=False, info={READ_SESSION: engine})
         try:
             yield session
         finally:
