@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import and_, bindparam, select
@@ -106,16 +107,66 @@ AccessDep = Annotated[AccessClaims, Depends(access_claims)]
 # services' (accounts.user_for_access, couples.active_membership), the objects the session's.
 async def current_user(request: Request, session: SessionDep, claims: AccessDep) -> User:
     # The session is looked up on every request: logout and deletion bite at once.
-    user = await loop_db.lookup(
-        request.app.state.engine,
-        session,
-        accounts.user_for_access,
-        user_id=claims.user_id,
-        sign_in_id=claims.sign_in_id,
-    )
+    engine: Engine = request.app.state.engine
+    couple = None if loop_db.sqlite_file(engine) else _couple_wanted(request)
+    if couple is not None:
+        # Elsewhere than on the loop, the membership the route asks for next comes in the same
+        # hop: a hop each cost more than both queries (couple_member takes it from the scope).
+        user, membership = await run_in_threadpool(
+            _user_and_membership,
+            session,
+            user_id=claims.user_id,
+            sign_in_id=claims.sign_in_id,
+            couple_id=couple,
+        )
+        request.scope[_MEMBERSHIP] = (couple, membership)
+    else:
+        user = await loop_db.lookup(
+            engine,
+            session,
+            accounts.user_for_access,
+            user_id=claims.user_id,
+            sign_in_id=claims.sign_in_id,
+        )
     if user is None:
         raise Unauthorized("Signed out")
     return user
+
+
+_MEMBERSHIP = "tandem.membership"  # (couple id, membership or None), read with the user
+
+
+def _user_and_membership(
+    session: Session, *, user_id: uuid.UUID, sign_in_id: uuid.UUID, couple_id: uuid.UUID
+) -> tuple[User | None, Membership | None]:
+    user = accounts.user_for_access(session, user_id=user_id, sign_in_id=sign_in_id)
+    if user is None:
+        return None, None
+    return user, couples.active_membership(session, user_id=user.id, couple_id=couple_id)
+
+
+def _couple_wanted(request: Request) -> uuid.UUID | None:
+    """The couple whose membership the route checks next (CoupleMember), if its id is one."""
+    route = request.scope.get("route")
+    wanted = getattr(route, "_tandem_checks_membership", None)
+    if wanted is None and isinstance(route, APIRoute):
+        wanted = couple_member in _calls(route.dependant)
+        route._tandem_checks_membership = wanted  # type: ignore[attr-defined]  # kept on its route
+    if not wanted or "couple_id" not in request.path_params:
+        return None
+    try:
+        return parse_id(request.path_params["couple_id"])
+    except NotFound:
+        return None  # couple_member answers it, once the caller is known to be signed in
+
+
+def _calls(dependant: Dependant) -> set[Callable[..., Any]]:
+    found: set[Callable[..., Any]] = set()
+    for sub in dependant.dependencies:
+        if sub.call is not None:
+            found.add(sub.call)
+        found |= _calls(sub)
+    return found
 
 
 CurrentUser = Annotated[User, Depends(current_user)]
@@ -166,13 +217,19 @@ Therapist = Annotated[User, Depends(therapist)]
 async def couple_member(
     request: Request, couple_id: str, user: CurrentUser, session: SessionDep
 ) -> Membership:
-    membership = await loop_db.lookup(
-        request.app.state.engine,
-        session,
-        couples.active_membership,
-        user_id=user.id,
-        couple_id=parse_id(couple_id),
-    )
+    couple = parse_id(couple_id)
+    read = request.scope.get(_MEMBERSHIP)
+    membership: Membership | None
+    if read is not None and read[0] == couple:
+        membership = read[1]
+    else:
+        membership = await loop_db.lookup(
+            request.app.state.engine,
+            session,
+            couples.active_membership,
+            user_id=user.id,
+            couple_id=couple,
+        )
     if membership is None:
         raise NotFound()
     return membership

@@ -178,21 +178,23 @@ READ_SESSION = "tandem_read_session"
 async def get_session(request: Request) -> AsyncIterator[Session]:
     # An async dependency, not a sync generator: that would cost a threadpool hop to open the
     # session and another to close it. Opening connects nothing (SQLAlchemy connects on the
-    # first query, in the route's hop); see _close for the closing.
+    # first query). Closing is on the loop too: on PostgreSQL that waits for the ROLLBACK's
+    # round trip, but a hop to wait for it elsewhere cost ~2 ms of CPU per request under load
+    # (docs/BENCHMARKS.md, "Issue 15, round 2").
     engine: Engine = request.app.state.engine
     if request.method in ("GET", "HEAD"):
         session = Session(engine, expire_on_commit=False, info={READ_SESSION: engine})
         try:
             yield session
         finally:
-            await _close(session, engine)
+            session.close()
         return
     if not is_sqlite(engine):
         session = write_session(engine)
         try:
             yield session
         finally:
-            await _close(session, engine)
+            session.close()
         return
     # SQLite: a write request holds the write lock (BEGIN IMMEDIATE) from its first query to
     # its commit, across several threadpool hops (dependencies, route, response). With many
@@ -205,18 +207,7 @@ async def get_session(request: Request) -> AsyncIterator[Session]:
         try:
             yield session
         finally:
-            await _close(session, engine)
-
-
-async def _close(session: Session, engine: Engine) -> None:
-    """Without a hop when the session holds no transaction (it never connected, or the route
-    committed) or on SQLite (a local rollback, never waiting on a lock); else in one hop: on
-    PostgreSQL the rollback that returns the connection is a round trip the loop must not
-    wait on."""
-    if is_sqlite(engine) or not session.in_transaction():
-        session.close()
-    else:
-        await run_in_threadpool(session.close)
+            session.close()
 
 
 async def in_write_session(engine: Engine, function: Callable[..., T], /, **kwargs: Any) -> T:
