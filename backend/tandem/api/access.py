@@ -2,22 +2,29 @@
 dependencies (CurrentUser, CoupleMember, ...) for the routes, and on a plain connection
 (`couple_access`) for the fast paths that skip the dependencies."""
 
+import functools
+import inspect
 import ipaddress
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.dependencies.models import Dependant
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import and_, bindparam, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col
+from starlette.concurrency import run_in_threadpool
 
 from tandem.accounts import service as accounts
 from tandem.accounts.models import Role, SignIn, User
+from tandem.core import loop_db
 from tandem.core.config import Settings
-from tandem.core.db import SessionDep
+from tandem.core.db import READ_SESSION, SessionDep
 from tandem.core.errors import Forbidden, NotFound, Unauthorized
 from tandem.core.prepared import Prepared
 from tandem.core.schemas import parse_id
@@ -27,6 +34,50 @@ from tandem.couples import service as couples
 from tandem.couples.models import Couple, Membership
 
 bearer = HTTPBearer(auto_error=False)
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class OneHop(APIRoute):
+    """Every router's route class: a sync route body runs in one threadpool hop, and only it;
+    a `short_read` body of a GET, on a SQLite file, in none.
+
+    FastAPI validates a sync route's answer against its response model in a second hop (it
+    does so on the loop for an `async def` route); under load a hop costs more than the work
+    (docs/BENCHMARKS.md). So a sync body is given to FastAPI as an `async def` that runs it in
+    one hop: the same parameters (functools.wraps: FastAPI reads the signature, the return
+    annotation and the globals of the wrapped function), the same answer, validated on the loop.
+    """
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if inspect.isfunction(endpoint) and not inspect.iscoroutinefunction(endpoint):
+            endpoint = _in_one_hop(endpoint)
+        super().__init__(path, endpoint, **kwargs)
+
+
+def short_read(endpoint: F) -> F:
+    """Marks a route body that only reads, in a few queries (no heavy or unbounded work: it
+    would hold the event loop): on a SQLite file a GET runs it on the loop
+    (core/loop_db.read_on_loop), without a hop."""
+    _SHORT_READS.add(endpoint)
+    return endpoint
+
+
+_SHORT_READS: set[Callable[..., Any]] = set()
+
+
+def _in_one_hop(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    short = endpoint in _SHORT_READS
+
+    @functools.wraps(endpoint)
+    async def in_one_hop(**kwargs: Any) -> Any:
+        if short:
+            session = next((v for v in kwargs.values() if isinstance(v, Session)), None)
+            if session is not None and session.info.get(READ_SESSION):
+                engine: Engine = session.info[READ_SESSION]
+                return await loop_db.read_on_loop(engine, session, endpoint, **kwargs)
+        return await run_in_threadpool(endpoint, **kwargs)
+
+    return in_one_hop
 
 
 # `async def` where no database is touched: a sync dependency costs a threadpool hop.
@@ -50,25 +101,102 @@ async def access_claims(
 AccessDep = Annotated[AccessClaims, Depends(access_claims)]
 
 
-def current_user(session: SessionDep, claims: AccessDep) -> User:
+# Who is asking and membership are `async def`: a sync dependency costs a threadpool hop each
+# (0.7–1.7 ms under load, docs/BENCHMARKS.md), more than their queries. Their short reads run
+# on the loop on a SQLite file, in one hop elsewhere (core/loop_db.lookup); the rules are the
+# services' (accounts.user_for_access, couples.active_membership), the objects the session's.
+async def current_user(request: Request, session: SessionDep, claims: AccessDep) -> User:
     # The session is looked up on every request: logout and deletion bite at once.
-    user = accounts.user_for_access(session, user_id=claims.user_id, sign_in_id=claims.sign_in_id)
+    engine: Engine = request.app.state.engine
+    couple = None if loop_db.sqlite_file(engine) else _couple_wanted(request)
+    if couple is not None:
+        # Elsewhere than on the loop, the membership the route asks for next comes in the same
+        # hop: a hop each cost more than both queries (couple_member takes it from the scope).
+        user, membership = await run_in_threadpool(
+            _user_and_membership,
+            session,
+            user_id=claims.user_id,
+            sign_in_id=claims.sign_in_id,
+            couple_id=couple,
+        )
+        request.scope[_MEMBERSHIP] = (couple, membership)
+    else:
+        user = await loop_db.lookup(
+            engine,
+            session,
+            accounts.user_for_access,
+            user_id=claims.user_id,
+            sign_in_id=claims.sign_in_id,
+        )
     if user is None:
         raise Unauthorized("Signed out")
     return user
 
 
+_MEMBERSHIP = "tandem.membership"  # (couple id, membership or None), read with the user
+
+
+def _user_and_membership(
+    session: Session, *, user_id: uuid.UUID, sign_in_id: uuid.UUID, couple_id: uuid.UUID
+) -> tuple[User | None, Membership | None]:
+    user = accounts.user_for_access(session, user_id=user_id, sign_in_id=sign_in_id)
+    if user is None:
+        return None, None
+    return user, couples.active_membership(session, user_id=user.id, couple_id=couple_id)
+
+
+def _couple_wanted(request: Request) -> uuid.UUID | None:
+    """The couple whose membership the route checks next (CoupleMember), if its id is one."""
+    route = request.scope.get("route")
+    wanted = getattr(route, "_tandem_checks_membership", None)
+    if wanted is None and isinstance(route, APIRoute):
+        wanted = couple_member in _calls(route.dependant)
+        route._tandem_checks_membership = wanted  # type: ignore[attr-defined]  # kept on its route
+    if not wanted or "couple_id" not in request.path_params:
+        return None
+    try:
+        return parse_id(request.path_params["couple_id"])
+    except NotFound:
+        return None  # couple_member answers it, once the caller is known to be signed in
+
+
+def _calls(dependant: Dependant) -> set[Callable[..., Any]]:
+    found: set[Callable[..., Any]] = set()
+    for sub in dependant.dependencies:
+        if sub.call is not None:
+            found.add(sub.call)
+        found |= _calls(sub)
+    return found
+
+
 CurrentUser = Annotated[User, Depends(current_user)]
 
 
-def current_user_unlocked(request: Request, claims: AccessDep) -> User:
+def _user_unlocked(engine: Engine, claims: AccessClaims) -> User | None:
+    with Session(engine, expire_on_commit=False) as session:
+        return accounts.user_for_access(
+            session, user_id=claims.user_id, sign_in_id=claims.sign_in_id
+        )
+
+
+async def current_user_unlocked(request: Request, claims: AccessDep) -> User:
     """The current user, read in a session closed at once: no connection, transaction or
     SQLite write turn (which a POST's session holds) stays open, for routes that check or hash
     a password and then write in a turn of their own (db.in_write_session)."""
-    with Session(request.app.state.engine, expire_on_commit=False) as session:
-        user = accounts.user_for_access(
-            session, user_id=claims.user_id, sign_in_id=claims.sign_in_id
-        )
+    engine: Engine = request.app.state.engine
+    with Session(engine, expire_on_commit=False) as session:
+        # On a SQLite file the read runs on the loop and this session never connects;
+        # elsewhere the user is read in one hop in a session of its own, closed there.
+        if loop_db.sqlite_file(engine) is not None:
+            user = await loop_db.lookup(
+                engine,
+                session,
+                accounts.user_for_access,
+                user_id=claims.user_id,
+                sign_in_id=claims.sign_in_id,
+            )
+        else:
+            user = await run_in_threadpool(_user_unlocked, engine, claims)
     if user is None:
         raise Unauthorized("Signed out")
     return user
@@ -77,7 +205,7 @@ def current_user_unlocked(request: Request, claims: AccessDep) -> User:
 CurrentUserUnlocked = Annotated[User, Depends(current_user_unlocked)]
 
 
-def therapist(user: CurrentUser) -> User:
+async def therapist(user: CurrentUser) -> User:
     if user.role != Role.therapist:
         raise Forbidden("Only a therapist can do this")
     return user
@@ -86,8 +214,22 @@ def therapist(user: CurrentUser) -> User:
 Therapist = Annotated[User, Depends(therapist)]
 
 
-def couple_member(couple_id: str, user: CurrentUser, session: SessionDep) -> Membership:
-    membership = couples.active_membership(session, user_id=user.id, couple_id=parse_id(couple_id))
+async def couple_member(
+    request: Request, couple_id: str, user: CurrentUser, session: SessionDep
+) -> Membership:
+    couple = parse_id(couple_id)
+    read = request.scope.get(_MEMBERSHIP)
+    membership: Membership | None
+    if read is not None and read[0] == couple:
+        membership = read[1]
+    else:
+        membership = await loop_db.lookup(
+            request.app.state.engine,
+            session,
+            couples.active_membership,
+            user_id=user.id,
+            couple_id=couple,
+        )
     if membership is None:
         raise NotFound()
     return membership
@@ -96,13 +238,13 @@ def couple_member(couple_id: str, user: CurrentUser, session: SessionDep) -> Mem
 CoupleMember = Annotated[Membership, Depends(couple_member)]
 
 
-def couple_partner(membership: CoupleMember) -> Membership:
+async def couple_partner(membership: CoupleMember) -> Membership:
     if membership.role != Role.partner:
         raise Forbidden("Only the couple's partners can do this")
     return membership
 
 
-def couple_therapist(membership: CoupleMember) -> Membership:
+async def couple_therapist(membership: CoupleMember) -> Membership:
     if membership.role != Role.therapist:
         raise Forbidden("Only the couple's therapist can do this")
     return membership
@@ -112,7 +254,7 @@ CouplePartner = Annotated[Membership, Depends(couple_partner)]
 CoupleTherapist = Annotated[Membership, Depends(couple_therapist)]
 
 
-def client_address(request: Request, settings: SettingsDep) -> str | None:
+async def client_address(request: Request, settings: SettingsDep) -> str | None:
     """The client's address; `X-Forwarded-For` only counts when a trusted proxy sent it."""
     peer = request.client.host if request.client else None
     trusted = settings.trusted_proxy_list

@@ -24,6 +24,7 @@ from tandem.api.access import (
     ClientAddress,
     CurrentUser,
     CurrentUserUnlocked,
+    OneHop,
     SettingsDep,
 )
 from tandem.api.openapi import errors
@@ -33,7 +34,7 @@ from tandem.core.db import SessionDep
 from tandem.core.errors import NotFound
 from tandem.core.schemas import parse_id
 
-router = APIRouter(prefix="/api", tags=["accounts"])
+router = APIRouter(prefix="/api", tags=["accounts"], route_class=OneHop)
 
 
 def _signed_in(response: Response, tokens: service.Tokens, settings: Any) -> TokenRead:

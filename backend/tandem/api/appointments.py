@@ -5,6 +5,7 @@ from tandem.api.access import (
     CoupleMember,
     CouplePartner,
     CoupleTherapist,
+    OneHop,
     SettingsDep,
     Therapist,
 )
@@ -23,7 +24,7 @@ from tandem.appointments.models import (
 )
 from tandem.core.db import SessionDep
 
-router = APIRouter(prefix="/api", tags=["appointments"])
+router = APIRouter(prefix="/api", tags=["appointments"], route_class=OneHop)
 
 
 @router.get("/me/therapist-profile", response_model=TherapistProfileRead)

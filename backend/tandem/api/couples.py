@@ -1,6 +1,13 @@
 from fastapi import APIRouter, status
 
-from tandem.api.access import ClientAddress, CoupleMember, CurrentUser, SettingsDep
+from tandem.api.access import (
+    ClientAddress,
+    CoupleMember,
+    CurrentUser,
+    OneHop,
+    SettingsDep,
+    short_read,
+)
 from tandem.api.openapi import errors
 from tandem.core.db import SessionDep
 from tandem.core.schemas import parse_id
@@ -15,7 +22,7 @@ from tandem.couples.models import (
     MembershipRead,
 )
 
-router = APIRouter(prefix="/api", tags=["couples"])
+router = APIRouter(prefix="/api", tags=["couples"], route_class=OneHop)
 
 
 @router.post(
@@ -30,11 +37,13 @@ def create_couple(data: CoupleCreate, user: CurrentUser, session: SessionDep) ->
 
 
 @router.get("/couples", response_model=list[CoupleRead])
+@short_read
 def list_my_couples(user: CurrentUser, session: SessionDep) -> list[CoupleRead]:
     return service.couples_read(session, service.my_couples(session, user), viewer_id=user.id)
 
 
 @router.get("/couples/{couple_id}", response_model=CoupleRead)
+@short_read
 def read_couple(membership: CoupleMember, session: SessionDep) -> CoupleRead:
     couple = service.get_couple(session, membership.couple_id)
     return service.couple_read(session, couple, viewer_id=membership.user_id)
@@ -59,6 +68,7 @@ def invite(
 
 
 @router.get("/couples/{couple_id}/invitations", response_model=list[InvitationRead])
+@short_read
 def list_invitations(membership: CoupleMember, session: SessionDep) -> list[InvitationRead]:
     return [
         InvitationRead.model_validate(i)

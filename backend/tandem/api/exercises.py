@@ -2,13 +2,18 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
-from tandem.api.access import CurrentUser, Therapist
+from tandem.api.access import CurrentUser, OneHop, Therapist
 from tandem.core.db import SessionDep
 from tandem.core.schemas import parse_id
 from tandem.exercises import service
 from tandem.exercises.models import Category, ExerciseCreate, ExerciseRead, ExerciseUpdate
 
-router = APIRouter(prefix="/api", tags=["exercises"], dependencies=[Depends(service.library_ready)])
+router = APIRouter(
+    prefix="/api",
+    tags=["exercises"],
+    dependencies=[Depends(service.library_ready)],
+    route_class=OneHop,
+)
 
 
 @router.get("/exercises", response_model=list[ExerciseRead])

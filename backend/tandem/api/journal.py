@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, status
 
-from tandem.api.access import CoupleMember, CouplePartner, CurrentUser, SettingsDep
+from tandem.api.access import CoupleMember, CouplePartner, CurrentUser, OneHop, SettingsDep
 from tandem.core.db import SessionDep
 from tandem.core.schemas import Instant, parse_id
 from tandem.journal import service
@@ -17,7 +17,7 @@ from tandem.journal.models import (
     Visibility,
 )
 
-router = APIRouter(prefix="/api", tags=["journal"])
+router = APIRouter(prefix="/api", tags=["journal"], route_class=OneHop)
 
 LISTS = (
     "Newest first. Paginate with `limit` (1–200, default 50) and `before`: the `created_at` of "
@@ -26,7 +26,7 @@ LISTS = (
 )
 
 
-def _page(
+async def _page(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     before: Instant | None = None,
     visibility: Visibility | None = None,

@@ -4,7 +4,14 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, status
 
 from tandem.accounts.models import Role, User
-from tandem.api.access import CoupleMember, CoupleTherapist, CurrentUser, SettingsDep, Therapist
+from tandem.api.access import (
+    CoupleMember,
+    CoupleTherapist,
+    CurrentUser,
+    OneHop,
+    SettingsDep,
+    Therapist,
+)
 from tandem.api.openapi import errors
 from tandem.core.db import SessionDep
 from tandem.core.errors import Forbidden
@@ -28,10 +35,10 @@ from tandem.measures.models import (
     TherapistResultRead,
 )
 
-router = APIRouter(prefix="/api", tags=["measures"])
+router = APIRouter(prefix="/api", tags=["measures"], route_class=OneHop)
 
 
-def partner(user: CurrentUser) -> User:
+async def partner(user: CurrentUser) -> User:
     if user.role != Role.partner:
         raise Forbidden("Only a partner answers questionnaires")
     return user

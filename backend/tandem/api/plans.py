@@ -3,7 +3,14 @@ from typing import Annotated
 from fastapi import APIRouter, Body, Depends, Query, Request, Response, status
 
 from tandem.api import plan_read
-from tandem.api.access import AccessDep, CoupleMember, CoupleTherapist, CurrentUser, SettingsDep
+from tandem.api.access import (
+    AccessDep,
+    CoupleMember,
+    CoupleTherapist,
+    CurrentUser,
+    OneHop,
+    SettingsDep,
+)
 from tandem.core import loop_db
 from tandem.core.db import SessionDep
 from tandem.core.schemas import parse_id
@@ -19,7 +26,9 @@ from tandem.plans.models import (
     PracticeLogRead,
 )
 
-router = APIRouter(prefix="/api", tags=["plans"], dependencies=[Depends(library_ready)])
+router = APIRouter(
+    prefix="/api", tags=["plans"], dependencies=[Depends(library_ready)], route_class=OneHop
+)
 
 
 # Declared before /plans/{week_start}, which would otherwise take "current" for a week.

@@ -4,7 +4,14 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Response, status
 
-from tandem.api.access import ClientAddress, CoupleMember, CouplePartner, CurrentUser, SettingsDep
+from tandem.api.access import (
+    ClientAddress,
+    CoupleMember,
+    CouplePartner,
+    CurrentUser,
+    OneHop,
+    SettingsDep,
+)
 from tandem.api.openapi import errors
 from tandem.core.db import SessionDep
 from tandem.core.schemas import parse_id
@@ -21,7 +28,7 @@ from tandem.practice_times.models import (
     SlotRead,
 )
 
-router = APIRouter(prefix="/api", tags=["practice times"])
+router = APIRouter(prefix="/api", tags=["practice times"], route_class=OneHop)
 
 CALENDAR: dict[int | str, dict[str, Any]] = {
     200: {"content": {"text/calendar": {}}, "description": "iCalendar (RFC 5545)"}

@@ -4,7 +4,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Header, status
 
-from tandem.api.access import CurrentUser, SettingsDep
+from tandem.api.access import CurrentUser, OneHop, SettingsDep
 from tandem.api.openapi import errors
 from tandem.core.db import SessionDep
 from tandem.reminders import service
@@ -20,7 +20,7 @@ from tandem.reminders.models import (
     VapidKeyOut,
 )
 
-router = APIRouter(prefix="/api", tags=["reminders"])
+router = APIRouter(prefix="/api", tags=["reminders"], route_class=OneHop)
 
 
 @router.get("/push/vapid-public-key")

@@ -29,6 +29,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from tandem.accounts import service
 from tandem.accounts.models import Role, User
+from tandem.api.access import OneHop
 from tandem.api.openapi import errors
 from tandem.api.refresh_cookie import set_refresh_cookie
 from tandem.core import audit
@@ -45,7 +46,7 @@ STATE_MAX_AGE = 600
 CLIENT_NAME = "practice"
 FAILED = "Single sign-on failed; please start again"
 
-router = APIRouter(prefix=SSO_PATH, tags=["accounts"])
+router = APIRouter(prefix=SSO_PATH, tags=["accounts"], route_class=OneHop)
 
 
 class CallbackRefused(DomainError):

@@ -2,7 +2,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from tandem.api.access import CouplePartner, CoupleTherapist, SettingsDep, Therapist
+from tandem.api.access import CouplePartner, CoupleTherapist, OneHop, SettingsDep, Therapist
 from tandem.api.openapi import errors
 from tandem.core import audit
 from tandem.core.db import SessionDep
@@ -22,7 +22,7 @@ from tandem.workspace.models import (
     WorkspaceSettingsRead,
 )
 
-router = APIRouter(prefix="/api", tags=["workspace"])
+router = APIRouter(prefix="/api", tags=["workspace"], route_class=OneHop)
 
 Since = Annotated[
     Day | None, Query(alias="from", description="First day (the couple's local date)")

@@ -171,10 +171,19 @@ def write_gate() -> asyncio.Semaphore:
     return gate
 
 
+# In a GET's session's `info`: its engine (api/access.py's short reads run on the loop).
+READ_SESSION = "tandem_read_session"
+
+
 async def get_session(request: Request) -> AsyncIterator[Session]:
+    # An async dependency, not a sync generator: that would cost a threadpool hop to open the
+    # session and another to close it. Opening connects nothing (SQLAlchemy connects on the
+    # first query). Closing is on the loop too: on PostgreSQL that waits for the ROLLBACK's
+    # round trip, but a hop to wait for it elsewhere cost ~2 ms of CPU per request under load
+    # (docs/BENCHMARKS.md, "Issue 15, round 2").
     engine: Engine = request.app.state.engine
     if request.method in ("GET", "HEAD"):
-        session = Session(engine, expire_on_commit=False)
+        session = Session(engine, expire_on_commit=False, info={READ_SESSION: engine})
         try:
             yield session
         finally:

@@ -33,6 +33,7 @@ from typing import Any, TypeVar, cast
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import create_engine, event, exc
 from sqlalchemy.engine import Engine
+from sqlmodel import Session
 
 from tandem.core.db import SQLITE_PRAGMAS, is_sqlite, write_engine, write_gate
 
@@ -57,7 +58,18 @@ def _loop_engine(engine: Engine) -> Engine | None:
     return cast(Engine | None, found)
 
 
-def _make_loop_engine(engine: Engine) -> Engine:
+def _loop_reads(engine: Engine) -> Engine | None:
+    """The loop's connections for route bodies that should only read (read_on_loop): with
+    `query_only`, a write there fails before it writes anything, and is done again in a hop."""
+    found = getattr(engine, "_tandem_loop_reads", _NONE)
+    if found is _NONE:
+        path = sqlite_file(engine)
+        found = None if path is None else _make_loop_engine(engine, "PRAGMA query_only=1")
+        engine._tandem_loop_reads = found  # type: ignore[attr-defined]  # kept on its engine
+    return cast(Engine | None, found)
+
+
+def _make_loop_engine(engine: Engine, *pragmas: str) -> Engine:
     # One connection is checked out at a time: the loop runs one request's work to the end.
     loop = create_engine(
         engine.url,
@@ -71,7 +83,12 @@ def _make_loop_engine(engine: Engine) -> Engine:
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None
         cursor = dbapi_connection.cursor()
-        for pragma in (*SQLITE_PRAGMAS, "PRAGMA busy_timeout=0", "PRAGMA wal_autocheckpoint=0"):
+        for pragma in (
+            *SQLITE_PRAGMAS,
+            "PRAGMA busy_timeout=0",
+            "PRAGMA wal_autocheckpoint=0",
+            *pragmas,
+        ):
             cursor.execute(pragma)
         cursor.close()
 
@@ -86,6 +103,13 @@ def _make_loop_engine(engine: Engine) -> Engine:
 def _contended(error: exc.OperationalError) -> bool:
     message = str(error.orig)
     return "locked" in message or "busy" in message
+
+
+def _redo_in_hop(error: BaseException) -> bool:
+    """A lock held elsewhere, or a write where only reads were expected (query_only)."""
+    return isinstance(error, exc.OperationalError) and (
+        _contended(error) or "readonly" in str(error.orig)
+    )
 
 
 def _autocommit(engine: Engine) -> Engine:
@@ -182,8 +206,63 @@ async def run_write(engine: Engine, function: Callable[..., T], /, **kwargs: Any
         return await run_in_threadpool(_write, engine, function, kwargs)
 
 
+async def lookup(
+    engine: Engine, session: Session, function: Callable[..., T | None], /, **kwargs: Any
+) -> T | None:
+    """`function(session, **kwargs)`, a short ORM read giving one mapped object or None (the
+    access layer's who-is-asking and membership), for the request's `session` on `engine`.
+
+    On a SQLite file it runs on the loop, in a session of its own on a loop connection (no
+    BEGIN, busy_timeout 0), and the object found is merged into `session` without a query
+    (`load=False`): the route gets an object of its own session, as if read there. A lock
+    held elsewhere: once more in one threadpool hop on `session` itself, which waits. Elsewhere
+    (PostgreSQL: network round trips the loop must not wait on) one hop on `session`."""
+    loop = _loop_engine(engine)
+    if loop is not None:
+        try:
+            with loop.connect() as connection, Session(connection) as own:
+                found = function(own, **kwargs)
+                if found is None:
+                    return None
+                merged: T = session.merge(found, load=False)
+                return merged
+        except exc.OperationalError as error:
+            if not _contended(error):
+                raise
+    return await run_in_threadpool(function, session, **kwargs)
+
+
+async def read_on_loop(
+    engine: Engine, session: Session, function: Callable[..., T], /, **kwargs: Any
+) -> T:
+    """`function(**kwargs)`, a short route body that only reads through `session` (a GET's,
+    on `engine`, expire_on_commit off): on a SQLite file on the loop, the session bound to a
+    loop connection for the while (no BEGIN, busy_timeout 0); elsewhere in one hop.
+
+    The loop connection goes back to its pool before returning (the commit of a transaction
+    that wrote nothing, keeping the objects read): a connection held until the session's close,
+    later and after other requests' work, could exhaust the loop's small pool, and the loop
+    would wait on itself. A lock held elsewhere: rolled back, and once more in one hop on the
+    ordinary engine, which waits; so is a body that tried to write after all (the loop's read
+    connections are `query_only`: nothing was written)."""
+    loop = _loop_reads(engine)
+    if loop is not None:
+        session.bind = loop
+        try:
+            found = function(**kwargs)
+            session.commit()
+            return found
+        except BaseException as error:
+            session.rollback()
+            if not _redo_in_hop(error):
+                raise
+        finally:
+            session.bind = engine
+    return await run_in_threadpool(function, **kwargs)
+
+
 def dispose(engine: Engine) -> None:
-    for name in ("_tandem_loop_engine", "_tandem_hot_reads"):
+    for name in ("_tandem_loop_engine", "_tandem_loop_reads", "_tandem_hot_reads"):
         own = getattr(engine, name, None)
         if isinstance(own, Engine):
             own.dispose()
