@@ -107,6 +107,9 @@ async function clearEverything() {
   await cache.addAll(PRECACHE);
 }
 
+/** The plan-scope changes, chained (see the 'plan-scope' message). */
+let scopeChanges = Promise.resolve();
+
 sw.addEventListener('message', (event) => {
   const data = event.data || {};
   /** @param {string} value */
@@ -114,7 +117,9 @@ sw.addEventListener('message', (event) => {
   if (data.type === 'logout') {
     event.waitUntil(clearEverything().then(() => reply('cleared'), () => reply('failed')));
   } else if (data.type === 'plan-scope') {
-    event.waitUntil((async () => {
+    // One change of scope at a time: two starts of the app close together would otherwise both
+    // read the old scope, and the second would delete the plan cached in between.
+    const change = scopeChanges.then(async () => {
       const cache = await caches.open(PLAN);
       // A different couple (or none): forget the plan cached for the previous one. The same
       // couple (every start of the app online) keeps it: this message can arrive after the
@@ -124,8 +129,9 @@ sw.addEventListener('message', (event) => {
         for (const key of await cache.keys()) await cache.delete(key);
         if (coupleId) await cache.put(SCOPE_KEY, new Response(coupleId));
       }
-      reply('ok');
-    })());
+    });
+    scopeChanges = change.catch(() => {});
+    event.waitUntil(change.then(() => reply('ok')));
   }
 });
 
