@@ -121,19 +121,24 @@ async def current_user(request: Request, session: SessionDep, claims: AccessDep)
         )
         request.scope[_MEMBERSHIP] = (couple, membership)
     else:
-        user = await loop_db.lookup(
-            engine,
-            session,
-            accounts.user_for_access,
-            user_id=claims.user_id,
-            sign_in_id=claims.sign_in_id,
-        )
+        user = await _signed_in_user(engine, session, claims)
     if user is None:
         raise Unauthorized("Signed out")
     return user
 
 
 _MEMBERSHIP = "tandem.membership"  # (couple id, membership or None), read with the user
+
+
+async def _signed_in_user(engine: Engine, session: Session, claims: AccessClaims) -> User | None:
+    """The caller's user while their sign-in lives (core/loop_db.lookup: on the loop on SQLite)."""
+    return await loop_db.lookup(
+        engine,
+        session,
+        accounts.user_for_access,
+        user_id=claims.user_id,
+        sign_in_id=claims.sign_in_id,
+    )
 
 
 def _user_and_membership(
@@ -188,13 +193,7 @@ async def current_user_unlocked(request: Request, claims: AccessDep) -> User:
         # On a SQLite file the read runs on the loop and this session never connects;
         # elsewhere the user is read in one hop in a session of its own, closed there.
         if loop_db.sqlite_file(engine) is not None:
-            user = await loop_db.lookup(
-                engine,
-                session,
-                accounts.user_for_access,
-                user_id=claims.user_id,
-                sign_in_id=claims.sign_in_id,
-            )
+            user = await _signed_in_user(engine, session, claims)
         else:
             user = await run_in_threadpool(_user_unlocked, engine, claims)
     if user is None:
