@@ -1,4 +1,6 @@
-"""The fast plan read (api/plan_read.py) answers exactly what the service's plan_read does."""
+"""The fast plan read (api/plan_read.py) answers exactly what the service's plan_read does, byte
+for byte: the fast read serializes the answer's fields as they are, the service validates them
+into a PlanRead whose JSON pydantic writes (plans/plan_answer.Built)."""
 
 import asyncio
 import json
@@ -30,7 +32,7 @@ def _claims(actor) -> AccessClaims:  # noqa: ANN001
     return read_access_token(actor.token, actor.client.app.state.settings)
 
 
-def _slow(app: FastAPI, actor, couple_id: str, week) -> dict:  # noqa: ANN001
+def _slow(app: FastAPI, actor, couple_id: str, week) -> bytes:  # noqa: ANN001
     with Session(app.state.engine) as session:
         membership = couples.active_membership(
             session, user_id=uuid.UUID(actor.id), couple_id=uuid.UUID(couple_id)
@@ -38,11 +40,11 @@ def _slow(app: FastAPI, actor, couple_id: str, week) -> dict:  # noqa: ANN001
         plan = service.get_plan(session, membership=membership, week_start=week)
         kek = app.state.settings.key_encryption_key
         read = service.plan_read(session, plan, viewer=membership, kek=kek)
-        return json.loads(read.model_dump_json())
+        return read.model_dump_json().encode()
 
 
-def _fast(app: FastAPI, actor, couple_id: str, week: str | None) -> dict:  # noqa: ANN001
-    body = asyncio.run(
+def _fast(app: FastAPI, actor, couple_id: str, week: str | None) -> bytes:  # noqa: ANN001
+    return asyncio.run(
         reads.read(
             app.state.engine,
             claims=_claims(actor),
@@ -51,7 +53,6 @@ def _fast(app: FastAPI, actor, couple_id: str, week: str | None) -> dict:  # noq
             kek=app.state.settings.key_encryption_key,
         )
     )
-    return json.loads(body)
 
 
 class TestPlanReadsMatchTheService:
@@ -85,7 +86,7 @@ class TestPlanReadsMatchTheService:
             assert _fast(app, actor, world.couple_id, None) == expected
             assert _fast(app, actor, world.couple_id, str(week)) == expected
             answer = actor.get(f"/api/couples/{world.couple_id}/plans/current")
-            assert answer.status_code == 200 and answer.json() == expected
+            assert answer.status_code == 200 and answer.content == expected
 
     def test_dispute_reasons_and_logs_closed_by_leaving(self, app: FastAPI) -> None:
         world = make_world(app)
@@ -104,7 +105,7 @@ class TestPlanReadsMatchTheService:
         for actor in (world.partner_a, world.therapist):
             expected = _slow(app, actor, world.couple_id, week)
             assert _fast(app, actor, world.couple_id, str(week)) == expected
-            sessions = {s["id"]: s for s in expected["items"][0]["sessions"]}
+            sessions = {s["id"]: s for s in json.loads(expected)["items"][0]["sessions"]}
             assert sessions[said["id"]]["dispute_reason"] == "No"
             closed = sorted(s["withdrawn_reason"] or "" for s in sessions.values())
             assert closed == ["", "author_left", "partner_left"]
@@ -118,9 +119,11 @@ class TestPlanReadsMatchTheService:
         kept = plan["items"][0]
         put_plan(world, week, [{**item(JOINT, "joint", 4), "id": kept["id"]}])
         draft_week = week + timedelta(days=7)
-        put_plan(world, draft_week, [item(INDIVIDUAL, "individual", 2)], note="next")
+        # Text JSON escapes: quotes, backslashes, controls, non-ASCII, line separators.
+        note = 'Next "week" \\ é ✓ 🌱 \u2028 \t tab'
+        put_plan(world, draft_week, [item(INDIVIDUAL, "individual", 2)], note=note)
         expected = _slow(app, world.partner_a, world.couple_id, week)
-        assert [i["id"] for i in expected["items"]] == [kept["id"]]
+        assert [i["id"] for i in json.loads(expected)["items"]] == [kept["id"]]
         assert _fast(app, world.partner_a, world.couple_id, None) == expected
         draft = _slow(app, world.therapist, world.couple_id, draft_week)
         assert _fast(app, world.therapist, world.couple_id, str(draft_week)) == draft

@@ -16,7 +16,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy import and_, bindparam, select
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 from starlette.concurrency import run_in_threadpool
 
@@ -26,7 +26,7 @@ from tandem.core import loop_db
 from tandem.core.config import Settings
 from tandem.core.db import READ_SESSION, SessionDep
 from tandem.core.errors import Forbidden, NotFound, Unauthorized
-from tandem.core.prepared import Prepared
+from tandem.core.prepared import Prepared, Steps
 from tandem.core.schemas import parse_id
 from tandem.core.security import AccessClaims, read_access_token
 from tandem.couples import access_rules as rules
@@ -309,15 +309,16 @@ class CoupleAccess:
     partner_ids: list[uuid.UUID]  # the active partners, by the time they joined
 
 
-def couple_access(connection: Connection, *, claims: AccessClaims, couple_id: str) -> CoupleAccess:
-    """What CurrentUser and CoupleMember check: 401 when signed out, then 404 when `couple_id`
-    is malformed or not a couple the caller belongs to now."""
+def couple_access(claims: AccessClaims, couple_id: str) -> Steps[CoupleAccess]:
+    """What CurrentUser and CoupleMember check (core/prepared.py's steps: one statement): 401
+    when signed out, then 404 when `couple_id` is malformed or not a couple the caller belongs
+    to now."""
     try:
         couple: uuid.UUID | None = uuid.UUID(couple_id)
     except ValueError:
         couple = None  # 404, once the caller is known to be signed in
-    rows = COUPLE_ACCESS.rows(
-        connection,
+    rows = yield (
+        COUPLE_ACCESS,
         {"sign_in_id": claims.sign_in_id, "user_id": claims.user_id, "couple_id": couple},
     )
     rules.require_signed_in(rows[0] if rows else None)

@@ -5,7 +5,8 @@ The route with dependencies and a response model cost six threadpool hops; under
 cost the read most of its throughput (docs/BENCHMARKS.md, "Load"). Here who is asking and their
 membership (access.couple_access, one query), then the plan (plans/plan_answer.py, the one
 builder the service uses too, one query) are read on one connection, as plain rows from
-statements built once, and the answer is serialized once by pydantic. On a SQLite file this
+statements built once (core/prepared.py's steps, which an async driver can run too), and the
+answer's fields are serialized as they are, by pydantic's serializer. On a SQLite file this
 runs on the event loop (core/loop_db.py); on PostgreSQL in one threadpool hop, in autocommit.
 A therapist's reading of dispute reasons is then logged in a write of its own.
 """
@@ -18,8 +19,9 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from tandem.accounts.models import Role
-from tandem.api.access import couple_access
+from tandem.api.access import CoupleAccess, couple_access
 from tandem.core import audit, loop_db
+from tandem.core.prepared import Steps, run_steps
 from tandem.core.security import AccessClaims
 from tandem.plans import plan_answer, progress
 
@@ -33,6 +35,22 @@ class OpenedReasons:
     author_ids: set[uuid.UUID]
 
 
+def plan_steps(
+    *, claims: AccessClaims, couple_id: str, week_start: str | None
+) -> Steps[tuple[CoupleAccess, plan_answer.Built]]:
+    """Who is asking and their membership, then the plan as they see it, its reasons still
+    sealed (the current week's when `week_start` is None): two statements, for any driver."""
+    me = yield from couple_access(claims, couple_id)
+    if week_start is None:
+        week = progress.week_of(progress.local_today(me.timezone))
+    else:
+        week = progress.parse_week(week_start)
+    built = yield from plan_answer.steps(
+        couple_id=me.couple_id, week=week, role=me.role, partners=me.partner_ids
+    )
+    return me, built
+
+
 def plan_json(
     connection: Connection,
     *,
@@ -41,26 +59,15 @@ def plan_json(
     week_start: str | None,
     kek: bytes,
 ) -> tuple[bytes, OpenedReasons | None]:
-    """The caller's view of a couple's plan (the current week's when `week_start` is None),
-    and the reasons to log as read, if any."""
-    me = couple_access(connection, claims=claims, couple_id=couple_id)
-    if week_start is None:
-        week = progress.week_of(progress.local_today(me.timezone))
-    else:
-        week = progress.parse_week(week_start)
-    plan, authors = plan_answer.build(
-        connection,
-        couple_id=me.couple_id,
-        week=week,
-        role=me.role,
-        partners=me.partner_ids,
-        joined_at=me.joined_at,
-        kek=kek,
+    """The caller's view of a couple's plan, and the reasons to log as read, if any."""
+    me, built = run_steps(
+        connection, plan_steps(claims=claims, couple_id=couple_id, week_start=week_start)
     )
+    authors = built.open_reasons(connection, kek, me.joined_at)
     opened = None
     if me.role == Role.therapist and authors:
         opened = OpenedReasons(claims.user_id, me.couple_id, authors)
-    return plan.model_dump_json().encode(), opened
+    return built.json(), opened
 
 
 def record_reads(engine: Engine, opened: OpenedReasons) -> None:

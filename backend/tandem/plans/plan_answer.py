@@ -2,15 +2,18 @@
 assignees and progress, and their practice logs, as one reader sees it (the dispute reasons
 said while they were there, opened with one keyring).
 
-One statement built once reads it all; the fast read (api/plan_read.py) runs it on its own
-connection, the service (plans/service.py, after a therapist's change) on its session's.
+One statement built once reads it all (`steps`, driven on any connection); the fast read
+(api/plan_read.py) runs it on its own connection and serializes the answer's fields as they
+are, the service (plans/service.py, after a therapist's change) on its session's, as a PlanRead.
 """
 
 import uuid
 from collections import Counter, defaultdict
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+import pydantic_core
 from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.engine import Connection, Row
 from sqlmodel import Session, col
@@ -18,19 +21,18 @@ from sqlmodel import Session, col
 from tandem.accounts.models import Role
 from tandem.core import crypto
 from tandem.core.errors import NotFound
-from tandem.core.prepared import Prepared
-from tandem.exercises.models import Exercise, Mode
+from tandem.core.prepared import Prepared, Steps, run_steps
+from tandem.exercises.models import Category, Exercise, Mode
 from tandem.plans import answers, progress
 from tandem.plans.models import (
     LogStatus,
     PlanItem,
     PlanItemAssignee,
-    PlanItemRead,
     PlanRead,
     PlanStatus,
     PracticeLog,
-    PracticeLogRead,
     WeeklyPlan,
+    WithdrawnReason,
 )
 
 NO_PLAN = "No plan for this week"
@@ -99,6 +101,49 @@ PLAN = Prepared(
 )
 
 
+@dataclass
+class Built:
+    """A plan as one reader sees it: `plan` holds PlanRead's fields in its order, as values
+    pydantic serializes as it serializes the model (UUIDs, dates, enums), so `json()` gives
+    PlanRead's JSON without building and validating a model per log (tests/test_plan_reads.py
+    holds the two byte for byte). The dispute reasons are opened apart (`open_reasons`): they
+    need the keyring, read through an ORM session."""
+
+    plan: dict[str, Any]
+    reasons: "_Reasons"
+
+    def json(self) -> bytes:
+        return pydantic_core.to_json(self.plan)
+
+    def read(self) -> PlanRead:
+        return PlanRead.model_validate(self.plan)
+
+    def open_reasons(
+        self,
+        connection: Connection,
+        kek: bytes,
+        joined_at: datetime,
+        session: Session | None = None,
+    ) -> set[uuid.UUID]:
+        """Opens the reasons this reader may read (in the plan); returns their authors (a
+        therapist's reads are logged by the caller). `session`: the caller's, when it has
+        one, for the keyring (none is opened then)."""
+        self.reasons.open(connection, kek, joined_at, session)
+        return self.reasons.authors
+
+    def reasons_to_open(self, joined_at: datetime) -> bool:
+        return bool(self.reasons.readable(joined_at))
+
+
+def steps(
+    *, couple_id: uuid.UUID, week: date, role: str, partners: list[uuid.UUID]
+) -> Steps[Built]:
+    """The plan as a member with `role` sees it, its reasons still sealed (core/prepared.py's
+    steps: one statement)."""
+    rows = yield PLAN, {"couple_id": couple_id, "week_start": week}
+    return _plan(rows, couple_id, week, role, partners)
+
+
 def build(
     connection: Connection,
     *,
@@ -113,9 +158,11 @@ def build(
     """The plan as a member with `role`, in the couple since `joined_at`, sees it; and the
     authors whose dispute reasons it opened (a therapist's reads are logged by the caller).
     `session`: the caller's, when it has one, for the keyring (none is opened then)."""
-    plan, reasons = _plan(connection, couple_id, week, role, partners)
-    reasons.open(connection, kek, joined_at, session)
-    return plan, reasons.authors
+    built = run_steps(
+        connection, steps(couple_id=couple_id, week=week, role=role, partners=partners)
+    )
+    authors = built.open_reasons(connection, kek, joined_at, session)
+    return built.read(), authors
 
 
 class _Reasons:
@@ -123,21 +170,24 @@ class _Reasons:
     was said (plans.answers.reason_readable), with one keyring for all of them."""
 
     def __init__(self) -> None:
-        self.sealed: list[tuple[PracticeLogRead, Row[Any]]] = []
+        self.sealed: list[tuple[dict[str, Any], Row[Any]]] = []
         self.authors: set[uuid.UUID] = set()
 
-    def add(self, read: PracticeLogRead, row: Row[Any]) -> None:
+    def add(self, read: dict[str, Any], row: Row[Any]) -> None:
         if row.sealed_dispute_reason is not None:
             self.sealed.append((read, row))
 
-    def open(
-        self, connection: Connection, kek: bytes, joined_at: datetime, session: Session | None
-    ) -> None:
-        readable = [
+    def readable(self, joined_at: datetime) -> list[tuple[dict[str, Any], Row[Any]]]:
+        return [
             (read, row)
             for read, row in self.sealed
             if answers.reason_readable(joined_at, row.disputed_at)
         ]
+
+    def open(
+        self, connection: Connection, kek: bytes, joined_at: datetime, session: Session | None
+    ) -> None:
+        readable = self.readable(joined_at)
         if not readable:
             return
         if session is None:
@@ -147,23 +197,22 @@ class _Reasons:
             self._open(crypto.Keyring(session, kek), readable)
 
     def _open(
-        self, keyring: crypto.Keyring, readable: list[tuple[PracticeLogRead, Row[Any]]]
+        self, keyring: crypto.Keyring, readable: list[tuple[dict[str, Any], Row[Any]]]
     ) -> None:
         for read, row in readable:
-            read.dispute_reason = answers.open_reason(
+            read["dispute_reason"] = reason = answers.open_reason(
                 keyring,
                 log_id=row.log_id,
                 sealed=row.sealed_dispute_reason,
                 disputed_by=row.disputed_by,
             )
-            if read.dispute_reason is not None and row.disputed_by is not None:
+            if reason is not None and row.disputed_by is not None:
                 self.authors.add(row.disputed_by)
 
 
 def _plan(
-    connection: Connection, couple: uuid.UUID, week: date, role: str, partners: list[uuid.UUID]
-) -> tuple[PlanRead, _Reasons]:
-    rows = PLAN.rows(connection, {"couple_id": couple, "week_start": week})
+    rows: list[Any], couple: uuid.UUID, week: date, role: str, partners: list[uuid.UUID]
+) -> Built:
     # Partners never see drafts: a draft is as absent as no plan at all.
     if not rows or (role == Role.partner and rows[0].status != PlanStatus.published):
         raise NotFound(NO_PLAN)
@@ -193,43 +242,51 @@ def _plan(
         tally = progress.tally_item(mode, row.times_per_week, assignees, counts)
         sessions = []
         for log in logs[item_id].values():
-            read = PracticeLogRead(
-                id=log.log_id,
-                plan_item_id=item_id,
-                logged_by=log.logged_by,
-                done_on=log.done_on,
-                status=log.log_status,
-                confirmed_by=log.confirmed_by,
-                disputed_by=log.disputed_by,
-                client_id=log.client_id,
-                created_at=log.created_at,
-                withdrawn_reason=log.withdrawn_reason,
-            )
+            # PracticeLogRead's fields, in its order.
+            read = {
+                "id": log.log_id,
+                "plan_item_id": item_id,
+                "logged_by": log.logged_by,
+                "done_on": log.done_on,
+                "status": LogStatus(log.log_status),
+                "confirmed_by": log.confirmed_by,
+                "disputed_by": log.disputed_by,
+                "client_id": log.client_id,
+                "created_at": log.created_at,
+                "dispute_reason": None,
+                "withdrawn_reason": _withdrawn(log.withdrawn_reason),
+            }
             reasons.add(read, log)
             sessions.append(read)
+        # PlanItemRead's fields, in its order.
         answer.append(
-            PlanItemRead(
-                id=item_id,
-                exercise_id=row.exercise_id,
-                title=row.title,
-                category=row.category,
-                mode=mode,
-                assignee_ids=assignees,
-                times_per_week=row.times_per_week,
-                minutes=row.minutes,
-                instructions=row.instructions,
-                position=row.position,
-                progress=progress.item_progress(tally),
-                sessions=sessions,
-            )
+            {
+                "id": item_id,
+                "exercise_id": row.exercise_id,
+                "title": row.title,
+                "category": Category(row.category),
+                "mode": mode,
+                "assignee_ids": assignees,
+                "times_per_week": row.times_per_week,
+                "minutes": row.minutes,
+                "instructions": row.instructions,
+                "position": row.position,
+                "progress": progress.item_progress_fields(tally),
+                "sessions": sessions,
+            }
         )
-    plan = PlanRead(
-        id=first.id,
-        couple_id=couple,
-        week_start=week,
-        status=first.status,
-        note=first.note,
-        published_at=first.published_at,
-        items=answer,
-    )
-    return plan, reasons
+    # PlanRead's fields, in its order.
+    plan = {
+        "id": first.id,
+        "couple_id": couple,
+        "week_start": week,
+        "status": PlanStatus(first.status),
+        "note": first.note,
+        "published_at": first.published_at,
+        "items": answer,
+    }
+    return Built(plan, reasons)
+
+
+def _withdrawn(reason: str | None) -> WithdrawnReason | None:
+    return None if reason is None else WithdrawnReason(reason)

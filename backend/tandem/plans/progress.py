@@ -11,6 +11,7 @@ from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func
@@ -25,10 +26,8 @@ from tandem.plans.models import (
     AdherenceRead,
     AdherenceWeek,
     ItemAdherence,
-    ItemProgress,
     LogStatus,
     PartnerAdherence,
-    PartnerProgress,
     PlanItem,
     PlanItemAssignee,
     PlanStatus,
@@ -73,17 +72,17 @@ def tally_item(
     return Tally(done, times_per_week * len(assignees), awaiting, by_user)
 
 
-def item_progress(tally: Tally) -> ItemProgress:
-    """An item's progress as a plan read answers it: in total, and each assignee's own."""
-    return ItemProgress(
-        done=tally.done,
-        target=tally.target,
-        awaiting_partner=tally.awaiting,
-        by_partner=[
-            PartnerProgress(user_id=user, done=done, target=target)
+def item_progress_fields(tally: Tally) -> dict[str, Any]:
+    """ItemProgress's fields, in its order (plans/plan_answer.py serializes them as they are)."""
+    return {
+        "done": tally.done,
+        "target": tally.target,
+        "awaiting_partner": tally.awaiting,
+        "by_partner": [
+            {"user_id": user, "done": done, "target": target}
             for user, (done, target) in tally.by_user.items()
         ],
-    )
+    }
 
 
 # --- loading ------------------------------------------------------------------------------
