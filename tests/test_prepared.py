@@ -1,15 +1,19 @@
 """The hot statements run on the driver's cursor (core/prepared.py) give exactly the rows
-Connection.execute gives: the same values, types and order, on both databases."""
+Connection.execute gives: the same values, types and order, on both databases; on PostgreSQL,
+so do they on psycopg's async connections (core/async_pg.py), errors included."""
 
+import asyncio
 import uuid
 from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import exc, literal_column, select
+from sqlalchemy import create_engine, exc, literal_column, select, text
+from sqlalchemy.engine import Engine
 
 from tandem.api.access import COUPLE_ACCESS
-from tandem.core.prepared import Prepared
+from tandem.core import async_pg
+from tandem.core.prepared import Prepared, Steps
 from tandem.core.security import read_access_token
 from tandem.plans.plan_answer import PLAN
 from tandem.plans.practice_log_sql import CONTEXT
@@ -26,7 +30,22 @@ def _same(app: FastAPI, prepared, params: dict) -> list:  # noqa: ANN001
     assert [tuple(r) for r in rows] == expected
     assert [[type(v) for v in r] for r in rows] == [[type(v) for v in r] for r in expected]
     assert list(prepared.keys) == keys
+    if async_pg.serves(app.state.engine):
+        on_loop = _async_rows(app.state.engine, prepared, params)
+        assert [tuple(r) for r in on_loop] == expected
+        assert [[type(v) for v in r] for r in on_loop] == [[type(v) for v in r] for r in expected]
+        assert [r._fields for r in on_loop] == [r._fields for r in rows]
     return rows
+
+
+def _one(prepared: Prepared, params: dict) -> Steps[list]:
+    rows = yield prepared, params
+    return rows
+
+
+def _async_rows(engine: Engine, prepared: Prepared, params: dict) -> list:
+    # A loop of its own, as each test client's: the pool serves any loop.
+    return asyncio.run(async_pg.pool(engine).run(_one(prepared, params)))
 
 
 def test_the_hot_statements_give_the_rows_sqlalchemy_gives(app: FastAPI) -> None:
@@ -79,3 +98,75 @@ def test_a_driver_error_is_sqlalchemys_as_from_execute(app: FastAPI) -> None:
     with app.state.engine.connect() as connection, pytest.raises(exc.DBAPIError) as raised:
         broken.rows(connection, {})
     assert isinstance(raised.value.orig, app.state.engine.dialect.loaded_dbapi.Error)
+
+
+def _needs_postgresql(engine: Engine) -> None:
+    if not async_pg.serves(engine):
+        pytest.skip("needs PostgreSQL")
+
+
+def test_on_the_async_connection_a_driver_error_is_sqlalchemys(app: FastAPI) -> None:
+    engine = app.state.engine
+    _needs_postgresql(engine)
+    broken = Prepared(select(literal_column("nonexistent_column")))
+    with pytest.raises(exc.ProgrammingError) as raised:
+        _async_rows(engine, broken, {})
+    assert isinstance(raised.value.orig, engine.dialect.loaded_dbapi.Error)
+    assert not raised.value.connection_invalidated
+    assert raised.value.statement is not None and "nonexistent_column" in raised.value.statement
+    # The connection is whole after a statement's error: it serves the next one.
+    assert _async_rows(engine, Prepared(select(literal_column("1").label("one"))), {}) == [(1,)]
+
+
+def _terminate_others(engine: Engine) -> int:
+    admin = create_engine(engine.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        killed = connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).all()
+    admin.dispose()
+    return len(killed)
+
+
+def test_a_dead_connection_is_invalidated_and_the_read_made_again(app: FastAPI) -> None:
+    """As SQLAlchemy's pool on a disconnect: the error says the connection was invalidated, the
+    pool's older connections are dropped, and run_steps reads once more on a new one."""
+    engine = app.state.engine
+    _needs_postgresql(engine)
+    one = Prepared(select(literal_column("1").label("one")))
+    pool = async_pg.pool(engine)
+    assert _async_rows(engine, one, {}) == [(1,)]  # an idle connection in the pool
+    assert _terminate_others(engine) > 0
+    with pytest.raises(exc.OperationalError) as raised:
+        _async_rows(engine, one, {})
+    assert raised.value.connection_invalidated
+    assert pool._idle == []  # noqa: SLF001 - the pool's state is what is tested
+
+    assert _async_rows(engine, one, {}) == [(1,)]
+    assert _terminate_others(engine) > 0
+    made: list[int] = []
+
+    def steps() -> Steps[list]:
+        made.append(1)
+        return _one(one, {})
+
+    assert asyncio.run(async_pg.run_steps(engine, steps)) == [(1,)]
+    assert len(made) == 2
+
+
+def test_a_down_database_is_a_503_error_at_once(app: FastAPI) -> None:
+    """A connection that cannot be made is SQLAlchemy's OperationalError (errors.py: 503) at
+    once, as from the ordinary engine's pool: nothing waits for a background reconnection."""
+    _needs_postgresql(app.state.engine)
+    unreachable = create_engine(app.state.engine.url.set(host="127.0.0.1", port=1))
+    with pytest.raises(exc.OperationalError) as raised:
+        asyncio.run(
+            async_pg.run_steps(
+                unreachable, lambda: _one(Prepared(select(literal_column("1").label("one"))), {})
+            )
+        )
+    assert not raised.value.connection_invalidated
+    unreachable.dispose()

@@ -22,7 +22,7 @@ from tandem.api.plans import router as plans_router
 from tandem.api.practice_times import router as practice_times_router
 from tandem.api.reminders import router as reminders_router
 from tandem.api.workspace import router as workspace_router
-from tandem.core import loop_db, metrics
+from tandem.core import async_pg, loop_db, metrics
 from tandem.core.config import Settings
 from tandem.core.db import is_sqlite, make_engine
 from tandem.core.errors import RETRY_AFTER_SECONDS, install_handlers
@@ -77,6 +77,7 @@ def create_app(
             worker.join(timeout=30)
         if checkpointer is not None:
             checkpointer.stop()
+        await async_pg.dispose(engine)
         loop_db.dispose(engine)
         engine.dispose()
 

@@ -7,12 +7,17 @@ membership (access.couple_access, one query), then the plan (plans/plan_answer.p
 builder the service uses too, one query) are read on one connection, as plain rows from
 statements built once (core/prepared.py's steps, which an async driver can run too), and the
 answer's fields are serialized as they are, by pydantic's serializer. On a SQLite file this
-runs on the event loop (core/loop_db.py); on PostgreSQL in one threadpool hop, in autocommit.
-A therapist's reading of dispute reasons is then logged in a write of its own.
+runs on the event loop (core/loop_db.py); on PostgreSQL on the loop too, on psycopg's async
+connections in autocommit (core/async_pg.py). Opening dispute reasons (rare: a plan with a
+disputed log its reader may read) needs the keyring, read through an ORM session: on PostgreSQL
+that part alone runs in one hop. A therapist's reading of them is then logged in a write of its
+own.
 """
 
+import functools
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.engine import Connection, Engine
@@ -20,7 +25,7 @@ from sqlmodel import Session
 
 from tandem.accounts.models import Role
 from tandem.api.access import CoupleAccess, couple_access
-from tandem.core import audit, loop_db
+from tandem.core import async_pg, audit, loop_db
 from tandem.core.prepared import Steps, run_steps
 from tandem.core.security import AccessClaims
 from tandem.plans import plan_answer, progress
@@ -64,10 +69,21 @@ def plan_json(
         connection, plan_steps(claims=claims, couple_id=couple_id, week_start=week_start)
     )
     authors = built.open_reasons(connection, kek, me.joined_at)
-    opened = None
+    return built.json(), _opened(claims, me, authors)
+
+
+def _opened(
+    claims: AccessClaims, me: CoupleAccess, authors: set[uuid.UUID]
+) -> OpenedReasons | None:
     if me.role == Role.therapist and authors:
-        opened = OpenedReasons(claims.user_id, me.couple_id, authors)
-    return built.json(), opened
+        return OpenedReasons(claims.user_id, me.couple_id, authors)
+    return None
+
+
+def _open_reasons(
+    connection: Connection, *, built: plan_answer.Built, kek: bytes, joined_at: datetime
+) -> set[uuid.UUID]:
+    return built.open_reasons(connection, kek, joined_at)
 
 
 def record_reads(engine: Engine, opened: OpenedReasons) -> None:
@@ -90,9 +106,37 @@ async def read(
     kek: bytes,
 ) -> bytes:
     """The answer's body; the therapist's reads are logged before it is given."""
-    body, opened = await loop_db.run_read(
-        engine, plan_json, claims=claims, couple_id=couple_id, week_start=week_start, kek=kek
-    )
+    if async_pg.serves(engine):
+        body, opened = await _read_on_loop(
+            engine, claims=claims, couple_id=couple_id, week_start=week_start, kek=kek
+        )
+    else:
+        body, opened = await loop_db.run_read(
+            engine, plan_json, claims=claims, couple_id=couple_id, week_start=week_start, kek=kek
+        )
     if opened is not None:
         await run_in_threadpool(record_reads, engine, opened)
     return body
+
+
+async def _read_on_loop(
+    engine: Engine,
+    *,
+    claims: AccessClaims,
+    couple_id: str,
+    week_start: str | None,
+    kek: bytes,
+) -> tuple[bytes, OpenedReasons | None]:
+    """plan_json's answer, its statements on the loop (PostgreSQL: core/async_pg.py)."""
+    me, built = await async_pg.run_steps(
+        engine,
+        functools.partial(plan_steps, claims=claims, couple_id=couple_id, week_start=week_start),
+    )
+    if not built.reasons_to_open(me.joined_at):
+        return built.json(), None
+    # The keyring is read through an ORM session, in one hop (loop_db's threaded read). In
+    # autocommit each statement sees its own snapshot anyway: as plan_json on one connection.
+    authors = await loop_db.run_read(
+        engine, _open_reasons, built=built, kek=kek, joined_at=me.joined_at
+    )
+    return built.json(), _opened(claims, me, authors)

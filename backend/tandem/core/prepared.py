@@ -11,7 +11,8 @@ hot statement to Connection.execute's rows), as plain named tuples.
 
 A read runs in the connection's current transaction, if any (on a SQLite connection in
 autocommit: as a statement of its own); a write begins the connection's transaction first, as
-SQLAlchemy's autobegin would.
+SQLAlchemy's autobegin would. On PostgreSQL a read also runs on psycopg's AsyncConnection
+(`rows_async`, driven by core/async_pg.py), with the same SQL, processors and errors.
 """
 
 import functools
@@ -20,15 +21,18 @@ from collections import namedtuple
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from datetime import UTC
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
-from sqlalchemy import Uuid
-from sqlalchemy.engine import Connection, Dialect
+from sqlalchemy import Uuid, exc
+from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.types import TypeEngine
 
 from tandem.core.db import UTCDateTime
+
+if TYPE_CHECKING:
+    from psycopg import AsyncConnection
 
 Processor = Callable[[Any], Any] | None
 T = TypeVar("T")
@@ -115,18 +119,7 @@ class Prepared:
             # A write joins the connection's transaction (SQLAlchemy's autobegin does not see
             # the driver's cursor): what the caller rolls back is rolled back.
             connection.begin()
-        values = compiled.defaults | params if compiled.defaults else params
-        arguments: Sequence[Any] | dict[str, Any]
-        if compiled.positional is not None:
-            arguments = [
-                values[name] if process is None else process(values[name])
-                for name, process in compiled.positional
-            ]
-        else:
-            arguments = {
-                name: values[name] if process is None else process(values[name])
-                for name, process in compiled.named
-            }
+        arguments = _arguments(compiled, params)
         cursor = connection.connection.cursor()
         try:
             cursor.execute(compiled.sql, arguments)
@@ -139,6 +132,45 @@ class Prepared:
             raise  # pragma: no cover - _handle_dbapi_exception always raises
         finally:
             cursor.close()
+        return self._made(compiled, fetched)
+
+    async def rows_async(
+        self, connection: "AsyncConnection[Any]", engine: Engine, params: dict[str, Any]
+    ) -> list[Any]:
+        """As `rows`, a SELECT on psycopg's AsyncConnection (in autocommit: core/async_pg.py)
+        for `engine`'s dialect: the same SQL, parameters, values and errors."""
+        if self.writes:
+            raise TypeError("rows_async reads only: a write's transaction is a Connection's")
+        dialect = engine.dialect
+        compiled = self._for(dialect)
+        arguments = _arguments(compiled, params)
+        cursor = connection.cursor()
+        try:
+            await cursor.execute(compiled.sql, arguments)
+            fetched = await cursor.fetchall()
+        except dialect.loaded_dbapi.Error as error:
+            # What Connection.execute raises for it (no Connection here to do it): SQLAlchemy's
+            # exception for the driver's, parameters hidden as the engine hides them, and
+            # `connection_invalidated` when the connection is gone, which core/async_pg.py
+            # retries and errors.py answers with a 503.
+            raise exc.DBAPIError.instance(
+                compiled.sql,
+                arguments,
+                error,
+                dialect.loaded_dbapi.Error,
+                hide_parameters=engine.hide_parameters,
+                # The dialect's test (the connection closed or broken), typed for sync DBAPI
+                # objects: psycopg's async ones have the same attributes.
+                connection_invalidated=dialect.is_disconnect(
+                    error, cast(Any, connection), cast(Any, cursor)
+                ),
+                dialect=dialect,
+            ) from error
+        finally:
+            await cursor.close()
+        return self._made(compiled, fetched)
+
+    def _made(self, compiled: _Compiled, fetched: Sequence[Sequence[Any]]) -> list[Any]:
         make = self.row._make
         processors = compiled.results
         if not any(processors):
@@ -148,6 +180,21 @@ class Prepared:
             make([v if p is None else p(v) for p, v in zip(processors, r, strict=True)])
             for r in fetched
         ]
+
+
+def _arguments(compiled: _Compiled, params: dict[str, Any]) -> Sequence[Any] | dict[str, Any]:
+    """The driver's parameters: in order (qmark) or by name (pyformat), each through its bind
+    processor, with the values bound in the statement itself."""
+    values = compiled.defaults | params if compiled.defaults else params
+    if compiled.positional is not None:
+        return [
+            values[name] if process is None else process(values[name])
+            for name, process in compiled.positional
+        ]
+    return {
+        name: values[name] if process is None else process(values[name])
+        for name, process in compiled.named
+    }
 
 
 # --- result processors -----------------------------------------------------------------------
