@@ -29,9 +29,10 @@ import asyncio
 import threading
 import weakref
 from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from psycopg import AsyncConnection
+from psycopg import AsyncConnection, AsyncCursor
 from psycopg.pq import TransactionStatus
 from sqlalchemy import exc
 from sqlalchemy.engine import Engine
@@ -62,7 +63,7 @@ class Pool:
         # adapters for psycopg): the same values come back as on the ordinary engine.
         args, self._kwargs = engine.dialect.create_connect_args(engine.url)
         self._conninfo: str = args[0] if args else ""
-        self._idle: list[tuple[int, AsyncConnection[Any]]] = []
+        self._idle: list[_Held] = []
         # Bumped by a disconnect and by dispose(): a connection of an older generation is
         # closed instead of being used again.
         self._generation = 0
@@ -86,15 +87,15 @@ class Pool:
         else:
             await gate.acquire()  # free: returns at once
         try:
-            generation, connection = await self._take()
+            held = await self._take()
             try:
-                return await _drive(connection, self.engine, steps)
+                return await _drive(held.cursor, self.engine, steps)
             except exc.DBAPIError as error:
                 if error.connection_invalidated:
                     await self.invalidate()
                 raise
             finally:
-                await self._give_back(generation, connection)
+                await self._give_back(held)
         finally:
             gate.release()
 
@@ -106,7 +107,7 @@ class Pool:
                 gate = self._gates.setdefault(loop, asyncio.Semaphore(self.size))
         return gate
 
-    async def _take(self) -> tuple[int, AsyncConnection[Any]]:
+    async def _take(self) -> "_Held":
         with self._lock:
             if self._idle:
                 return self._idle.pop()  # the last returned: the warmest
@@ -124,14 +125,15 @@ class Pool:
                 hide_parameters=self.engine.hide_parameters,
                 dialect=self.engine.dialect,
             ) from error
-        return self._generation, connection
+        return _Held(self._generation, connection, connection.cursor())
 
-    async def _give_back(self, generation: int, connection: AsyncConnection[Any]) -> None:
+    async def _give_back(self, held: "_Held") -> None:
         # A statement cut short (the request cancelled) leaves the connection busy: closed.
+        connection = held.connection
         if not connection.closed and connection.pgconn.transaction_status == _IDLE:
             with self._lock:
-                if generation == self._generation:
-                    self._idle.append((generation, connection))
+                if held.generation == self._generation:
+                    self._idle.append(held)
                     return
         await connection.close()
 
@@ -141,15 +143,24 @@ class Pool:
         with self._lock:
             self._generation += 1
             idle, self._idle = self._idle, []
-        for _generation, connection in idle:
-            await connection.close()
+        for held in idle:
+            await held.connection.close()
 
 
-async def _drive(connection: AsyncConnection[Any], engine: Engine, steps: Steps[T]) -> T:
-    """As prepared.run_steps, each statement awaited on `connection`."""
+@dataclass(frozen=True, slots=True)
+class _Held:
+    """A connection of the pool, the generation it belongs to, and its one cursor."""
+
+    generation: int
+    connection: AsyncConnection[Any]
+    cursor: AsyncCursor[Any]
+
+
+async def _drive(cursor: AsyncCursor[Any], engine: Engine, steps: Steps[T]) -> T:
+    """As prepared.run_steps, each statement awaited on `cursor`."""
     statement, params = next(steps)
     while True:
-        rows = await statement.rows_async(connection, engine, params)
+        rows = await statement.rows_async(cursor, engine, params)
         try:
             statement, params = steps.send(rows)
         except StopIteration as done:

@@ -32,7 +32,7 @@ from sqlalchemy.types import TypeEngine
 from tandem.core.db import UTCDateTime
 
 if TYPE_CHECKING:
-    from psycopg import AsyncConnection
+    from psycopg import AsyncCursor
 
 Processor = Callable[[Any], Any] | None
 T = TypeVar("T")
@@ -135,16 +135,16 @@ class Prepared:
         return self._made(compiled, fetched)
 
     async def rows_async(
-        self, connection: "AsyncConnection[Any]", engine: Engine, params: dict[str, Any]
+        self, cursor: "AsyncCursor[Any]", engine: Engine, params: dict[str, Any]
     ) -> list[Any]:
-        """As `rows`, a SELECT on psycopg's AsyncConnection (in autocommit: core/async_pg.py)
-        for `engine`'s dialect: the same SQL, parameters, values and errors."""
+        """As `rows`, a SELECT on a cursor of psycopg's AsyncConnection (in autocommit:
+        core/async_pg.py) for `engine`'s dialect: the same SQL, parameters, values and errors.
+        The cursor is the caller's, used again: a new one per statement costs its adapters."""
         if self.writes:
             raise TypeError("rows_async reads only: a write's transaction is a Connection's")
         dialect = engine.dialect
         compiled = self._for(dialect)
         arguments = _arguments(compiled, params)
-        cursor = connection.cursor()
         try:
             await cursor.execute(compiled.sql, arguments)
             fetched = await cursor.fetchall()
@@ -162,12 +162,10 @@ class Prepared:
                 # The dialect's test (the connection closed or broken), typed for sync DBAPI
                 # objects: psycopg's async ones have the same attributes.
                 connection_invalidated=dialect.is_disconnect(
-                    error, cast(Any, connection), cast(Any, cursor)
+                    error, cast(Any, cursor.connection), cast(Any, cursor)
                 ),
                 dialect=dialect,
             ) from error
-        finally:
-            await cursor.close()
         return self._made(compiled, fetched)
 
     def _made(self, compiled: _Compiled, fetched: Sequence[Sequence[Any]]) -> list[Any]:
@@ -227,6 +225,12 @@ def _utc(parse: Callable[[Any], Any], value: Any) -> Any:
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
 
 
+def _as_utc(value: Any) -> Any:
+    if value is None:
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
 def _result_processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor:
     if dialect.name == "sqlite":
         if isinstance(type_, Uuid) and type_.as_uuid:
@@ -235,4 +239,11 @@ def _result_processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor:
             parse = type_.impl_instance._cached_result_processor(dialect, None)
             if parse is not None:
                 return functools.partial(_utc, parse)
+    elif (
+        isinstance(type_, UTCDateTime)
+        and type_.impl_instance._cached_result_processor(dialect, None) is None
+    ):
+        # PostgreSQL's driver gives datetimes (no impl processor): UTCDateTime's own
+        # process_result_value, without the TypeDecorator's chain around it.
+        return _as_utc
     return type_._cached_result_processor(dialect, None)
