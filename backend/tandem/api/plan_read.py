@@ -12,26 +12,18 @@ A therapist's reading of dispute reasons is then logged in a write of its own.
 """
 
 import uuid
-from contextlib import suppress
 from dataclasses import dataclass
-from datetime import date
 
 from fastapi.concurrency import run_in_threadpool
-from sqlalchemy import and_, bindparam, or_, select
 from sqlalchemy.engine import Connection, Engine
-from sqlmodel import Session, col
+from sqlmodel import Session
 
 from tandem.accounts.models import Role
-from tandem.api import access
-from tandem.api.access import CoupleAccess
+from tandem.api.access import CoupleAccess, couple_access
 from tandem.core import audit, loop_db
-from tandem.core.db import table_of, utcnow
-from tandem.core.errors import Invalid
-from tandem.core.prepared import Prepared, Steps, run_steps
+from tandem.core.prepared import Steps, run_steps
 from tandem.core.security import AccessClaims
-from tandem.couples.models import Membership
 from tandem.plans import plan_answer, progress
-from tandem.plans.models import WeeklyPlan
 
 
 @dataclass(frozen=True)
@@ -43,56 +35,19 @@ class OpenedReasons:
     author_ids: set[uuid.UUID]
 
 
-# Who is asking, their couple's active members and the plan, in one statement: a statement's
-# own cost (the driver's, SQLAlchemy's processors, SQLite's) was as much as its work. The access
-# rules' pieces (api/access.py) with the plan's (plans/plan_answer.py) joined to the caller's
-# own membership row, for the weeks that may be "this week" wherever the couple lives (its time
-# zone is known only from the row): the rows are then checked as COUPLE_ACCESS's, and the plan
-# read from the caller's rows of the couple's week.
-ACCESS_AND_PLAN = Prepared(
-    select(*access.ACCESS_COLUMNS, *plan_answer.COLUMNS)
-    .select_from(
-        plan_answer.joined(
-            access.ACCESS_FROM.outerjoin(
-                table_of(WeeklyPlan),
-                and_(
-                    col(WeeklyPlan.couple_id) == Membership.couple_id,
-                    col(Membership.user_id) == bindparam("user_id"),
-                    or_(
-                        col(WeeklyPlan.week_start) == bindparam("week_a"),
-                        col(WeeklyPlan.week_start) == bindparam("week_b"),
-                    ),
-                ),
-            )
-        )
-    )
-    .where(access.ACCESS_WHERE)
-    .order_by(access.ACCESS_ORDER, *plan_answer.ORDER)
-)
-
-
 def plan_steps(
     *, claims: AccessClaims, couple_id: str, week_start: str | None
 ) -> Steps[tuple[CoupleAccess, plan_answer.Built]]:
     """Who is asking and their membership, then the plan as they see it, its reasons still
-    sealed (the current week's when `week_start` is None): one statement, for any driver."""
-    couple = access.couple_of(couple_id)
-    now = utcnow()  # one instant for the weeks asked for and the week then chosen
-    weeks: tuple[date | None, date | None] = (None, None)
+    sealed (the current week's when `week_start` is None): two statements, for any driver."""
+    me = yield from couple_access(claims, couple_id)
     if week_start is None:
-        weeks = progress.possible_current_weeks(now)
-    else:
-        with suppress(Invalid):  # answered once the caller is known to belong to the couple
-            weeks = (progress.parse_week(week_start),) * 2
-    params = access.access_params(claims, couple) | {"week_a": weeks[0], "week_b": weeks[1]}
-    rows = yield ACCESS_AND_PLAN, params
-    me = access.access_from_rows(rows, claims, couple)
-    if week_start is None:
-        week = progress.week_of(progress.local_today(me.timezone, now))
+        week = progress.week_of(progress.local_today(me.timezone))
     else:
         week = progress.parse_week(week_start)
-    mine = [r for r in rows if r.user_id == me.user_id and r.week_start == week]
-    built = plan_answer.from_rows(mine, me.couple_id, week, me.role, me.partner_ids)
+    built = yield from plan_answer.steps(
+        couple_id=me.couple_id, week=week, role=me.role, partners=me.partner_ids
+    )
     return me, built
 
 

@@ -111,11 +111,6 @@ SQLITE_PRAGMAS = (
     "PRAGMA synchronous=NORMAL",
     # After a checkpoint resets the WAL, its file is cut back to this: the WAL stays bounded.
     "PRAGMA journal_size_limit=67108864",
-    # Pages read from a memory map rather than by a system call each (a hot read touches
-    # dozens), and a larger page cache per connection: under load the reads' own SQLite
-    # time was mostly the kernel's copying of pages it already held (docs/BENCHMARKS.md).
-    "PRAGMA mmap_size=268435456",
-    "PRAGMA cache_size=-16384",
 )
 
 
