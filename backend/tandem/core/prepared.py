@@ -150,10 +150,10 @@ class Prepared:
         rows = []
         for r in fetched:
             # As SQLAlchemy: every value through its column's processor, None included.
-            values = list(r)
+            row = list(r)
             for i, process in processed:
-                values[i] = process(values[i])
-            rows.append(make(values))
+                row[i] = process(row[i])
+            rows.append(make(row))
         return rows
 
 
