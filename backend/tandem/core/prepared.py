@@ -149,10 +149,14 @@ class Prepared:
             return [make(r) for r in fetched]
         rows = []
         for r in fetched:
-            # As SQLAlchemy: every value through its column's processor, None included.
+            # As SQLAlchemy's, but a NULL stays None without a call: every processor of
+            # Tandem's column types gives None for None (UTCDateTime's included), and the
+            # columns of the outer joins' missing rows are many.
             row = list(r)
             for i, process in processed:
-                row[i] = process(row[i])
+                value = row[i]
+                if value is not None:
+                    row[i] = process(value)
             rows.append(make(row))
         return rows
 
