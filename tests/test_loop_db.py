@@ -1,6 +1,7 @@
 """SQLite's hot paths run on the event loop on connections that never checkpoint at commit
 (core/loop_db.py); the background checkpointer keeps the WAL bounded all the same."""
 
+import contextlib
 import sqlite3
 from pathlib import Path
 
@@ -42,3 +43,71 @@ def test_the_checkpointer_thread_stops(tmp_path: Path) -> None:
     checkpointer.start()
     checkpointer.stop()
     assert not checkpointer.is_alive()
+
+
+def _file_engine(path: Path):  # noqa: ANN202
+    from tandem.core.db import make_engine
+
+    engine = make_engine(f"sqlite:///{path}")
+    with engine.begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE t (x INTEGER)")
+    return engine
+
+
+def test_a_thread_keeps_its_connections_and_leaves_nothing_open_between_requests(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+
+    from sqlalchemy import text
+
+    from tandem.core import loop_db
+
+    engine = _file_engine(tmp_path / "kept.db")
+    seen = []
+
+    def write(connection, fail: bool) -> None:  # noqa: ANN001
+        seen.append(connection)
+        connection.execute(text("INSERT INTO t VALUES (1)"))
+        if fail:
+            raise ValueError("refused after writing")
+        connection.commit()
+
+    async def requests() -> None:
+        await loop_db.run_write(engine, write, fail=False)
+        with contextlib.suppress(ValueError):
+            await loop_db.run_write(engine, write, fail=True)
+        await loop_db.run_write(engine, write, fail=False)
+
+    asyncio.run(requests())
+    assert seen[0] is seen[1] is seen[2]  # one connection kept by the thread
+    assert not seen[0].in_transaction()  # the refused request's write was rolled back
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM t").scalar() == 2
+    loop_db.dispose(engine)
+    assert seen[0].closed
+
+
+def test_a_thread_that_ends_closes_the_connections_it_kept(tmp_path: Path) -> None:
+    import asyncio
+    import gc
+    import threading
+
+    from tandem.core import loop_db
+
+    engine = _file_engine(tmp_path / "ended.db")
+    seen = []
+
+    def read(connection) -> int:  # noqa: ANN001
+        seen.append(connection)
+        return int(connection.exec_driver_sql("SELECT count(*) FROM t").scalar())
+
+    def a_test_client_thread() -> None:
+        assert asyncio.run(loop_db.run_read(engine, read)) == 0
+
+    thread = threading.Thread(target=a_test_client_thread)
+    thread.start()
+    thread.join()
+    gc.collect()
+    assert seen and seen[0].closed
+    loop_db.dispose(engine)

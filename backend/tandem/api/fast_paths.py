@@ -23,21 +23,24 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.routing import APIRoute
+from fastapi.security import HTTPAuthorizationCredentials
+from fastapi.security.utils import get_authorization_scheme_param
 from starlette._exception_handler import _lookup_exception_handler
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from tandem.api import plan_read
-from tandem.api.access import access_claims, bearer
+from tandem.api.access import access_claims
 from tandem.core import loop_db
 from tandem.core.middleware import unstorable_part
-from tandem.exercises.service import library_ready
+from tandem.exercises.service import library_loaded
 from tandem.plans import practice_logs
 from tandem.plans.models import PracticeLogCreate
 
 PLAN_PREFIX, PLAN_SUFFIX = "/api/couples/", "/plans/current"
 LOG_PREFIX, LOG_SUFFIX = "/api/plan-items/", "/sessions"
 HEALTHY = b'{"status":"ok"}'  # what FastAPI makes of healthz's {"status": "ok"}
+JSON = b"application/json"
 
 
 def _route(app: FastAPI, path: str, method: str) -> APIRoute:
@@ -84,7 +87,7 @@ class FastPaths:
             if method == "GET":
                 if path == "/healthz" and _plain(scope, bodiless=True):
                     self._matched(scope, self.health, {})
-                    await Response(HEALTHY, media_type="application/json")(scope, receive, send)
+                    await _send_json(send, 200, HEALTHY)
                     return
                 couple = _segment(path, PLAN_PREFIX, PLAN_SUFFIX)
                 if couple is not None and _plain(scope, bodiless=True):
@@ -105,11 +108,10 @@ class FastPaths:
 
     async def _plan(self, scope: Scope, receive: Receive, send: Send, couple: str) -> None:
         self._matched(scope, self.plan, {"couple_id": couple})
-        request = Request(scope, receive)
         try:
-            await library_ready(request)
+            await library_loaded(self.api.state.engine)
             settings = self.api.state.settings
-            claims = await access_claims(settings, await bearer(request))
+            claims = await access_claims(settings, _credentials(scope))
             body = await plan_read.read(
                 self.api.state.engine,
                 claims=claims,
@@ -117,10 +119,11 @@ class FastPaths:
                 week_start=None,
                 kek=settings.key_encryption_key,
             )
-            response = Response(body, media_type="application/json")
         except Exception as error:  # noqa: BLE001 - answered by the app's handlers
-            response = await self._error(request, error)
-        await response(scope, receive, send)
+            response = await self._error(Request(scope, receive), error)
+            await response(scope, receive, send)
+            return
+        await _send_json(send, 200, body)
 
     async def _log(self, scope: Scope, receive: Receive, send: Send, item: str) -> None:
         headers = dict(scope["headers"])
@@ -137,11 +140,10 @@ class FastPaths:
             await self.app(scope, _replay(body, more, receive), send)
             return
         self._matched(scope, self.log, {"item_id": item})
-        request = Request(scope, receive)
         try:
-            await library_ready(request)
+            await library_loaded(self.api.state.engine)
             settings = self.api.state.settings
-            claims = await access_claims(settings, await bearer(request))
+            claims = await access_claims(settings, _credentials(scope))
             code, answer = await loop_db.run_write(
                 self.api.state.engine,
                 practice_logs.log_practice_json,
@@ -150,10 +152,11 @@ class FastPaths:
                 data=data,
                 kek=settings.key_encryption_key,
             )
-            response = Response(answer, status_code=code, media_type="application/json")
         except Exception as error:  # noqa: BLE001 - answered by the app's handlers
-            response = await self._error(request, error)
-        await response(scope, receive, send)
+            response = await self._error(Request(scope, receive), error)
+            await response(scope, receive, send)
+            return
+        await _send_json(send, code, answer)
 
     async def _error(self, request: Request, error: Exception) -> Response:
         """The answer the app's exception handlers give (errors.install_handlers): the same
@@ -164,6 +167,30 @@ class FastPaths:
             raise error
         response: Response = await handler(request, error)
         return response
+
+
+def _credentials(scope: Scope) -> HTTPAuthorizationCredentials | None:
+    """What access.bearer (HTTPBearer, auto_error off) gives the routes, read from the scope
+    without a Request and its Headers: the first Authorization header, as "scheme credentials"
+    of a bearer scheme, or None."""
+    for name, value in scope["headers"]:
+        if name == b"authorization":
+            authorization = value.decode("latin-1")
+            break
+    else:
+        return None
+    scheme, credentials = get_authorization_scheme_param(authorization)
+    if not (authorization and scheme and credentials) or scheme.lower() != "bearer":
+        return None
+    return HTTPAuthorizationCredentials(scheme=scheme, credentials=credentials)
+
+
+async def _send_json(send: Send, status: int, body: bytes) -> None:
+    """What Starlette's Response(body, status, media_type="application/json") sends, without
+    building one."""
+    headers = [(b"content-length", str(len(body)).encode()), (b"content-type", JSON)]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 def _plain(scope: Scope, *, bodiless: bool) -> bool:

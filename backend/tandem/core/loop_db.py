@@ -25,6 +25,7 @@ import asyncio
 import logging
 import sqlite3
 import threading
+import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -32,7 +33,8 @@ from typing import Any, TypeVar, cast
 
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy import create_engine, event, exc
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool
 from sqlmodel import Session
 
 from tandem.core.db import SQLITE_PRAGMAS, is_sqlite, write_engine, write_gate
@@ -69,14 +71,15 @@ def _loop_reads(engine: Engine) -> Engine | None:
     return cast(Engine | None, found)
 
 
-def _make_loop_engine(engine: Engine, *pragmas: str) -> Engine:
+def _make_loop_engine(engine: Engine, *pragmas: str, pool: bool = True) -> Engine:
     # One connection is checked out at a time: the loop runs one request's work to the end.
+    # pool=False: for the connections each thread keeps (_Kept), which never go back.
+    sizes: dict[str, Any] = {"pool_size": 2, "max_overflow": 2} if pool else {"poolclass": NullPool}
     loop = create_engine(
         engine.url,
         connect_args={"check_same_thread": False, "timeout": 0},
-        pool_size=2,
-        max_overflow=2,
         hide_parameters=True,
+        **sizes,
     )
 
     @event.listens_for(loop, "connect")
@@ -97,7 +100,67 @@ def _make_loop_engine(engine: Engine, *pragmas: str) -> Engine:
         if conn.get_execution_options().get("write"):
             conn.exec_driver_sql("BEGIN IMMEDIATE")
 
+    if not pool:
+        loop._tandem_local = threading.local()  # type: ignore[attr-defined]  # each thread's _Kept
+        loop._tandem_kept = weakref.WeakSet()  # type: ignore[attr-defined]  # for dispose()
     return loop
+
+
+def _loop_held(engine: Engine) -> Engine | None:
+    """The engine of the connections each thread keeps for run_read and run_write (_held)."""
+    found = getattr(engine, "_tandem_loop_held", _NONE)
+    if found is _NONE:
+        path = sqlite_file(engine)
+        found = None if path is None else _make_loop_engine(engine, pool=False)
+        engine._tandem_loop_held = found  # type: ignore[attr-defined]  # kept on its engine
+    return cast(Engine | None, found)
+
+
+class _Kept:
+    """One thread's reader and writer, kept between requests: checking a connection out of
+    the pool and back in (SQLAlchemy's Connection, the pool's bookkeeping, its reset) cost
+    more than the hot read's queries. The loop runs one request's work to its end before the
+    next, so one of each per thread (the event loop's) is enough. They close with their
+    thread (a test client's loop thread ends), or with the app (dispose)."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.reader: Connection | None = None
+        self.writer: Connection | None = None
+
+    def get(self, write: bool) -> Connection:
+        connection = self.writer if write else self.reader
+        if connection is None or connection.closed or connection.invalidated:
+            connection = (write_engine(self.engine) if write else self.engine).connect()
+            if write:
+                self.writer = connection
+            else:
+                self.reader = connection
+        return connection
+
+    def close(self) -> None:
+        for connection in (self.reader, self.writer):
+            if connection is not None and not connection.closed:
+                connection.close()
+
+    def __del__(self) -> None:
+        self.close()
+
+
+def _held(held_engine: Engine, *, write: bool) -> Connection:
+    local: threading.local = held_engine._tandem_local  # type: ignore[attr-defined]  # see below
+    kept = getattr(local, "kept", None)
+    if kept is None:
+        kept = local.kept = _Kept(held_engine)
+        held_engine._tandem_kept.add(kept)  # type: ignore[attr-defined]  # closed by dispose()
+    connection: Connection = kept.get(write)
+    return connection
+
+
+def _done_with(connection: Connection) -> None:
+    """What a returned connection's reset would do: nothing left open for the next request."""
+    if connection.in_transaction():
+        connection.rollback()
 
 
 def _contended(error: exc.OperationalError) -> bool:
@@ -175,14 +238,16 @@ def _write(engine: Engine, function: Callable[..., T], kwargs: dict[str, Any]) -
 async def run_read(engine: Engine, function: Callable[..., T], /, **kwargs: Any) -> T:
     """`function(connection, **kwargs)`, reading only: on the loop (SQLite file), else in one
     threadpool hop."""
-    loop = _loop_engine(engine)
-    if loop is not None:
+    held = _loop_held(engine)
+    if held is not None:
+        connection = _held(held, write=False)
         try:
-            with loop.connect() as connection:
-                return function(connection, **kwargs)
+            return function(connection, **kwargs)
         except exc.OperationalError as error:
             if not _contended(error):
                 raise
+        finally:
+            _done_with(connection)
     if is_sqlite(engine):
         return await run_in_threadpool(_read, engine, function, kwargs)
     return await _in_thread(_read, engine, function, kwargs)
@@ -195,14 +260,16 @@ async def run_write(engine: Engine, function: Callable[..., T], /, **kwargs: Any
     if not is_sqlite(engine):
         return await _in_thread(_write, engine, function, kwargs)
     async with write_gate():
-        loop = _loop_engine(engine)
-        if loop is not None:
+        held = _loop_held(engine)
+        if held is not None:
+            connection = _held(held, write=True)
             try:
-                with write_engine(loop).connect() as connection:
-                    return function(connection, **kwargs)
+                return function(connection, **kwargs)
             except exc.OperationalError as error:
                 if not _contended(error):
                     raise
+            finally:
+                _done_with(connection)
         return await run_in_threadpool(_write, engine, function, kwargs)
 
 
@@ -262,9 +329,16 @@ async def read_on_loop(
 
 
 def dispose(engine: Engine) -> None:
-    for name in ("_tandem_loop_engine", "_tandem_loop_reads", "_tandem_hot_reads"):
+    for name in (
+        "_tandem_loop_engine",
+        "_tandem_loop_reads",
+        "_tandem_loop_held",
+        "_tandem_hot_reads",
+    ):
         own = getattr(engine, name, None)
         if isinstance(own, Engine):
+            for kept in list(getattr(own, "_tandem_kept", ())):
+                kept.close()
             own.dispose()
 
 

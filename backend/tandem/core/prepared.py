@@ -62,6 +62,7 @@ class _Compiled:
     named: tuple[tuple[str, Processor], ...]
     defaults: dict[str, Any]  # values bound in the statement itself (a status, say)
     results: tuple[Processor, ...]
+    processed: tuple[tuple[int, Callable[[Any], Any]], ...]  # the results' with a processor
 
 
 class Prepared:
@@ -76,6 +77,7 @@ class Prepared:
         self.writes = not isinstance(statement, Select)
         # A name list known only at run time: the rows are Any to the type checker anyway.
         self.row: Any = namedtuple("Row", self.keys)  # type: ignore[misc]  # dynamic fields
+        self._make = functools.partial(tuple.__new__, self.row)  # a row from its values
         self._compiled: dict[str, _Compiled] = {}
 
     def _for(self, dialect: Dialect) -> _Compiled:
@@ -104,12 +106,14 @@ class Prepared:
             for name in names
             if not compiled.binds[name].required
         }
+        results = tuple(_result_processor(c.type, dialect) for c in self.columns)
         return _Compiled(
             sql=str(compiled),
             positional=positional,
             named=tuple((name, binds.get(name)) for name in names),
             defaults=defaults,
-            results=tuple(_result_processor(c.type, dialect) for c in self.columns),
+            results=results,
+            processed=tuple((i, p) for i, p in enumerate(results) if p is not None),
         )
 
     def rows(self, connection: Connection, params: dict[str, Any]) -> list[Any]:
@@ -169,15 +173,22 @@ class Prepared:
         return self._made(compiled, fetched)
 
     def _made(self, compiled: _Compiled, fetched: Sequence[Sequence[Any]]) -> list[Any]:
-        make = self.row._make
-        processors = compiled.results
-        if not any(processors):
+        make = self._make
+        processed = compiled.processed
+        if not processed:
             return [make(r) for r in fetched]
-        # As SQLAlchemy: every value through its column's processor, None included.
-        return [
-            make([v if p is None else p(v) for p, v in zip(processors, r, strict=True)])
-            for r in fetched
-        ]
+        rows = []
+        for r in fetched:
+            # As SQLAlchemy's, but a NULL stays None without a call: every processor of
+            # Tandem's column types gives None for None (UTCDateTime's included), and the
+            # columns of the outer joins' missing rows are many.
+            row = list(r)
+            for i, process in processed:
+                value = row[i]
+                if value is not None:
+                    row[i] = process(value)
+            rows.append(make(row))
+        return rows
 
 
 def _arguments(compiled: _Compiled, params: dict[str, Any]) -> Sequence[Any] | dict[str, Any]:

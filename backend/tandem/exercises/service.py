@@ -107,7 +107,11 @@ async def library_ready(request: Request) -> None:
     """A router dependency: runs before the request's session reads anything, so the
     request sees the library (a snapshot taken earlier would not, on SQLite). Once loaded,
     it costs a set lookup on the event loop, not a threadpool hop."""
-    engine = request.app.state.engine
+    await library_loaded(request.app.state.engine)
+
+
+async def library_loaded(engine: Engine) -> None:
+    """library_ready, for a caller without a Request (api/fast_paths.py)."""
     if engine not in _ready:
         await run_in_threadpool(ensure_library, engine)
         _ready.add(engine)
