@@ -7,10 +7,12 @@ import json
 import uuid
 from datetime import timedelta
 
+import pytest
 from fastapi import FastAPI
-from sqlmodel import Session
+from sqlmodel import Session, select
 
 from tandem.api import plan_read as reads
+from tandem.core import async_pg, audit, loop_db
 from tandem.core.security import AccessClaims
 from tandem.couples import service as couples
 from tandem.plans import service
@@ -142,3 +144,52 @@ class TestPlanReadsMatchTheService:
         answer = world.partner_a.get(f"{base}/current")
         assert answer.json() == {"detail": "No plan for this week"}
         assert answer.headers["cache-control"] == "no-store"
+
+
+class TestOnPostgreSQLTheReadRunsOnTheLoop:
+    """core/async_pg.py: no thread for the read's statements; opening dispute reasons (the
+    keyring, through an ORM session) takes one, and a therapist's read is still logged."""
+
+    def test_a_thread_only_for_the_reasons_and_the_therapists_reads_logged(
+        self, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        if not async_pg.serves(app.state.engine):
+            pytest.skip("needs PostgreSQL")
+        threaded: list[str] = []
+        run_read = loop_db.run_read
+
+        async def counted(engine, function, /, **kwargs):  # noqa: ANN001, ANN202
+            threaded.append(function.__name__)
+            return await run_read(engine, function, **kwargs)
+
+        monkeypatch.setattr(loop_db, "run_read", counted)
+        world = make_world(app)
+        week = this_monday() - timedelta(weeks=1)
+        plan = published_week(world, week, [item(JOINT, "joint", 3)])
+        said = log(world.partner_a, plan["items"][0]["id"], done_on=str(week)).json()
+        expected = _slow(app, world.partner_a, world.couple_id, week)
+        assert _fast(app, world.partner_a, world.couple_id, str(week)) == expected
+        assert threaded == []
+        disputed = world.partner_b.post(
+            f"/api/sessions/{said['id']}/dispute", json={"reason": "Not so"}
+        )
+        assert disputed.status_code == 200
+        readers = (world.partner_a, world.therapist)
+        slow = [_slow(app, actor, world.couple_id, week) for actor in readers]
+        assert all(b'"dispute_reason":"Not so"' in answer for answer in slow)
+        before = _reads_logged(app, world.couple_id)  # the service logs its reads too
+        assert [_fast(app, actor, world.couple_id, str(week)) for actor in readers] == slow
+        assert threaded == ["_open_reasons", "_open_reasons"]
+        assert _reads_logged(app, world.couple_id) == before + 1  # the therapist's only
+
+
+def _reads_logged(app: FastAPI, couple_id: str) -> int:
+    with Session(app.state.engine) as session:
+        return len(
+            session.exec(
+                select(audit.AuditEvent).where(
+                    audit.AuditEvent.action == "dispute_reason.read_by_therapist",
+                    audit.AuditEvent.couple_id == uuid.UUID(couple_id),
+                )
+            ).all()
+        )
