@@ -23,6 +23,7 @@ from datetime import UTC
 from typing import Any, TypeVar
 
 from sqlalchemy import Uuid
+from sqlalchemy.dialects.sqlite import DATETIME
 from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import ReturningInsert
@@ -92,7 +93,10 @@ class Prepared:
         ):
             # Values SQLAlchemy would compute per execution: not for a Prepared statement.
             raise ValueError("a Prepared statement has no expanding, literal or default values")
-        binds: dict[str, Processor] = dict(compiled._bind_processors)
+        binds: dict[str, Processor] = {
+            name: _bind_processor(compiled.binds[name].type, dialect, process)
+            for name, process in compiled._bind_processors.items()
+        }
         names = sorted(set(compiled.bind_names.values()))
         positional = None
         if compiled.positiontup is not None:
@@ -189,6 +193,26 @@ def _utc(parse: Callable[[Any], Any], value: Any) -> Any:
         return None
     at = parse(value)
     return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+
+
+def _utc_text(value: Any) -> Any:
+    """UTCDateTime's value for SQLite, as its processors make it: naive UTC, as text."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _bind_processor(type_: TypeEngine[Any], dialect: Dialect, process: Processor) -> Processor:
+    if (
+        dialect.name == "sqlite"
+        and isinstance(type_, UTCDateTime)
+        and getattr(getattr(type_.dialect_impl(dialect), "impl", None), "_storage_format", None)
+        == DATETIME._storage_format
+    ):
+        return _utc_text
+    return process
 
 
 def _result_processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor:
