@@ -111,3 +111,33 @@ def test_a_thread_that_ends_closes_the_connections_it_kept(tmp_path: Path) -> No
     gc.collect()
     assert seen and seen[0].closed
     loop_db.dispose(engine)
+
+
+def test_a_write_lock_held_elsewhere_sends_the_write_to_a_thread_that_waits(
+    tmp_path: Path,
+) -> None:
+    import asyncio
+    import threading
+    import time
+
+    from sqlalchemy import text
+
+    from tandem.core import loop_db
+
+    path = tmp_path / "locked.db"
+    engine = _file_engine(path)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another process's writer, say
+    threading.Timer(0.3, lambda: other.execute("COMMIT")).start()
+
+    def write(connection) -> None:  # noqa: ANN001
+        connection.execute(text("INSERT INTO t VALUES (1)"))
+        connection.commit()
+
+    started = time.monotonic()
+    asyncio.run(loop_db.run_write(engine, write))  # BEGIN IMMEDIATE on the loop is refused
+    assert time.monotonic() - started >= 0.25  # then waited for the lock, in a thread
+    with engine.connect() as connection:
+        assert connection.exec_driver_sql("SELECT count(*) FROM t").scalar() == 1
+    other.close()
+    loop_db.dispose(engine)

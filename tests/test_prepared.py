@@ -12,6 +12,7 @@ from sqlalchemy import create_engine, exc, literal_column, select, text
 from sqlalchemy.engine import Engine
 
 from tandem.api.access import COUPLE_ACCESS
+from tandem.api.plan_read import ACCESS_AND_PLAN
 from tandem.core import async_pg
 from tandem.core.prepared import Prepared, Steps
 from tandem.core.security import read_access_token
@@ -74,6 +75,19 @@ def test_the_hot_statements_give_the_rows_sqlalchemy_gives(app: FastAPI) -> None
     rows = _same(app, PLAN, {"couple_id": couple, "week_start": week})
     assert len({r.log_id for r in rows}) == 2
     assert _same(app, PLAN, {"couple_id": couple, "week_start": this_monday()}) == []
+    access = {"sign_in_id": claims.sign_in_id, "user_id": claims.user_id}
+    for couple_id, weeks in (
+        (couple, (week, this_monday())),
+        (couple, (None, None)),
+        (uuid.uuid4(), (week, week)),
+        (None, (week, week)),
+    ):
+        rows = _same(
+            app,
+            ACCESS_AND_PLAN,
+            access | {"couple_id": couple_id, "week_a": weeks[0], "week_b": weeks[1]},
+        )
+    assert rows  # the sign-in, without a couple
     for item_id, client in (
         (uuid.UUID(solo), uuid.UUID(client_id)),
         (uuid.UUID(joint), uuid.uuid4()),

@@ -24,7 +24,7 @@ from tandem.accounts import service as accounts
 from tandem.accounts.models import Role, SignIn, User
 from tandem.core import loop_db
 from tandem.core.config import Settings
-from tandem.core.db import READ_SESSION, SessionDep
+from tandem.core.db import READ_SESSION, SessionDep, table_of
 from tandem.core.errors import Forbidden, NotFound, Unauthorized
 from tandem.core.prepared import Prepared, Steps
 from tandem.core.schemas import parse_id
@@ -282,20 +282,24 @@ ClientAddress = Annotated[str | None, Depends(client_address)]
 # statement through SQLAlchemy costs more CPU than SQLite takes to run it. The sign-in (as
 # current_user) and the couple's active members with its time zone (as couple_member), in one
 # query: no row means signed out. SQLAlchemy's select: SQLModel's is typed for four columns.
+# Its pieces: a hot read may embed them in its own statement (api/plan_read.py).
+ACCESS_COLUMNS = (
+    *rules.SIGN_IN_COLUMNS,
+    col(Membership.user_id),
+    col(Membership.role),
+    col(Membership.joined_at),
+    col(Couple.timezone),
+)
+ACCESS_FROM = (
+    table_of(SignIn)
+    .join(table_of(User), and_(col(User.id) == SignIn.user_id, rules.LIVE_USER))
+    .outerjoin(table_of(Membership), rules.active_members(bindparam("couple_id")))
+    .outerjoin(table_of(Couple), col(Couple.id) == Membership.couple_id)
+)
+ACCESS_WHERE = and_(rules.sign_in_of(User.id), col(User.id) == bindparam("user_id"))
+ACCESS_ORDER = col(Membership.joined_at)  # partner_ids gives the partners in this order
 COUPLE_ACCESS = Prepared(
-    select(
-        *rules.SIGN_IN_COLUMNS,
-        col(Membership.user_id),
-        col(Membership.role),
-        col(Membership.joined_at),
-        col(Couple.timezone),
-    )
-    .select_from(SignIn)
-    .join(User, and_(col(User.id) == SignIn.user_id, rules.LIVE_USER))
-    .outerjoin(Membership, rules.active_members(bindparam("couple_id")))
-    .outerjoin(Couple, col(Couple.id) == Membership.couple_id)
-    .where(rules.sign_in_of(User.id), col(User.id) == bindparam("user_id"))
-    .order_by(col(Membership.joined_at))
+    select(*ACCESS_COLUMNS).select_from(ACCESS_FROM).where(ACCESS_WHERE).order_by(ACCESS_ORDER)
 )
 
 
@@ -309,18 +313,32 @@ class CoupleAccess:
     partner_ids: list[uuid.UUID]  # the active partners, by the time they joined
 
 
-def couple_access(claims: AccessClaims, couple_id: str) -> Steps[CoupleAccess]:
-    """What CurrentUser and CoupleMember check (core/prepared.py's steps: one statement): 401
-    when signed out, then 404 when `couple_id` is malformed or not a couple the caller belongs
-    to now."""
+def couple_of(couple_id: str) -> uuid.UUID | None:
+    """The couple id of a path, None when malformed (404, once the caller is known to be
+    signed in)."""
     try:
-        couple: uuid.UUID | None = uuid.UUID(couple_id)
+        return uuid.UUID(couple_id)
     except ValueError:
-        couple = None  # 404, once the caller is known to be signed in
-    rows = yield (
-        COUPLE_ACCESS,
-        {"sign_in_id": claims.sign_in_id, "user_id": claims.user_id, "couple_id": couple},
-    )
+        return None
+
+
+def access_params(claims: AccessClaims, couple: uuid.UUID | None) -> dict[str, Any]:
+    return {"sign_in_id": claims.sign_in_id, "user_id": claims.user_id, "couple_id": couple}
+
+
+def couple_access(claims: AccessClaims, couple_id: str) -> Steps[CoupleAccess]:
+    """What CurrentUser and CoupleMember check (core/prepared.py's steps: one statement)."""
+    couple = couple_of(couple_id)
+    rows = yield COUPLE_ACCESS, access_params(claims, couple)
+    return access_from_rows(rows, claims, couple)
+
+
+def access_from_rows(
+    rows: list[Any], claims: AccessClaims, couple: uuid.UUID | None
+) -> CoupleAccess:
+    """401 when signed out, then 404 when `couple` is malformed (None) or not a couple the
+    caller belongs to now. `rows`: ACCESS_COLUMNS, in ACCESS_ORDER (a member's row may come
+    more than once)."""
     rules.require_signed_in(rows[0] if rows else None)
     me = rules.own_membership(rows, claims.user_id, "user_id")
     if couple is None or me is None:
@@ -330,6 +348,6 @@ def couple_access(claims: AccessClaims, couple_id: str) -> Steps[CoupleAccess]:
         user_id=me.user_id,
         role=me.role,
         joined_at=me.joined_at,
-        timezone=rows[0].timezone,
+        timezone=me.timezone,
         partner_ids=rules.partner_ids(rows, "user_id"),
     )

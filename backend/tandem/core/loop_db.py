@@ -98,7 +98,13 @@ def _make_loop_engine(engine: Engine, *pragmas: str, pool: bool = True) -> Engin
     @event.listens_for(loop, "begin")
     def _on_begin(conn: Any) -> None:
         if conn.get_execution_options().get("write"):
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            # On the driver's connection: through exec_driver_sql, SQLAlchemy's execution
+            # machinery cost more than taking the lock. Its error is SQLAlchemy's all the same
+            # ("database is locked": an OperationalError the callers redo in a hop).
+            try:
+                conn.connection.dbapi_connection.execute("BEGIN IMMEDIATE")
+            except sqlite3.Error as error:
+                conn._handle_dbapi_exception(error, "BEGIN IMMEDIATE", (), None, None)
 
     if not pool:
         loop._tandem_local = threading.local()  # type: ignore[attr-defined]  # each thread's _Kept

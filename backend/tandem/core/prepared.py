@@ -24,6 +24,7 @@ from datetime import UTC
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import Uuid, exc
+from sqlalchemy.dialects.sqlite import DATETIME
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import ReturningInsert
@@ -96,7 +97,10 @@ class Prepared:
         ):
             # Values SQLAlchemy would compute per execution: not for a Prepared statement.
             raise ValueError("a Prepared statement has no expanding, literal or default values")
-        binds: dict[str, Processor] = dict(compiled._bind_processors)
+        binds: dict[str, Processor] = {
+            name: _bind_processor(compiled.binds[name].type, dialect, process)
+            for name, process in compiled._bind_processors.items()
+        }
         names = sorted(set(compiled.bind_names.values()))
         positional = None
         if compiled.positiontup is not None:
@@ -240,6 +244,26 @@ def _as_utc(value: Any) -> Any:
     if value is None:
         return None
     return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _utc_text(value: Any) -> Any:
+    """UTCDateTime's value for SQLite, as its processors make it: naive UTC, as text."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime given to a UTC column")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _bind_processor(type_: TypeEngine[Any], dialect: Dialect, process: Processor) -> Processor:
+    if (
+        dialect.name == "sqlite"
+        and isinstance(type_, UTCDateTime)
+        and getattr(getattr(type_.dialect_impl(dialect), "impl", None), "_storage_format", None)
+        == DATETIME._storage_format
+    ):
+        return _utc_text
+    return process
 
 
 def _result_processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor:

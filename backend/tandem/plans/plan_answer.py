@@ -20,6 +20,7 @@ from sqlmodel import Session, col
 
 from tandem.accounts.models import Role
 from tandem.core import crypto
+from tandem.core.db import table_of
 from tandem.core.errors import NotFound
 from tandem.core.prepared import Prepared, Steps, run_steps
 from tandem.exercises.models import Category, Exercise, Mode
@@ -37,67 +38,82 @@ from tandem.plans.models import (
 
 NO_PLAN = "No plan for this week"
 
-# Built once and run on the driver's cursor (core/prepared.py): constructing and executing a
-# statement through SQLAlchemy costs more CPU than SQLite takes to run it.
-# The plan, its live items with their exercise, explicit assignees and practice logs
-# (SQLAlchemy's select: SQLModel's is typed for four columns at most).
-PLAN = Prepared(
-    select(
-        col(WeeklyPlan.id),
-        col(WeeklyPlan.status),
-        col(WeeklyPlan.note),
-        col(WeeklyPlan.published_at),
-        col(PlanItem.id).label("item_id"),
-        col(PlanItem.exercise_id),
-        col(PlanItem.mode),
-        col(PlanItem.times_per_week),
-        col(PlanItem.minutes),
-        col(PlanItem.instructions),
-        col(PlanItem.position),
-        col(Exercise.title),
-        col(Exercise.category),
-        col(PlanItemAssignee.user_id).label("assignee_id"),
-        col(PracticeLog.id).label("log_id"),
-        col(PracticeLog.logged_by),
-        col(PracticeLog.done_on),
-        col(PracticeLog.status).label("log_status"),
-        col(PracticeLog.confirmed_by),
-        col(PracticeLog.disputed_by),
-        col(PracticeLog.client_id),
-        col(PracticeLog.created_at),
-        col(PracticeLog.disputed_at),
-        col(PracticeLog.sealed_dispute_reason),
-        col(PracticeLog.withdrawn_reason),
-    )
-    .select_from(WeeklyPlan)
-    .outerjoin(
-        PlanItem,
-        and_(col(PlanItem.plan_id) == WeeklyPlan.id, col(PlanItem.archived_at).is_(None)),
-    )
-    .outerjoin(Exercise, col(Exercise.id) == PlanItem.exercise_id)
-    .outerjoin(PlanItemAssignee, col(PlanItemAssignee.plan_item_id) == PlanItem.id)
-    .outerjoin(
-        PracticeLog,
-        and_(
-            col(PracticeLog.plan_item_id) == PlanItem.id,
-            # Withdrawn by their author: gone. Closed because someone left: kept, so the
-            # partner left behind sees why nothing waits any more.
-            or_(
-                col(PracticeLog.status) != LogStatus.withdrawn,
-                col(PracticeLog.withdrawn_reason).is_not(None),
+# The plan's columns, its live items with their exercise, explicit assignees and practice
+# logs: what `from_rows` reads from each row.
+COLUMNS: tuple[Any, ...] = (
+    col(WeeklyPlan.id),
+    col(WeeklyPlan.week_start),
+    col(WeeklyPlan.status),
+    col(WeeklyPlan.note),
+    col(WeeklyPlan.published_at),
+    col(PlanItem.id).label("item_id"),
+    col(PlanItem.exercise_id),
+    col(PlanItem.mode),
+    col(PlanItem.times_per_week),
+    col(PlanItem.minutes),
+    col(PlanItem.instructions),
+    col(PlanItem.position),
+    col(Exercise.title),
+    col(Exercise.category),
+    col(PlanItemAssignee.user_id).label("assignee_id"),
+    col(PracticeLog.id).label("log_id"),
+    col(PracticeLog.logged_by),
+    col(PracticeLog.done_on),
+    col(PracticeLog.status).label("log_status"),
+    col(PracticeLog.confirmed_by),
+    col(PracticeLog.disputed_by),
+    col(PracticeLog.client_id),
+    col(PracticeLog.created_at),
+    col(PracticeLog.disputed_at),
+    col(PracticeLog.sealed_dispute_reason),
+    col(PracticeLog.withdrawn_reason),
+)
+# The order `from_rows` expects its rows in.
+ORDER = (
+    col(PlanItem.position),
+    col(PlanItem.created_at),
+    col(PlanItem.id),
+    col(PracticeLog.created_at).desc(),
+)
+
+
+def joined(plans: Any) -> Any:
+    """`plans` (a FROM clause with WeeklyPlan in it) with the plan's live items, their
+    exercise, explicit assignees and practice logs joined: for this statement and for a hot
+    read that embeds it (api/plan_read.py)."""
+    return (
+        plans.outerjoin(
+            PlanItem,
+            and_(col(PlanItem.plan_id) == WeeklyPlan.id, col(PlanItem.archived_at).is_(None)),
+        )
+        .outerjoin(Exercise, col(Exercise.id) == PlanItem.exercise_id)
+        .outerjoin(PlanItemAssignee, col(PlanItemAssignee.plan_item_id) == PlanItem.id)
+        .outerjoin(
+            PracticeLog,
+            and_(
+                col(PracticeLog.plan_item_id) == PlanItem.id,
+                # Withdrawn by their author: gone. Closed because someone left: kept, so the
+                # partner left behind sees why nothing waits any more.
+                or_(
+                    col(PracticeLog.status) != LogStatus.withdrawn,
+                    col(PracticeLog.withdrawn_reason).is_not(None),
+                ),
             ),
-        ),
+        )
     )
+
+
+# Built once and run on the driver's cursor (core/prepared.py): constructing and executing a
+# statement through SQLAlchemy costs more CPU than SQLite takes to run it. SQLAlchemy's select:
+# SQLModel's is typed for four columns at most.
+PLAN = Prepared(
+    select(*COLUMNS)
+    .select_from(joined(table_of(WeeklyPlan)))
     .where(
         col(WeeklyPlan.couple_id) == bindparam("couple_id"),
         col(WeeklyPlan.week_start) == bindparam("week_start"),
     )
-    .order_by(
-        col(PlanItem.position),
-        col(PlanItem.created_at),
-        col(PlanItem.id),
-        col(PracticeLog.created_at).desc(),
-    )
+    .order_by(*ORDER)
 )
 
 
@@ -144,7 +160,7 @@ def steps(
     """The plan as a member with `role` sees it, its reasons still sealed (core/prepared.py's
     steps: one statement)."""
     rows = yield PLAN, {"couple_id": couple_id, "week_start": week}
-    return _plan(rows, couple_id, week, role, partners)
+    return from_rows(rows, couple_id, week, role, partners)
 
 
 def build(
@@ -213,9 +229,11 @@ class _Reasons:
                 self.authors.add(row.disputed_by)
 
 
-def _plan(
+def from_rows(
     rows: list[Any], couple: uuid.UUID, week: date, role: str, partners: list[uuid.UUID]
 ) -> Built:
+    """The plan from its rows (COLUMNS, in ORDER; none: no plan), as a member with `role`
+    sees it."""
     # Partners never see drafts: a draft is as absent as no plan at all.
     if not rows or (role == Role.partner and rows[0].status != PlanStatus.published):
         raise NotFound(NO_PLAN)

@@ -10,7 +10,7 @@ import uuid
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -42,8 +42,15 @@ def week_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def local_today(timezone: str) -> date:
-    return datetime.now(ZoneInfo(timezone)).date()
+def local_today(timezone: str, now: datetime | None = None) -> date:
+    return (now or datetime.now(UTC)).astimezone(ZoneInfo(timezone)).date()
+
+
+def possible_current_weeks(now: datetime) -> tuple[date, date]:
+    """The weeks that are "this week" somewhere at `now` (local dates run from a day behind
+    UTC's to a day ahead): week_of(local_today(tz, now)) is one of them, whatever the zone."""
+    today = now.astimezone(UTC).date()
+    return week_of(today - timedelta(days=1)), week_of(today + timedelta(days=1))
 
 
 @dataclass
