@@ -312,3 +312,39 @@ class TestBackendsTerminatedUnderTheHotPaths:
         admin.dispose()
         assert killed
         assert world.partner_a.get(path).status_code == 200
+
+
+class TestTheWriteOnTheLoopOnPostgreSQL:
+    def test_a_new_individual_log_is_written_on_the_loop_the_rest_in_a_transaction(
+        self, app: FastAPI, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        """core/async_pg.py writes the common case in one statement outside a transaction;
+        a joint log, a replay and a refusal after the checks go to log_practice_json in one
+        (the answers themselves are held to the ordinary stack's above)."""
+        if app.state.engine.dialect.name != "postgresql":
+            pytest.skip("needs PostgreSQL")
+        from tandem.core import loop_db
+
+        in_transaction: list[str] = []
+        real = loop_db.run_write
+
+        async def counted(engine: Any, function: Any, /, **kwargs: Any) -> Any:
+            in_transaction.append(function.__name__)
+            return await real(engine, function, **kwargs)
+
+        monkeypatch.setattr(loop_db, "run_write", counted)
+        world = make_world(app)
+        joint, solo = (i["id"] for i in published_week(world, this_monday())["items"][:2])
+        client_id = str(uuid.uuid4())
+        new = log(world.partner_a, solo, client_id=client_id)
+        assert new.status_code == 201 and in_transaction == []
+        replay = log(world.partner_a, solo, client_id=client_id)
+        assert replay.status_code == 200 and replay.json() == new.json()
+        assert in_transaction == ["log_practice_json"]
+        assert log(world.partner_a, joint).status_code == 201
+        assert in_transaction == ["log_practice_json"] * 2
+        # Refused by the checks: on the loop, nothing written, the same answer.
+        assert log(world.therapist, solo).status_code == 403
+        assert in_transaction == ["log_practice_json"] * 2
+        plan = world.partner_a.get(f"/api/couples/{world.couple_id}/plans/current").json()
+        assert [s["id"] for s in plan["items"][1]["sessions"]] == [new.json()["id"]]

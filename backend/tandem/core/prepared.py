@@ -68,9 +68,15 @@ class _Compiled:
 
 class Prepared:
     def __init__(
-        self, statement: Select[*tuple[Any, ...]] | ReturningInsert[*tuple[Any, ...]]
+        self,
+        statement: Select[*tuple[Any, ...]] | ReturningInsert[*tuple[Any, ...]],
+        *,
+        whole: bool = False,
     ) -> None:
+        """`whole`: a write that is all or nothing by itself, so it may run outside a
+        transaction (rows_async, in autocommit)."""
         self.statement = statement
+        self.whole = whole
         # A SELECT's columns, or what an INSERT ... RETURNING returns.
         self.columns = list(statement.exported_columns)
         names = statement.exported_columns.keys()  # the labels (iterating gives the columns)
@@ -145,11 +151,14 @@ class Prepared:
     async def rows_async(
         self, cursor: "AsyncCursor[Any]", engine: Engine, params: dict[str, Any]
     ) -> list[Any]:
-        """As `rows`, a SELECT on a cursor of psycopg's AsyncConnection (in autocommit:
-        core/async_pg.py) for `engine`'s dialect: the same SQL, parameters, values and errors.
+        """As `rows`, a SELECT (or a `whole` write) on a cursor of psycopg's AsyncConnection (in
+        autocommit: core/async_pg.py) for `engine`'s dialect: the same SQL, parameters, values
+        and errors.
         The cursor is the caller's, used again: a new one per statement costs its adapters."""
-        if self.writes:
-            raise TypeError("rows_async reads only: a write's transaction is a Connection's")
+        if self.writes and not self.whole:
+            raise TypeError(
+                "rows_async writes only a whole statement: a transaction is a Connection's"
+            )
         dialect = engine.dialect
         compiled = self._for(dialect)
         arguments = _arguments(compiled, params)

@@ -140,29 +140,39 @@ INSERT_LOG = Prepared(
     .on_conflict_do_nothing(index_elements=["logged_by", "client_id"])
     .returning(LOGS.c.id)
 )
-# PostgreSQL writes the log and claims its client_id in one statement (one round trip):
-# the request row is inserted only when the log was, and returns nothing when either the
-# log's (logged_by, client_id) or the request's (user_id, client_id) was taken.
-NEW_LOG_CTE = (
-    postgresql.insert(LOGS)
-    .values(NEW_LOG)
-    .on_conflict_do_nothing(index_elements=["logged_by", "client_id"])
-    .returning(LOGS.c.id, LOGS.c.logged_by, LOGS.c.client_id, LOGS.c.created_at)
-    .cte("new_log")
-)
-INSERT_LOG_AND_REQUEST = Prepared(
+# PostgreSQL claims the client_id and writes the log in one statement (one round trip), all
+# or nothing by itself: the claim first, the log only from the claim's row. It returns the new
+# log's id, or nothing when the client_id was taken, by a log of this user or a confirmation
+# (then nothing is written, and a request racing it waits for its commit, then writes
+# nothing). So it is safe outside a transaction (core/async_pg.py's common case, in
+# autocommit), and the same inside one. The request row names the log, which exists by the
+# end of the statement, when PostgreSQL checks the foreign key (a log whose claim was missing
+# would fail the statement, not orphan a claim: every log is written with its claim).
+CLAIM_CTE = (
     postgresql.insert(REQUESTS)
-    .from_select(
-        ["user_id", "client_id", "session_log_id", "created_at"],
-        core_select(
-            NEW_LOG_CTE.c.logged_by,
-            NEW_LOG_CTE.c.client_id,
-            NEW_LOG_CTE.c.id,
-            NEW_LOG_CTE.c.created_at,
-        ),
+    .values(
+        user_id=bindparam("logged_by"),
+        client_id=bindparam("client_id"),
+        session_log_id=bindparam("id"),
+        created_at=bindparam("created_at"),
     )
     .on_conflict_do_nothing(index_elements=["user_id", "client_id"])
-    .returning(REQUESTS.c.user_id)
+    .returning(REQUESTS.c.session_log_id)
+    .cte("claim")
+)
+_NEW_LOG_VALUES = [
+    *(bindparam(c.key, type_=LOGS.c[c.key].type) for c in LOG_COLUMNS),
+    bindparam("created_at", type_=LOGS.c.updated_at.type),
+]
+INSERT_LOG_AND_REQUEST = Prepared(
+    postgresql.insert(LOGS)
+    .from_select(
+        [*(c.key for c in LOG_COLUMNS), "updated_at"],
+        core_select(*_NEW_LOG_VALUES).select_from(CLAIM_CTE),
+    )
+    .on_conflict_do_nothing(index_elements=["logged_by", "client_id"])
+    .returning(LOGS.c.id),
+    whole=True,
 )
 
 

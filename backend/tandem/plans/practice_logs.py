@@ -26,6 +26,7 @@ from tandem.accounts.models import Role, User
 from tandem.core import crypto
 from tandem.core.db import utcnow
 from tandem.core.errors import Conflict, Forbidden, Invalid, NotFound
+from tandem.core.prepared import Steps
 from tandem.core.security import AccessClaims
 from tandem.core.transactions import ConnectionTx
 from tandem.couples import access_rules as rules
@@ -89,19 +90,64 @@ def log_practice_json(
     """The route's whole use case, authentication included: (status code, JSON body).
     201: a new log; 200: a replay of this client_id, or a confirmation of the partner's
     waiting log."""
-    try:
-        item: uuid.UUID | None = uuid.UUID(item_id)
-    except ValueError:
-        item = None  # 404, once the caller is known to be signed in
     logged = _log(
         ConnectionTx(connection),
         user_id=claims.user_id,
         sign_in_id=claims.sign_in_id,
-        item_id=item,
+        item_id=_item_of(item_id),
         data=data,
         kek=kek,
     )
     return (201 if logged.created else 200), logged.log.model_dump_json().encode()
+
+
+def log_steps(
+    *, claims: AccessClaims, item_id: str, data: PracticeLogCreate, kek: bytes
+) -> Steps[tuple[int, bytes] | None]:
+    """The common case of log_practice_json (a new log of an individual item) as core/
+    prepared.py's steps, for a driver outside a transaction (core/async_pg.py, PostgreSQL in
+    autocommit): the same checks on the same query, then the one statement that claims the
+    client_id and writes the log, all or nothing by itself (practice_log_sql.py). Under READ
+    COMMITTED the two statements share no snapshot inside a transaction either. None: this
+    request needs log_practice_json in a transaction (a joint item: confirmations and
+    notices; a replay: its reason may need the keyring; the client_id taken a moment ago);
+    nothing was written then. Refusals raise as there."""
+    item = _item_of(item_id)
+    rows = yield sql.CONTEXT, _context_params(claims.user_id, claims.sign_in_id, item, data)
+    checked = _checked(
+        rows, user_id=claims.user_id, sign_in_id=claims.sign_in_id, item_id=item, kek=kek
+    )
+    if checked.first.replay_id is not None or checked.mode == Mode.joint:
+        return None
+    assert item is not None  # _checked refuses a malformed id
+    done_on = _day(checked, data)
+    log = _new_log(
+        checked, user_id=claims.user_id, item_id=item, data=data, done_on=done_on, now=utcnow()
+    )
+    if not (yield sql.INSERT_LOG_AND_REQUEST, dict(log)):
+        return None
+    return 201, log.model_dump_json().encode()
+
+
+def _item_of(item_id: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(item_id)
+    except ValueError:
+        return None  # 404, once the caller is known to be signed in
+
+
+def _context_params(
+    user_id: uuid.UUID,
+    sign_in_id: uuid.UUID | None,
+    item_id: uuid.UUID | None,
+    data: PracticeLogCreate,
+) -> dict[str, Any]:
+    return {
+        "user_id": user_id,
+        "sign_in_id": sign_in_id,
+        "item_id": item_id,
+        "client_id": data.client_id,
+    }
 
 
 def log_practice(
@@ -119,6 +165,94 @@ def log_practice(
     )
 
 
+@dataclass(frozen=True)
+class _Checked:
+    """What the checks found: the context's first row, who reads a replayed reason, the
+    couple's partners and the item's mode."""
+
+    first: Any
+    reader: _Reader
+    partners: list[uuid.UUID]
+    mode: Mode
+
+
+def _checked(
+    rows: list[Any],
+    *,
+    user_id: uuid.UUID,
+    sign_in_id: uuid.UUID | None,
+    item_id: uuid.UUID | None,
+    kek: bytes | None,
+) -> _Checked:
+    """Who may log this item, from CONTEXT's rows: 401, 404, 403 in that order."""
+    if sign_in_id is not None:
+        rules.require_signed_in(rows[0] if rows else None)
+    if not rows or item_id is None or rows[0].mode is None:
+        raise NotFound()
+    first = rows[0]
+    me = rules.own_membership(rows, user_id, "member_id")
+    if me is None:
+        raise NotFound()
+    if me.role != Role.partner:
+        raise Forbidden("Only the couple's partners log sessions")
+    if first.plan_status != PlanStatus.published or first.archived_at is not None:
+        raise NotFound()
+    partners = rules.partner_ids(rows, "member_id")
+    mode = Mode(first.mode)
+    if mode == Mode.joint:
+        assignees = partners
+    else:
+        explicit = {r.assignee_id for r in rows if r.assignee_id is not None}
+        assignees = list(explicit) or partners
+    if user_id not in assignees:
+        raise Forbidden("This exercise is assigned to your partner")
+    return _Checked(first, _Reader(me.member_joined_at, kek), partners, mode)
+
+
+def _day(checked: _Checked, data: PracticeLogCreate) -> date:
+    """The day the session was done (today where the person is, if not said): 422 outside
+    the plan's week or in the future; 409 for a joint item with nobody left to confirm it."""
+    first = checked.first
+    today = progress.local_today(first.timezone)
+    done_on = data.done_on or today
+    if done_on > today:
+        raise Invalid("done_on is in the future")
+    week_end = first.week_start + timedelta(days=6)
+    if not first.week_start <= done_on <= week_end:
+        raise Invalid(
+            f"done_on must fall within the plan's week ({first.week_start} to {week_end})"
+        )
+    if checked.mode == Mode.joint and len(checked.partners) < 2:
+        # Nobody could ever confirm it: it would wait forever.
+        raise Conflict(
+            "This exercise is for the two of you, and you are the only partner in your couple now"
+        )
+    return done_on
+
+
+def _new_log(
+    checked: _Checked,
+    *,
+    user_id: uuid.UUID,
+    item_id: uuid.UUID,
+    data: PracticeLogCreate,
+    done_on: date,
+    now: datetime,
+) -> PracticeLogRead:
+    return PracticeLogRead(
+        id=uuid.uuid4(),
+        plan_item_id=item_id,
+        logged_by=user_id,
+        done_on=done_on,
+        status=LogStatus.awaiting_partner if checked.mode == Mode.joint else LogStatus.done,
+        confirmed_by=None,
+        disputed_by=None,
+        client_id=data.client_id,
+        created_at=now,
+        withdrawn_reason=None,
+    )
+
+
 def _log(
     tx: ConnectionTx,
     *,
@@ -133,59 +267,16 @@ def _log(
         # The transaction first (on SQLite, BEGIN IMMEDIATE: the write lock), then the checks'
         # read: CONTEXT runs on the driver's cursor, which SQLAlchemy's autobegin does not see.
         connection.begin()
-    rows = sql.CONTEXT.rows(
-        connection,
-        {
-            "user_id": user_id,
-            "sign_in_id": sign_in_id,
-            "item_id": item_id,
-            "client_id": data.client_id,
-        },
-    )
-    if sign_in_id is not None:
-        rules.require_signed_in(rows[0] if rows else None)
-    if not rows or item_id is None or rows[0].mode is None:
-        raise NotFound()
-    first = rows[0]
-    me = rules.own_membership(rows, user_id, "member_id")
-    if me is None:
-        raise NotFound()
-    role = me.role
-    reader = _Reader(me.member_joined_at, kek)
-    if role != Role.partner:
-        raise Forbidden("Only the couple's partners log sessions")
-    if first.plan_status != PlanStatus.published or first.archived_at is not None:
-        raise NotFound()
-    partners = rules.partner_ids(rows, "member_id")
-    mode = Mode(first.mode)
-    if mode == Mode.joint:
-        assignees = partners
-    else:
-        explicit = {r.assignee_id for r in rows if r.assignee_id is not None}
-        assignees = list(explicit) or partners
-    if user_id not in assignees:
-        raise Forbidden("This exercise is assigned to your partner")
+    rows = sql.CONTEXT.rows(connection, _context_params(user_id, sign_in_id, item_id, data))
+    checked = _checked(rows, user_id=user_id, sign_in_id=sign_in_id, item_id=item_id, kek=kek)
+    first, reader, partners, mode = checked.first, checked.reader, checked.partners, checked.mode
+    assert item_id is not None  # _checked refuses a malformed id
 
     # Replays first: a queued request may arrive after its week is over.
     if first.replay_id is not None:
         return _replay_answer(tx, first, "replay_", item_id, reader)
 
-    today = progress.local_today(first.timezone)
-    done_on = data.done_on or today
-    if done_on > today:
-        raise Invalid("done_on is in the future")
-    week_end = first.week_start + timedelta(days=6)
-    if not first.week_start <= done_on <= week_end:
-        raise Invalid(
-            f"done_on must fall within the plan's week ({first.week_start} to {week_end})"
-        )
-
-    if mode == Mode.joint and len(partners) < 2:
-        # Nobody could ever confirm it: it would wait forever.
-        raise Conflict(
-            "This exercise is for the two of you, and you are the only partner in your couple now"
-        )
-
+    done_on = _day(checked, data)
     now = utcnow()
     if mode == Mode.joint:
         confirmed = _confirm_waiting(
@@ -208,18 +299,7 @@ def _log(
                 confirmed=True,
             )
 
-    log = PracticeLogRead(
-        id=uuid.uuid4(),
-        plan_item_id=item_id,
-        logged_by=user_id,
-        done_on=done_on,
-        status=LogStatus.awaiting_partner if mode == Mode.joint else LogStatus.done,
-        confirmed_by=None,
-        disputed_by=None,
-        client_id=data.client_id,
-        created_at=now,
-        withdrawn_reason=None,
-    )
+    log = _new_log(checked, user_id=user_id, item_id=item_id, data=data, done_on=done_on, now=now)
     if not _insert_new(connection, log):  # this client_id won a race a moment ago
         return _lost_race(
             tx, user_id=user_id, client_id=data.client_id, item_id=item_id, reader=reader
