@@ -6,7 +6,7 @@ cost the read most of its throughput (docs/BENCHMARKS.md, "Load"). Here who is a
 membership (access.couple_access, one query), then the plan (plans/plan_answer.py, the one
 builder the service uses too, one query) are read on one connection, as plain rows from
 statements built once (core/prepared.py's steps, which an async driver can run too), and the
-answer's fields are serialized as they are, by pydantic's serializer. On a SQLite file this
+answer's fields are serialized as they are, by orjson as pydantic would. On a SQLite file this
 runs on the event loop (core/loop_db.py); on PostgreSQL on the loop too, in one statement
 (ACCESS_AND_PLAN), on psycopg's async connections in autocommit (core/async_pg.py). Opening
 dispute reasons (rare: a plan with a disputed log its reader may read) needs the keyring, read

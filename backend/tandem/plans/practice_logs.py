@@ -7,11 +7,13 @@ confirms, a replay arriving twice) end in one state on both databases, without r
 then writing.
 
 Logging is the busiest write (docs/BENCHMARKS.md, "Load"), so it follows api/plan_read.py:
-statements built once, run as Core on one connection in one threadpool hop. One query reads the
-sign-in, the item, its plan, the couple's active members, the item's explicit assignees
-and an earlier request with this client_id; the common case then writes the log and its claim
-(one statement on PostgreSQL, two on SQLite) and commits. Answers to a log (confirm,
-dispute, withdraw) live in plans/answers.py.
+statements built once, run on the driver's cursor (core/prepared.py). One query reads the
+sign-in, the item, its plan, the couple's active members, the item's explicit assignees and an
+earlier request with this client_id; the common case then writes the log and its claim (one
+statement on PostgreSQL, two on SQLite) and commits. On SQLite this runs on the event loop
+(core/loop_db.py); on PostgreSQL the common case (`log_steps`) runs on the loop outside a
+transaction (core/async_pg.py), the rest in one hop, in a transaction. Answers to a log
+(confirm, dispute, withdraw) live in plans/answers.py.
 """
 
 import uuid
