@@ -106,20 +106,7 @@ def _make_loop_engine(engine: Engine, *pragmas: str, pool: bool = True) -> Engin
             except sqlite3.Error as error:
                 conn._handle_dbapi_exception(error, "BEGIN IMMEDIATE", (), None, None)
 
-    if not pool:
-        loop._tandem_local = threading.local()  # type: ignore[attr-defined]  # each thread's _Kept
-        loop._tandem_kept = weakref.WeakSet()  # type: ignore[attr-defined]  # for dispose()
     return loop
-
-
-def _loop_held(engine: Engine) -> Engine | None:
-    """The engine of the connections each thread keeps for run_read and run_write (_held)."""
-    found = getattr(engine, "_tandem_loop_held", _NONE)
-    if found is _NONE:
-        path = sqlite_file(engine)
-        found = None if path is None else _make_loop_engine(engine, pool=False)
-        engine._tandem_loop_held = found  # type: ignore[attr-defined]  # kept on its engine
-    return cast(Engine | None, found)
 
 
 class _Kept:
@@ -153,14 +140,38 @@ class _Kept:
         self.close()
 
 
-def _held(held_engine: Engine, *, write: bool) -> Connection:
-    local: threading.local = held_engine._tandem_local  # type: ignore[attr-defined]  # see below
-    kept = getattr(local, "kept", None)
-    if kept is None:
-        kept = local.kept = _Kept(held_engine)
-        held_engine._tandem_kept.add(kept)  # type: ignore[attr-defined]  # closed by dispose()
-    connection: Connection = kept.get(write)
-    return connection
+class _Held:
+    """The connections each thread keeps (_Kept) for one SQLite file, on an engine of their
+    own without a pool: they never go back to one."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = _make_loop_engine(engine, pool=False)
+        self.local = threading.local()
+        self.kept: weakref.WeakSet[_Kept] = weakref.WeakSet()  # every thread's, for close()
+
+    def connection(self, *, write: bool) -> Connection:
+        kept: _Kept | None = getattr(self.local, "kept", None)
+        if kept is None:
+            kept = self.local.kept = _Kept(self.engine)
+            self.kept.add(kept)
+        return kept.get(write)
+
+    def close(self) -> None:
+        for kept in list(self.kept):
+            kept.close()
+        self.engine.dispose()
+
+
+# By the app's engine: None for PostgreSQL or SQLite in memory.
+_HELD: weakref.WeakKeyDictionary[Engine, _Held | None] = weakref.WeakKeyDictionary()
+
+
+def _held(engine: Engine) -> _Held | None:
+    try:
+        return _HELD[engine]
+    except KeyError:
+        found = _HELD[engine] = None if sqlite_file(engine) is None else _Held(engine)
+        return found
 
 
 def _done_with(connection: Connection) -> None:
@@ -244,9 +255,9 @@ def _write(engine: Engine, function: Callable[..., T], kwargs: dict[str, Any]) -
 async def run_read(engine: Engine, function: Callable[..., T], /, **kwargs: Any) -> T:
     """`function(connection, **kwargs)`, reading only: on the loop (SQLite file), else in one
     threadpool hop."""
-    held = _loop_held(engine)
+    held = _held(engine)
     if held is not None:
-        connection = _held(held, write=False)
+        connection = held.connection(write=False)
         try:
             return function(connection, **kwargs)
         except exc.OperationalError as error:
@@ -266,9 +277,9 @@ async def run_write(engine: Engine, function: Callable[..., T], /, **kwargs: Any
     if not is_sqlite(engine):
         return await _in_thread(_write, engine, function, kwargs)
     async with write_gate():
-        held = _loop_held(engine)
+        held = _held(engine)
         if held is not None:
-            connection = _held(held, write=True)
+            connection = held.connection(write=True)
             try:
                 return function(connection, **kwargs)
             except exc.OperationalError as error:
@@ -335,16 +346,12 @@ async def read_on_loop(
 
 
 def dispose(engine: Engine) -> None:
-    for name in (
-        "_tandem_loop_engine",
-        "_tandem_loop_reads",
-        "_tandem_loop_held",
-        "_tandem_hot_reads",
-    ):
+    held = _HELD.pop(engine, None)
+    if held is not None:
+        held.close()
+    for name in ("_tandem_loop_engine", "_tandem_loop_reads", "_tandem_hot_reads"):
         own = getattr(engine, name, None)
         if isinstance(own, Engine):
-            for kept in list(getattr(own, "_tandem_kept", ())):
-                kept.close()
             own.dispose()
 
 
