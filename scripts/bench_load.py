@@ -12,7 +12,9 @@ week (one joint and one individual item), one therapist per 200 couples, then, f
 - `GET /healthz`: Tandem's own cheapest endpoint, every middleware and the access log on;
 - `GET /api/couples/{id}/plans/current`: the current-plan read, as the couple's partners
   (authentication and the membership check included), spread over many couples;
-- `POST /api/plan-items/{id}/sessions`: the session-log write, a new `client_id` each time;
+- `POST /api/plan-items/{id}/sessions`: the session-log write, a new `client_id` each time, on an
+  individual item ("session write") and on a joint one ("joint write": it waits for the partner,
+  who is notified);
 - `GET /api/couples`, `GET /api/couples/{id}/notes`, `POST /api/couples/{id}/checkins`: other
   authenticated routes, for the record;
 
@@ -193,6 +195,12 @@ def endpoints(seeded: Seeded, access: list[str]) -> dict[str, list[Target]]:
         "plan read": [(f"/api/couples/{c}/plans/current", t, None) for (c, _, _, _), t in pairs],
         "session write": [
             (f"/api/plan-items/{solo}/sessions", t, "client_id") for (_, _, _, solo), t in pairs
+        ],
+        # A joint item's log waits for the other partner, who is told (a notification row in
+        # the same transaction): the heavier case, in a transaction on both databases.
+        "joint write": [
+            (f"/api/plan-items/{joint}/sessions", t, "client_id")
+            for (_, _, joint, _), t in pairs
         ],
         "couples list": [("/api/couples", t, None) for _, t in pairs],
         "notes list": [(f"/api/couples/{c}/notes", t, None) for (c, _, _, _), t in pairs],
