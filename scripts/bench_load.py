@@ -199,8 +199,7 @@ def endpoints(seeded: Seeded, access: list[str]) -> dict[str, list[Target]]:
         # A joint item's log waits for the other partner, who is told (a notification row in
         # the same transaction): the heavier case, in a transaction on both databases.
         "joint write": [
-            (f"/api/plan-items/{joint}/sessions", t, "client_id")
-            for (_, _, joint, _), t in pairs
+            (f"/api/plan-items/{joint}/sessions", t, "client_id") for (_, _, joint, _), t in pairs
         ],
         "couples list": [("/api/couples", t, None) for _, t in pairs],
         "notes list": [(f"/api/couples/{c}/notes", t, None) for (c, _, _, _), t in pairs],
