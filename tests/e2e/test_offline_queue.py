@@ -39,7 +39,8 @@ def world(app: FastAPI) -> World:
 
 @pytest.fixture
 def failing_server(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
-    """Logging a session answers 500 (the database restarting, say) until `heal()`."""
+    """Logging a session answers 500 (the database restarting, say) until `heal()`: both of
+    the write's paths fail (in a transaction, and PostgreSQL's common case on the loop)."""
 
     def broken(*_args, **_kwargs):  # noqa: ANN002, ANN003, ANN202
         raise RuntimeError("the database is restarting")
@@ -47,6 +48,7 @@ def failing_server(monkeypatch: pytest.MonkeyPatch):  # noqa: ANN201
     class Fault:
         def start(self) -> None:
             monkeypatch.setattr(practice_logs, "log_practice_json", broken)
+            monkeypatch.setattr(practice_logs, "log_steps", broken)
 
         def heal(self) -> None:
             monkeypatch.undo()
