@@ -153,3 +153,20 @@ def publish_plan(app: FastAPI, world: World) -> str:
     assert therapist.post(f"{base}/publish").status_code == 200
     plan = therapist.get(f"/api/couples/{world.couple_id}/plans/current").json()
     return plan["items"][0]["id"]
+
+
+def terminate_other_backends(url: Any) -> int:
+    """Kill every other PostgreSQL backend of `url`'s database (a restarted server, for the
+    app's connections): how many were killed."""
+    from sqlalchemy import create_engine, text
+
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        killed = connection.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        ).all()
+    admin.dispose()
+    return len(killed)

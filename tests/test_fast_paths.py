@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, text
 
 from tandem.core.config import Settings
 from tandem.main import create_app
-from tests.factories import Actor, make_world
+from tests.factories import Actor, make_world, terminate_other_backends
 from tests.plans_support import INDIVIDUAL, JOINT, item, log, published_week, this_monday, today
 
 
@@ -301,16 +301,7 @@ class TestBackendsTerminatedUnderTheHotPaths:
         published_week(world, this_monday())
         path = f"/api/couples/{world.couple_id}/plans/current"
         assert world.partner_a.get(path).status_code == 200  # the hot pool has a connection
-        admin = create_engine(app.state.settings.database_url, isolation_level="AUTOCOMMIT")
-        with admin.connect() as connection:
-            killed = connection.execute(
-                text(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                    "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-                )
-            ).all()
-        admin.dispose()
-        assert killed
+        assert terminate_other_backends(app.state.settings.database_url)
         assert world.partner_a.get(path).status_code == 200
 
 

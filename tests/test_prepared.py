@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 from fastapi import FastAPI
-from sqlalchemy import create_engine, exc, literal_column, select, text
+from sqlalchemy import create_engine, exc, literal_column, select
 from sqlalchemy.engine import Engine
 
 from tandem.api.access import COUPLE_ACCESS
@@ -18,7 +18,7 @@ from tandem.core.prepared import Prepared, Steps
 from tandem.core.security import read_access_token
 from tandem.plans.plan_answer import PLAN
 from tandem.plans.practice_log_sql import CONTEXT
-from tests.factories import make_world
+from tests.factories import make_world, terminate_other_backends
 from tests.plans_support import INDIVIDUAL, JOINT, item, log, published_week, this_monday
 
 
@@ -132,19 +132,6 @@ def test_on_the_async_connection_a_driver_error_is_sqlalchemys(app: FastAPI) -> 
     assert _async_rows(engine, Prepared(select(literal_column("1").label("one"))), {}) == [(1,)]
 
 
-def _terminate_others(engine: Engine) -> int:
-    admin = create_engine(engine.url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        killed = connection.execute(
-            text(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
-        ).all()
-    admin.dispose()
-    return len(killed)
-
-
 def test_a_dead_connection_is_invalidated_and_the_read_made_again(app: FastAPI) -> None:
     """As SQLAlchemy's pool on a disconnect: the error says the connection was invalidated, the
     pool's older connections are dropped, and run_steps reads once more on a new one."""
@@ -153,14 +140,14 @@ def test_a_dead_connection_is_invalidated_and_the_read_made_again(app: FastAPI) 
     one = Prepared(select(literal_column("1").label("one")))
     pool = async_pg.pool(engine)
     assert _async_rows(engine, one, {}) == [(1,)]  # an idle connection in the pool
-    assert _terminate_others(engine) > 0
+    assert terminate_other_backends(engine.url) > 0
     with pytest.raises(exc.OperationalError) as raised:
         _async_rows(engine, one, {})
     assert raised.value.connection_invalidated
     assert pool._idle == []  # noqa: SLF001 - the pool's state is what is tested
 
     assert _async_rows(engine, one, {}) == [(1,)]
-    assert _terminate_others(engine) > 0
+    assert terminate_other_backends(engine.url) > 0
     made: list[int] = []
 
     def steps() -> Steps[list]:

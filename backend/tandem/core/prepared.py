@@ -20,7 +20,6 @@ import uuid
 from collections import namedtuple
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
-from datetime import UTC
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from sqlalchemy import Uuid, exc
@@ -30,7 +29,7 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import ReturningInsert
 from sqlalchemy.types import TypeEngine
 
-from tandem.core.db import UTCDateTime
+from tandem.core.db import UTCDateTime, as_utc
 
 if TYPE_CHECKING:
     from psycopg import AsyncCursor
@@ -243,25 +242,14 @@ def _uuid_from_hex(value: Any) -> uuid.UUID | None:
 
 
 def _utc(parse: Callable[[Any], Any], value: Any) -> Any:
-    if value is None:
-        return None
-    at = parse(value)
-    return at.replace(tzinfo=UTC) if at.tzinfo is None else at.astimezone(UTC)
+    return None if value is None else as_utc(parse(value))
 
 
-def _as_utc(value: Any) -> Any:
-    if value is None:
-        return None
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-def _utc_text(value: Any) -> Any:
-    """UTCDateTime's value for SQLite, as its processors make it: naive UTC, as text."""
-    if value is None:
-        return None
-    if value.tzinfo is None:
-        raise ValueError("naive datetime given to a UTC column")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
+def _utc_text(to_naive: Callable[[Any, Dialect], Any], dialect: Dialect, value: Any) -> Any:
+    """UTCDateTime's value for SQLite as its processors make it (its own rule: naive UTC, a
+    naive value refused), as text in SQLite's storage format."""
+    naive = to_naive(value, dialect)
+    return None if naive is None else naive.isoformat(" ", "microseconds")
 
 
 def _bind_processor(type_: TypeEngine[Any], dialect: Dialect, process: Processor) -> Processor:
@@ -271,7 +259,7 @@ def _bind_processor(type_: TypeEngine[Any], dialect: Dialect, process: Processor
         and getattr(getattr(type_.dialect_impl(dialect), "impl", None), "_storage_format", None)
         == DATETIME._storage_format
     ):
-        return _utc_text
+        return functools.partial(_utc_text, type_.process_bind_param, dialect)
     return process
 
 
@@ -289,5 +277,5 @@ def _result_processor(type_: TypeEngine[Any], dialect: Dialect) -> Processor:
     ):
         # PostgreSQL's driver gives datetimes (no impl processor): UTCDateTime's own
         # process_result_value, without the TypeDecorator's chain around it.
-        return _as_utc
+        return as_utc
     return type_._cached_result_processor(dialect, None)

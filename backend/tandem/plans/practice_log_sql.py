@@ -114,21 +114,28 @@ CONFIRM = (
     )
 )
 LOG_BY_ID = core_select(*LOG_COLUMNS).where(col(PracticeLog.id) == bindparam("log_id"))
+
+
 # 4. The claims: a client_id already taken leaves the row as it is and returns no row (the
 #    row count of an ignored insert is not reliable across drivers). On the driver's cursor,
 #    as CONTEXT: the common write is these inserts and the commit.
-INSERT_REQUEST = {
-    name: Prepared(
-        dialect.insert(REQUESTS)
+def _claim(insert: Any, user_id: BindParameter[Any]) -> Any:
+    """The claim of `user_id`'s client_id for the log `id`, returning its log's id."""
+    return (
+        insert(REQUESTS)
         .values(
-            user_id=bindparam("user_id"),
+            user_id=user_id,
             client_id=bindparam("client_id"),
             session_log_id=bindparam("id"),
             created_at=bindparam("created_at"),
         )
         .on_conflict_do_nothing(index_elements=["user_id", "client_id"])
-        .returning(REQUESTS.c.user_id)
+        .returning(REQUESTS.c.session_log_id)
     )
+
+
+INSERT_REQUEST = {
+    name: Prepared(_claim(dialect.insert, bindparam("user_id")))
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
 NEW_LOG: dict[str, BindParameter[Any]] = {c.key: bindparam(c.key) for c in LOG_COLUMNS} | {
@@ -148,18 +155,7 @@ INSERT_LOG = Prepared(
 # autocommit), and the same inside one. The request row names the log, which exists by the
 # end of the statement, when PostgreSQL checks the foreign key (a log whose claim was missing
 # would fail the statement, not orphan a claim: every log is written with its claim).
-CLAIM_CTE = (
-    postgresql.insert(REQUESTS)
-    .values(
-        user_id=bindparam("logged_by"),
-        client_id=bindparam("client_id"),
-        session_log_id=bindparam("id"),
-        created_at=bindparam("created_at"),
-    )
-    .on_conflict_do_nothing(index_elements=["user_id", "client_id"])
-    .returning(REQUESTS.c.session_log_id)
-    .cte("claim")
-)
+CLAIM_CTE = _claim(postgresql.insert, bindparam("logged_by")).cte("claim")
 _NEW_LOG_VALUES = [
     *(bindparam(c.key, type_=LOGS.c[c.key].type) for c in LOG_COLUMNS),
     bindparam("created_at", type_=LOGS.c.updated_at.type),
