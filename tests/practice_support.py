@@ -63,7 +63,10 @@ def rows(
         )
         if state is not None:
             query = query.where(Notification.state == state)
-        return list(session.exec(query.order_by(col(Notification.due_at))))
+        # Ties on due_at (a moved reminder back at its old time) in the order they were made.
+        return list(
+            session.exec(query.order_by(col(Notification.due_at), col(Notification.created_at)))
+        )
 
 
 def settings_for(actor: Actor, **changes: object) -> None:
