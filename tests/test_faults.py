@@ -118,12 +118,11 @@ class TestDatabaseUnreachable:
         assert 1 <= failed_rounds <= 12, failed_rounds
 
         with write_session(app.state.engine) as session:  # written while the worker is cut off
-            notices.practice_confirmed(
+            notices.enqueue(
                 session,
-                couple_id=uuid.uuid4(),
-                practice_log_id=uuid.uuid4(),
-                confirmed_by=uuid.uuid4(),
-                notify_user_id=uuid.UUID(someone.id),
+                notices.practice_confirmed(
+                    practice_log_id=uuid.uuid4(), notify_user_id=uuid.UUID(someone.id)
+                ),
             )
             session.commit()
         proxy.restore()

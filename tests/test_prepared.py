@@ -17,7 +17,7 @@ from tandem.core import async_pg
 from tandem.core.prepared import Prepared, Steps
 from tandem.core.security import read_access_token
 from tandem.plans.plan_answer import PLAN
-from tandem.plans.practice_log_sql import CONTEXT
+from tandem.plans.practice_log_sql import CONTEXT, WAITING
 from tests.factories import make_world, terminate_other_backends
 from tests.plans_support import INDIVIDUAL, JOINT, item, log, published_week, this_monday
 
@@ -63,6 +63,11 @@ def test_the_hot_statements_give_the_rows_sqlalchemy_gives(app: FastAPI) -> None
     )
     client_id = str(uuid.uuid4())
     log(world.partner_a, solo, client_id, done_on=str(week))
+    waiting = log(world.partner_a, joint, done_on=str(week + timedelta(days=1))).json()
+    # A member's quiet hours come with the write's context (the other's are NULL).
+    quiet = {"enabled": False, "times": [], "quiet_hours": {"start": "22:00", "end": "07:00"}}
+    quiet |= {"timezone": "America/New_York", "weekdays": [0, 1, 2, 3, 4, 5, 6]}
+    assert world.partner_b.put("/api/me/reminders", json=quiet).status_code == 200
     claims = read_access_token(world.partner_a.token, app.state.settings)
     couple = uuid.UUID(world.couple_id)
     for couple_id in (couple, uuid.uuid4(), None):
@@ -73,7 +78,7 @@ def test_the_hot_statements_give_the_rows_sqlalchemy_gives(app: FastAPI) -> None
         )
     assert rows  # the sign-in, without a couple
     rows = _same(app, PLAN, {"couple_id": couple, "week_start": week})
-    assert len({r.log_id for r in rows}) == 2
+    assert len({r.log_id for r in rows}) == 3
     assert _same(app, PLAN, {"couple_id": couple, "week_start": this_monday()}) == []
     access = {"sign_in_id": claims.sign_in_id, "user_id": claims.user_id}
     for couple_id, weeks in (
@@ -88,12 +93,15 @@ def test_the_hot_statements_give_the_rows_sqlalchemy_gives(app: FastAPI) -> None
             access | {"couple_id": couple_id, "week_a": weeks[0], "week_b": weeks[1]},
         )
     assert rows  # the sign-in, without a couple
+    for user, found in ((claims.user_id, []), (uuid.UUID(world.partner_b.id), [waiting["id"]])):
+        params = {"item_id": uuid.UUID(joint), "done_on": week + timedelta(days=1), "user_id": user}
+        assert [str(r.id) for r in _same(app, WAITING, params)] == found
     for item_id, client in (
         (uuid.UUID(solo), uuid.UUID(client_id)),
         (uuid.UUID(joint), uuid.uuid4()),
         (None, uuid.uuid4()),
     ):
-        _same(
+        rows = _same(
             app,
             CONTEXT,
             {
@@ -103,6 +111,13 @@ def test_the_hot_statements_give_the_rows_sqlalchemy_gives(app: FastAPI) -> None
                 "client_id": client,
             },
         )
+        quiet_of = {
+            str(r.member_id): (r.member_quiet_start, r.member_quiet_end, r.member_quiet_timezone)
+            for r in rows
+        }
+        if item_id is not None:
+            assert quiet_of[world.partner_a.id] == (None, None, None)
+            assert quiet_of[world.partner_b.id] == ("22:00", "07:00", "America/New_York")
 
 
 def test_a_driver_error_is_sqlalchemys_as_from_execute(app: FastAPI) -> None:

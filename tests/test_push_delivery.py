@@ -105,12 +105,11 @@ def only_row(engine: Engine) -> Notification:
 def event_for(engine: Engine, user_id: str) -> uuid.UUID:
     practice_log_id = uuid.uuid4()
     with write_session(engine) as session:
-        notices.joint_practice_logged(
+        notices.enqueue(
             session,
-            couple_id=uuid.uuid4(),
-            practice_log_id=practice_log_id,
-            logged_by=uuid.uuid4(),
-            notify_user_id=uuid.UUID(user_id),
+            notices.joint_practice_logged(
+                practice_log_id=practice_log_id, notify_user_id=uuid.UUID(user_id)
+            ),
         )
         session.commit()
     return only_row(engine).id
@@ -172,19 +171,15 @@ class TestDelivery:
                 partner_ids=[a, b],
             )
             for notify in (a, b):
-                notices.joint_practice_logged(
+                notices.enqueue(
                     session,
-                    couple_id=uuid.uuid4(),
-                    practice_log_id=uuid.uuid4(),
-                    logged_by=uuid.uuid4(),
-                    notify_user_id=notify,
+                    notices.joint_practice_logged(
+                        practice_log_id=uuid.uuid4(), notify_user_id=notify
+                    ),
                 )
-                notices.practice_confirmed(
+                notices.enqueue(
                     session,
-                    couple_id=uuid.uuid4(),
-                    practice_log_id=uuid.uuid4(),
-                    confirmed_by=uuid.uuid4(),
-                    notify_user_id=notify,
+                    notices.practice_confirmed(practice_log_id=uuid.uuid4(), notify_user_id=notify),
                 )
             for user_id in (a, b):
                 outbox.insert_ignore(

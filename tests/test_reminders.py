@@ -274,19 +274,11 @@ class TestEvents:
         log_id = uuid.uuid4()
         a, b = uuid.UUID(world.partner_a.id), uuid.UUID(world.partner_b.id)
         with write_session(engine) as session:
-            notices.joint_practice_logged(
-                session,
-                couple_id=uuid.uuid4(),
-                practice_log_id=log_id,
-                logged_by=a,
-                notify_user_id=b,
+            notices.enqueue(
+                session, notices.joint_practice_logged(practice_log_id=log_id, notify_user_id=b)
             )
-            notices.practice_confirmed(
-                session,
-                couple_id=uuid.uuid4(),
-                practice_log_id=log_id,
-                confirmed_by=b,
-                notify_user_id=a,
+            notices.enqueue(
+                session, notices.practice_confirmed(practice_log_id=log_id, notify_user_id=a)
             )
             session.commit()
         [asked] = rows_for(engine, world.partner_b.id)
@@ -298,12 +290,11 @@ class TestEvents:
     def test_a_rolled_back_cause_leaves_no_notification(self, app, engine):
         world = make_world(app)
         with write_session(engine) as session:
-            notices.practice_confirmed(
+            notices.enqueue(
                 session,
-                couple_id=uuid.uuid4(),
-                practice_log_id=uuid.uuid4(),
-                confirmed_by=uuid.uuid4(),
-                notify_user_id=uuid.UUID(world.partner_a.id),
+                notices.practice_confirmed(
+                    practice_log_id=uuid.uuid4(), notify_user_id=uuid.UUID(world.partner_a.id)
+                ),
             )
             session.rollback()
         assert rows_for(engine, world.partner_a.id) == []
@@ -315,12 +306,11 @@ class TestEvents:
             json={**GOOD, "enabled": False, "quiet_hours": {"start": "00:00", "end": "23:59"}},
         )
         with write_session(engine) as session:
-            notices.practice_confirmed(
+            notices.enqueue(
                 session,
-                couple_id=uuid.uuid4(),
-                practice_log_id=uuid.uuid4(),
-                confirmed_by=uuid.uuid4(),
-                notify_user_id=uuid.UUID(actor.id),
+                notices.practice_confirmed(
+                    practice_log_id=uuid.uuid4(), notify_user_id=uuid.UUID(actor.id)
+                ),
             )
             session.commit()
         [row] = rows_for(engine, actor.id)

@@ -1,10 +1,13 @@
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy.engine import Engine
+from sqlmodel import Session, col, select
 
-from tandem.reminders import notices
-from tests.factories import make_world
+from tandem.reminders.models import Notification
+from tests.factories import Actor, make_world
 from tests.plans_support import (
     INDIVIDUAL,
     item,
@@ -26,14 +29,24 @@ def plan(world):
     return published_week(world)  # items: joint ×3, individual ×2 for both
 
 
-@pytest.fixture
-def calls(monkeypatch):
-    seen: dict[str, list[dict]] = {"joint": [], "confirmed": []}
-    monkeypatch.setattr(notices, "joint_practice_logged", lambda _s, **kw: seen["joint"].append(kw))
-    monkeypatch.setattr(
-        notices, "practice_confirmed", lambda _s, **kw: seen["confirmed"].append(kw)
-    )
-    return seen
+REMINDERS = {"enabled": False, "times": [], "weekdays": [0, 1, 2, 3, 4, 5, 6]}
+REMINDERS |= {"timezone": "Europe/Berlin", "discreet": True, "paused_until": None}
+
+
+def told(engine: Engine, actor: Actor) -> list[tuple[str, str, datetime]]:
+    """What the outbox holds for `actor` about sessions: (kind, session id, due at)."""
+    with Session(engine) as session:
+        rows = session.exec(
+            select(Notification)
+            .where(Notification.user_id == uuid.UUID(actor.id))
+            .where(col(Notification.kind).in_(["joint_session_logged", "session_confirmed"]))
+            .order_by(col(Notification.created_at))
+        ).all()
+    return [(r.kind, r.payload["session_id"], r.due_at) for r in rows]
+
+
+def kinds(engine: Engine, actor: Actor) -> list[tuple[str, str]]:
+    return [(kind, session_id) for kind, session_id, _ in told(engine, actor)]
 
 
 def progress(world, index: int) -> dict:
@@ -145,13 +158,14 @@ class TestBadInput:
 
 
 class TestJointSessions:
-    def test_a_joint_log_waits_until_the_other_partner_confirms(self, world, plan, calls):
+    def test_a_joint_log_waits_until_the_other_partner_confirms(self, world, plan, engine):
         joint = plan["items"][0]["id"]
         logged = log(world.partner_a, joint)
         assert logged.status_code == 201
         waiting = logged.json()
         assert waiting["status"] == "awaiting_partner"
-        assert [str(c["notify_user_id"]) for c in calls["joint"]] == [world.partner_b.id]
+        assert kinds(engine, world.partner_b) == [("joint_session_logged", waiting["id"])]
+        assert kinds(engine, world.partner_a) == []
         assert progress(world, 0) == {"done": 0, "target": 3, "awaiting_partner": 1}
         sessions = world.partner_b.get(f"/api/couples/{world.couple_id}/plans/current").json()
         assert sessions["items"][0]["sessions"][0]["id"] == waiting["id"]
@@ -162,12 +176,12 @@ class TestJointSessions:
         assert confirmed.status_code == 200
         assert confirmed.json()["status"] == "done"
         assert confirmed.json()["confirmed_by"] == world.partner_b.id
-        assert [str(c["notify_user_id"]) for c in calls["confirmed"]] == [world.partner_a.id]
+        assert kinds(engine, world.partner_a) == [("session_confirmed", waiting["id"])]
         assert progress(world, 0) == {"done": 1, "target": 3, "awaiting_partner": 0}
         # Confirming again is the same answer; disputing or withdrawing now is too late.
         again = world.partner_b.post(f"/api/sessions/{waiting['id']}/confirm")
         assert again.status_code == 200 and again.json() == confirmed.json()
-        assert len(calls["confirmed"]) == 1
+        assert kinds(engine, world.partner_a) == [("session_confirmed", waiting["id"])]
         assert world.partner_b.post(f"/api/sessions/{waiting['id']}/dispute").status_code == 409
         assert world.partner_a.delete(f"/api/sessions/{waiting['id']}").status_code == 409
 
@@ -180,7 +194,7 @@ class TestJointSessions:
         assert world.partner_b.post(f"/api/sessions/{waiting['id']}/confirm").status_code == 409
         assert progress(world, 0) == {"done": 0, "target": 3, "awaiting_partner": 0}
 
-    def test_the_other_partner_logging_the_same_day_confirms_it(self, world, plan, calls):
+    def test_the_other_partner_logging_the_same_day_confirms_it(self, world, plan, engine):
         joint = plan["items"][0]["id"]
         waiting = log(world.partner_a, joint).json()
         client_id = str(uuid.uuid4())
@@ -189,11 +203,28 @@ class TestJointSessions:
         assert answer.json()["id"] == waiting["id"]
         assert answer.json()["status"] == "done"
         assert answer.json()["confirmed_by"] == world.partner_b.id
-        assert len(calls["confirmed"]) == 1
+        assert kinds(engine, world.partner_a) == [("session_confirmed", waiting["id"])]
         # Their replay answers the same confirmed log and counts nothing more.
         replay = log(world.partner_b, joint, client_id)
         assert replay.status_code == 200 and replay.json() == answer.json()
         assert progress(world, 0) == {"done": 1, "target": 3, "awaiting_partner": 0}
+
+    def test_each_notice_waits_for_the_end_of_its_readers_quiet_hours(self, world, plan, engine):
+        # Read with the write's own context (no ORM session): B's quiet hours hold B's notice
+        # back; A has none, so A's comes at once.
+        quiet = {"start": "00:00", "end": "23:59"}
+        settings = {**REMINDERS, "quiet_hours": quiet, "timezone": "America/New_York"}
+        assert world.partner_b.put("/api/me/reminders", json=settings).status_code == 200
+        joint = plan["items"][0]["id"]
+        before = datetime.now(UTC)
+        waiting = log(world.partner_a, joint).json()
+        [(_, _, due)] = told(engine, world.partner_b)
+        local = due.astimezone(ZoneInfo("America/New_York"))
+        assert (local.hour, local.minute) == (23, 59) and due > before
+        log(world.partner_b, joint)
+        [(kind, session_id, due)] = told(engine, world.partner_a)
+        assert (kind, session_id) == ("session_confirmed", waiting["id"])
+        assert before <= due <= datetime.now(UTC)
 
     def test_the_same_partner_logging_twice_makes_two_waiting_logs(self, world, plan):
         joint = plan["items"][0]["id"]

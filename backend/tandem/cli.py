@@ -9,7 +9,7 @@ import os
 import secrets
 import sys
 from pathlib import Path
-from typing import TypedDict
+from typing import Literal, TypedDict
 
 from tandem import migrations, wiring
 from tandem.accounts import service as accounts
@@ -36,6 +36,7 @@ def cmd_migrate(_args: argparse.Namespace, settings: Settings) -> int:
 
 
 class UvicornOptions(TypedDict):
+    loop: Literal["asyncio"]
     server_header: bool
     date_header: bool
     proxy_headers: bool
@@ -47,6 +48,12 @@ class UvicornOptions(TypedDict):
 # No version banner (`server: uvicorn`), no clock hint; the client address comes from
 # Tandem's own trusted-proxy rule (api/access.py::client_address), never from uvicorn's.
 UVICORN_OPTIONS: UvicornOptions = {
+    # asyncio's own loop, not uvloop (which uvicorn picks when it is installed): under a full
+    # load uvloop serves newly arrived requests before it finishes the ones already started,
+    # so a few wait many times the median (MagicStack/uvloop#123). Measured here, a route
+    # burning 300 µs at 64 connections: p99 439 ms with uvloop, 27 ms with asyncio, the same
+    # requests/s (docs/BENCHMARKS.md, "Issue 15, round 5").
+    "loop": "asyncio",
     "server_header": False,
     "date_header": False,
     "proxy_headers": False,

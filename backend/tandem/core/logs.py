@@ -13,20 +13,51 @@ from contextvars import ContextVar
 from datetime import UTC, datetime
 from typing import TextIO
 
+import orjson
+
 request_id: ContextVar[str | None] = ContextVar("request_id", default=None)
 
 # Attributes every LogRecord has; anything else was passed with `extra=` and is emitted.
 _STANDARD = set(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 
 
-# One encoder, made once: json.dumps with options builds a new one for every line.
+# The fallback for what orjson refuses (an integer past 64 bits, a key that is not a string):
+# one encoder, made once (json.dumps with options builds a new one for every line).
 _ENCODER = json.JSONEncoder(default=str, separators=(",", ":"))
 
 
+def _encode(entry: dict[str, object]) -> str:
+    # orjson: every request writes a line, and it is a fifth of the json module's cost here.
+    try:
+        return orjson.dumps(entry, default=str).decode()
+    except TypeError:  # orjson.JSONEncodeError
+        return _ENCODER.encode(entry)
+
+
+class _Stamps:
+    """A record's time as `2026-11-30T19:13:05.123+00:00`: the date and time of day made once
+    a second, the milliseconds appended (what isoformat(timespec="milliseconds") writes)."""
+
+    def __init__(self) -> None:
+        self._second = -1
+        self._prefix = ""
+
+    def __call__(self, created: float) -> str:
+        second = int(created)
+        if second != self._second:
+            self._prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            self._second = second
+        return f"{self._prefix}.{int((created - second) * 1000):03d}+00:00"
+
+
 class JsonFormatter(logging.Formatter):
+    def __init__(self) -> None:
+        super().__init__()
+        self._stamp = _Stamps()
+
     def format(self, record: logging.LogRecord) -> str:
         entry: dict[str, object] = {
-            "ts": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "ts": self._stamp(record.created),
             "level": record.levelname,
             "logger": record.name,
             "msg": record.getMessage(),
@@ -40,7 +71,7 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info and record.exc_info[0] is not None:
             # The class only: a message or traceback could quote a person's data.
             entry["exception"] = record.exc_info[0].__name__
-        return _ENCODER.encode(entry)
+        return _encode(entry)
 
 
 class TextFormatter(logging.Formatter):

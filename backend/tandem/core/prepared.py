@@ -1,5 +1,5 @@
-"""A Core SELECT (or an INSERT ... RETURNING) compiled once per dialect and run on the
-driver's cursor.
+"""A Core SELECT (or an INSERT or UPDATE ... RETURNING) compiled once per dialect and run on
+the driver's cursor.
 
 `Connection.execute` of a prebuilt statement still costs ~60–100 µs of Python per call before
 and after the database's own work (the statement's cache key and its lookup, an execution
@@ -26,7 +26,7 @@ from sqlalchemy import Uuid, exc
 from sqlalchemy.dialects.sqlite import DATETIME
 from sqlalchemy.engine import Connection, Dialect, Engine
 from sqlalchemy.sql import Select
-from sqlalchemy.sql.dml import ReturningInsert
+from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate
 from sqlalchemy.types import TypeEngine
 
 from tandem.core.db import UTCDateTime, as_utc
@@ -68,7 +68,9 @@ class _Compiled:
 class Prepared:
     def __init__(
         self,
-        statement: Select[*tuple[Any, ...]] | ReturningInsert[*tuple[Any, ...]],
+        statement: Select[*tuple[Any, ...]]
+        | ReturningInsert[*tuple[Any, ...]]
+        | ReturningUpdate[*tuple[Any, ...]],
         *,
         whole: bool = False,
     ) -> None:
@@ -76,7 +78,7 @@ class Prepared:
         transaction (rows_async, in autocommit)."""
         self.statement = statement
         self.whole = whole
-        # A SELECT's columns, or what an INSERT ... RETURNING returns.
+        # A SELECT's columns, or what an INSERT or UPDATE ... RETURNING returns.
         self.columns = list(statement.exported_columns)
         names = statement.exported_columns.keys()  # the labels (iterating gives the columns)
         self.keys = tuple(str(name) for name in names)

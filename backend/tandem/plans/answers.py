@@ -103,12 +103,9 @@ def answer(
             return _answer_read(session, log, kek)  # the same answer again (a replay)
         raise Conflict(f"This session is not waiting for confirmation (it is {log.status})")
     if confirm:
-        notices.practice_confirmed(
+        notices.enqueue(
             session,
-            couple_id=plan.couple_id,
-            practice_log_id=log.id,
-            confirmed_by=user.id,
-            notify_user_id=log.logged_by,
+            notices.practice_confirmed(practice_log_id=log.id, notify_user_id=log.logged_by),
         )
     session.commit()
     return _answer_read(session, log, kek)

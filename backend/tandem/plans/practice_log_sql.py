@@ -22,6 +22,7 @@ from tandem.plans.models import (
     PracticeLogRequest,
     WeeklyPlan,
 )
+from tandem.reminders.models import ReminderPreference
 
 LOGS = table_of(PracticeLog)
 REQUESTS = table_of(PracticeLogRequest)
@@ -59,6 +60,10 @@ CONTEXT = Prepared(
         col(Membership.role),
         col(Membership.joined_at).label("member_joined_at"),
         col(PlanItemAssignee.user_id).label("assignee_id"),
+        # The member's quiet hours, for a notice this write sends them (reminders/outbox.py).
+        col(ReminderPreference.quiet_start).label("member_quiet_start"),
+        col(ReminderPreference.quiet_end).label("member_quiet_end"),
+        col(ReminderPreference.timezone).label("member_quiet_timezone"),
         *(c.label(f"replay_{c.key}") for c in LOG_COLUMNS),
         # For the replay's dispute reason, opened as the plan read opens it for this reader.
         col(PracticeLog.disputed_at).label("replay_disputed_at"),
@@ -69,6 +74,7 @@ CONTEXT = Prepared(
     .outerjoin(PlanItem, col(PlanItem.id) == bindparam("item_id"))
     .outerjoin(WeeklyPlan, col(WeeklyPlan.id) == PlanItem.plan_id)
     .outerjoin(Membership, rules.active_members(WeeklyPlan.couple_id))
+    .outerjoin(ReminderPreference, col(ReminderPreference.user_id) == Membership.user_id)
     .outerjoin(PlanItemAssignee, col(PlanItemAssignee.plan_item_id) == PlanItem.id)
     .outerjoin(
         PracticeLogRequest,
@@ -90,8 +96,9 @@ REPLAYED = (
         col(PracticeLogRequest.client_id) == bindparam("client_id"),
     )
 )
-# 3. The joint case: the other partner's logs of this item and day that wait for this one.
-WAITING = (
+# 3. The joint case: the other partner's logs of this item and day that wait for this one,
+#    and the confirmation of one of them (no row: another request confirmed it first).
+WAITING = Prepared(
     core_select(col(PracticeLog.id))
     .where(
         col(PracticeLog.plan_item_id) == bindparam("item_id"),
@@ -101,7 +108,7 @@ WAITING = (
     )
     .order_by(col(PracticeLog.created_at), col(PracticeLog.id))
 )
-CONFIRM = (
+CONFIRM = Prepared(
     update(PracticeLog)
     .where(
         col(PracticeLog.id) == bindparam("log_id"),
@@ -112,8 +119,8 @@ CONFIRM = (
         confirmed_by=bindparam("confirmed_by"),
         updated_at=bindparam("now"),
     )
+    .returning(*LOG_COLUMNS)
 )
-LOG_BY_ID = core_select(*LOG_COLUMNS).where(col(PracticeLog.id) == bindparam("log_id"))
 
 
 # 4. The claims: a client_id already taken leaves the row as it is and returns no row (the

@@ -41,7 +41,7 @@ from tandem.plans.models import (
     PracticeLogCreate,
     PracticeLogRead,
 )
-from tandem.reminders import notices
+from tandem.reminders import notices, outbox
 
 
 @dataclass
@@ -170,12 +170,33 @@ def log_practice(
 @dataclass(frozen=True)
 class _Checked:
     """What the checks found: the context's first row, who reads a replayed reason, the
-    couple's partners and the item's mode."""
+    couple's partners, the item's mode, and each member's quiet hours (for a notice)."""
 
     first: Any
     reader: _Reader
     partners: list[uuid.UUID]
     mode: Mode
+    quiet: dict[uuid.UUID, "_Quiet | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Quiet:
+    """A member's quiet hours as CONTEXT reads them (reminders/clock.py's QuietHours)."""
+
+    quiet_start: str | None
+    quiet_end: str | None
+    timezone: str
+
+
+def _quiet_hours(rows: list[Any]) -> dict[uuid.UUID, _Quiet | None]:
+    """Each active member's quiet hours (None: they have no reminder preferences)."""
+    return {
+        r.member_id: None
+        if r.member_quiet_timezone is None
+        else _Quiet(r.member_quiet_start, r.member_quiet_end, r.member_quiet_timezone)
+        for r in rows
+        if r.member_id is not None
+    }
 
 
 def _checked(
@@ -208,7 +229,7 @@ def _checked(
         assignees = list(explicit) or partners
     if user_id not in assignees:
         raise Forbidden("This exercise is assigned to your partner")
-    return _Checked(first, _Reader(me.member_joined_at, kek), partners, mode)
+    return _Checked(first, _Reader(me.member_joined_at, kek), partners, mode, _quiet_hours(rows))
 
 
 def _day(checked: _Checked, data: PracticeLogCreate) -> date:
@@ -271,7 +292,7 @@ def _log(
         connection.begin()
     rows = sql.CONTEXT.rows(connection, _context_params(user_id, sign_in_id, item_id, data))
     checked = _checked(rows, user_id=user_id, sign_in_id=sign_in_id, item_id=item_id, kek=kek)
-    first, reader, partners, mode = checked.first, checked.reader, checked.partners, checked.mode
+    first, reader, mode = checked.first, checked.reader, checked.mode
     assert item_id is not None  # _checked refuses a malformed id
 
     # Replays first: a queued request may arrive after its week is over.
@@ -292,28 +313,14 @@ def _log(
                 return _lost_race(
                     tx, user_id=user_id, client_id=data.client_id, item_id=item_id, reader=reader
                 )
-            return _finish(
-                tx,
-                user_id=user_id,
-                log=confirmed,
-                couple_id=first.couple_id,
-                partners=partners,
-                confirmed=True,
-            )
+            return _finish(tx, checked, user_id=user_id, log=confirmed, confirmed=True, now=now)
 
     log = _new_log(checked, user_id=user_id, item_id=item_id, data=data, done_on=done_on, now=now)
     if not _insert_new(connection, log):  # this client_id won a race a moment ago
         return _lost_race(
             tx, user_id=user_id, client_id=data.client_id, item_id=item_id, reader=reader
         )
-    return _finish(
-        tx,
-        user_id=user_id,
-        log=log,
-        couple_id=first.couple_id,
-        partners=partners,
-        confirmed=False,
-    )
+    return _finish(tx, checked, user_id=user_id, log=log, confirmed=False, now=now)
 
 
 def _confirm_waiting(
@@ -321,15 +328,15 @@ def _confirm_waiting(
 ) -> PracticeLogRead | None:
     """The other partner logged this joint item for this day and waits: logging it too
     confirms their log. Returns the log confirmed, if any."""
-    waiting = connection.execute(
-        sql.WAITING, {"item_id": item_id, "done_on": done_on, "user_id": user_id}
-    ).scalars()
-    for log_id in list(waiting):
-        result = connection.execute(
-            sql.CONFIRM, {"log_id": log_id, "confirmed_by": user_id, "now": now}
+    waiting = sql.WAITING.rows(
+        connection, {"item_id": item_id, "done_on": done_on, "user_id": user_id}
+    )
+    for (log_id,) in waiting:
+        confirmed = sql.CONFIRM.rows(
+            connection, {"log_id": log_id, "confirmed_by": user_id, "now": now}
         )
-        if result.rowcount == 1:
-            return sql.read_row(connection.execute(sql.LOG_BY_ID, {"log_id": log_id}).one())
+        if confirmed:
+            return sql.read_row(confirmed[0])
     return None
 
 
@@ -373,31 +380,29 @@ def _claim_request(
 
 def _finish(
     tx: ConnectionTx,
+    checked: _Checked,
     *,
     user_id: uuid.UUID,
     log: PracticeLogRead,
-    couple_id: uuid.UUID,
-    partners: list[uuid.UUID],
     confirmed: bool,
+    now: datetime,
 ) -> Logged:
-    """The log is written and its client_id claimed: the events, then the commit."""
+    """The log is written and its client_id claimed: the notices, then the commit. The notices
+    are outbox rows written on the same connection, with the quiet hours CONTEXT read (as
+    outbox.enqueue_event would write them, without an ORM session)."""
+    events = []
     if confirmed:
-        notices.practice_confirmed(
-            tx.session(),
-            couple_id=couple_id,
-            practice_log_id=log.id,
-            confirmed_by=user_id,
-            notify_user_id=log.logged_by,
-        )
+        author = log.logged_by
+        events.append(notices.practice_confirmed(practice_log_id=log.id, notify_user_id=author))
     elif log.status == LogStatus.awaiting_partner:
-        for other in partners:
-            if other != user_id:
-                notices.joint_practice_logged(
-                    tx.session(),
-                    couple_id=couple_id,
-                    practice_log_id=log.id,
-                    logged_by=user_id,
-                    notify_user_id=other,
-                )
+        events.extend(
+            notices.joint_practice_logged(practice_log_id=log.id, notify_user_id=other)
+            for other in checked.partners
+            if other != user_id
+        )
+    for event in events:
+        # Everyone told is an active partner: leaving closes a partner's waiting logs
+        # (plans/answers.py, close_on_leaving), so a confirmed log's author has not left.
+        outbox.write_event(tx.connection, event.row(now, checked.quiet.get(event.user_id)))
     tx.commit()
     return Logged(log, created=not confirmed)

@@ -1,9 +1,22 @@
 """Wall-clock arithmetic for reminders: local times, DST gaps and folds, quiet hours."""
 
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Protocol
 from zoneinfo import ZoneInfo
 
-from tandem.reminders.models import ReminderPreference, parse_clock
+from tandem.reminders.models import parse_clock
+
+
+class QuietHours(Protocol):
+    """What quiet hours are read from: a ReminderPreference, or a row with its columns (the
+    practice-log write reads them with its context: plans/practice_log_sql.py)."""
+
+    @property
+    def quiet_start(self) -> str | None: ...
+    @property
+    def quiet_end(self) -> str | None: ...
+    @property
+    def timezone(self) -> str: ...
 
 
 def occurrence(day: date, at: time, zone: ZoneInfo) -> datetime:
@@ -20,13 +33,13 @@ def end_of_local_day(day: date, zone: ZoneInfo) -> datetime:
     return occurrence(day + timedelta(days=1), time(0, 0), zone)
 
 
-def _quiet(pref: ReminderPreference | None) -> tuple[time, time] | None:
+def _quiet(pref: QuietHours | None) -> tuple[time, time] | None:
     if pref is None or not pref.quiet_start or not pref.quiet_end:
         return None
     return parse_clock(pref.quiet_start), parse_clock(pref.quiet_end)
 
 
-def clock_in_quiet_hours(pref: ReminderPreference | None, at: time) -> bool:
+def clock_in_quiet_hours(pref: QuietHours | None, at: time) -> bool:
     """Whether a wall-clock time falls in the quiet hours [start, end), which may wrap midnight."""
     quiet = _quiet(pref)
     if quiet is None:
@@ -38,14 +51,14 @@ def clock_in_quiet_hours(pref: ReminderPreference | None, at: time) -> bool:
     return at >= start or at < end
 
 
-def in_quiet_hours(pref: ReminderPreference | None, now: datetime) -> bool:
+def in_quiet_hours(pref: QuietHours | None, now: datetime) -> bool:
     if _quiet(pref) is None:
         return False
     assert pref is not None
     return clock_in_quiet_hours(pref, now.astimezone(ZoneInfo(pref.timezone)).time())
 
 
-def quiet_hours_end(pref: ReminderPreference, now: datetime) -> datetime:
+def quiet_hours_end(pref: QuietHours, now: datetime) -> datetime:
     """The first end of quiet hours after `now` (UTC): where a delayed event notification goes."""
     quiet = _quiet(pref)
     assert quiet is not None

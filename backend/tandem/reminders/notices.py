@@ -33,17 +33,10 @@ def plan_published(
         )
 
 
-def joint_practice_logged(
-    session: Session,
-    *,
-    couple_id: uuid.UUID,
-    practice_log_id: uuid.UUID,
-    logged_by: uuid.UUID,
-    notify_user_id: uuid.UUID,
-) -> None:
-    """A partner logged a joint practice: the other partner is asked to confirm it."""
-    outbox.enqueue_event(
-        session,
+def joint_practice_logged(*, practice_log_id: uuid.UUID, notify_user_id: uuid.UUID) -> outbox.Event:
+    """A partner logged a joint practice: the other partner is asked to confirm it (written
+    by the practice-log write itself: plans/practice_logs.py)."""
+    return outbox.Event(
         user_id=notify_user_id,
         kind=NotificationKind.joint_practice_logged,
         payload={"session_id": str(practice_log_id), "url": f"/#/sessions/{practice_log_id}"},
@@ -51,21 +44,24 @@ def joint_practice_logged(
     )
 
 
-def practice_confirmed(
-    session: Session,
-    *,
-    couple_id: uuid.UUID,
-    practice_log_id: uuid.UUID,
-    confirmed_by: uuid.UUID,
-    notify_user_id: uuid.UUID,
-) -> None:
+def practice_confirmed(*, practice_log_id: uuid.UUID, notify_user_id: uuid.UUID) -> outbox.Event:
     """The other partner confirmed a joint session: its author hears of it."""
-    outbox.enqueue_event(
-        session,
+    return outbox.Event(
         user_id=notify_user_id,
         kind=NotificationKind.practice_confirmed,
         payload={"session_id": str(practice_log_id), "url": "/"},
         dedupe_key=f"confirmed:{practice_log_id}:{notify_user_id}",
+    )
+
+
+def enqueue(session: Session, event: outbox.Event) -> None:
+    """`event` as an outbox row in `session`'s transaction (the caller commits)."""
+    outbox.enqueue_event(
+        session,
+        user_id=event.user_id,
+        kind=event.kind,
+        payload=event.payload,
+        dedupe_key=event.dedupe_key,
     )
 
 

@@ -14,10 +14,11 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session, col
 
 from tandem.core.db import table_of, utcnow, write_session
+from tandem.core.prepared import Prepared
 from tandem.reminders import clock
 from tandem.reminders.models import (
     Notification,
@@ -60,24 +61,70 @@ def enqueue_event(
     """An event notification: due `now` (or later, when given), or at the end of the user's
     quiet hours. Never dropped unless the caller gives an expiry, as a reminder about an
     appointment does (the caller commits)."""
-    now = now or utcnow()
-    pref = session.get(ReminderPreference, user_id)
-    due_at = now
-    if pref is not None and clock.in_quiet_hours(pref, now):
-        due_at = clock.quiet_hours_end(pref, now)
-    insert_ignore(
-        session,
-        [
-            {
-                "user_id": user_id,
-                "kind": kind.value,
-                "payload": payload,
-                "due_at": due_at,
-                "dedupe_key": dedupe_key,
-                "expires_at": expires_at,
-            }
-        ],
+    row = Event(user_id, kind, payload, dedupe_key).row(
+        now or utcnow(), session.get(ReminderPreference, user_id)
     )
+    insert_ignore(session, [row | {"expires_at": expires_at}])
+
+
+@dataclass(frozen=True)
+class Event:
+    """Something a person is told about (reminders/notices.py), before it is an outbox row."""
+
+    user_id: uuid.UUID
+    kind: NotificationKind
+    payload: dict[str, str]
+    dedupe_key: str
+
+    def row(self, now: datetime, quiet: clock.QuietHours | None) -> dict[str, Any]:
+        """Its outbox row as enqueue_event writes it: due `now`, or at the end of the quiet
+        hours `quiet` (the person's preference, if they have one) when `now` falls in them."""
+        due_at = now
+        if quiet is not None and clock.in_quiet_hours(quiet, now):
+            due_at = clock.quiet_hours_end(quiet, now)
+        return {
+            "id": uuid.uuid4(),
+            "user_id": self.user_id,
+            "kind": self.kind.value,
+            "payload": self.payload,
+            "due_at": due_at,
+            "dedupe_key": self.dedupe_key,
+            "state": NotificationState.pending.value,
+            "attempts": 0,
+            "expires_at": None,
+            "created_at": utcnow(),  # `now` may be a later time the event is due at
+        }
+
+
+# An event written by a hot write without an ORM session (the practice-log write, on the
+# driver's cursor: core/prepared.py), with enqueue_event's values; a dedupe key written
+# already leaves its row as it is.
+_EVENT_COLUMNS = (
+    "id",
+    "user_id",
+    "kind",
+    "payload",
+    "due_at",
+    "dedupe_key",
+    "state",
+    "attempts",
+    "expires_at",
+    "created_at",
+)
+INSERT_EVENT = {
+    name: Prepared(
+        dialect.insert(TABLE)
+        .values({c: bindparam(c) for c in _EVENT_COLUMNS})
+        .on_conflict_do_nothing(index_elements=["dedupe_key"])
+        .returning(TABLE.c.id)
+    )
+    for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
+}
+
+
+def write_event(connection: Connection, row: dict[str, Any]) -> None:
+    """Event.row's row, on `connection`'s transaction (the caller commits)."""
+    INSERT_EVENT[connection.dialect.name].rows(connection, row)
 
 
 def cancel_pending(session: Session, *, dedupe_prefix: str) -> None:
