@@ -15,9 +15,11 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import create_engine, text
+from sqlmodel import Session, select
 
 from tandem.core.config import Settings
 from tandem.main import create_app
+from tandem.reminders.models import Notification
 from tests.factories import Actor, make_world, terminate_other_backends
 from tests.plans_support import INDIVIDUAL, JOINT, item, log, published_week, this_monday, today
 
@@ -305,13 +307,22 @@ class TestBackendsTerminatedUnderTheHotPaths:
         assert world.partner_a.get(path).status_code == 200
 
 
+def outbox_kinds(app: FastAPI, actor: Actor) -> list[str]:
+    with Session(app.state.engine) as session:
+        rows = session.exec(
+            select(Notification.kind).where(Notification.user_id == uuid.UUID(actor.id))
+        )
+        return list(rows)
+
+
 class TestTheWriteOnTheLoopOnPostgreSQL:
-    def test_a_new_individual_log_is_written_on_the_loop_the_rest_in_a_transaction(
+    def test_new_logs_are_written_on_the_loop_a_replay_in_a_transaction(
         self, app: FastAPI, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        """core/async_pg.py writes the common case in one statement outside a transaction;
-        a joint log, a replay and a refusal after the checks go to log_practice_json in one
-        (the answers themselves are held to the ordinary stack's above)."""
+        """core/async_pg.py writes a new individual log in one statement outside a
+        transaction, and a joint log (waiting, or confirming the partner's) in a transaction
+        of its own on the loop; a replay goes to log_practice_json in a thread (the answers
+        themselves are held to the ordinary stack's above)."""
         if app.state.engine.dialect.name != "postgresql":
             pytest.skip("needs PostgreSQL")
         from tandem.core import loop_db
@@ -332,10 +343,21 @@ class TestTheWriteOnTheLoopOnPostgreSQL:
         replay = log(world.partner_a, solo, client_id=client_id)
         assert replay.status_code == 200 and replay.json() == new.json()
         assert in_transaction == ["log_practice_json"]
-        assert log(world.partner_a, joint).status_code == 201
+        waiting = log(world.partner_a, joint)
+        assert waiting.status_code == 201 and waiting.json()["status"] == "awaiting_partner"
+        confirming = str(uuid.uuid4())
+        confirmed = log(world.partner_b, joint, client_id=confirming)
+        assert confirmed.status_code == 200 and confirmed.json()["id"] == waiting.json()["id"]
+        assert confirmed.json()["status"] == "done"
+        assert in_transaction == ["log_practice_json"]
+        # Each wrote its notice in its transaction; the confirmation's claim holds its replay.
+        asked, told = outbox_kinds(app, world.partner_b), outbox_kinds(app, world.partner_a)
+        assert asked.count("joint_session_logged") == 1 and told.count("session_confirmed") == 1
+        assert log(world.partner_b, joint, client_id=confirming).json() == confirmed.json()
         assert in_transaction == ["log_practice_json"] * 2
         # Refused by the checks: on the loop, nothing written, the same answer.
         assert log(world.therapist, solo).status_code == 403
         assert in_transaction == ["log_practice_json"] * 2
         plan = world.partner_a.get(f"/api/couples/{world.couple_id}/plans/current").json()
         assert [s["id"] for s in plan["items"][1]["sessions"]] == [new.json()["id"]]
+        assert [s["status"] for s in plan["items"][0]["sessions"]] == ["done"]

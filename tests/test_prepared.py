@@ -4,7 +4,7 @@ so do they on psycopg's async connections (core/async_pg.py), errors included.""
 
 import asyncio
 import uuid
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from fastapi import FastAPI
@@ -14,10 +14,12 @@ from sqlalchemy.engine import Engine
 from tandem.api.access import COUPLE_ACCESS
 from tandem.api.plan_read import ACCESS_AND_PLAN
 from tandem.core import async_pg
-from tandem.core.prepared import Prepared, Steps
+from tandem.core.prepared import BEGIN, Prepared, Steps
 from tandem.core.security import read_access_token
 from tandem.plans.plan_answer import PLAN
 from tandem.plans.practice_log_sql import CONTEXT, WAITING
+from tandem.reminders import outbox
+from tandem.reminders.models import NotificationKind
 from tests.factories import make_world, terminate_other_backends
 from tests.plans_support import INDIVIDUAL, JOINT, item, log, published_week, this_monday
 
@@ -186,3 +188,52 @@ def test_a_down_database_is_a_503_error_at_once(app: FastAPI) -> None:
         )
     assert not raised.value.connection_invalidated
     unreachable.dispose()
+
+
+def test_steps_that_begin_are_committed_on_an_answer_rolled_back_otherwise(app: FastAPI) -> None:
+    """prepared.BEGIN: the driver ends the transaction the steps began, a COMMIT when they
+    answer, a ROLLBACK when they answer None or raise; the connection serves the next steps."""
+    engine = app.state.engine
+    _needs_postgresql(engine)
+    world = make_world(app)
+    insert = outbox.INSERT_EVENT["postgresql"]
+
+    def writing(answer: str, *, fail: bool = False) -> Steps[str | None]:
+        event = outbox.Event(uuid.UUID(world.partner_a.id), NotificationKind.reminder, {}, answer)
+        yield BEGIN, {}
+        yield insert, event.row(datetime.now(UTC), None)
+        if fail:
+            raise ValueError("refused after the write")
+        return None if answer.endswith(":none") else answer
+
+    def kept() -> list[str]:
+        with engine.connect() as connection:
+            found = connection.execute(
+                select(outbox.TABLE.c.dedupe_key).where(
+                    outbox.TABLE.c.dedupe_key.startswith("test-steps:")
+                )
+            )
+            return sorted(found.scalars())
+
+    run = async_pg.pool(engine).run
+    assert asyncio.run(run(writing("test-steps:one"))) == "test-steps:one"
+    assert asyncio.run(run(writing("test-steps:two:none"))) is None
+    with pytest.raises(ValueError, match="refused"):
+        asyncio.run(run(writing("test-steps:three", fail=True)))
+    assert kept() == ["test-steps:one"]
+    # Outside BEGIN a statement that is not whole is refused before it is sent.
+    with pytest.raises(TypeError, match="BEGIN"):
+        asyncio.run(
+            run(
+                _one(
+                    insert,
+                    outbox.Event(
+                        uuid.UUID(world.partner_a.id),
+                        NotificationKind.reminder,
+                        {},
+                        "test-steps:four",
+                    ).row(datetime.now(UTC), None),
+                )
+            )
+        )
+    assert kept() == ["test-steps:one"]

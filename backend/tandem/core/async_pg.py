@@ -26,6 +26,7 @@ again (they are likely dead too); the read is then run once more, on a new conne
 """
 
 import asyncio
+import contextlib
 import threading
 import weakref
 from collections.abc import Callable
@@ -37,7 +38,7 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy import exc
 from sqlalchemy.engine import Engine
 
-from tandem.core.prepared import Steps
+from tandem.core.prepared import Command, Steps
 
 T = TypeVar("T")
 
@@ -47,6 +48,9 @@ SIZE = 8
 # Seconds a request waits for a connection before its 503, as the ordinary engine's pool_timeout.
 TIMEOUT = 10.0
 _IDLE = TransactionStatus.IDLE
+_INTRANS = TransactionStatus.INTRANS
+_INERROR = TransactionStatus.INERROR
+END = {how: Command(how) for how in ("COMMIT", "ROLLBACK")}
 
 
 def serves(engine: Engine) -> bool:
@@ -157,15 +161,31 @@ class _Held:
 
 
 async def _drive(cursor: AsyncCursor[Any], engine: Engine, steps: Steps[T]) -> T:
-    """As prepared.run_steps, each statement awaited on `cursor`."""
-    statement, params = next(steps)
-    while True:
-        rows = await statement.rows_async(cursor, engine, params)
-        try:
-            statement, params = steps.send(rows)
-        except StopIteration as done:
-            answer: T = done.value
-            return answer
+    """As prepared.run_steps, each statement awaited on `cursor`. A transaction the steps
+    began (prepared.BEGIN) ends here: committed when they answer, rolled back when they answer
+    None or raise (a connection left in a transaction, the request cancelled, is closed by
+    _give_back)."""
+    try:
+        statement, params = next(steps)
+        while True:
+            rows = await statement.rows_async(cursor, engine, params)
+            try:
+                statement, params = steps.send(rows)
+            except StopIteration as done:
+                answer: T = done.value
+                break
+    except Exception:
+        if _began(cursor):
+            with contextlib.suppress(Exception):  # the first error is the one to answer
+                await END["ROLLBACK"].rows_async(cursor, engine, {})
+        raise
+    if _began(cursor):
+        await END["ROLLBACK" if answer is None else "COMMIT"].rows_async(cursor, engine, {})
+    return answer
+
+
+def _began(cursor: AsyncCursor[Any]) -> bool:
+    return cursor.connection.info.transaction_status in (_INTRANS, _INERROR)
 
 
 def pool(engine: Engine) -> Pool:

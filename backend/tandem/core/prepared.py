@@ -22,6 +22,7 @@ from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import Uuid, exc
 from sqlalchemy.dialects.sqlite import DATETIME
 from sqlalchemy.engine import Connection, Dialect, Engine
@@ -37,10 +38,43 @@ if TYPE_CHECKING:
 Processor = Callable[[Any], Any] | None
 T = TypeVar("T")
 
-# A read written once for any driver: it yields (statement, parameters), is sent the rows,
-# and returns its answer. `run_steps` drives it on a connection; an async driver can drive
-# the same steps without a thread (the rules stay in one place).
-Steps = Generator[tuple["Prepared", dict[str, Any]], list[Any], T]
+# A read (or a write) written once for any driver: it yields (statement, parameters), is sent
+# the rows, and returns its answer. `run_steps` drives it on a connection; an async driver can
+# drive the same steps without a thread (the rules stay in one place). Steps that write more
+# than one `whole` statement yield BEGIN first: the driver then ends that transaction, with a
+# COMMIT when the steps give an answer, with a ROLLBACK when they give None (the caller does
+# the work another way) or raise.
+Steps = Generator[tuple["Prepared | Command", dict[str, Any]], list[Any], T]
+
+
+class Command:
+    """A statement without parameters or rows (BEGIN, COMMIT, ROLLBACK) as a step."""
+
+    writes = False
+
+    def __init__(self, sql: str) -> None:
+        self.sql = sql
+
+    def rows(self, connection: Connection, _params: dict[str, Any]) -> list[Any]:
+        # On a Connection only BEGIN is a step: its steps run in its transaction, which its
+        # owner ends (as for any write through `rows`).
+        if self.sql != "BEGIN":
+            raise TypeError("a Connection's transaction is ended by its owner")
+        if not connection.in_transaction():
+            connection.begin()
+        return []
+
+    async def rows_async(
+        self, cursor: "AsyncCursor[Any]", engine: Engine, _params: dict[str, Any]
+    ) -> list[Any]:
+        try:
+            await cursor.execute(self.sql)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise _sqlalchemys(error, self.sql, None, engine, cursor) from error
+        return []
+
+
+BEGIN = Command("BEGIN")
 
 
 def run_steps(connection: Connection, steps: Steps[T]) -> T:
@@ -156,10 +190,8 @@ class Prepared:
         autocommit: core/async_pg.py) for `engine`'s dialect: the same SQL, parameters, values
         and errors.
         The cursor is the caller's, used again: a new one per statement costs its adapters."""
-        if self.writes and not self.whole:
-            raise TypeError(
-                "rows_async writes only a whole statement: a transaction is a Connection's"
-            )
+        if self.writes and not self.whole and not _in_transaction(cursor):
+            raise TypeError("rows_async writes a statement that is not whole only after BEGIN")
         dialect = engine.dialect
         compiled = self._for(dialect)
         arguments = _arguments(compiled, params)
@@ -167,23 +199,7 @@ class Prepared:
             await cursor.execute(compiled.sql, arguments)
             fetched = await cursor.fetchall()
         except dialect.loaded_dbapi.Error as error:
-            # What Connection.execute raises for it (no Connection here to do it): SQLAlchemy's
-            # exception for the driver's, parameters hidden as the engine hides them, and
-            # `connection_invalidated` when the connection is gone, which core/async_pg.py
-            # retries and errors.py answers with a 503.
-            raise exc.DBAPIError.instance(
-                compiled.sql,
-                arguments,
-                error,
-                dialect.loaded_dbapi.Error,
-                hide_parameters=engine.hide_parameters,
-                # The dialect's test (the connection closed or broken), typed for sync DBAPI
-                # objects: psycopg's async ones have the same attributes.
-                connection_invalidated=dialect.is_disconnect(
-                    error, cast(Any, cursor.connection), cast(Any, cursor)
-                ),
-                dialect=dialect,
-            ) from error
+            raise _sqlalchemys(error, compiled.sql, arguments, engine, cursor) from error
         return self._made(compiled, fetched)
 
     def _made(self, compiled: _Compiled, fetched: Sequence[Sequence[Any]]) -> list[Any]:
@@ -203,6 +219,34 @@ class Prepared:
                     row[i] = process(value)
             rows.append(make(row))
         return rows
+
+
+def _sqlalchemys(
+    error: Any, sql: str, arguments: Any, engine: Engine, cursor: "AsyncCursor[Any]"
+) -> exc.StatementError:
+    """What Connection.execute raises for a driver's error (no Connection here to do it):
+    SQLAlchemy's exception, parameters hidden as the engine hides them, and
+    `connection_invalidated` when the connection is gone, which core/async_pg.py retries and
+    errors.py answers with a 503."""
+    dialect = engine.dialect
+    made: exc.StatementError = exc.DBAPIError.instance(
+        sql,
+        arguments,
+        error,
+        dialect.loaded_dbapi.Error,
+        hide_parameters=engine.hide_parameters,
+        # The dialect's test (the connection closed or broken), typed for sync DBAPI objects:
+        # psycopg's async ones have the same attributes.
+        connection_invalidated=dialect.is_disconnect(
+            error, cast(Any, cursor.connection), cast(Any, cursor)
+        ),
+        dialect=dialect,
+    )
+    return made
+
+
+def _in_transaction(cursor: "AsyncCursor[Any]") -> bool:
+    return cursor.connection.info.transaction_status == TransactionStatus.INTRANS
 
 
 def _arguments(compiled: _Compiled, params: dict[str, Any]) -> Sequence[Any] | dict[str, Any]:

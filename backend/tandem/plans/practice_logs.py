@@ -28,7 +28,7 @@ from tandem.accounts.models import Role, User
 from tandem.core import crypto
 from tandem.core.db import utcnow
 from tandem.core.errors import Conflict, Forbidden, Invalid, NotFound
-from tandem.core.prepared import Steps
+from tandem.core.prepared import BEGIN, Steps
 from tandem.core.security import AccessClaims
 from tandem.core.transactions import ConnectionTx
 from tandem.couples import access_rules as rules
@@ -106,28 +106,42 @@ def log_practice_json(
 def log_steps(
     *, claims: AccessClaims, item_id: str, data: PracticeLogCreate, kek: bytes
 ) -> Steps[tuple[int, bytes] | None]:
-    """The common case of log_practice_json (a new log of an individual item) as core/
-    prepared.py's steps, for a driver outside a transaction (core/async_pg.py, PostgreSQL in
-    autocommit): the same checks on the same query, then the one statement that claims the
-    client_id and writes the log, all or nothing by itself (practice_log_sql.py). Under READ
-    COMMITTED the two statements share no snapshot inside a transaction either. None: this
-    request needs log_practice_json in a transaction (a joint item: confirmations and
-    notices; a replay: its reason may need the keyring; the client_id taken a moment ago);
-    nothing was written then. Refusals raise as there."""
+    """log_practice_json's common cases as core/prepared.py's steps, for a driver of its own
+    connections (core/async_pg.py, PostgreSQL): the same checks on the same query, then
+    - a new log of an individual item: the one statement that claims the client_id and writes
+      the log, all or nothing by itself (practice_log_sql.py), outside a transaction;
+    - a joint item: in a transaction (BEGIN, which the driver commits, or rolls back when these
+      steps answer None or raise), the confirmation of the partner's waiting log or a new log
+      and its claim, then the notice, as _log does.
+    None: this request needs log_practice_json (a replay: its reason may need the keyring; the
+    client_id taken a moment ago); nothing was written then. Refusals raise as there."""
     item = _item_of(item_id)
-    rows = yield sql.CONTEXT, _context_params(claims.user_id, claims.sign_in_id, item, data)
-    checked = _checked(
-        rows, user_id=claims.user_id, sign_in_id=claims.sign_in_id, item_id=item, kek=kek
-    )
-    if checked.first.replay_id is not None or checked.mode == Mode.joint:
+    user_id = claims.user_id
+    rows = yield sql.CONTEXT, _context_params(user_id, claims.sign_in_id, item, data)
+    checked = _checked(rows, user_id=user_id, sign_in_id=claims.sign_in_id, item_id=item, kek=kek)
+    if checked.first.replay_id is not None:
         return None
     assert item is not None  # _checked refuses a malformed id
     done_on = _day(checked, data)
-    log = _new_log(
-        checked, user_id=claims.user_id, item_id=item, data=data, done_on=done_on, now=utcnow()
-    )
+    now = utcnow()
+    if checked.mode == Mode.joint:
+        yield BEGIN, {}
+        waiting = yield sql.WAITING, {"item_id": item, "done_on": done_on, "user_id": user_id}
+        for (log_id,) in waiting:
+            confirmed = yield sql.CONFIRM, {"log_id": log_id, "confirmed_by": user_id, "now": now}
+            if confirmed:
+                log = sql.read_row(confirmed[0])
+                claim = {"user_id": user_id, "client_id": data.client_id, "id": log.id}
+                if not (yield sql.INSERT_REQUEST["postgresql"], claim | {"created_at": now}):
+                    return None  # rolled back; _log answers what the winner did
+                for row in _notices(checked, user_id=user_id, log=log, confirmed=True, now=now):
+                    yield outbox.INSERT_EVENT["postgresql"], row
+                return 200, log.model_dump_json().encode()
+    log = _new_log(checked, user_id=user_id, item_id=item, data=data, done_on=done_on, now=now)
     if not (yield sql.INSERT_LOG_AND_REQUEST, dict(log)):
         return None
+    for row in _notices(checked, user_id=user_id, log=log, confirmed=False, now=now):
+        yield outbox.INSERT_EVENT["postgresql"], row
     return 201, log.model_dump_json().encode()
 
 
@@ -387,9 +401,19 @@ def _finish(
     confirmed: bool,
     now: datetime,
 ) -> Logged:
-    """The log is written and its client_id claimed: the notices, then the commit. The notices
-    are outbox rows written on the same connection, with the quiet hours CONTEXT read (as
-    outbox.enqueue_event would write them, without an ORM session)."""
+    """The log is written and its client_id claimed: the notices, then the commit."""
+    for row in _notices(checked, user_id=user_id, log=log, confirmed=confirmed, now=now):
+        outbox.write_event(tx.connection, row)
+    tx.commit()
+    return Logged(log, created=not confirmed)
+
+
+def _notices(
+    checked: _Checked, *, user_id: uuid.UUID, log: PracticeLogRead, confirmed: bool, now: datetime
+) -> list[dict[str, Any]]:
+    """The outbox rows a log writes, with the quiet hours CONTEXT read (as
+    outbox.enqueue_event would write them, without an ORM session): a confirmation tells the
+    author; a joint log waiting asks the other partner."""
     events = []
     if confirmed:
         author = log.logged_by
@@ -400,9 +424,6 @@ def _finish(
             for other in checked.partners
             if other != user_id
         )
-    for event in events:
-        # Everyone told is an active partner: leaving closes a partner's waiting logs
-        # (plans/answers.py, close_on_leaving), so a confirmed log's author has not left.
-        outbox.write_event(tx.connection, event.row(now, checked.quiet.get(event.user_id)))
-    tx.commit()
-    return Logged(log, created=not confirmed)
+    # Everyone told is an active partner: leaving closes a partner's waiting logs
+    # (plans/answers.py, close_on_leaving), so a confirmed log's author has not left.
+    return [event.row(now, checked.quiet.get(event.user_id)) for event in events]
