@@ -20,7 +20,7 @@ from tandem.plans.plan_answer import PLAN
 from tandem.plans.practice_log_sql import CONTEXT, WAITING
 from tandem.reminders import outbox
 from tandem.reminders.models import NotificationKind
-from tests.factories import make_world, terminate_other_backends
+from tests.factories import Actor, make_world, terminate_other_backends
 from tests.plans_support import INDIVIDUAL, JOINT, item, log, published_week, this_monday
 
 
@@ -117,9 +117,24 @@ def test_the_hot_statements_give_the_rows_sqlalchemy_gives(app: FastAPI) -> None
             str(r.member_id): (r.member_quiet_start, r.member_quiet_end, r.member_quiet_timezone)
             for r in rows
         }
+        assert {r.others_waiting for r in rows} <= {False}  # A's own log waits, not B's
         if item_id is not None:
             assert quiet_of[world.partner_a.id] == (None, None, None)
             assert quiet_of[world.partner_b.id] == ("22:00", "07:00", "America/New_York")
+
+
+def test_the_write_context_says_whether_the_other_partners_log_waits(app: FastAPI) -> None:
+    world = make_world(app)
+    joint = published_week(world, this_monday())["items"][0]["id"]
+    log(world.partner_a, joint)
+
+    def others_waiting(actor: Actor) -> set[bool]:
+        claims = read_access_token(actor.token, app.state.settings)
+        params = {"user_id": claims.user_id, "sign_in_id": claims.sign_in_id}
+        params |= {"item_id": uuid.UUID(joint), "client_id": uuid.uuid4()}
+        return {r.others_waiting for r in _same(app, CONTEXT, params)}
+
+    assert (others_waiting(world.partner_a), others_waiting(world.partner_b)) == ({False}, {True})
 
 
 def test_a_driver_error_is_sqlalchemys_as_from_execute(app: FastAPI) -> None:

@@ -3,7 +3,7 @@ import: constructing a statement costs more CPU than SQLite takes to run it."""
 
 from typing import Any
 
-from sqlalchemy import BindParameter, and_, bindparam, update
+from sqlalchemy import BindParameter, and_, bindparam, exists, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
@@ -22,6 +22,7 @@ from tandem.plans.models import (
     PracticeLogRequest,
     WeeklyPlan,
 )
+from tandem.reminders import outbox
 from tandem.reminders.models import ReminderPreference
 
 LOGS = table_of(PracticeLog)
@@ -47,6 +48,7 @@ LOG_COLUMNS: tuple[Any, ...] = (
 #    client_id produced (a replay). One row per member and explicit assignee; no row means
 #    the user is unknown or deleted. Run on the driver's cursor (core/prepared.py): the
 #    busiest write's largest fixed cost was SQLAlchemy's.
+_WAITING_LOG = LOGS.alias("waiting_log")
 CONTEXT = Prepared(
     core_select(
         *rules.SIGN_IN_COLUMNS,
@@ -60,6 +62,15 @@ CONTEXT = Prepared(
         col(Membership.role),
         col(Membership.joined_at).label("member_joined_at"),
         col(PlanItemAssignee.user_id).label("assignee_id"),
+        # Whether a log of the other partner waits on this item, on any day: when none does (a
+        # joint log's common case) the write looks no further (WAITING).
+        exists()
+        .where(
+            _WAITING_LOG.c.plan_item_id == PlanItem.id,
+            _WAITING_LOG.c.status == LogStatus.awaiting_partner,
+            _WAITING_LOG.c.logged_by != bindparam("user_id"),
+        )
+        .label("others_waiting"),
         # The member's quiet hours, for a notice this write sends them (reminders/outbox.py).
         col(ReminderPreference.quiet_start).label("member_quiet_start"),
         col(ReminderPreference.quiet_end).label("member_quiet_end"),
@@ -167,14 +178,31 @@ _NEW_LOG_VALUES = [
     *(bindparam(c.key, type_=LOGS.c[c.key].type) for c in LOG_COLUMNS),
     bindparam("created_at", type_=LOGS.c.updated_at.type),
 ]
-INSERT_LOG_AND_REQUEST = Prepared(
+_LOG_FROM_CLAIM = (
     postgresql.insert(LOGS)
     .from_select(
         [*(c.key for c in LOG_COLUMNS), "updated_at"],
         core_select(*_NEW_LOG_VALUES).select_from(CLAIM_CTE),
     )
     .on_conflict_do_nothing(index_elements=["logged_by", "client_id"])
-    .returning(LOGS.c.id),
+    .returning(LOGS.c.id)
+)
+INSERT_LOG_AND_REQUEST = Prepared(_LOG_FROM_CLAIM, whole=True)
+# The same for a joint log that waits, with the one notice that asks the other partner to
+# confirm it (outbox.Event.row's values, named notice_*), written only from the new log's row:
+# all or nothing by itself too, so the waiting case needs no transaction either. It returns
+# the notice's id, or nothing when the client_id was taken (nothing is written then).
+_LOGGED_CTE = _LOG_FROM_CLAIM.cte("logged")
+INSERT_LOG_REQUEST_AND_NOTICE = Prepared(
+    postgresql.insert(outbox.TABLE)
+    .from_select(
+        list(outbox.EVENT_COLUMNS),
+        core_select(
+            *(bindparam(f"notice_{c}", type_=outbox.TABLE.c[c].type) for c in outbox.EVENT_COLUMNS)
+        ).select_from(_LOGGED_CTE),
+    )
+    .on_conflict_do_nothing(index_elements=["dedupe_key"])
+    .returning(outbox.TABLE.c.id),
     whole=True,
 )
 

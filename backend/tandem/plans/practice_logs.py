@@ -110,9 +110,11 @@ def log_steps(
     connections (core/async_pg.py, PostgreSQL): the same checks on the same query, then
     - a new log of an individual item: the one statement that claims the client_id and writes
       the log, all or nothing by itself (practice_log_sql.py), outside a transaction;
-    - a joint item: in a transaction (BEGIN, which the driver commits, or rolls back when these
-      steps answer None or raise), the confirmation of the partner's waiting log or a new log
-      and its claim, then the notice, as _log does.
+    - a joint item no log of the other partner waits on (CONTEXT says): the same with the
+      notice that asks the other partner, one statement too;
+    - a joint item the partner's log waits on: in a transaction (BEGIN, which the driver
+      commits, or rolls back when these steps answer None or raise), its confirmation, the
+      claim and the notice to its author, as _log does.
     None: this request needs log_practice_json (a replay: its reason may need the keyring; the
     client_id taken a moment ago); nothing was written then. Refusals raise as there."""
     item = _item_of(item_id)
@@ -124,9 +126,10 @@ def log_steps(
     assert item is not None  # _checked refuses a malformed id
     done_on = _day(checked, data)
     now = utcnow()
-    if checked.mode == Mode.joint:
-        yield BEGIN, {}
+    if checked.mode == Mode.joint and checked.first.others_waiting:
         waiting = yield sql.WAITING, {"item_id": item, "done_on": done_on, "user_id": user_id}
+        if waiting:
+            yield BEGIN, {}
         for (log_id,) in waiting:
             confirmed = yield sql.CONFIRM, {"log_id": log_id, "confirmed_by": user_id, "now": now}
             if confirmed:
@@ -138,10 +141,16 @@ def log_steps(
                     yield outbox.INSERT_EVENT["postgresql"], row
                 return 200, log.model_dump_json().encode()
     log = _new_log(checked, user_id=user_id, item_id=item, data=data, done_on=done_on, now=now)
-    if not (yield sql.INSERT_LOG_AND_REQUEST, dict(log)):
+    asked = _notices(checked, user_id=user_id, log=log, confirmed=False, now=now)
+    if not asked:
+        written = yield sql.INSERT_LOG_AND_REQUEST, dict(log)
+    elif len(asked) == 1:  # a joint log waits: the other partner is asked
+        notice = {f"notice_{key}": value for key, value in asked[0].items()}
+        written = yield sql.INSERT_LOG_REQUEST_AND_NOTICE, dict(log) | notice
+    else:  # pragma: no cover - a couple has two partners
         return None
-    for row in _notices(checked, user_id=user_id, log=log, confirmed=False, now=now):
-        yield outbox.INSERT_EVENT["postgresql"], row
+    if not written:
+        return None
     return 201, log.model_dump_json().encode()
 
 
@@ -315,7 +324,7 @@ def _log(
 
     done_on = _day(checked, data)
     now = utcnow()
-    if mode == Mode.joint:
+    if mode == Mode.joint and first.others_waiting:
         confirmed = _confirm_waiting(
             connection, user_id=user_id, item_id=item_id, done_on=done_on, now=now
         )

@@ -99,7 +99,7 @@ class Event:
 # An event written by a hot write without an ORM session (the practice-log write, on the
 # driver's cursor: core/prepared.py), with enqueue_event's values; a dedupe key written
 # already leaves its row as it is.
-_EVENT_COLUMNS = (
+EVENT_COLUMNS = (
     "id",
     "user_id",
     "kind",
@@ -114,7 +114,7 @@ _EVENT_COLUMNS = (
 INSERT_EVENT = {
     name: Prepared(
         dialect.insert(TABLE)
-        .values({c: bindparam(c) for c in _EVENT_COLUMNS})
+        .values({c: bindparam(c) for c in EVENT_COLUMNS})
         .on_conflict_do_nothing(index_elements=["dedupe_key"])
         .returning(TABLE.c.id)
     )
