@@ -91,7 +91,8 @@ class PracticeLog(SQLModel, table=True):
 
     id: uuid.UUID = uuid_pk()
     plan_item_id: uuid.UUID = Field(foreign_key="plan_item.id", ondelete="CASCADE")
-    logged_by: uuid.UUID = Field(foreign_key="user_account.id", ondelete="CASCADE", index=True)
+    # Indexed by the unique (logged_by, client_id) above, which leads with it.
+    logged_by: uuid.UUID = Field(foreign_key="user_account.id", ondelete="CASCADE")
     done_on: date
     status: LogStatus = Field(sa_type=String(20))
     client_id: uuid.UUID
