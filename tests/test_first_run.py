@@ -2,6 +2,7 @@
 person at a terminal and JSON lines to anything else (TANDEM_LOG_FORMAT=auto|text|json), and
 `scripts/run` installs only what the app needs."""
 
+import datetime
 import io
 import json
 import logging
@@ -16,7 +17,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+import uvicorn
 
+from tandem.cli import UVICORN_OPTIONS
 from tandem.core import logs
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -146,6 +149,31 @@ class TestLogFormats:
         line = logs.TextFormatter().format(record)
         assert line.endswith("WARNING tandem: dispatch failed batch=3 exception=ValueError"), line
         assert "person" not in line
+
+    def test_a_json_line_has_the_time_to_the_millisecond_and_every_field(self) -> None:
+        formatter = logs.JsonFormatter()
+        second = datetime.datetime(2026, 11, 30, 19, 33, 5, tzinfo=datetime.UTC).timestamp()
+        for created, stamp in (
+            (second + 0.123456, "2026-11-30T19:33:05.123+00:00"),
+            (second + 0.9991, "2026-11-30T19:33:05.999+00:00"),
+            (second + 1, "2026-11-30T19:33:06.000+00:00"),  # the next second, made anew
+        ):
+            record = _record(status=200, big=2**70, when=datetime.date(2026, 1, 2))
+            record.created = created
+            line = json.loads(formatter.format(record))
+            assert line["ts"] == stamp
+            # orjson's refusal (an integer past 64 bits) falls back to the json module.
+            assert (line["big"], line["when"], line["status"]) == (2**70, "2026-01-02", 200)
+
+    def test_the_server_runs_on_asyncios_loop(self) -> None:
+        """uvloop, which uvicorn would pick, serves new requests before finishing started
+        ones under a full load: p99 15 times the median (docs/BENCHMARKS.md, round 5)."""
+        config = uvicorn.Config(lambda *_: None, **UVICORN_OPTIONS)
+        loop = config.get_loop_factory()()
+        try:
+            assert type(loop).__module__.startswith("asyncio.")
+        finally:
+            loop.close()
 
     def test_an_unknown_format_is_refused_at_start(self) -> None:
         from tandem.core.config import Settings
