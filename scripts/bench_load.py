@@ -196,8 +196,9 @@ def endpoints(seeded: Seeded, access: list[str]) -> dict[str, list[Target]]:
         "session write": [
             (f"/api/plan-items/{solo}/sessions", t, "client_id") for (_, _, _, solo), t in pairs
         ],
-        # A joint item's log waits for the other partner, who is told (a notification row in
-        # the same transaction): the heavier case, in a transaction on both databases.
+        # A joint item's log waits for the other partner, who is told (a notification row
+        # written with it: in the write's transaction on SQLite, in the same statement on
+        # PostgreSQL).
         "joint write": [
             (f"/api/plan-items/{joint}/sessions", t, "client_id") for (_, _, joint, _), t in pairs
         ],

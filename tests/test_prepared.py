@@ -17,10 +17,10 @@ from tandem.core import async_pg
 from tandem.core.prepared import BEGIN, Prepared, Steps
 from tandem.core.security import read_access_token
 from tandem.plans.plan_answer import PLAN
-from tandem.plans.practice_log_sql import CONTEXT, WAITING
+from tandem.plans.practice_log_sql import CONTEXT, JOINT_CONTEXT
 from tandem.reminders import outbox
 from tandem.reminders.models import NotificationKind
-from tests.factories import Actor, make_world, terminate_other_backends
+from tests.factories import make_world, terminate_other_backends
 from tests.plans_support import INDIVIDUAL, JOINT, item, log, published_week, this_monday
 
 
@@ -66,7 +66,7 @@ def test_the_hot_statements_give_the_rows_sqlalchemy_gives(app: FastAPI) -> None
     client_id = str(uuid.uuid4())
     log(world.partner_a, solo, client_id, done_on=str(week))
     waiting = log(world.partner_a, joint, done_on=str(week + timedelta(days=1))).json()
-    # A member's quiet hours come with the write's context (the other's are NULL).
+    # The other partner's quiet hours come with a joint write's JOINT_CONTEXT query.
     quiet = {"enabled": False, "times": [], "quiet_hours": {"start": "22:00", "end": "07:00"}}
     quiet |= {"timezone": "America/New_York", "weekdays": [0, 1, 2, 3, 4, 5, 6]}
     assert world.partner_b.put("/api/me/reminders", json=quiet).status_code == 200
@@ -95,9 +95,17 @@ def test_the_hot_statements_give_the_rows_sqlalchemy_gives(app: FastAPI) -> None
             access | {"couple_id": couple_id, "week_a": weeks[0], "week_b": weeks[1]},
         )
     assert rows  # the sign-in, without a couple
-    for user, found in ((claims.user_id, []), (uuid.UUID(world.partner_b.id), [waiting["id"]])):
-        params = {"item_id": uuid.UUID(joint), "done_on": week + timedelta(days=1), "user_id": user}
-        assert [str(r.id) for r in _same(app, WAITING, params)] == found
+    a, b = uuid.UUID(world.partner_a.id), uuid.UUID(world.partner_b.id)
+    for user, other, found in (
+        (a, b, ([("22:00", "07:00", "America/New_York")], [None])),
+        (b, a, ([(None, None, None)], [uuid.UUID(waiting["id"])])),
+    ):
+        day = week + timedelta(days=1)
+        params = {"item_id": uuid.UUID(joint), "done_on": day, "user_id": user, "other_id": other}
+        rows = _same(app, JOINT_CONTEXT, params)
+        quiet, waiting_ids = found
+        assert [(r.quiet_start, r.quiet_end, r.timezone) for r in rows] == quiet
+        assert [r.waiting_id for r in rows] == waiting_ids
     for item_id, client in (
         (uuid.UUID(solo), uuid.UUID(client_id)),
         (uuid.UUID(joint), uuid.uuid4()),
@@ -113,28 +121,6 @@ def test_the_hot_statements_give_the_rows_sqlalchemy_gives(app: FastAPI) -> None
                 "client_id": client,
             },
         )
-        quiet_of = {
-            str(r.member_id): (r.member_quiet_start, r.member_quiet_end, r.member_quiet_timezone)
-            for r in rows
-        }
-        assert {r.others_waiting for r in rows} <= {False}  # A's own log waits, not B's
-        if item_id is not None:
-            assert quiet_of[world.partner_a.id] == (None, None, None)
-            assert quiet_of[world.partner_b.id] == ("22:00", "07:00", "America/New_York")
-
-
-def test_the_write_context_says_whether_the_other_partners_log_waits(app: FastAPI) -> None:
-    world = make_world(app)
-    joint = published_week(world, this_monday())["items"][0]["id"]
-    log(world.partner_a, joint)
-
-    def others_waiting(actor: Actor) -> set[bool]:
-        claims = read_access_token(actor.token, app.state.settings)
-        params = {"user_id": claims.user_id, "sign_in_id": claims.sign_in_id}
-        params |= {"item_id": uuid.UUID(joint), "client_id": uuid.uuid4()}
-        return {r.others_waiting for r in _same(app, CONTEXT, params)}
-
-    assert (others_waiting(world.partner_a), others_waiting(world.partner_b)) == ({False}, {True})
 
 
 def test_a_driver_error_is_sqlalchemys_as_from_execute(app: FastAPI) -> None:

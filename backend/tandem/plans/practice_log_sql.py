@@ -3,7 +3,7 @@ import: constructing a statement costs more CPU than SQLite takes to run it."""
 
 from typing import Any
 
-from sqlalchemy import BindParameter, and_, bindparam, exists, update
+from sqlalchemy import BindParameter, and_, bindparam, literal, update
 from sqlalchemy import select as core_select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import col
@@ -48,7 +48,6 @@ LOG_COLUMNS: tuple[Any, ...] = (
 #    client_id produced (a replay). One row per member and explicit assignee; no row means
 #    the user is unknown or deleted. Run on the driver's cursor (core/prepared.py): the
 #    busiest write's largest fixed cost was SQLAlchemy's.
-_WAITING_LOG = LOGS.alias("waiting_log")
 CONTEXT = Prepared(
     core_select(
         *rules.SIGN_IN_COLUMNS,
@@ -62,19 +61,6 @@ CONTEXT = Prepared(
         col(Membership.role),
         col(Membership.joined_at).label("member_joined_at"),
         col(PlanItemAssignee.user_id).label("assignee_id"),
-        # Whether a log of the other partner waits on this item, on any day: when none does (a
-        # joint log's common case) the write looks no further (WAITING).
-        exists()
-        .where(
-            _WAITING_LOG.c.plan_item_id == PlanItem.id,
-            _WAITING_LOG.c.status == LogStatus.awaiting_partner,
-            _WAITING_LOG.c.logged_by != bindparam("user_id"),
-        )
-        .label("others_waiting"),
-        # The member's quiet hours, for a notice this write sends them (reminders/outbox.py).
-        col(ReminderPreference.quiet_start).label("member_quiet_start"),
-        col(ReminderPreference.quiet_end).label("member_quiet_end"),
-        col(ReminderPreference.timezone).label("member_quiet_timezone"),
         *(c.label(f"replay_{c.key}") for c in LOG_COLUMNS),
         # For the replay's dispute reason, opened as the plan read opens it for this reader.
         col(PracticeLog.disputed_at).label("replay_disputed_at"),
@@ -85,7 +71,6 @@ CONTEXT = Prepared(
     .outerjoin(PlanItem, col(PlanItem.id) == bindparam("item_id"))
     .outerjoin(WeeklyPlan, col(WeeklyPlan.id) == PlanItem.plan_id)
     .outerjoin(Membership, rules.active_members(WeeklyPlan.couple_id))
-    .outerjoin(ReminderPreference, col(ReminderPreference.user_id) == Membership.user_id)
     .outerjoin(PlanItemAssignee, col(PlanItemAssignee.plan_item_id) == PlanItem.id)
     .outerjoin(
         PracticeLogRequest,
@@ -107,15 +92,29 @@ REPLAYED = (
         col(PracticeLogRequest.client_id) == bindparam("client_id"),
     )
 )
-# 3. The joint case: the other partner's logs of this item and day that wait for this one,
-#    and the confirmation of one of them (no row: another request confirmed it first).
-WAITING = Prepared(
-    core_select(col(PracticeLog.id))
-    .where(
-        col(PracticeLog.plan_item_id) == bindparam("item_id"),
-        col(PracticeLog.done_on) == bindparam("done_on"),
-        col(PracticeLog.status) == LogStatus.awaiting_partner,
-        col(PracticeLog.logged_by) != bindparam("user_id"),
+# 3. The joint case, one more query: the other partner's quiet hours (for the notice they get,
+#    as outbox.enqueue_event reads them; NULLs when they have no reminder preferences) on every
+#    row, and their logs of this item and day that wait for this one, oldest first (none: one
+#    row with waiting_id NULL). The author of a waiting log is always that partner: leaving
+#    closes a partner's waiting logs (plans/answers.py, close_on_leaving).
+_ONE = core_select(literal(1).label("one")).subquery("one")
+JOINT_CONTEXT = Prepared(
+    core_select(
+        col(ReminderPreference.quiet_start),
+        col(ReminderPreference.quiet_end),
+        col(ReminderPreference.timezone),
+        col(PracticeLog.id).label("waiting_id"),
+    )
+    .select_from(_ONE)
+    .outerjoin(ReminderPreference, col(ReminderPreference.user_id) == bindparam("other_id"))
+    .outerjoin(
+        PracticeLog,
+        and_(
+            col(PracticeLog.plan_item_id) == bindparam("item_id"),
+            col(PracticeLog.done_on) == bindparam("done_on"),
+            col(PracticeLog.status) == LogStatus.awaiting_partner,
+            col(PracticeLog.logged_by) != bindparam("user_id"),
+        ),
     )
     .order_by(col(PracticeLog.created_at), col(PracticeLog.id))
 )

@@ -126,29 +126,29 @@ def log_steps(
     assert item is not None  # _checked refuses a malformed id
     done_on = _day(checked, data)
     now = utcnow()
-    if checked.mode == Mode.joint and checked.first.others_waiting:
-        waiting = yield sql.WAITING, {"item_id": item, "done_on": done_on, "user_id": user_id}
-        if waiting:
+    joint = None
+    if checked.mode == Mode.joint:
+        params = _joint_params(checked, user_id=user_id, item_id=item, done_on=done_on)
+        joint = _joint(params, (yield sql.JOINT_CONTEXT, params))
+        if joint.waiting:
             yield BEGIN, {}
-        for (log_id,) in waiting:
+        for log_id in joint.waiting:
             confirmed = yield sql.CONFIRM, {"log_id": log_id, "confirmed_by": user_id, "now": now}
             if confirmed:
                 log = sql.read_row(confirmed[0])
                 claim = {"user_id": user_id, "client_id": data.client_id, "id": log.id}
                 if not (yield sql.INSERT_REQUEST["postgresql"], claim | {"created_at": now}):
                     return None  # rolled back; _log answers what the winner did
-                for row in _notices(checked, user_id=user_id, log=log, confirmed=True, now=now):
+                for row in _notices(joint, log=log, confirmed=True, now=now):
                     yield outbox.INSERT_EVENT["postgresql"], row
                 return 200, log.model_dump_json().encode()
     log = _new_log(checked, user_id=user_id, item_id=item, data=data, done_on=done_on, now=now)
-    asked = _notices(checked, user_id=user_id, log=log, confirmed=False, now=now)
-    if not asked:
+    if joint is None:
         written = yield sql.INSERT_LOG_AND_REQUEST, dict(log)
-    elif len(asked) == 1:  # a joint log waits: the other partner is asked
-        notice = {f"notice_{key}": value for key, value in asked[0].items()}
+    else:  # a joint log waits: the other partner is asked, in the same statement
+        [asked] = _notices(joint, log=log, confirmed=False, now=now)
+        notice = {f"notice_{key}": value for key, value in asked.items()}
         written = yield sql.INSERT_LOG_REQUEST_AND_NOTICE, dict(log) | notice
-    else:  # pragma: no cover - a couple has two partners
-        return None
     if not written:
         return None
     return 201, log.model_dump_json().encode()
@@ -193,33 +193,45 @@ def log_practice(
 @dataclass(frozen=True)
 class _Checked:
     """What the checks found: the context's first row, who reads a replayed reason, the
-    couple's partners, the item's mode, and each member's quiet hours (for a notice)."""
+    couple's partners and the item's mode."""
 
     first: Any
     reader: _Reader
     partners: list[uuid.UUID]
     mode: Mode
-    quiet: dict[uuid.UUID, "_Quiet | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Joint:
+    """What JOINT_CONTEXT found for a joint log: the other partner, their quiet hours (reminders/
+    clock.py's QuietHours, for their notice), and their logs of this day that wait."""
+
+    other_id: uuid.UUID
+    quiet: "_Quiet | None"
+    waiting: list[uuid.UUID]
 
 
 @dataclass(frozen=True, slots=True)
 class _Quiet:
-    """A member's quiet hours as CONTEXT reads them (reminders/clock.py's QuietHours)."""
-
     quiet_start: str | None
     quiet_end: str | None
     timezone: str
 
 
-def _quiet_hours(rows: list[Any]) -> dict[uuid.UUID, _Quiet | None]:
-    """Each active member's quiet hours (None: they have no reminder preferences)."""
-    return {
-        r.member_id: None
-        if r.member_quiet_timezone is None
-        else _Quiet(r.member_quiet_start, r.member_quiet_end, r.member_quiet_timezone)
-        for r in rows
-        if r.member_id is not None
-    }
+def _joint_params(
+    checked: _Checked, *, user_id: uuid.UUID, item_id: uuid.UUID, done_on: date
+) -> dict[str, Any]:
+    other_id = next(p for p in checked.partners if p != user_id)  # _day: two partners
+    return {"other_id": other_id, "item_id": item_id, "done_on": done_on, "user_id": user_id}
+
+
+def _joint(params: dict[str, Any], rows: list[Any]) -> _Joint:
+    first = rows[0]  # one row at least (JOINT_CONTEXT's outer joins)
+    quiet = None
+    if first.timezone is not None:
+        quiet = _Quiet(first.quiet_start, first.quiet_end, first.timezone)
+    waiting = [r.waiting_id for r in rows if r.waiting_id is not None]
+    return _Joint(params["other_id"], quiet, waiting)
 
 
 def _checked(
@@ -252,7 +264,7 @@ def _checked(
         assignees = list(explicit) or partners
     if user_id not in assignees:
         raise Forbidden("This exercise is assigned to your partner")
-    return _Checked(first, _Reader(me.member_joined_at, kek), partners, mode, _quiet_hours(rows))
+    return _Checked(first, _Reader(me.member_joined_at, kek), partners, mode)
 
 
 def _day(checked: _Checked, data: PracticeLogCreate) -> date:
@@ -324,10 +336,11 @@ def _log(
 
     done_on = _day(checked, data)
     now = utcnow()
-    if mode == Mode.joint and first.others_waiting:
-        confirmed = _confirm_waiting(
-            connection, user_id=user_id, item_id=item_id, done_on=done_on, now=now
-        )
+    joint = None
+    if mode == Mode.joint:
+        params = _joint_params(checked, user_id=user_id, item_id=item_id, done_on=done_on)
+        joint = _joint(params, sql.JOINT_CONTEXT.rows(connection, params))
+        confirmed = _confirm_waiting(connection, joint, user_id=user_id, now=now)
         if confirmed is not None:
             claimed = _claim_request(
                 connection, user_id=user_id, client_id=data.client_id, log_id=confirmed.id, now=now
@@ -336,25 +349,23 @@ def _log(
                 return _lost_race(
                     tx, user_id=user_id, client_id=data.client_id, item_id=item_id, reader=reader
                 )
-            return _finish(tx, checked, user_id=user_id, log=confirmed, confirmed=True, now=now)
+            return _finish(tx, joint, log=confirmed, confirmed=True, now=now)
 
     log = _new_log(checked, user_id=user_id, item_id=item_id, data=data, done_on=done_on, now=now)
     if not _insert_new(connection, log):  # this client_id won a race a moment ago
         return _lost_race(
             tx, user_id=user_id, client_id=data.client_id, item_id=item_id, reader=reader
         )
-    return _finish(tx, checked, user_id=user_id, log=log, confirmed=False, now=now)
+    return _finish(tx, joint, log=log, confirmed=False, now=now)
 
 
 def _confirm_waiting(
-    connection: Connection, *, user_id: uuid.UUID, item_id: uuid.UUID, done_on: date, now: Any
+    connection: Connection, joint: _Joint, *, user_id: uuid.UUID, now: Any
 ) -> PracticeLogRead | None:
     """The other partner logged this joint item for this day and waits: logging it too
-    confirms their log. Returns the log confirmed, if any."""
-    waiting = sql.WAITING.rows(
-        connection, {"item_id": item_id, "done_on": done_on, "user_id": user_id}
-    )
-    for (log_id,) in waiting:
+    confirms their log. Returns the log confirmed, if any (none: nobody waits, or another
+    request confirmed them first)."""
+    for log_id in joint.waiting:
         confirmed = sql.CONFIRM.rows(
             connection, {"log_id": log_id, "confirmed_by": user_id, "now": now}
         )
@@ -403,36 +414,30 @@ def _claim_request(
 
 def _finish(
     tx: ConnectionTx,
-    checked: _Checked,
+    joint: _Joint | None,
     *,
-    user_id: uuid.UUID,
     log: PracticeLogRead,
     confirmed: bool,
     now: datetime,
 ) -> Logged:
-    """The log is written and its client_id claimed: the notices, then the commit."""
-    for row in _notices(checked, user_id=user_id, log=log, confirmed=confirmed, now=now):
-        outbox.write_event(tx.connection, row)
+    """The log is written and its client_id claimed: the notice of a joint log, the commit."""
+    if joint is not None:
+        for row in _notices(joint, log=log, confirmed=confirmed, now=now):
+            outbox.write_event(tx.connection, row)
     tx.commit()
     return Logged(log, created=not confirmed)
 
 
 def _notices(
-    checked: _Checked, *, user_id: uuid.UUID, log: PracticeLogRead, confirmed: bool, now: datetime
+    joint: _Joint, *, log: PracticeLogRead, confirmed: bool, now: datetime
 ) -> list[dict[str, Any]]:
-    """The outbox rows a log writes, with the quiet hours CONTEXT read (as
-    outbox.enqueue_event would write them, without an ORM session): a confirmation tells the
-    author; a joint log waiting asks the other partner."""
-    events = []
+    """The outbox row a joint log writes for the other partner, with the quiet hours JOINT_CONTEXT
+    read (as outbox.enqueue_event would write it, without an ORM session): a confirmation
+    tells the waiting log's author, a new log waiting asks the other partner to confirm."""
     if confirmed:
-        author = log.logged_by
-        events.append(notices.practice_confirmed(practice_log_id=log.id, notify_user_id=author))
-    elif log.status == LogStatus.awaiting_partner:
-        events.extend(
-            notices.joint_practice_logged(practice_log_id=log.id, notify_user_id=other)
-            for other in checked.partners
-            if other != user_id
-        )
-    # Everyone told is an active partner: leaving closes a partner's waiting logs
-    # (plans/answers.py, close_on_leaving), so a confirmed log's author has not left.
-    return [event.row(now, checked.quiet.get(event.user_id)) for event in events]
+        # The author of a waiting log is the other partner (JOINT_CONTEXT: leaving closes them).
+        event = notices.practice_confirmed(practice_log_id=log.id, notify_user_id=log.logged_by)
+    else:
+        event = notices.joint_practice_logged(practice_log_id=log.id, notify_user_id=joint.other_id)
+    quiet = joint.quiet if event.user_id == joint.other_id else None
+    return [event.row(now, quiet)]
