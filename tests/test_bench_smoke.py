@@ -41,5 +41,6 @@ def test_the_load_benchmark_runs_and_reports_against_the_bare_endpoint() -> None
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     rows = [line for line in done.stdout.splitlines() if line.startswith("| sqlite | 1 |")]
     names = {row.split("|")[3].strip() for row in rows}
-    assert {"bare FastAPI", "healthz", "plan read", "session write", "check-in create"} <= names
+    writes = {"session write", "joint write", "replay write", "refused write"}
+    assert {"bare FastAPI", "healthz", "plan read", "check-in create", *writes} <= names
     assert any(name.startswith("overview") for name in names)

@@ -316,13 +316,14 @@ def outbox_kinds(app: FastAPI, actor: Actor) -> list[str]:
 
 
 class TestTheWriteOnTheLoopOnPostgreSQL:
-    def test_new_logs_are_written_on_the_loop_a_replay_in_a_transaction(
+    def test_on_the_loop_but_a_replay_whose_reason_is_opened(
         self, app: FastAPI, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        """core/async_pg.py writes a new individual log in one statement outside a
-        transaction, and a joint log (waiting, or confirming the partner's) in a transaction
-        of its own on the loop; a replay goes to log_practice_json in a thread (the answers
-        themselves are held to the ordinary stack's above)."""
+        """core/async_pg.py writes a new log outside a transaction (an individual one, or a
+        joint one nobody waits on, with its notice), a confirmation of the partner's log in a
+        transaction of its own, and answers a replay, all on the loop; only a replay whose
+        dispute reason is opened with the keyring goes to log_practice_json in a thread (the
+        answers themselves are held to the ordinary stack's above)."""
         if app.state.engine.dialect.name != "postgresql":
             pytest.skip("needs PostgreSQL")
         from tandem.core import loop_db
@@ -339,25 +340,30 @@ class TestTheWriteOnTheLoopOnPostgreSQL:
         joint, solo = (i["id"] for i in published_week(world, this_monday())["items"][:2])
         client_id = str(uuid.uuid4())
         new = log(world.partner_a, solo, client_id=client_id)
-        assert new.status_code == 201 and in_transaction == []
+        assert new.status_code == 201
         replay = log(world.partner_a, solo, client_id=client_id)
         assert replay.status_code == 200 and replay.json() == new.json()
-        assert in_transaction == ["log_practice_json"]
         waiting = log(world.partner_a, joint)
         assert waiting.status_code == 201 and waiting.json()["status"] == "awaiting_partner"
         confirming = str(uuid.uuid4())
         confirmed = log(world.partner_b, joint, client_id=confirming)
         assert confirmed.status_code == 200 and confirmed.json()["id"] == waiting.json()["id"]
         assert confirmed.json()["status"] == "done"
-        assert in_transaction == ["log_practice_json"]
-        # Each wrote its notice in its transaction; the confirmation's claim holds its replay.
+        # Each wrote its notice with it; the confirmation's claim holds its replay.
         asked, told = outbox_kinds(app, world.partner_b), outbox_kinds(app, world.partner_a)
         assert asked.count("joint_session_logged") == 1 and told.count("session_confirmed") == 1
         assert log(world.partner_b, joint, client_id=confirming).json() == confirmed.json()
-        assert in_transaction == ["log_practice_json"] * 2
         # Refused by the checks: on the loop, nothing written, the same answer.
         assert log(world.therapist, solo).status_code == 403
-        assert in_transaction == ["log_practice_json"] * 2
+        assert in_transaction == []
         plan = world.partner_a.get(f"/api/couples/{world.couple_id}/plans/current").json()
         assert [s["id"] for s in plan["items"][1]["sessions"]] == [new.json()["id"]]
         assert [s["status"] for s in plan["items"][0]["sessions"]] == ["done"]
+        # A reason said in a dispute is opened with the keyring: that replay takes the hop.
+        disputed_id = str(uuid.uuid4())
+        said = log(world.partner_a, joint, client_id=disputed_id).json()
+        reason = {"reason": "Not this day"}
+        assert world.partner_b.post(f"/api/sessions/{said['id']}/dispute", json=reason).is_success
+        again = log(world.partner_a, joint, client_id=disputed_id)
+        assert again.json()["dispute_reason"] == "Not this day"
+        assert in_transaction == ["log_practice_json"]

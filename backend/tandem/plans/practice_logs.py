@@ -59,23 +59,35 @@ class _Reader:
     kek: bytes | None  # None: no reason is opened (the demo's seeding, a test)
 
 
-def _replay_answer(
-    tx: ConnectionTx, row: Any, prefix: str, item_id: uuid.UUID, reader: _Reader
-) -> Logged:
+def _replayed(row: Any, prefix: str, item_id: uuid.UUID) -> PracticeLogRead:
+    """The log an earlier request with this client_id produced, as answered again."""
     log = sql.read_row(row, prefix)
     if log.plan_item_id != item_id:
         raise Conflict("This client_id was already used for another session")
+    return log
+
+
+def _reason_to_open(row: Any, prefix: str, reader: _Reader) -> bool:
+    """Whether a replayed log's dispute reason is opened for this reader (with the keyring)."""
     sealed = getattr(row, prefix + "sealed_dispute_reason")
     disputed_at = getattr(row, prefix + "disputed_at")
-    if (
+    return (
         reader.kek is not None
         and sealed is not None
         and answers.reason_readable(reader.joined_at, disputed_at)
-    ):
+    )
+
+
+def _replay_answer(
+    tx: ConnectionTx, row: Any, prefix: str, item_id: uuid.UUID, reader: _Reader
+) -> Logged:
+    log = _replayed(row, prefix, item_id)
+    if _reason_to_open(row, prefix, reader):
+        assert reader.kek is not None  # _reason_to_open
         log.dispute_reason = answers.open_reason(
             crypto.Keyring(tx.session(), reader.kek),
             log_id=log.id,
-            sealed=sealed,
+            sealed=getattr(row, prefix + "sealed_dispute_reason"),
             disputed_by=log.disputed_by,
         )
     return Logged(log, created=False)
@@ -115,15 +127,19 @@ def log_steps(
     - a joint item the partner's log waits on: in a transaction (BEGIN, which the driver
       commits, or rolls back when these steps answer None or raise), its confirmation, the
       claim and the notice to its author, as _log does.
-    None: this request needs log_practice_json (a replay: its reason may need the keyring; the
-    client_id taken a moment ago); nothing was written then. Refusals raise as there."""
+    - a replay (an earlier request's client_id): its log again, as written then.
+    None: this request needs log_practice_json (a replay whose dispute reason is opened with
+    the keyring; the client_id taken a moment ago); nothing was written then. Refusals raise as
+    there."""
     item = _item_of(item_id)
     user_id = claims.user_id
     rows = yield sql.CONTEXT, _context_params(user_id, claims.sign_in_id, item, data)
     checked = _checked(rows, user_id=user_id, sign_in_id=claims.sign_in_id, item_id=item, kek=kek)
-    if checked.first.replay_id is not None:
-        return None
     assert item is not None  # _checked refuses a malformed id
+    if checked.first.replay_id is not None:  # before the day's checks, as in _log
+        if _reason_to_open(checked.first, "replay_", checked.reader):
+            return None  # opened with the keyring, in log_practice_json
+        return 200, _replayed(checked.first, "replay_", item).model_dump_json().encode()
     done_on = _day(checked, data)
     now = utcnow()
     joint = None
