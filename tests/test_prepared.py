@@ -9,11 +9,13 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from fastapi import FastAPI
 from sqlalchemy import create_engine, exc, literal_column, select
+from sqlalchemy.dialects import sqlite
 from sqlalchemy.engine import Engine
 
 from tandem.api.access import COUPLE_ACCESS
 from tandem.api.plan_read import ACCESS_AND_PLAN
-from tandem.core import async_pg
+from tandem.core import async_pg, prepared
+from tandem.core.db import UTCDateTime
 from tandem.core.prepared import BEGIN, Prepared, Steps
 from tandem.core.security import read_access_token
 from tandem.plans.plan_answer import PLAN
@@ -238,3 +240,31 @@ def test_steps_that_begin_are_committed_on_an_answer_rolled_back_otherwise(app: 
             )
         )
     assert kept() == ["test-steps:one"]
+
+
+def test_sqlites_utc_text_is_read_as_sqlalchemy_reads_it() -> None:
+    """The fast reading of a UTCDateTime's SQLite text gives SQLAlchemy's value, and what it
+    cannot read goes to SQLAlchemy's processor (the same value or the same refusal)."""
+    dialect = sqlite.dialect()
+    fast = prepared._result_processor(UTCDateTime(), dialect)
+    slow = UTCDateTime()._cached_result_processor(dialect, None)  # what execute uses
+    assert fast is not None and slow is not None
+    for text_value in (
+        "2026-11-30 19:33:05.123456",
+        "2026-11-30 19:33:05.000000",
+        "2026-11-30 19:33:05",
+        "2026-03-29 02:30:00.000001",
+    ):
+        assert fast(text_value) == slow(text_value)
+        assert fast(text_value).tzinfo is slow(text_value).tzinfo is UTC
+    assert fast(None) is None
+    for odd in ("2026-11-30 19:33:05+01:00", "not a time"):
+        try:
+            expected: object = slow(odd)
+        except ValueError as error:
+            expected = type(error)
+        try:
+            got: object = fast(odd)
+        except ValueError as error:
+            got = type(error)
+        assert got == expected

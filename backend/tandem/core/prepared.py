@@ -20,6 +20,7 @@ import uuid
 from collections import namedtuple
 from collections.abc import Callable, Generator, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from psycopg.pq import TransactionStatus
@@ -49,8 +50,6 @@ Steps = Generator[tuple["Prepared | Command", dict[str, Any]], list[Any], T]
 
 class Command:
     """A statement without parameters or rows (BEGIN, COMMIT, ROLLBACK) as a step."""
-
-    writes = False
 
     def __init__(self, sql: str) -> None:
         self.sql = sql
@@ -288,6 +287,13 @@ def _uuid_from_hex(value: Any) -> uuid.UUID | None:
 
 
 def _utc(parse: Callable[[Any], Any], value: Any) -> Any:
+    if type(value) is str:
+        # SQLite's naive UTC text ("2026-11-30 19:33:05.123456") read as UTC in one C call:
+        # what parse and as_utc make of it, in a sixth of the time (a plan read turns a dozen).
+        try:
+            return datetime.fromisoformat(value + "+00:00")
+        except ValueError:
+            pass  # anything else as SQLAlchemy's processor takes it (and refuses it)
     return None if value is None else as_utc(parse(value))
 
 
