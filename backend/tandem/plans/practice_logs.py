@@ -60,7 +60,6 @@ class _Reader:
 
 
 def _replayed(row: Any, prefix: str, item_id: uuid.UUID) -> PracticeLogRead:
-    """The log an earlier request with this client_id produced, as answered again."""
     log = sql.read_row(row, prefix)
     if log.plan_item_id != item_id:
         raise Conflict("This client_id was already used for another session")
@@ -68,7 +67,6 @@ def _replayed(row: Any, prefix: str, item_id: uuid.UUID) -> PracticeLogRead:
 
 
 def _reason_to_open(row: Any, prefix: str, reader: _Reader) -> bool:
-    """Whether a replayed log's dispute reason is opened for this reader (with the keyring)."""
     sealed = getattr(row, prefix + "sealed_dispute_reason")
     disputed_at = getattr(row, prefix + "disputed_at")
     return (
@@ -118,19 +116,11 @@ def log_practice_json(
 def log_steps(
     *, claims: AccessClaims, item_id: str, data: PracticeLogCreate, kek: bytes
 ) -> Steps[tuple[int, bytes] | None]:
-    """log_practice_json's common cases as core/prepared.py's steps, for a driver of its own
-    connections (core/async_pg.py, PostgreSQL): the same checks on the same query, then
-    - a new log of an individual item: the one statement that claims the client_id and writes
-      the log, all or nothing by itself (practice_log_sql.py), outside a transaction;
-    - a joint item no log of the other partner waits on (CONTEXT says): the same with the
-      notice that asks the other partner, one statement too;
-    - a joint item the partner's log waits on: in a transaction (BEGIN, which the driver
-      commits, or rolls back when these steps answer None or raise), its confirmation, the
-      claim and the notice to its author, as _log does.
-    - a replay (an earlier request's client_id): its log again, as written then.
-    None: this request needs log_practice_json (a replay whose dispute reason is opened with
-    the keyring; the client_id taken a moment ago); nothing was written then. Refusals raise as
-    there."""
+    """log_practice_json's common cases as core/prepared.py's steps, for core/async_pg.py
+    (PostgreSQL): the same checks on the same query; a new log (with its notice, for a joint
+    one) in one statement that is all or nothing by itself; a confirmation in a transaction
+    (BEGIN: the driver commits on an answer, rolls back on None or an error); a replay again.
+    None: log_practice_json does it (a replay whose reason needs the keyring, a lost race)."""
     item = _item_of(item_id)
     user_id = claims.user_id
     rows = yield sql.CONTEXT, _context_params(user_id, claims.sign_in_id, item, data)
@@ -228,7 +218,7 @@ class _Joint:
 
 
 @dataclass(frozen=True, slots=True)
-class _Quiet:
+class _Quiet:  # reminders/clock.py's QuietHours
     quiet_start: str | None
     quiet_end: str | None
     timezone: str
