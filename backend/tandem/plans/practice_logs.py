@@ -145,14 +145,16 @@ def log_steps(
                 claim = {"user_id": user_id, "client_id": data.client_id, "id": log.id}
                 if not (yield sql.INSERT_REQUEST["postgresql"], claim | {"created_at": now}):
                     return None  # rolled back; _log answers what the winner did
-                for row in _notices(joint, log=log, confirmed=True, now=now):
-                    yield outbox.INSERT_EVENT["postgresql"], row
+                yield (
+                    outbox.INSERT_EVENT["postgresql"],
+                    _notice(joint, log=log, confirmed=True, now=now),
+                )
                 return 200, log.model_dump_json().encode()
     log = _new_log(checked, user_id=user_id, item_id=item, data=data, done_on=done_on, now=now)
     if joint is None:
         written = yield sql.INSERT_LOG_AND_REQUEST, dict(log)
     else:  # a joint log waits: the other partner is asked, in the same statement
-        [asked] = _notices(joint, log=log, confirmed=False, now=now)
+        asked = _notice(joint, log=log, confirmed=False, now=now)
         notice = {f"notice_{key}": value for key, value in asked.items()}
         written = yield sql.INSERT_LOG_REQUEST_AND_NOTICE, dict(log) | notice
     if not written:
@@ -428,15 +430,14 @@ def _finish(
 ) -> Logged:
     """The log is written and its client_id claimed: the notice of a joint log, the commit."""
     if joint is not None:
-        for row in _notices(joint, log=log, confirmed=confirmed, now=now):
-            outbox.write_event(tx.connection, row)
+        outbox.write_event(tx.connection, _notice(joint, log=log, confirmed=confirmed, now=now))
     tx.commit()
     return Logged(log, created=not confirmed)
 
 
-def _notices(
+def _notice(
     joint: _Joint, *, log: PracticeLogRead, confirmed: bool, now: datetime
-) -> list[dict[str, Any]]:
+) -> dict[str, Any]:
     """The outbox row a joint log writes for the other partner, with the quiet hours JOINT_CONTEXT
     read (as outbox.enqueue_event would write it, without an ORM session): a confirmation
     tells the waiting log's author, a new log waiting asks the other partner to confirm."""
@@ -446,4 +447,4 @@ def _notices(
     else:
         event = notices.joint_practice_logged(practice_log_id=log.id, notify_user_id=joint.other_id)
     quiet = joint.quiet if event.user_id == joint.other_id else None
-    return [event.row(now, quiet)]
+    return event.row(now, quiet)
