@@ -110,20 +110,47 @@ class PageProblems:
     them fails the test (a broken screen often shows nothing else)."""
 
     found: list[str] = field(default_factory=list)
+    console: list[str] = field(default_factory=list)  # every message, shown when a test fails
 
     def watch(self, page) -> None:  # noqa: ANN001
         page.on("pageerror", lambda error: self.found.append(f"{page.url}: page error: {error}"))
         page.on("console", lambda message: self._console(page, message))
 
     def _console(self, page, message) -> None:  # noqa: ANN001
+        self.console.append(f"{message.type}: {message.text}")
         # Chromium logs every non-2xx fetch as "Failed to load resource"; the app answers those
         # itself (a wrong password is a 401 by design), so they are not errors of the page.
         if message.type == "error" and "Failed to load resource" not in message.text:
             self.found.append(f"{page.url}: console error: {message.text}")
 
 
+_CALL_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # noqa: ANN201
+    report = yield
+    if report.when == "call":
+        item.stash[_CALL_FAILED] = report.failed
+    return report
+
+
+def _what_the_screens_showed(contexts: list, problems: PageProblems) -> None:  # noqa: ANN001
+    """A failed step says what it waited for, not what was on screen instead: print that
+    (pytest shows it with the failure), with the pages' console and whether a worker ran."""
+    for context in contexts:
+        for page in context.pages:
+            try:
+                text = page.inner_text("body", timeout=2000)
+                worker = page.evaluate("!!navigator.serviceWorker?.controller")
+            except Exception as error:  # noqa: BLE001 - a closed or crashed page
+                text, worker = f"(unreadable: {error})", None
+            print(f"--- {page.url} (controlled by a service worker: {worker})\n{text[:3000]}")
+    print("--- console\n" + "\n".join(problems.console[-40:]))
+
+
 @pytest.fixture
-def new_context(browser, server):  # noqa: ANN001, ANN201
+def new_context(browser, server, request: pytest.FixtureRequest):  # noqa: ANN001, ANN201
     contexts = []
     requests = Requests(server)
     problems = PageProblems()
@@ -150,6 +177,8 @@ def new_context(browser, server):  # noqa: ANN001, ANN201
     make.requests = requests
     make.problems = problems
     yield make
+    if request.node.stash.get(_CALL_FAILED, False):
+        _what_the_screens_showed(contexts, problems)
     # Whatever each page shows at the end must be as clean as every screen a step checked.
     for context in contexts:
         for page in context.pages:
