@@ -12,6 +12,7 @@ import pytest
 from sqlmodel import Session, col, func, select
 
 from tandem.core.db import utcnow, write_engine
+from tandem.core.prepared import run_steps
 from tandem.core.transactions import ConnectionTx
 from tandem.plans import practice_logs
 from tandem.plans.models import LogStatus, PracticeLog, PracticeLogRead
@@ -43,6 +44,10 @@ def new_log(item_id: str, user_id: str, client_id: str, status: LogStatus) -> Pr
     )
 
 
+def dialect(connection) -> str:  # noqa: ANN001
+    return connection.dialect.name
+
+
 def logs_with(engine, client_id: str) -> int:
     with Session(engine) as session:
         return session.exec(
@@ -58,7 +63,7 @@ class TestClaimingAClientIdTakenAMomentAgo:
         assert winner.status_code == 201
         loser = new_log(solo, world.partner_a.id, client_id, LogStatus.done)
         with write_engine(engine).connect() as connection:
-            assert not practice_logs._insert_new(connection, loser)
+            assert not run_steps(connection, practice_logs._insert_new(dialect(connection), loser))
             answer = practice_logs._lost_race(
                 ConnectionTx(connection),
                 user_id=uuid.UUID(world.partner_a.id),
@@ -80,7 +85,7 @@ class TestClaimingAClientIdTakenAMomentAgo:
         # claim of the client_id fails, and the log goes with it.
         loser = new_log(joint, world.partner_b.id, client_id, LogStatus.awaiting_partner)
         with write_engine(engine).connect() as connection:
-            assert not practice_logs._insert_new(connection, loser)
+            assert not run_steps(connection, practice_logs._insert_new(dialect(connection), loser))
             answer = practice_logs._lost_race(
                 ConnectionTx(connection),
                 user_id=uuid.UUID(world.partner_b.id),
@@ -97,13 +102,14 @@ class TestClaimingAClientIdTakenAMomentAgo:
         client_id = str(uuid.uuid4())
         taken = log(world.partner_a, solo, client_id).json()
         with write_engine(engine).connect() as connection:
-            assert not practice_logs._claim_request(
-                connection,
-                user_id=uuid.UUID(world.partner_a.id),
-                client_id=uuid.UUID(client_id),
-                log_id=uuid.UUID(taken["id"]),
-                now=utcnow(),
-            )
+            claim = {
+                "user_id": uuid.UUID(world.partner_a.id),
+                "client_id": uuid.UUID(client_id),
+                "id": uuid.UUID(taken["id"]),
+                "created_at": utcnow(),
+            }
+            steps = practice_logs._claim_request(dialect(connection), claim)
+            assert not run_steps(connection, steps)
             connection.rollback()
 
     def test_a_free_client_id_is_claimed_with_its_log(self, engine, world, plan):
@@ -111,7 +117,7 @@ class TestClaimingAClientIdTakenAMomentAgo:
         client_id = str(uuid.uuid4())
         fresh = new_log(solo, world.partner_a.id, client_id, LogStatus.done)
         with write_engine(engine).connect() as connection:
-            assert practice_logs._insert_new(connection, fresh)
+            assert run_steps(connection, practice_logs._insert_new(dialect(connection), fresh))
             connection.commit()
         replay = log(world.partner_a, solo, client_id)
         assert replay.status_code == 200

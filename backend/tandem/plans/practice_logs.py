@@ -10,10 +10,11 @@ Logging is the busiest write (docs/BENCHMARKS.md, "Load"), so it follows api/pla
 statements built once, run on the driver's cursor (core/prepared.py). One query reads the
 sign-in, the item, its plan, the couple's active members, the item's explicit assignees and an
 earlier request with this client_id; the common case then writes the log and its claim (one
-statement on PostgreSQL, two on SQLite) and commits. On SQLite this runs on the event loop
-(core/loop_db.py); on PostgreSQL the common case (`log_steps`) runs on the loop outside a
-transaction (core/async_pg.py), the rest in one hop, in a transaction. Answers to a log
-(confirm, dispute, withdraw) live in plans/answers.py.
+statement on PostgreSQL, two on SQLite) and commits. The use case is written once, as steps
+(`_steps`): on SQLite they run on the event loop (core/loop_db.py); on PostgreSQL on the loop
+too (`log_steps`, core/async_pg.py), but for what needs the keyring or lost a race, which runs
+in one hop (`log_practice_json`). Answers to a log (confirm, dispute, withdraw) live in
+plans/answers.py.
 """
 
 import uuid
@@ -28,7 +29,7 @@ from tandem.accounts.models import Role, User
 from tandem.core import crypto
 from tandem.core.db import utcnow
 from tandem.core.errors import Conflict, Forbidden, Invalid, NotFound
-from tandem.core.prepared import BEGIN, Steps
+from tandem.core.prepared import BEGIN, Steps, run_steps
 from tandem.core.security import AccessClaims
 from tandem.core.transactions import ConnectionTx
 from tandem.couples import access_rules as rules
@@ -91,6 +92,15 @@ def _replay_answer(
     return Logged(log, created=False)
 
 
+@dataclass(frozen=True)
+class _Again:
+    """The steps stop, and what they wrote is undone: the answer is what this client_id's
+    earlier request did, read again as `reader` (_lost_race). A race lost a moment ago, or a
+    replay whose dispute reason is opened with the keyring (not one of the steps)."""
+
+    reader: _Reader
+
+
 def log_practice_json(
     connection: Connection,
     *,
@@ -110,56 +120,27 @@ def log_practice_json(
         data=data,
         kek=kek,
     )
+    return _answer(logged)
+
+
+def _answer(logged: Logged) -> tuple[int, bytes]:
     return (201 if logged.created else 200), logged.log.model_dump_json().encode()
 
 
 def log_steps(
     *, claims: AccessClaims, item_id: str, data: PracticeLogCreate, kek: bytes
 ) -> Steps[tuple[int, bytes] | None]:
-    """log_practice_json's common cases as core/prepared.py's steps, for core/async_pg.py
-    (PostgreSQL): the same checks on the same query; a new log (with its notice, for a joint
-    one) in one statement that is all or nothing by itself; a confirmation in a transaction
-    (BEGIN: the driver commits on an answer, rolls back on None or an error); a replay again.
-    None: log_practice_json does it (a replay whose reason needs the keyring, a lost race)."""
-    item = _item_of(item_id)
-    user_id = claims.user_id
-    rows = yield sql.CONTEXT, _context_params(user_id, claims.sign_in_id, item, data)
-    checked = _checked(rows, user_id=user_id, sign_in_id=claims.sign_in_id, item_id=item, kek=kek)
-    assert item is not None  # _checked refuses a malformed id
-    if checked.first.replay_id is not None:  # before the day's checks, as in _log
-        if _reason_to_open(checked.first, "replay_", checked.reader):
-            return None  # opened with the keyring, in log_practice_json
-        return 200, _replayed(checked.first, "replay_", item).model_dump_json().encode()
-    done_on = _day(checked, data)
-    now = utcnow()
-    joint = None
-    if checked.mode == Mode.joint:
-        params = _joint_params(checked, user_id=user_id, item_id=item, done_on=done_on)
-        joint = _joint(params, (yield sql.JOINT_CONTEXT, params))
-        if joint.waiting:
-            yield BEGIN, {}
-        for log_id in joint.waiting:
-            confirmed = yield sql.CONFIRM, {"log_id": log_id, "confirmed_by": user_id, "now": now}
-            if confirmed:
-                log = sql.read_row(confirmed[0])
-                claim = {"user_id": user_id, "client_id": data.client_id, "id": log.id}
-                if not (yield sql.INSERT_REQUEST["postgresql"], claim | {"created_at": now}):
-                    return None  # rolled back; _log answers what the winner did
-                yield (
-                    outbox.INSERT_EVENT["postgresql"],
-                    _notice(joint, log=log, confirmed=True, now=now),
-                )
-                return 200, log.model_dump_json().encode()
-    log = _new_log(checked, user_id=user_id, item_id=item, data=data, done_on=done_on, now=now)
-    if joint is None:
-        written = yield sql.INSERT_LOG_AND_REQUEST, dict(log)
-    else:  # a joint log waits: the other partner is asked, in the same statement
-        asked = _notice(joint, log=log, confirmed=False, now=now)
-        notice = {f"notice_{key}": value for key, value in asked.items()}
-        written = yield sql.INSERT_LOG_REQUEST_AND_NOTICE, dict(log) | notice
-    if not written:
-        return None
-    return 201, log.model_dump_json().encode()
+    """log_practice_json as core/prepared.py's steps, for core/async_pg.py (PostgreSQL): the
+    same steps, on the loop. None: log_practice_json does it (the driver rolled back)."""
+    logged = yield from _steps(
+        user_id=claims.user_id,
+        sign_in_id=claims.sign_in_id,
+        item_id=_item_of(item_id),
+        data=data,
+        kek=kek,
+        dialect="postgresql",
+    )
+    return None if isinstance(logged, _Again) else _answer(logged)
 
 
 def _item_of(item_id: str) -> uuid.UUID | None:
@@ -333,53 +314,74 @@ def _log(
         # The transaction first (on SQLite, BEGIN IMMEDIATE: the write lock), then the checks'
         # read: CONTEXT runs on the driver's cursor, which SQLAlchemy's autobegin does not see.
         connection.begin()
-    rows = sql.CONTEXT.rows(connection, _context_params(user_id, sign_in_id, item_id, data))
+    steps = _steps(
+        user_id=user_id,
+        sign_in_id=sign_in_id,
+        item_id=item_id,
+        data=data,
+        kek=kek,
+        dialect=connection.dialect.name,
+    )
+    logged = run_steps(connection, steps)
+    if isinstance(logged, _Again):
+        assert item_id is not None  # _checked refuses a malformed id
+        return _lost_race(
+            tx, user_id=user_id, client_id=data.client_id, item_id=item_id, reader=logged.reader
+        )
+    tx.commit()
+    return logged
+
+
+def _steps(
+    *,
+    user_id: uuid.UUID,
+    sign_in_id: uuid.UUID | None,
+    item_id: uuid.UUID | None,
+    data: PracticeLogCreate,
+    kek: bytes | None,
+    dialect: str,
+) -> Steps["Logged | _Again"]:
+    """The use case once, for every driver: the checks on CONTEXT's rows, a replay, the
+    confirmation of the other partner's waiting log, or a new log (with its notice, for a joint
+    one). More than one statement that writes runs in a transaction (BEGIN); a new log on
+    PostgreSQL is one statement, all or nothing by itself, so it needs none. The caller commits
+    an answer; _Again: it rolls back and answers the earlier request."""
+    rows = yield sql.CONTEXT, _context_params(user_id, sign_in_id, item_id, data)
     checked = _checked(rows, user_id=user_id, sign_in_id=sign_in_id, item_id=item_id, kek=kek)
-    first, reader, mode = checked.first, checked.reader, checked.mode
+    first, reader = checked.first, checked.reader
     assert item_id is not None  # _checked refuses a malformed id
 
     # Replays first: a queued request may arrive after its week is over.
     if first.replay_id is not None:
-        return _replay_answer(tx, first, "replay_", item_id, reader)
+        if _reason_to_open(first, "replay_", reader):
+            return _Again(reader)
+        return Logged(_replayed(first, "replay_", item_id), created=False)
 
     done_on = _day(checked, data)
     now = utcnow()
     joint = None
-    if mode == Mode.joint:
+    if checked.mode == Mode.joint:
         params = _joint_params(checked, user_id=user_id, item_id=item_id, done_on=done_on)
-        joint = _joint(params, sql.JOINT_CONTEXT.rows(connection, params))
-        confirmed = _confirm_waiting(connection, joint, user_id=user_id, now=now)
-        if confirmed is not None:
-            claimed = _claim_request(
-                connection, user_id=user_id, client_id=data.client_id, log_id=confirmed.id, now=now
-            )
-            if not claimed:
-                return _lost_race(
-                    tx, user_id=user_id, client_id=data.client_id, item_id=item_id, reader=reader
-                )
-            return _finish(tx, joint, log=confirmed, confirmed=True, now=now)
+        joint = _joint(params, (yield sql.JOINT_CONTEXT, params))
+        if joint.waiting:
+            yield BEGIN, {}
+        # The other partner logged this item for this day and waits: logging it too confirms
+        # their log (none confirmed: another request confirmed or withdrew it first).
+        for log_id in joint.waiting:
+            confirmed = yield sql.CONFIRM, {"log_id": log_id, "confirmed_by": user_id, "now": now}
+            if confirmed:
+                log = sql.read_row(confirmed[0])
+                claim = {"user_id": user_id, "client_id": data.client_id, "id": log.id}
+                if not (yield from _claim_request(dialect, claim | {"created_at": now})):
+                    return _Again(reader)
+                yield outbox.INSERT_EVENT[dialect], _notice(joint, log=log, confirmed=True, now=now)
+                return Logged(log, created=False)
 
     log = _new_log(checked, user_id=user_id, item_id=item_id, data=data, done_on=done_on, now=now)
-    if not _insert_new(connection, log):  # this client_id won a race a moment ago
-        return _lost_race(
-            tx, user_id=user_id, client_id=data.client_id, item_id=item_id, reader=reader
-        )
-    return _finish(tx, joint, log=log, confirmed=False, now=now)
-
-
-def _confirm_waiting(
-    connection: Connection, joint: _Joint, *, user_id: uuid.UUID, now: Any
-) -> PracticeLogRead | None:
-    """The other partner logged this joint item for this day and waits: logging it too
-    confirms their log. Returns the log confirmed, if any (none: nobody waits, or another
-    request confirmed them first)."""
-    for log_id in joint.waiting:
-        confirmed = sql.CONFIRM.rows(
-            connection, {"log_id": log_id, "confirmed_by": user_id, "now": now}
-        )
-        if confirmed:
-            return sql.read_row(confirmed[0])
-    return None
+    notice = None if joint is None else _notice(joint, log=log, confirmed=False, now=now)
+    if not (yield from _insert_new(dialect, log, notice)):  # the client_id won a race
+        return _Again(reader)
+    return Logged(log, created=True)
 
 
 def _lost_race(
@@ -390,8 +392,8 @@ def _lost_race(
     item_id: uuid.UUID,
     reader: "_Reader | None" = None,
 ) -> Logged:
-    """The same client_id was claimed by a request committed a moment ago: undo everything
-    and answer what that request did."""
+    """Undo everything and answer what the request with this client_id did: committed a
+    moment ago (a race lost), or earlier (a replay whose reason is opened with the keyring)."""
     tx.rollback()
     row = tx.connection.execute(sql.REPLAYED, {"user_id": user_id, "client_id": client_id}).first()
     if row is None:  # pragma: no cover - the conflicting row was committed
@@ -399,40 +401,30 @@ def _lost_race(
     return _replay_answer(tx, row, "", item_id, reader or _Reader(row.created_at, None))
 
 
-def _insert_new(connection: Connection, log: PracticeLogRead) -> bool:
-    """Write a new log and claim its client_id for its author: False when the client_id was
-    taken a moment ago (nothing is written then)."""
+def _insert_new(
+    dialect: str, log: PracticeLogRead, notice: dict[str, Any] | None = None
+) -> Steps[bool]:
+    """Write a new log, claim its client_id for its author and write its notice (a joint
+    log's): False when the client_id was taken a moment ago (the caller undoes the rest)."""
     params = dict(log)
-    if connection.dialect.name == "postgresql":
-        return bool(sql.INSERT_LOG_AND_REQUEST.rows(connection, params))
-    if not sql.INSERT_LOG.rows(connection, params):
+    if dialect == "postgresql":  # one statement, all or nothing by itself
+        if notice is None:
+            return bool((yield sql.INSERT_LOG_AND_REQUEST, params))
+        asked = {f"notice_{key}": value for key, value in notice.items()}
+        return bool((yield sql.INSERT_LOG_REQUEST_AND_NOTICE, params | asked))
+    yield BEGIN, {}
+    if not (yield sql.INSERT_LOG, params):
         return False
-    return bool(sql.INSERT_REQUEST["sqlite"].rows(connection, params | {"user_id": log.logged_by}))
+    if not (yield sql.INSERT_REQUEST[dialect], params | {"user_id": log.logged_by}):
+        return False
+    if notice is not None:
+        yield outbox.INSERT_EVENT[dialect], notice
+    return True
 
 
-def _claim_request(
-    connection: Connection, *, user_id: uuid.UUID, client_id: uuid.UUID, log_id: uuid.UUID, now: Any
-) -> bool:
-    """Claim the client_id for a log confirmed by this request: False when it was taken."""
-    claimed = sql.INSERT_REQUEST[connection.dialect.name].rows(
-        connection, {"user_id": user_id, "client_id": client_id, "id": log_id, "created_at": now}
-    )
-    return bool(claimed)
-
-
-def _finish(
-    tx: ConnectionTx,
-    joint: _Joint | None,
-    *,
-    log: PracticeLogRead,
-    confirmed: bool,
-    now: datetime,
-) -> Logged:
-    """The log is written and its client_id claimed: the notice of a joint log, the commit."""
-    if joint is not None:
-        outbox.write_event(tx.connection, _notice(joint, log=log, confirmed=confirmed, now=now))
-    tx.commit()
-    return Logged(log, created=not confirmed)
+def _claim_request(dialect: str, claim: dict[str, Any]) -> Steps[bool]:
+    """Claim the client_id for a log this request confirmed: False when it was taken."""
+    return bool((yield sql.INSERT_REQUEST[dialect], claim))
 
 
 def _notice(

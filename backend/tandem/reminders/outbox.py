@@ -14,7 +14,7 @@ from typing import Any
 
 from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, col
 
 from tandem.core.db import table_of, utcnow, write_session
@@ -120,11 +120,6 @@ INSERT_EVENT = {
     )
     for name, dialect in (("sqlite", sqlite), ("postgresql", postgresql))
 }
-
-
-def write_event(connection: Connection, row: dict[str, Any]) -> None:
-    """Event.row's row, on `connection`'s transaction (the caller commits)."""
-    INSERT_EVENT[connection.dialect.name].rows(connection, row)
 
 
 def cancel_pending(session: Session, *, dedupe_prefix: str) -> None:
