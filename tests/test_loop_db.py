@@ -3,37 +3,62 @@
 
 import contextlib
 import sqlite3
+import threading
+import time
 from pathlib import Path
 
 from tandem.core.loop_db import Checkpointer
 
 
-def _writer(path: Path) -> sqlite3.Connection:
+def _writer(path: Path, limit: int | None = None) -> sqlite3.Connection:
     connection = sqlite3.connect(path, isolation_level=None)
     connection.execute("PRAGMA journal_mode=WAL")
     connection.execute("PRAGMA wal_autocheckpoint=0")  # as the loop's connections
+    if limit is not None:
+        connection.execute(f"PRAGMA journal_size_limit={limit}")  # as core/db.py's
     connection.execute("CREATE TABLE IF NOT EXISTS t (x BLOB)")
     return connection
 
 
-def test_a_wal_past_the_limit_is_emptied_and_a_small_one_left_alone(tmp_path: Path) -> None:
+def _frames(connection: sqlite3.Connection) -> int:
+    return int(connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()[1])
+
+
+def test_a_wal_past_the_limit_starts_over_and_a_small_one_is_left_alone(tmp_path: Path) -> None:
     path = tmp_path / "wal.db"
-    writer = _writer(path)
+    limit = 256 * 1024
+    writer = _writer(path, limit)
     reader = sqlite3.connect(path, isolation_level=None)
-    checkpointer = Checkpointer(str(path), limit=256 * 1024)
+    checkpointer = Checkpointer(str(path), limit=limit)
     wal = Path(str(path) + "-wal")
     writer.execute("INSERT INTO t VALUES (randomblob(4000))")
     small = wal.stat().st_size
     checkpointer.checkpoint(reader)
-    assert wal.stat().st_size == small  # PASSIVE: copied, not emptied
-    for _ in range(200):  # ~800 KB of WAL: no checkpoint at commit
+    writer.execute("INSERT INTO t VALUES (randomblob(4000))")
+    assert wal.stat().st_size > small  # PASSIVE: copied, and the WAL goes on growing
+
+    # Under load a reader is always in the middle of the WAL (one began before the last
+    # commits): a PASSIVE checkpoint copies what is older than it, and the WAL never starts over
+    # by itself. Past the limit the checkpoint waits for that reader (RESTART), then the next
+    # writer starts the WAL over from its beginning.
+    for _ in range(100):
         writer.execute("INSERT INTO t VALUES (randomblob(4000))")
-    assert wal.stat().st_size > 256 * 1024
+    held = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    held.execute("BEGIN")
+    held.execute("SELECT count(*) FROM t").fetchone()
+    for _ in range(100):  # ~800 KB of WAL in all: no checkpoint at commit
+        writer.execute("INSERT INTO t VALUES (randomblob(4000))")
+    assert wal.stat().st_size > 3 * limit
+    threading.Timer(0.2, lambda: held.execute("COMMIT")).start()  # the reader finishes
+    started = time.monotonic()
     checkpointer.checkpoint(reader)
-    assert wal.stat().st_size == 0
-    assert writer.execute("SELECT count(*) FROM t").fetchone() == (201,)
-    writer.close()
-    reader.close()
+    assert time.monotonic() - started >= 0.15  # RESTART waited for it
+    writer.execute("INSERT INTO t VALUES (randomblob(4000))")
+    assert _frames(reader) <= 3  # the WAL started over from its beginning...
+    assert wal.stat().st_size <= limit  # ...and its file was cut back
+    assert writer.execute("SELECT count(*) FROM t").fetchone() == (203,)
+    for connection in (writer, reader, held):
+        connection.close()
 
 
 def test_the_checkpointer_thread_stops(tmp_path: Path) -> None:

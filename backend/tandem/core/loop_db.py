@@ -13,7 +13,7 @@ connections of their own that never wait and never stall:
   this process's writers take turns first (db.write_gate), as in db.in_write_connection;
 - no automatic checkpoint at commit (copying the WAL into the database file takes milliseconds
   to seconds: the loop would stall, and every request's p99 with it): a `Checkpointer` thread
-  checkpoints instead, every second, and keeps the WAL under WAL_LIMIT.
+  checkpoints instead, every quarter of a second, and keeps the WAL near WAL_LIMIT.
 
 On PostgreSQL every statement is a network round trip the loop must not wait on: the work stays
 in one hop to a few threads of its own, and a read runs in autocommit (no BEGIN and ROLLBACK round
@@ -28,7 +28,6 @@ import threading
 import weakref
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from fastapi.concurrency import run_in_threadpool
@@ -361,21 +360,26 @@ WAL_LIMIT = 64 * 1024 * 1024
 
 class Checkpointer(threading.Thread):
     """Checkpoints a SQLite file's WAL in the background, every `every` seconds: PASSIVE (it
-    never waits for a reader or a writer, so nobody waits for it) while the WAL is small.
+    never waits for a reader or a writer, so nobody waits for it).
 
-    Under a steady stream of writes a PASSIVE checkpoint never reaches the WAL's end, so the
-    WAL is never started over and grows without bound (700 MB in 10 s of the write benchmark).
-    Past WAL_LIMIT it is therefore checkpointed with TRUNCATE, which waits (up to 2 s) for the
-    writer of the moment and the readers, copies the little PASSIVE left and empties the file.
-    Writers wait for it meanwhile, in a thread (core/loop_db.py's fallback), never on the loop.
+    After a PASSIVE checkpoint has copied the whole WAL, the next writer starts the WAL over
+    from its beginning, but only if no reader is reading an older part of it at that moment;
+    under a steady load there always is one, so the WAL would grow without bound (700 MB in
+    10 s of the write benchmark). When the WAL holds more than `limit` bytes of frames, it is
+    therefore checkpointed with RESTART, which waits (up to 2 s) for those readers and makes
+    the next writer start over; journal_size_limit (core/db.py) then cuts the file back.
+    Writers wait for it meanwhile, in a thread (the fallback of run_write), never on the loop.
+    RESTART rather than TRUNCATE, which also empties the file (to be grown again): under the
+    write benchmark a TRUNCATE held writers 38–44 ms, a RESTART 14–30 ms (docs/BENCHMARKS.md,
+    issue 15, round 6).
     """
 
     def __init__(self, path: str, every: float = 0.25, limit: int = WAL_LIMIT) -> None:
         super().__init__(name="tandem-checkpoint", daemon=True)
         self.path = path
-        self.wal = Path(path + "-wal")
         self.every = every
         self.limit = limit
+        self.frame_bytes: int | None = None  # a WAL frame: a page and its 24-byte header
         self.stopped = threading.Event()
 
     def run(self) -> None:
@@ -388,13 +392,15 @@ class Checkpointer(threading.Thread):
 
     def checkpoint(self, connection: sqlite3.Connection) -> None:
         try:
-            big = self.wal.exists() and self.wal.stat().st_size > self.limit
-            if big:
+            if self.frame_bytes is None:
+                self.frame_bytes = connection.execute("PRAGMA page_size").fetchone()[0] + 24
+            _, frames, _ = connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if frames * self.frame_bytes > self.limit:
                 connection.execute("PRAGMA busy_timeout=2000")
-                connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchall()
-                connection.execute("PRAGMA busy_timeout=0")
-            else:
-                connection.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+                try:
+                    connection.execute("PRAGMA wal_checkpoint(RESTART)").fetchall()
+                finally:
+                    connection.execute("PRAGMA busy_timeout=0")
         except (sqlite3.Error, OSError) as error:  # busy now: the next round will do it
             log.debug("checkpoint skipped: %s", type(error).__name__)
 
