@@ -1,6 +1,6 @@
 """A small smoke of scripts/bench_load.py (a benchmark, not a timed test): it still seeds,
 serves, drives every endpoint against the bare FastAPI yardstick and prints its table, with no
-5xx and no "database is locked"."""
+5xx and no "database is locked"; and of scripts/bench_sqlite_write.py."""
 
 import shutil
 import subprocess
@@ -44,3 +44,25 @@ def test_the_load_benchmark_runs_and_reports_against_the_bare_endpoint() -> None
     writes = {"session write", "joint write", "replay write", "refused write"}
     assert {"bare FastAPI", "healthz", "plan read", "check-in create", *writes} <= names
     assert any(name.startswith("overview") for name in names)
+
+
+def test_the_sqlite_write_breakdown_runs() -> None:
+    done = subprocess.run(  # noqa: S603
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "bench_sqlite_write.py"),
+            "--couples",
+            "20",
+            "--writes",
+            "50",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    for part in ("sqlite only:", "use case:", "use case, replay:"):
+        assert any(
+            line.startswith(part) and line.endswith(" µs") for line in done.stdout.splitlines()
+        )
