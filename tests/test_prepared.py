@@ -268,3 +268,25 @@ def test_sqlites_utc_text_is_read_as_sqlalchemy_reads_it() -> None:
         except ValueError as error:
             got = type(error)
         assert got == expected
+
+
+def test_a_value_repeated_down_a_joins_rows_is_made_once_unless_it_could_change() -> None:
+    """Rows of a join repeat the joined-to row's values: an immutable one (a UUID) is made once
+    and shared by the rows, a JSON value is made for each row (one row's change stays its own);
+    the rows are Connection.execute's all the same."""
+    from sqlalchemy import JSON, Column, MetaData, Table, Uuid
+
+    table = Table("t", MetaData(), Column("who", Uuid), Column("what", JSON), Column("n", Uuid))
+    engine = create_engine("sqlite://")
+    table.metadata.create_all(engine)
+    who = uuid.uuid4()
+    values = [{"who": who, "what": {"a": 1}, "n": uuid.uuid4()} for _ in range(3)]
+    query = Prepared(select(table.c.who, table.c.what, table.c.n).order_by(table.c.n))
+    with engine.begin() as connection:
+        connection.execute(table.insert(), values)
+        expected = [tuple(r) for r in connection.execute(query.statement).all()]
+        rows = query.rows(connection, {})
+    assert [tuple(r) for r in rows] == expected
+    assert rows[0].who is rows[1].who is rows[2].who == who
+    assert rows[0].what == rows[1].what and rows[0].what is not rows[1].what
+    assert len({id(r.n) for r in rows}) == 3

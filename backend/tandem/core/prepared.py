@@ -27,7 +27,7 @@ from psycopg.pq import TransactionStatus
 from sqlalchemy import Uuid, exc
 from sqlalchemy.dialects.sqlite import DATETIME
 from sqlalchemy.engine import Connection, Dialect, Engine
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Select, sqltypes
 from sqlalchemy.sql.dml import ReturningInsert, ReturningUpdate
 from sqlalchemy.types import TypeEngine
 
@@ -96,6 +96,9 @@ class _Compiled:
     defaults: dict[str, Any]  # values bound in the statement itself (a status, say)
     results: tuple[Processor, ...]
     processed: tuple[tuple[int, Callable[[Any], Any]], ...]  # the results' with a processor
+    # Of those, the columns whose values are immutable (a UUID, a timestamp, a date, text): a
+    # value repeated down the rows is processed once and shared (see _made).
+    shared: frozenset[int]
 
 
 class Prepared:
@@ -158,6 +161,11 @@ class Prepared:
             defaults=defaults,
             results=results,
             processed=tuple((i, p) for i, p in enumerate(results) if p is not None),
+            shared=frozenset(
+                i
+                for i, c in enumerate(self.columns)
+                if results[i] is not None and isinstance(c.type, _IMMUTABLE)
+            ),
         )
 
     def rows(self, connection: Connection, params: dict[str, Any]) -> list[Any]:
@@ -206,6 +214,8 @@ class Prepared:
         processed = compiled.processed
         if not processed:
             return [make(r) for r in fetched]
+        if len(fetched) > 1 and compiled.shared:
+            return self._made_sharing(compiled, fetched)
         rows = []
         for r in fetched:
             # As SQLAlchemy's, but a NULL stays None without a call: every processor of
@@ -215,6 +225,30 @@ class Prepared:
             for i, process in processed:
                 value = row[i]
                 if value is not None:
+                    row[i] = process(value)
+            rows.append(make(row))
+        return rows
+
+    def _made_sharing(self, compiled: _Compiled, fetched: Sequence[Sequence[Any]]) -> list[Any]:
+        """As _made, for rows of a join: the values of the joined-to row (the sign-in, the
+        item, a replayed log) repeat on every row, and a UUID or a timestamp is made once."""
+        make, shared = self._make, compiled.shared
+        last: dict[int, tuple[Any, Any]] = {}  # by column: its last raw value and what it made
+        rows = []
+        for r in fetched:
+            row = list(r)
+            for i, process in compiled.processed:
+                value = row[i]
+                if value is None:
+                    continue
+                if i in shared:
+                    before = last.get(i)
+                    if before is not None and before[0] == value:
+                        row[i] = before[1]
+                        continue
+                    row[i] = made = process(value)
+                    last[i] = (value, made)
+                else:
                     row[i] = process(value)
             rows.append(make(row))
         return rows
@@ -268,6 +302,9 @@ def _arguments(compiled: _Compiled, params: dict[str, Any]) -> Sequence[Any] | d
 # turns many: on SQLite (text columns) a UUID from its 32 hex digits and a UTC timestamp in
 # one call instead of a TypeDecorator's chain. tests/test_prepared.py holds every hot
 # statement's rows, types included, to Connection.execute's.
+
+# The column types whose values may be shared by rows (immutable): not JSON, say.
+_IMMUTABLE = (Uuid, UTCDateTime, sqltypes.DateTime, sqltypes.Date, sqltypes.String, sqltypes.Enum)
 
 _new = object.__new__
 _set = object.__setattr__
