@@ -214,8 +214,10 @@ class Prepared:
         processed = compiled.processed
         if not processed:
             return [make(r) for r in fetched]
-        if len(fetched) > 1 and compiled.shared:
-            return self._made_sharing(compiled, fetched)
+        # Rows of a join repeat the joined-to row's values (the sign-in, the item, a replayed
+        # log): an immutable one is made once and shared by the rows.
+        shared = compiled.shared if len(fetched) > 1 else frozenset()
+        last: dict[int, tuple[Any, Any]] = {}  # by column: its last raw value and what it made
         rows = []
         for r in fetched:
             # As SQLAlchemy's, but a NULL stays None without a call: every processor of
@@ -224,32 +226,17 @@ class Prepared:
             row = list(r)
             for i, process in processed:
                 value = row[i]
-                if value is not None:
-                    row[i] = process(value)
-            rows.append(make(row))
-        return rows
-
-    def _made_sharing(self, compiled: _Compiled, fetched: Sequence[Sequence[Any]]) -> list[Any]:
-        """As _made, for rows of a join: the values of the joined-to row (the sign-in, the
-        item, a replayed log) repeat on every row, and a UUID or a timestamp is made once."""
-        make, shared = self._make, compiled.shared
-        last: dict[int, tuple[Any, Any]] = {}  # by column: its last raw value and what it made
-        rows = []
-        for r in fetched:
-            row = list(r)
-            for i, process in compiled.processed:
-                value = row[i]
                 if value is None:
                     continue
-                if i in shared:
-                    before = last.get(i)
-                    if before is not None and before[0] == value:
-                        row[i] = before[1]
-                        continue
+                if i not in shared:
+                    row[i] = process(value)
+                    continue
+                before = last.get(i)
+                if before is not None and before[0] == value:
+                    row[i] = before[1]
+                else:
                     row[i] = made = process(value)
                     last[i] = (value, made)
-                else:
-                    row[i] = process(value)
             rows.append(make(row))
         return rows
 
