@@ -136,3 +136,15 @@ class TestModuleSize:
             if (n := len(path.read_text().splitlines())) > MAX_LINES
         }
         assert too_long == {}, f"split these by responsibility (over {MAX_LINES} lines)"
+
+
+class TestTheBrowserTests:
+    def test_none_waits_with_wait_for_function(self) -> None:
+        # Its later polls are evaluated inside the page, which the app's Content-Security-Policy
+        # refuses, and a promise counts as true at once: tests/e2e/steps.py's wait_until instead.
+        users = [
+            path.name
+            for path in sorted((ROOT / "tests" / "e2e").glob("*.py"))
+            if ".wait_for_function(" in path.read_text()
+        ]
+        assert users == []

@@ -2,6 +2,7 @@
 
 import os
 import re
+import time
 import uuid
 
 from fastapi import FastAPI
@@ -90,7 +91,21 @@ def wait_for_worker(page) -> None:  # noqa: ANN001
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     if not page.evaluate("!!navigator.serviceWorker.controller"):
         page.reload()
-    page.wait_for_function("!!navigator.serviceWorker.controller")
+    wait_until(page, "!!navigator.serviceWorker.controller")
+
+
+def wait_until(page, expression: str, timeout_s: float = 15) -> object:  # noqa: ANN001
+    """Polls a JavaScript expression (a promise is awaited) until it is truthy; returns its value.
+
+    Not `page.wait_for_function`: its later polls evaluate the expression inside the page, which
+    the app's Content-Security-Policy refuses (no 'unsafe-eval'), so only an expression already
+    true at the first poll passed; and a promise it was given counted as true at once."""
+    deadline = time.monotonic() + timeout_s
+    while not (value := page.evaluate(expression)):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"still false after {timeout_s} s: {expression}")
+        page.wait_for_timeout(100)
+    return value
 
 
 def shot(page, name: str) -> None:  # noqa: ANN001

@@ -6,7 +6,7 @@ import struct
 import pytest
 from fastapi import FastAPI
 
-from tests.e2e.steps import heading, sign_in, wait_for_worker
+from tests.e2e.steps import heading, sign_in, wait_for_worker, wait_until
 from tests.factories import make_world, publish_plan
 
 pytestmark = pytest.mark.browser
@@ -25,9 +25,10 @@ class TestOffline:
         wait_for_worker(page)
         page.goto("/#/week")
         page.locator("article.item").first.wait_for()  # fetched through the worker: cached
-        page.wait_for_function(
+        wait_until(
+            page,
             "caches.open('tandem-plan-v1').then(c => c.keys())"
-            ".then(keys => keys.some(k => k.url.endsWith('/plans/current')))"
+            ".then(keys => keys.some(k => k.url.endsWith('/plans/current')))",
         )
 
         context.set_offline(True)

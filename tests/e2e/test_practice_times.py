@@ -23,7 +23,8 @@ from tandem.core.db import utcnow
 from tandem.plans.models import PracticeLog
 from tandem.reminders.models import Notification
 from tandem.reminders.worker import Dispatcher
-from tests.e2e.steps import heading, screen_is_clean, sign_in, wait_for_worker
+from tests.e2e.devtools_push import DevToolsPush
+from tests.e2e.steps import heading, screen_is_clean, sign_in, wait_for_worker, wait_until
 from tests.e2e.test_accessibility import check
 from tests.e2e.test_push_handler import SHOWN
 from tests.factories import World, make_world
@@ -284,21 +285,6 @@ def logs_of(engine: Engine, item_id: str) -> list[PracticeLog]:
         )
 
 
-def worker_registration(context, page):  # noqa: ANN001, ANN201
-    cdp = context.new_cdp_session(page)
-    found: list[str] = []
-    cdp.on(
-        "ServiceWorker.workerRegistrationUpdated",
-        lambda event: found.extend(
-            r["registrationId"] for r in event["registrations"] if not r["isDeleted"]
-        ),
-    )
-    cdp.send("ServiceWorker.enable")
-    page.wait_for_timeout(300)
-    assert found, "no service worker registration reported"
-    return cdp, found[-1]
-
-
 # A tap on one of a shown notification's actions, in the service worker: what its
 # `notificationclick` listener does (close it, then handleNotificationClick). Chromium has no way
 # to click a notification from a test, so the worker's own handler is run on the real one.
@@ -333,7 +319,7 @@ class TestActingFromTheNotification:
         page = context.new_page()
         page.goto("/")
         wait_for_worker(page)
-        cdp, registration = worker_registration(context, page)
+        push = DevToolsPush(context, page, server)
         [worker] = [sw for sw in context.service_workers if sw.url.endswith("/sw.js")]
 
         def deliver(due: datetime) -> dict:
@@ -355,10 +341,7 @@ class TestActingFromTheNotification:
         def show(message: dict, payload: bytes | None = None) -> None:
             if payload is None:
                 payload = json.dumps(message).encode()
-            cdp.send(
-                "ServiceWorker.deliverPushMessage",
-                {"origin": server, "registrationId": registration, "data": payload.decode()},
-            )
+            push.deliver(payload.decode(), tag=message["id"])
 
         first = deliver(reminder.due_at)
         shown = page.evaluate(SHOWN)
@@ -399,5 +382,5 @@ class TestActingFromTheNotification:
         heading(page, "Guide")
         show(second)
         assert worker.evaluate(TAP, [second["id"], "done"]) == "opened"
-        page.wait_for_function("location.hash === '#/signin'")
+        wait_until(page, "location.hash === '#/signin'")
         assert len(logs_of(engine, joint)) == 1

@@ -7,6 +7,7 @@ import uuid
 import pytest
 
 from tandem.reminders import sender
+from tests.e2e.devtools_push import DevToolsPush
 from tests.e2e.steps import wait_for_worker
 
 pytestmark = pytest.mark.browser
@@ -32,17 +33,7 @@ def test_a_push_shows_one_discreet_notification_tagged_with_its_id(new_context, 
     page.goto("/")
     wait_for_worker(page)
 
-    cdp = context.new_cdp_session(page)
-    registrations: list[str] = []
-    cdp.on(
-        "ServiceWorker.workerRegistrationUpdated",
-        lambda event: registrations.extend(
-            r["registrationId"] for r in event["registrations"] if not r["isDeleted"]
-        ),
-    )
-    cdp.send("ServiceWorker.enable")
-    page.wait_for_timeout(300)
-    assert registrations, "no service worker registration reported"
+    push = DevToolsPush(context, page, server)
 
     notification_id = uuid.uuid4()
     payload = sender.build_payload(
@@ -51,12 +42,10 @@ def test_a_push_shows_one_discreet_notification_tagged_with_its_id(new_context, 
         data={"session_id": str(uuid.uuid4()), "url": "/#/week"},
         discreet=True,
     ).decode()
-    for _ in range(2):  # the same notification delivered twice (a resend) must not stack
-        cdp.send(
-            "ServiceWorker.deliverPushMessage",
-            {"origin": server, "registrationId": registrations[-1], "data": payload},
-        )
-        page.wait_for_timeout(300)
+    # The same notification delivered twice (a resend) must not stack.
+    push.deliver(payload, tag=str(notification_id))
+    push.send(payload)
+    page.wait_for_timeout(300)
 
     shown = page.evaluate(SHOWN)
     assert shown == [
