@@ -51,4 +51,7 @@ class DevToolsPush:
             self.send(payload)
             if self.page.evaluate(_SHOWN_WITH_TAG, [tag, 5000]):
                 return
-        raise AssertionError(f"no notification tagged {tag} after {attempts} deliveries")
+        permission = self.page.evaluate("Notification.permission")
+        raise AssertionError(
+            f"no notification tagged {tag} after {attempts} deliveries (permission: {permission})"
+        )
