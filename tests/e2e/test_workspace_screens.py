@@ -11,7 +11,7 @@ from playwright.sync_api import expect
 from pypdf import PdfReader
 
 from tests.e2e.steps import heading, screen_is_clean, sign_in
-from tests.e2e.test_accessibility import axe
+from tests.e2e.test_accessibility import check
 from tests.factories import World, invite, make_world, register
 from tests.journal_helpers import marker, write
 from tests.measures_support import PHQ9_CALM, answer, assign, custom_measure
@@ -333,20 +333,7 @@ class TestPartnerPrintouts:
         page.get_by_role("link", name="Print what I saved").click()
         heading(page, "My preparation")
         expect(page.get_by_text(shared["prep"])).to_be_visible()
-        axe_clean(page, "print-prep")
-
-
-def axe_clean(page, name: str) -> None:  # noqa: ANN001
-    """No serious or critical axe violation (as test_accessibility.check)."""
-    page.wait_for_load_state("networkidle")
-    page.wait_for_timeout(150)
-    results = axe.run(page)
-    bad = [
-        f"{v['id']} ({v['impact']}): {[n['target'] for n in v['nodes']][:3]}"
-        for v in results.response["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert bad == [], f"{name}: {bad}"
+        check(page, "print-prep")
 
 
 class TestAccessibility:
@@ -362,7 +349,7 @@ class TestAccessibility:
             ]:
                 page.goto(path)
                 heading(page, title)
-                axe_clean(page, f"{name} {size} {scheme}")
+                check(page, f"{name} {size} {scheme}")
         partner = new_context(color_scheme=scheme).new_page()
         sign_in(partner, w.partner_a.email)
         for path, name, title in [
@@ -371,4 +358,4 @@ class TestAccessibility:
         ]:
             partner.goto(path)
             heading(partner, title)
-            axe_clean(partner, f"{name} {scheme}")
+            check(partner, f"{name} {scheme}")
