@@ -34,7 +34,10 @@ class DevToolsPush:
             ),
         )
         self.cdp.send("ServiceWorker.enable")
-        page.wait_for_timeout(300)
+        for _ in range(50):  # reported soon after enable: waited for, up to 5 s
+            page.wait_for_timeout(100)
+            if found:
+                break
         assert found, "no service worker registration reported"
         self.registration = found[-1]
 
